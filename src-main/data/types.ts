@@ -33,6 +33,8 @@ export interface Dataset {
 export interface LoadOptions extends DataConfig {
   /** Seed for the train/test split and static binarization. */
   seed: number;
+  /** Image side of the generated 'shapes' data set (default 32; dSprites itself is 64). */
+  shapesSize?: number;
 }
 
 /** A data file that cannot be read or has the wrong shape; the message names the file and the problem. */

@@ -1,0 +1,193 @@
+// The API contract: every request, response and pushed event, typed once. The Electron preload,
+// the HTTP server, the CLI and the renderer all use these names and schemas; a request is
+// validated against its schema at the boundary (`validateRequest`) before any handler runs.
+import { z } from 'zod';
+import { describeIssues, RunConfigSchema, type RunConfig } from './config';
+
+export const RUN_STATUSES = ['queued', 'running', 'paused', 'completed', 'failed', 'cancelled', 'diverged', 'interrupted'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+export const ACTIVE_STATUSES: readonly RunStatus[] = ['queued', 'running'];
+
+export const IMAGE_KINDS = ['samples', 'reconstructions', 'traversal'] as const;
+export type ImageKind = (typeof IMAGE_KINDS)[number];
+
+export interface RunSummary {
+  id: string;
+  name: string;
+  experiment: string | null;
+  status: RunStatus;
+  modelKind: string;
+  dataset: string;
+  datasetHash: string | null;
+  backend: string | null;
+  appVersion: string;
+  seed: number;
+  config: RunConfig;
+  tags: string[];
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  step: number;
+  epoch: number;
+  totalSteps: number | null;
+  error: string | null;
+  replayOf: string | null;
+  /** Last value of a few headline metrics, e.g. 'test/elbo', 'test/iwae', 'train/loss'. */
+  final: Record<string, number>;
+}
+
+export interface RunDetail extends RunSummary {
+  notes: string;
+  metricNames: string[];
+  checkpoints: { id: number; step: number; epoch: number; kind: string; size: number; sha256: string; createdAt: number }[];
+}
+
+/** One downsampled bucket of a series: spikes survive as min/max; `last` is the value at `step`. */
+export interface SeriesBucket {
+  step: number;
+  epoch: number;
+  wallTime: number;
+  min: number;
+  max: number;
+  last: number;
+  mean: number;
+  count: number;
+}
+
+export interface SeriesResult {
+  runId: string;
+  metric: string;
+  buckets: SeriesBucket[];
+}
+
+export interface ImageMeta {
+  id: number;
+  runId: string;
+  step: number;
+  epoch: number;
+  kind: ImageKind;
+  width: number;
+  height: number;
+}
+
+export interface MetricPoint {
+  name: string;
+  step: number;
+  epoch: number;
+  value: number;
+  wallTime: number;
+}
+
+export interface AppInfo {
+  version: string;
+  dataDir: string;
+  transport: 'electron' | 'http';
+  cores: number;
+}
+
+/** Events pushed to every open view. */
+export type WorkbenchEvent =
+  | { type: 'run'; run: RunSummary }
+  | { type: 'run-deleted'; runId: string }
+  | { type: 'metrics'; runId: string; points: MetricPoint[] }
+  | { type: 'image'; image: ImageMeta };
+
+const runId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a run id (letters, digits, - and _)');
+const RunRef = z.object({ runId }).strict();
+
+export const SWEEP_PARAMS = ['model.beta', 'model.latentDim', 'train.seed', 'train.lr'] as const;
+
+/** Request schemas, one per method. */
+export const requestSchemas = {
+  appInfo: z.object({}).strict(),
+  listRuns: z.object({}).strict(),
+  getRun: RunRef,
+  createRun: z
+    .object({
+      config: z.unknown(),
+      experiment: z.string().trim().min(1).max(200).optional(),
+      name: z.string().trim().min(1).max(200).optional(),
+      tags: z.array(z.string().trim().min(1).max(64)).max(32).optional(),
+    })
+    .strict(),
+  createSweep: z
+    .object({
+      config: z.unknown(),
+      experiment: z.string().trim().min(1).max(200),
+      param: z.enum(SWEEP_PARAMS),
+      values: z.array(z.number().finite()).min(1).max(64),
+    })
+    .strict(),
+  cancelRun: RunRef,
+  pauseRun: RunRef,
+  resumeRun: RunRef,
+  deleteRun: RunRef,
+  duplicateRun: RunRef,
+  getSeries: z
+    .object({
+      runIds: z.array(runId).min(1).max(200),
+      metric: z.string().min(1).max(200),
+      maxBuckets: z.number().int().min(2).max(10_000).optional(),
+    })
+    .strict(),
+  listMetricNames: z.object({ runIds: z.array(runId).max(200) }).strict(),
+  listImages: z.object({ runId, kind: z.enum(IMAGE_KINDS).optional() }).strict(),
+  getImage: z.object({ imageId: z.number().int().min(1) }).strict(),
+  setNotes: z.object({ runId, text: z.string().max(100_000) }).strict(),
+  setTags: z.object({ runId, tags: z.array(z.string().trim().min(1).max(64)).max(32) }).strict(),
+};
+
+export type MethodName = keyof typeof requestSchemas;
+export type RequestOf<M extends MethodName> = z.input<(typeof requestSchemas)[M]>;
+
+/** Response type of each method. */
+export interface ResponseMap {
+  appInfo: AppInfo;
+  listRuns: RunSummary[];
+  getRun: RunDetail;
+  createRun: RunSummary;
+  createSweep: RunSummary[];
+  cancelRun: RunSummary;
+  pauseRun: RunSummary;
+  resumeRun: RunSummary;
+  deleteRun: { deleted: true };
+  duplicateRun: RunSummary;
+  getSeries: SeriesResult[];
+  listMetricNames: string[];
+  listImages: ImageMeta[];
+  getImage: { dataUrl: string };
+  setNotes: { ok: true };
+  setTags: RunSummary;
+}
+
+export type WorkbenchApi = {
+  [M in MethodName]: (request: RequestOf<M>) => Promise<ResponseMap[M]>;
+};
+
+/** An error a caller can act on: `status` maps to HTTP, `field` names the bad input when there is one. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 500 | 507,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export function isMethodName(name: string): name is MethodName {
+  return Object.prototype.hasOwnProperty.call(requestSchemas, name);
+}
+
+/** Validates a request for `method`; a bad payload becomes ApiError 400 naming the field. */
+export function validateRequest<M extends MethodName>(method: M, payload: unknown): z.output<(typeof requestSchemas)[M]> {
+  const result = requestSchemas[method].safeParse(payload ?? {});
+  if (!result.success) {
+    const [first] = describeIssues(result.error);
+    throw new ApiError(400, `Invalid request to ${method}: ${first.path}: ${first.message}`, first.path);
+  }
+  return result.data as z.output<(typeof requestSchemas)[M]>;
+}
+
+export { RunConfigSchema };

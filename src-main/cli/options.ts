@@ -1,0 +1,106 @@
+// Maps `vae-workbench train` flags onto a RunConfigInput; validation happens once, in parseRunConfig.
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { BUILTIN_DATASETS, type RunConfigInput } from '../api/config';
+
+export interface TrainFlags {
+  config?: string;
+  model?: string;
+  architecture?: string;
+  latentDim?: string;
+  ladderLatentDims?: string;
+  hidden?: string;
+  activation?: string;
+  likelihood?: string;
+  gaussianVariance?: string;
+  gaussianSigma?: string;
+  beta?: string;
+  capacityGamma?: string;
+  capacityMax?: string;
+  capacitySteps?: string;
+  dataset?: string;
+  trainSize?: string;
+  testSize?: string;
+  binarization?: string;
+  epochs?: string;
+  batchSize?: string;
+  lr?: string;
+  seed?: string;
+  objective?: string;
+  objectiveSamples?: string;
+  klSchedule?: string;
+  warmupSteps?: string;
+  cycles?: string;
+  cycleRatio?: string;
+  freeBits?: string;
+  backend?: string;
+  iwaeK?: string;
+  iwaeExamples?: string;
+  evalEvery?: string;
+  gridSize?: string;
+}
+
+/** A number flag; a non-number becomes NaN so the schema names the field ("expected number, received NaN"). */
+const number = (value: string | undefined): number | undefined => (value === undefined ? undefined : Number(value));
+const list = (value: string | undefined): number[] | undefined =>
+  value === undefined ? undefined : value.split(',').map((part) => Number(part.trim()));
+
+function assign(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (value !== undefined) target[key] = value;
+}
+
+/** Dataset names stay as they are; a path is made absolute so a run can be resumed from anywhere. */
+export function resolveDatasetArgument(dataset: string, cwd = process.cwd()): string {
+  if ((BUILTIN_DATASETS as readonly string[]).includes(dataset)) return dataset;
+  const absolute = resolve(cwd, dataset);
+  return existsSync(absolute) ? absolute : dataset;
+}
+
+export function configFromFlags(flags: TrainFlags, cwd = process.cwd()): RunConfigInput {
+  const base: Record<string, Record<string, unknown>> = flags.config
+    ? (JSON.parse(readFileSync(resolve(cwd, flags.config), 'utf8')) as Record<string, Record<string, unknown>>)
+    : {};
+  const model: Record<string, unknown> = { ...(base.model ?? {}) };
+  const data: Record<string, unknown> = { ...(base.data ?? {}) };
+  const train: Record<string, unknown> = { ...(base.train ?? {}) };
+  const evaluation: Record<string, unknown> = { ...(base.eval ?? {}) };
+
+  assign(model, 'kind', flags.model);
+  assign(model, 'architecture', flags.architecture);
+  assign(model, 'latentDim', number(flags.latentDim));
+  assign(model, 'ladderLatentDims', list(flags.ladderLatentDims));
+  assign(model, 'hidden', list(flags.hidden));
+  assign(model, 'activation', flags.activation);
+  assign(model, 'likelihood', flags.likelihood);
+  assign(model, 'gaussianVariance', flags.gaussianVariance);
+  assign(model, 'gaussianSigma', number(flags.gaussianSigma));
+  assign(model, 'beta', number(flags.beta));
+  if (flags.capacityMax !== undefined || flags.capacityGamma !== undefined || flags.capacitySteps !== undefined) {
+    model.capacity = {
+      gamma: number(flags.capacityGamma) ?? 1000,
+      cMax: number(flags.capacityMax) ?? 25,
+      steps: number(flags.capacitySteps) ?? 100_000,
+    };
+  }
+  assign(data, 'dataset', flags.dataset === undefined ? undefined : resolveDatasetArgument(flags.dataset, cwd));
+  assign(data, 'trainSize', number(flags.trainSize));
+  assign(data, 'testSize', number(flags.testSize));
+  assign(data, 'binarization', flags.binarization);
+  assign(train, 'epochs', number(flags.epochs));
+  assign(train, 'batchSize', number(flags.batchSize));
+  assign(train, 'lr', number(flags.lr));
+  assign(train, 'seed', number(flags.seed));
+  assign(train, 'objective', flags.objective);
+  assign(train, 'objectiveSamples', number(flags.objectiveSamples));
+  assign(train, 'klSchedule', flags.klSchedule);
+  assign(train, 'warmupSteps', number(flags.warmupSteps));
+  assign(train, 'cycles', number(flags.cycles));
+  assign(train, 'cycleRatio', number(flags.cycleRatio));
+  assign(train, 'freeBits', number(flags.freeBits));
+  assign(train, 'backend', flags.backend);
+  assign(evaluation, 'iwaeK', number(flags.iwaeK));
+  assign(evaluation, 'iwaeExamples', number(flags.iwaeExamples));
+  assign(evaluation, 'everyEpochs', number(flags.evalEvery));
+  assign(evaluation, 'gridSize', number(flags.gridSize));
+  return { model, data, train, eval: evaluation } as RunConfigInput;
+}

@@ -1,0 +1,107 @@
+// The data layer's entry point: loads a data set by name or path, takes a seeded train/test split,
+// applies static binarization when asked, and fingerprints exactly what the trainer will see.
+import { stat } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { binarizeBatch } from './binarize';
+import { loadFashionMnist, fashionMnistFolder, isIdxFolder, loadIdxFolder, loadIdxPool, siblingLabelsFile } from './idx';
+import { loadMnistPool } from './mnist';
+import { loadNpyPool } from './npy';
+import { loadPngFolderPool } from './pngFolder';
+import { hashSplits, samplePool, splitPool, type ExamplePool } from './pool';
+import { createRandom, streamSeed, type Random } from './random';
+import { DEFAULT_SHAPES_SIZE, SHAPE_FACTOR_NAMES, SHAPE_FACTOR_SIZES, generateShapes } from './shapes';
+import { DatasetError, type Dataset, type LoadOptions, type Split } from './types';
+
+export { binarizeBatch } from './binarize';
+export { createRandom, streamSeed, permutation, shuffleInPlace, type Random } from './random';
+export { SHAPE_FACTOR_NAMES, SHAPE_FACTOR_SIZES, SHAPE_NAMES, renderShape, shapeFactorValues } from './shapes';
+export { DatasetError, type Dataset, type LoadOptions, type Split } from './types';
+
+interface Loaded {
+  train: Split;
+  test: Split;
+  height: number;
+  width: number;
+  channels: number;
+  source: string;
+  factors?: { names: string[]; sizes: number[] };
+}
+
+function fromPool(pool: ExamplePool, name: string, options: LoadOptions, random: Random): Loaded {
+  const { train, test } = splitPool(pool, name, options.trainSize, options.testSize, random);
+  return { train, test, height: pool.height, width: pool.width, channels: pool.channels, source: pool.source };
+}
+
+/** A source with its own published split (train-* and t10k-* files): train from one, test from the other. */
+function fromPublishedSplit(pools: { train: ExamplePool; test: ExamplePool }, name: string, source: string, options: LoadOptions, random: Random): Loaded {
+  const train = samplePool(pools.train, name, options.trainSize, 'trainSize', random);
+  const test = samplePool(pools.test, name, options.testSize, 'testSize', random);
+  const { height, width, channels } = pools.train;
+  return { train, test, height, width, channels, source };
+}
+
+async function loadPath(path: string, options: LoadOptions, random: Random): Promise<Loaded> {
+  const info = await stat(path).catch(() => null);
+  if (!info) {
+    throw new DatasetError(
+      `Data set '${path}' is neither a built-in name (mnist, fashion-mnist, shapes) nor an existing file or folder ` +
+        '(an IDX file, plain or .gz; a .npy file; a folder of IDX files or of PNG images)',
+    );
+  }
+  if (info.isDirectory()) {
+    if (isIdxFolder(path)) return fromPublishedSplit(await loadIdxFolder(path), path, `IDX files in ${path}`, options, random);
+    return fromPool(await loadPngFolderPool(path), path, options, random);
+  }
+  const extension = extname(path).toLowerCase();
+  if (extension === '.npy') return fromPool(await loadNpyPool(path), path, options, random);
+  if (extension === '.png') throw new DatasetError(`${path}: a single PNG image is not a data set; name the folder that holds the images`);
+  return fromPool(await loadIdxPool(path, siblingLabelsFile(path)), path, options, random);
+}
+
+async function loadSource(options: LoadOptions, random: Random): Promise<Loaded> {
+  switch (options.dataset) {
+    case 'mnist':
+      return fromPool(await loadMnistPool(), 'mnist', options, random);
+    case 'fashion-mnist': {
+      const folder = fashionMnistFolder();
+      return fromPublishedSplit(await loadFashionMnist(folder), 'fashion-mnist', `Fashion-MNIST IDX files in ${folder}`, options, random);
+    }
+    case 'shapes': {
+      const size = options.shapesSize ?? DEFAULT_SHAPES_SIZE;
+      const { train, test } = generateShapes(options.trainSize, options.testSize, random, size);
+      const source = `generated 2-D shapes (dSprites factors, ${size}x${size})`;
+      return { train, test, height: size, width: size, channels: 1, source, factors: { names: SHAPE_FACTOR_NAMES, sizes: SHAPE_FACTOR_SIZES } };
+    }
+    default:
+      return loadPath(options.dataset, options, random);
+  }
+}
+
+/**
+ * Loads `options.dataset` ('mnist', 'fashion-mnist', 'shapes', or a path to an IDX (.gz) file,
+ * a .npy file, or a folder of IDX files or PNG images) with a seeded split of
+ * trainSize + testSize examples. The same options always give the same data and hash.
+ */
+export async function loadDataset(options: LoadOptions): Promise<Dataset> {
+  // Separate streams for the split and the binarization, so that one does not shift the other.
+  const loaded = await loadSource(options, createRandom(streamSeed(options.seed, 'split')));
+  let { train, test } = loaded;
+  if (options.binarization === 'static') {
+    const random = createRandom(streamSeed(options.seed, 'static-binarization'));
+    train = { ...train, pixels: binarizeBatch(train.pixels, random) };
+    test = { ...test, pixels: binarizeBatch(test.pixels, random) };
+  }
+  const { height, width, channels } = loaded;
+  return {
+    name: options.dataset,
+    source: loaded.source,
+    height,
+    width,
+    channels,
+    train,
+    test,
+    factorNames: loaded.factors?.names.slice() ?? null,
+    factorSizes: loaded.factors?.sizes.slice() ?? null,
+    hash: hashSplits(height, width, channels, train, test),
+  };
+}

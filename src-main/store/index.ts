@@ -1,0 +1,20 @@
+// The store layer's public surface. Only this layer imports better-sqlite3.
+export { openStore, Store, type StoreOptions } from './db';
+export * from './errors';
+export { defaultMigrationsDir, loadMigrations, migrate, type Migration, type MigrationResult } from './migrate';
+export * from './runs';
+export type { Experiment, ExperimentListItem } from './experiments';
+export type { Note } from './annotations';
+export type { ImageKind, ImageMeta, NewImage, StoredImage } from './images';
+export type { Checkpoint, CheckpointKind, NewCheckpoint } from './checkpoints';
+export {
+  MetricsReader,
+  MetricsWriter,
+  ROLLUP_LEVELS,
+  type MetricPoint,
+  type ReadSeriesOptions,
+  type SeriesBucket,
+  type SeriesPoint,
+  type SeriesSummary,
+} from './metrics';
+export { benchIngest, benchSeriesQuery, type IngestBench, type SeriesQueryBench } from './bench';

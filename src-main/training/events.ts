@@ -1,0 +1,35 @@
+// Messages between a training worker and the main thread.
+import type { RunConfig } from '../api/config';
+import type { ImageKind, MetricPoint } from '../api/contract';
+import type { BackendPreference } from './backend';
+
+export interface TrainJob {
+  runId: string;
+  config: RunConfig;
+  /** Resume from this checkpoint file (safetensors) instead of fresh weights. */
+  resumeFrom: { path: string; step: number } | null;
+  /** Overrides config.train.backend (tests, bench). */
+  backend?: BackendPreference;
+}
+
+/** Control word shared with the worker (SharedArrayBuffer): read at every batch. */
+export const CONTROL = { run: 0, cancel: 1, pause: 2 } as const;
+
+export type FinishStatus = 'completed' | 'cancelled' | 'paused' | 'diverged' | 'failed';
+
+export type TrainerEvent =
+  | {
+      type: 'started';
+      backend: string;
+      backendNotes: string[];
+      datasetHash: string;
+      datasetSource: string;
+      totalSteps: number;
+      stepsPerEpoch: number;
+      startStep: number;
+    }
+  | { type: 'metrics'; points: MetricPoint[] }
+  | { type: 'image'; kind: ImageKind; step: number; epoch: number; png: Uint8Array; width: number; height: number }
+  | { type: 'checkpoint'; step: number; epoch: number; kind: 'epoch' | 'pause' | 'final'; bytes: Uint8Array }
+  | { type: 'progress'; step: number; epoch: number; samplesPerSec: number }
+  | { type: 'finished'; status: FinishStatus; step: number; epoch: number; error: string | null };

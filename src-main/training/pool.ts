@@ -1,0 +1,57 @@
+// Runs training jobs in worker threads, one thread per run. The queue itself (which run goes
+// next, the concurrency limit) lives in the workbench service; this only starts, signals and
+// watches workers.
+import { Worker } from 'node:worker_threads';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CONTROL, type FinishStatus, type TrainerEvent, type TrainJob } from './events';
+
+export interface RunningJob {
+  runId: string;
+  cancel(): void;
+  pause(): void;
+  /** Resolves with how the run ended; a worker that dies without a word resolves 'failed'. */
+  done: Promise<{ status: FinishStatus; error: string | null }>;
+}
+
+/**
+ * Where the worker's code is: next to this module when bundled (out/main/worker.js), or the
+ * TypeScript source run through tsx (tests, the CLI from a checkout).
+ */
+function workerEntry(): { file: string; execArgv: string[] } {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const built = join(here, 'worker.js');
+  if (existsSync(built)) return { file: built, execArgv: [] };
+  // A loader given in execArgv does not apply to the worker's entry file, so the source entry is a
+  // small .mjs that loads worker.ts through tsx itself.
+  const source = join(here, 'worker-source.mjs');
+  if (existsSync(source)) return { file: source, execArgv: [] };
+  throw new Error(`Training worker not found next to ${here} (expected worker.js or worker-source.mjs)`);
+}
+
+export function startJob(job: TrainJob, onEvent: (event: TrainerEvent) => void): RunningJob {
+  const control = new SharedArrayBuffer(4);
+  const flag = new Int32Array(control);
+  const { file, execArgv } = workerEntry();
+  const worker = new Worker(file, { workerData: { job, control }, execArgv });
+  let finish: { status: FinishStatus; error: string | null } | null = null;
+  const done = new Promise<{ status: FinishStatus; error: string | null }>((resolve) => {
+    worker.on('message', (event: TrainerEvent) => {
+      if (event.type === 'finished') finish = { status: event.status, error: event.error };
+      onEvent(event);
+    });
+    worker.on('error', (error) => {
+      finish ??= { status: 'failed', error: `Training worker crashed: ${error.message}` };
+    });
+    worker.on('exit', (code) => {
+      resolve(finish ?? { status: 'failed', error: `Training worker exited with code ${code} before finishing` });
+    });
+  });
+  return {
+    runId: job.runId,
+    cancel: () => Atomics.store(flag, 0, CONTROL.cancel),
+    pause: () => Atomics.store(flag, 0, CONTROL.pause),
+    done,
+  };
+}

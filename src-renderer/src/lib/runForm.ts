@@ -1,0 +1,266 @@
+// The new-run form as plain data: text field values -> a validated RunConfig (with the same zod
+// schema and cross-field rules the server uses, so messages appear beside the fields before any
+// request), or a sweep request. No DOM, no Svelte.
+import { BUILTIN_DATASETS, ConfigError, parseRunConfig, RunConfigSchema, type RunConfig, type RunConfigInput } from '@api/config';
+import { SWEEP_PARAMS, type RequestOf } from '@api/contract';
+
+export type ModelKind = RunConfig['model']['kind'];
+export type SweepParam = (typeof SWEEP_PARAMS)[number];
+export type DatasetChoice = (typeof BUILTIN_DATASETS)[number] | 'path';
+
+export const SWEEP_LABELS: Record<SweepParam, string> = {
+  'model.beta': 'beta',
+  'model.latentDim': 'latent size',
+  'train.seed': 'seed',
+  'train.lr': 'learning rate',
+};
+
+/** Everything the form holds, as typed (numbers stay text until submit). */
+export interface RunFormValues {
+  kind: ModelKind;
+  datasetChoice: DatasetChoice;
+  datasetPath: string;
+  trainSize: string;
+  testSize: string;
+  epochs: string;
+  batchSize: string;
+  lr: string;
+  latentDim: string;
+  ladderLatentDims: string;
+  hidden: string;
+  likelihood: RunConfig['model']['likelihood'];
+  beta: string;
+  klSchedule: RunConfig['train']['klSchedule'];
+  warmupSteps: string;
+  cycles: string;
+  cycleRatio: string;
+  seed: string;
+  architecture: RunConfig['model']['architecture'];
+  activation: RunConfig['model']['activation'];
+  binarization: RunConfig['data']['binarization'];
+  objective: RunConfig['train']['objective'];
+  backend: RunConfig['train']['backend'];
+  experiment: string;
+  name: string;
+  tags: string;
+  sweepParam: SweepParam | '';
+  sweepValues: string;
+}
+
+export const DEFAULT_CONFIG: RunConfig = RunConfigSchema.parse({});
+
+export function defaultFormValues(): RunFormValues {
+  const d = DEFAULT_CONFIG;
+  return {
+    kind: d.model.kind,
+    datasetChoice: 'mnist',
+    datasetPath: '',
+    trainSize: String(d.data.trainSize),
+    testSize: String(d.data.testSize),
+    epochs: String(d.train.epochs),
+    batchSize: String(d.train.batchSize),
+    lr: String(d.train.lr),
+    latentDim: String(d.model.latentDim),
+    ladderLatentDims: d.model.ladderLatentDims.join(', '),
+    hidden: d.model.hidden.join(', '),
+    likelihood: d.model.likelihood,
+    beta: '4',
+    klSchedule: d.train.klSchedule,
+    warmupSteps: String(d.train.warmupSteps),
+    cycles: String(d.train.cycles),
+    cycleRatio: String(d.train.cycleRatio),
+    seed: String(d.train.seed),
+    architecture: d.model.architecture,
+    activation: d.model.activation,
+    binarization: d.data.binarization,
+    objective: d.train.objective,
+    backend: d.train.backend,
+    experiment: '',
+    name: '',
+    tags: '',
+    sweepParam: '',
+    sweepValues: '',
+  };
+}
+
+/** Field keys the form shows messages beside: config dot paths, plus the request-level fields. */
+export const FORM_FIELDS = [
+  'model.kind',
+  'model.architecture',
+  'model.activation',
+  'model.latentDim',
+  'model.ladderLatentDims',
+  'model.hidden',
+  'model.likelihood',
+  'model.beta',
+  'data.dataset',
+  'data.trainSize',
+  'data.testSize',
+  'data.binarization',
+  'train.epochs',
+  'train.batchSize',
+  'train.lr',
+  'train.seed',
+  'train.objective',
+  'train.klSchedule',
+  'train.warmupSteps',
+  'train.cycles',
+  'train.cycleRatio',
+  'train.backend',
+  'experiment',
+  'name',
+  'tags',
+  'sweep.param',
+  'sweep.values',
+] as const;
+export type FormField = (typeof FORM_FIELDS)[number];
+export type FieldErrors = Partial<Record<FormField | 'form', string>>;
+
+/**
+ * The form field a message belongs to: 'config.model.hidden.1' -> 'model.hidden';
+ * request fields of createSweep ('values', 'param') map to the sweep fields; anything else -> 'form'.
+ */
+export function fieldOf(path: string | undefined): FormField | 'form' {
+  if (!path) return 'form';
+  let p = path.replace(/^config\./, '');
+  if (p === 'values' || p.startsWith('values.')) return 'sweep.values';
+  if (p === 'param') return 'sweep.param';
+  while (p) {
+    if ((FORM_FIELDS as readonly string[]).includes(p)) return p as FormField;
+    const cut = p.lastIndexOf('.');
+    if (cut === -1) break;
+    p = p.slice(0, cut);
+  }
+  return 'form';
+}
+
+function parseNumber(text: string, field: FormField, errors: FieldErrors): number | undefined {
+  const t = text.trim();
+  if (t === '') return undefined; // left empty: the default applies
+  const n = Number(t);
+  if (!Number.isFinite(n)) {
+    errors[field] = `Enter a number (got “${t}”)`;
+    return undefined;
+  }
+  return n;
+}
+
+function parseList(text: string, field: FormField, errors: FieldErrors): number[] | undefined {
+  const t = text.trim();
+  if (t === '') return undefined;
+  const parts = t.split(/[\s,]+/).filter(Boolean);
+  const values = parts.map(Number);
+  if (values.some((v) => !Number.isFinite(v))) {
+    errors[field] = 'Enter numbers separated by commas, e.g. 400, 200';
+    return undefined;
+  }
+  return values;
+}
+
+/** Builds the config input from the form; fields hidden for the chosen options are left out. */
+export function toConfigInput(v: RunFormValues, errors: FieldErrors): RunConfigInput {
+  const dataset = v.datasetChoice === 'path' ? v.datasetPath.trim() : v.datasetChoice;
+  if (v.datasetChoice === 'path' && dataset === '') errors['data.dataset'] = 'Type the path to an IDX (.gz), .npy file or a folder of PNGs';
+  const model: NonNullable<RunConfigInput['model']> = {
+    kind: v.kind,
+    architecture: v.architecture,
+    activation: v.activation,
+    likelihood: v.likelihood,
+    hidden: parseList(v.hidden, 'model.hidden', errors),
+  };
+  if (v.kind === 'ladder') model.ladderLatentDims = parseList(v.ladderLatentDims, 'model.ladderLatentDims', errors);
+  else model.latentDim = parseNumber(v.latentDim, 'model.latentDim', errors);
+  if (v.kind === 'beta-vae') model.beta = parseNumber(v.beta, 'model.beta', errors);
+  const train: NonNullable<RunConfigInput['train']> = {
+    epochs: parseNumber(v.epochs, 'train.epochs', errors),
+    batchSize: parseNumber(v.batchSize, 'train.batchSize', errors),
+    lr: parseNumber(v.lr, 'train.lr', errors),
+    seed: parseNumber(v.seed, 'train.seed', errors),
+    objective: v.objective,
+    klSchedule: v.klSchedule,
+    backend: v.backend,
+  };
+  if (v.klSchedule === 'linear') train.warmupSteps = parseNumber(v.warmupSteps, 'train.warmupSteps', errors);
+  if (v.klSchedule === 'cyclical') {
+    train.cycles = parseNumber(v.cycles, 'train.cycles', errors);
+    train.cycleRatio = parseNumber(v.cycleRatio, 'train.cycleRatio', errors);
+  }
+  return {
+    model: dropUndefined(model),
+    data: dropUndefined({
+      dataset: dataset || undefined,
+      trainSize: parseNumber(v.trainSize, 'data.trainSize', errors),
+      testSize: parseNumber(v.testSize, 'data.testSize', errors),
+      binarization: v.binarization,
+    }),
+    train: dropUndefined(train),
+  };
+}
+
+function dropUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, x]) => x !== undefined)) as T;
+}
+
+/** Validates with the shared schema; messages keyed by form field. */
+export function validateConfig(input: RunConfigInput, errors: FieldErrors): RunConfig | null {
+  try {
+    return parseRunConfig(input);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    for (const issue of error.issues) {
+      const field = fieldOf(issue.path);
+      errors[field] ??= field === 'form' ? `${issue.path}: ${issue.message}` : issue.message;
+    }
+    return null;
+  }
+}
+
+export type FormRequest = { kind: 'run'; request: RequestOf<'createRun'> } | { kind: 'sweep'; request: RequestOf<'createSweep'> };
+
+function setPath(config: RunConfig, path: SweepParam, value: number): RunConfig {
+  const [section, field] = path.split('.') as ['model' | 'train', string];
+  return { ...config, [section]: { ...config[section], [field]: value } };
+}
+
+/** The whole form -> a createRun or createSweep request, or the messages to show. */
+export function buildRequest(v: RunFormValues): { ok: true; value: FormRequest } | { ok: false; errors: FieldErrors } {
+  const errors: FieldErrors = {};
+  const input = toConfigInput(v, errors);
+  // A text field that did not parse already holds its message; the schema's comes second (??=).
+  const config = validateConfig(input, errors);
+  const experiment = v.experiment.trim();
+  const name = v.name.trim();
+  const tags = [...new Set(v.tags.split(',').map((t) => t.trim()).filter(Boolean))];
+  if (experiment.length > 200) errors.experiment = 'At most 200 characters';
+  if (name.length > 200) errors.name = 'At most 200 characters';
+  if (tags.some((t) => t.length > 64)) errors.tags = 'Each tag at most 64 characters';
+  if (tags.length > 32) errors.tags = 'At most 32 tags';
+
+  if (v.sweepParam) {
+    const values = parseList(v.sweepValues, 'sweep.values', errors);
+    if (!errors['sweep.values'] && (!values || values.length === 0)) errors['sweep.values'] = 'List the values to sweep, e.g. 1, 4, 16';
+    if (values && values.length > 64) errors['sweep.values'] = 'At most 64 values in one sweep';
+    if (!experiment) errors.experiment = 'A sweep needs an experiment name to group its runs';
+    if (v.sweepParam === 'model.beta' && v.kind === 'vae') errors['sweep.param'] = "Sweeping beta needs model kind 'beta-vae' (a plain VAE has beta = 1)";
+    if (config && values && !errors['sweep.values'] && !errors['sweep.param']) {
+      for (const value of values) {
+        const one: FieldErrors = {};
+        validateConfig(setPath(config, v.sweepParam, value), one);
+        const message = Object.values(one)[0];
+        if (message) {
+          errors['sweep.values'] = `${value}: ${message}`;
+          break;
+        }
+      }
+    }
+    if (Object.keys(errors).length > 0 || !config || !values) return { ok: false, errors };
+    return { ok: true, value: { kind: 'sweep', request: { config, experiment, param: v.sweepParam, values } } };
+  }
+
+  if (Object.keys(errors).length > 0 || !config) return { ok: false, errors };
+  const request: RequestOf<'createRun'> = { config };
+  if (experiment) request.experiment = experiment;
+  if (name) request.name = name;
+  if (tags.length > 0) request.tags = tags;
+  return { ok: true, value: { kind: 'run', request } };
+}
