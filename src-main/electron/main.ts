@@ -9,6 +9,7 @@ import { ApiError } from '../api/contract';
 import { Workbench } from '../workbench/service';
 import { defaultDataDir } from '../workbench/paths';
 import { IPC_CALL, IPC_EVENT } from './channels';
+import { handleIpcCall } from './ipcHandler';
 import { APP_CSP, DEFAULT_BOUNDS, isAppUrl, isExternalLinkAllowed, mainWindowOptions, type WindowBounds } from './windowOptions';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -74,11 +75,10 @@ async function start(): Promise<void> {
   ipcMain.handle(IPC_CALL, async (event, method: unknown, payload: unknown) => {
     try {
       checkSender(event);
-      return { ok: true, result: await service.dispatch(String(method), payload) };
     } catch (error) {
-      const field = error instanceof ApiError ? error.field : undefined;
-      return { ok: false, error: { message: error instanceof Error ? error.message : String(error), ...(field ? { field } : {}) } };
+      return { ok: false, error: { message: (error as Error).message } };
     }
+    return handleIpcCall(service, method, payload);
   });
 
   const bounds = loadBounds();

@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
-import { ApiError, isMethodName, validateRequest, type WorkbenchEvent } from '../api/contract';
+import { ApiError, type WorkbenchEvent } from '../api/contract';
 import type { Workbench } from '../workbench/service';
 
 export interface ServeOptions {
@@ -119,11 +119,8 @@ export async function serve(workbench: Workbench, options: ServeOptions): Promis
     // Cross-site form posts carry an Origin (or none on old clients); refuse any foreign one.
     const origin = req.headers.origin;
     if (origin && !allowedHosts().has(origin.replace(/^https?:\/\//, ''))) throw new ApiError(403, `Origin '${origin}' is not allowed`);
-    if (!isMethodName(name)) throw new ApiError(404, `Unknown API method '${name}'`);
     const payload = await readBody(req);
-    const request = validateRequest(name, payload);
-    const handler = workbench[name] as (r: unknown) => Promise<unknown>;
-    const result = await handler.call(workbench, request);
+    const result = await workbench.dispatch(name, payload);
     sendJson(res, 200, { ok: true, result });
   }
 

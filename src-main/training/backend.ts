@@ -1,7 +1,11 @@
-// Picks the tfjs backend for this thread: tfjs-node when installed and loadable, else wasm, else
-// cpu. The preference 'auto' walks that chain; a named backend is used or refused with a reason.
+// Picks the tfjs backend for this thread: tfjs-node when installed and loadable, else wasm with the
+// native sgemm kernels (optional addon, see accelerate/), else plain wasm (with the transposed-
+// product fast path), else cpu. The preference 'auto' walks that chain; a named backend is used or
+// refused with a reason. The wasm matmul kernels can be forced with the `accelerator` option or
+// the VAE_WORKBENCH_ACCELERATOR environment variable ('native-sgemm' | 'wasm-transpose-fast-path' | 'none').
 import * as tf from '@tensorflow/tfjs';
 import type { BACKEND_PREFERENCES } from '../api/config';
+import { chooseAccelerator, type Accelerator } from './accelerate';
 
 export type BackendPreference = (typeof BACKEND_PREFERENCES)[number];
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -10,6 +14,29 @@ export interface BackendInfo {
   name: BackendName;
   /** Why earlier choices in the chain were skipped, for the run's record. */
   skipped: string[];
+  /** The matmul kernels in use: only the wasm backend has a choice; 'none' elsewhere. */
+  accelerator: Accelerator;
+  /** What the accelerator runs on, e.g. "OpenBLAS 0.3.21 ... ; 2 BLAS thread(s) of 2 cores". */
+  acceleratorDetail?: string;
+}
+
+export interface BackendOptions {
+  /** Threads this run may use (wasm threads and BLAS threads); default: a fair share of the cores. */
+  threads?: number;
+  /** Which wasm matmul kernels to use; default 'auto' (native sgemm when built, else the fast path). */
+  accelerator?: Accelerator | 'auto';
+}
+
+const ACCELERATORS = ['auto', 'native-sgemm', 'wasm-transpose-fast-path', 'none'] as const;
+
+function acceleratorPreference(options: BackendOptions): Accelerator | 'auto' {
+  if (options.accelerator) return options.accelerator;
+  const fromEnv = process.env.VAE_WORKBENCH_ACCELERATOR;
+  if (!fromEnv) return 'auto';
+  if (!(ACCELERATORS as readonly string[]).includes(fromEnv)) {
+    throw new Error(`VAE_WORKBENCH_ACCELERATOR must be one of ${ACCELERATORS.join(', ')}; got '${fromEnv}'`);
+  }
+  return fromEnv as Accelerator | 'auto';
 }
 
 let wasmRegistered = false;
@@ -27,32 +54,52 @@ async function tryTensorflow(): Promise<string | null> {
   }
 }
 
-async function tryWasm(threads?: number): Promise<string | null> {
+interface WasmResult {
+  failure: string | null;
+  accelerator: Accelerator;
+  detail?: string;
+  notes: string[];
+}
+
+async function tryWasm(options: BackendOptions): Promise<WasmResult> {
+  const notes: string[] = [];
   try {
     if (!wasmRegistered) {
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
-      if (threads !== undefined) wasm.setThreadsCount(threads);
+      if (options.threads !== undefined) wasm.setThreadsCount(options.threads);
       wasmRegistered = true;
     }
+    // Kernels are registered before the backend initializes; the built-in setup still runs.
+    const choice = chooseAccelerator(acceleratorPreference(options), options.threads);
+    notes.push(...choice.notes);
     const ok = await tf.setBackend('wasm');
-    return ok ? null : 'wasm backend failed to initialize';
+    if (!ok) return { failure: 'wasm backend failed to initialize', accelerator: 'none', notes };
+    return { failure: null, accelerator: choice.accelerator, detail: choice.detail ?? undefined, notes };
   } catch (error) {
-    return `wasm unavailable: ${(error as Error).message.split('\n')[0]}`;
+    return { failure: `wasm unavailable: ${(error as Error).message.split('\n')[0]}`, accelerator: 'none', notes };
   }
 }
 
 /** Initializes the backend for this thread. Throws when a named backend cannot be had. */
-export async function initBackend(preference: BackendPreference = 'auto', options: { threads?: number } = {}): Promise<BackendInfo> {
+export async function initBackend(preference: BackendPreference = 'auto', options: BackendOptions = {}): Promise<BackendInfo> {
   const skipped: string[] = [];
   const chain: BackendName[] = preference === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [preference];
   for (const name of chain) {
     let failure: string | null;
+    let accelerator: Accelerator = 'none';
+    let acceleratorDetail: string | undefined;
     if (name === 'tensorflow') failure = await tryTensorflow();
-    else if (name === 'wasm') failure = await tryWasm(options.threads);
-    else failure = (await tf.setBackend('cpu')) ? null : 'cpu backend failed to initialize';
+    else if (name === 'wasm') {
+      const result = await tryWasm(options);
+      failure = result.failure;
+      // A missing native kernel is recorded like a skipped backend: the run's notes say why.
+      skipped.push(...result.notes);
+      accelerator = result.accelerator;
+      acceleratorDetail = result.detail;
+    } else failure = (await tf.setBackend('cpu')) ? null : 'cpu backend failed to initialize';
     if (failure === null) {
       await tf.ready();
-      return { name, skipped };
+      return { name, skipped, accelerator, ...(acceleratorDetail ? { acceleratorDetail } : {}) };
     }
     skipped.push(failure);
   }

@@ -45,7 +45,7 @@ export async function train(job: TrainJob, control: Int32Array, emit: Emit): Pro
   let epoch = 0;
   let run: Run | null = null;
   try {
-    const backend = await initBackend((job.backend ?? job.config.train.backend) as BackendPreference);
+    const backend = await chooseBackend(job);
     run = await prepare(job);
     const resumed = job.resumeFrom ? await restore(run, job.resumeFrom.path) : 0;
     step = resumed;
@@ -73,6 +73,24 @@ export async function train(job: TrainJob, control: Int32Array, emit: Emit): Pro
   } finally {
     run?.model.dispose();
     run?.optimizer.dispose();
+  }
+}
+
+/**
+ * tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter kernel, so a conv model cannot train on it:
+ * 'auto' skips wasm for conv models, and asking for wasm explicitly is refused with the reason.
+ */
+async function chooseBackend(job: TrainJob): Promise<{ name: string; skipped: string[] }> {
+  const preference = (job.backend ?? job.config.train.backend) as BackendPreference;
+  if (job.config.model.architecture !== 'conv') return initBackend(preference);
+  const reason = 'wasm lacks the Conv2DBackpropFilter kernel that conv training needs';
+  if (preference === 'wasm') throw new Error(`train.backend 'wasm' cannot train a conv model: ${reason}; use 'cpu' or 'auto'`);
+  if (preference !== 'auto') return initBackend(preference);
+  try {
+    return await initBackend('tensorflow');
+  } catch (error) {
+    const info = await initBackend('cpu');
+    return { name: info.name, skipped: [(error as Error).message, `wasm skipped: ${reason}`] };
   }
 }
 
@@ -112,6 +130,9 @@ async function restore(run: Run, path: string): Promise<number> {
   setNamedWeights(run.model, content.model);
   if (content.optimizer.length > 0) {
     await run.optimizer.setWeights(content.optimizer.map((slot) => ({ name: slot.name, tensor: tf.tensor(slot.values, slot.shape) })));
+    const { accBeta1, accBeta2 } = adamPowers(run.optimizer);
+    if (content.metadata.adamAccBeta1) accBeta1.assign(tf.scalar(Number(content.metadata.adamAccBeta1)));
+    if (content.metadata.adamAccBeta2) accBeta2.assign(tf.scalar(Number(content.metadata.adamAccBeta2)));
   }
   const step = Number(content.metadata.step);
   if (!Number.isInteger(step) || step < 0) throw new Error(`${path}: checkpoint has no valid step in its metadata`);
@@ -122,8 +143,10 @@ async function snapshot(run: Run, step: number, epoch: number): Promise<Uint8Arr
   const optimizerWeights = await run.optimizer.getWeights();
   const optimizer: NamedArray[] = [];
   for (const { name, tensor } of optimizerWeights) {
-    optimizer.push({ name, shape: tensor.shape, values: (await tensor.data()) as Float32Array });
+    // The iteration count comes as int32: store every slot as float32 (the format's one dtype here).
+    optimizer.push({ name, shape: tensor.shape, values: Float32Array.from(await tensor.data()) });
   }
+  const { accBeta1, accBeta2 } = adamPowers(run.optimizer);
   return encodeCheckpoint({
     model: getNamedWeights(run.model),
     optimizer,
@@ -135,8 +158,17 @@ async function snapshot(run: Run, step: number, epoch: number): Promise<Uint8Arr
       appVersion: APP_VERSION,
       config: JSON.stringify(run.config),
       datasetHash: run.data.hash,
+      // Adam's running beta powers: setWeights recomputes them as pow(beta, t + 1), which differs
+      // from the running product in the last bit; restoring them exactly keeps a resume bit-identical.
+      adamAccBeta1: String(accBeta1.dataSync()[0]),
+      adamAccBeta2: String(accBeta2.dataSync()[0]),
     },
   });
+}
+
+/** tfjs keeps Adam's beta1^t and beta2^t in private variables; checkpoints need them exactly. */
+function adamPowers(optimizer: tf.AdamOptimizer): { accBeta1: tf.Variable; accBeta2: tf.Variable } {
+  return optimizer as unknown as { accBeta1: tf.Variable; accBeta2: tf.Variable };
 }
 
 function emitCheckpoint(emit: Emit, bytes: Uint8Array, step: number, epoch: number, kind: 'epoch' | 'pause' | 'final'): void {
@@ -208,7 +240,7 @@ async function loop(
       const seconds = (performance.now() - started) / 1000;
       const samplesPerSec = indices.length / Math.max(seconds, 1e-9);
       if (!values.every(Number.isFinite)) {
-        // Keep the metrics of the bad step that are finite: they show where it went wrong.
+        progress(step, epoch); // the run records the step whose loss was not finite
         return 'diverged';
       }
       const wallTime = Date.now();

@@ -1,0 +1,78 @@
+// Finds the optional native sgemm addon (package `vae-workbench-sgemm`, built from native/ by
+// node-gyp at install). Absent when the machine had no BLAS or no compiler; callers fall back.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface SgemmAddon {
+  /** See native/src/sgemm.cc: C[bi] = act(op(A[bi % batchA]) op(B[bi % batchB]) + bias), in place on `heap`. */
+  gemm(
+    heap: ArrayBuffer,
+    aOffset: number,
+    bOffset: number,
+    cOffset: number,
+    batch: number,
+    batchA: number,
+    batchB: number,
+    m: number,
+    n: number,
+    k: number,
+    transposeA: number,
+    transposeB: number,
+    biasOffset: number,
+    biasSize: number,
+    activation: number,
+    alpha: number,
+  ): void;
+  /** Takes a share of the process-wide BLAS thread budget for this thread (released at thread exit). */
+  acquire(): number;
+  release(): number;
+  /** Caps BLAS threads (0: only the fair share cores / users). Returns the resulting count. */
+  setThreadsCap(threads: number): number;
+  threadsPlan(): { users: number; cores: number; threads: number };
+  setNumThreads(threads: number): boolean;
+  getNumThreads(): number;
+  /** e.g. "OpenBLAS 0.3.21 ... (Zen)" or "Accelerate". */
+  info(): string;
+}
+
+export type AddonLoad = { addon: SgemmAddon; reason: null } | { addon: null; reason: string };
+
+let cached: AddonLoad | null = null;
+
+/** The addon, or null with the reason. Set VAE_WORKBENCH_SGEMM=off to act as if it were absent. */
+export function loadSgemmAddon(): AddonLoad {
+  if (cached) return cached;
+  if (/^(off|0|false|no)$/i.test(process.env.VAE_WORKBENCH_SGEMM ?? '')) {
+    cached = { addon: null, reason: 'native sgemm disabled by VAE_WORKBENCH_SGEMM' };
+    return cached;
+  }
+  const require = createRequire(import.meta.url);
+  const candidates = ['vae-workbench-sgemm'];
+  // A checkout where the optional dependency was not linked: the addon's own folder.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const index = join(dir, 'native', 'index.cjs');
+    if (existsSync(index)) {
+      candidates.push(index);
+      break;
+    }
+    dir = dirname(dir);
+  }
+  let reason = 'native sgemm addon not installed';
+  for (const id of candidates) {
+    try {
+      const loaded = require(id) as { addon: SgemmAddon | null; loadError: string | null };
+      if (loaded.addon) {
+        cached = { addon: loaded.addon, reason: null };
+        return cached;
+      }
+      reason = `native sgemm addon not built: ${loaded.loadError ?? 'unknown error'}`;
+    } catch (error) {
+      reason = `native sgemm addon unavailable: ${(error as Error).message.split('\n')[0]}`;
+    }
+  }
+  cached = { addon: null, reason };
+  return cached;
+}

@@ -1,0 +1,40 @@
+// Accelerated matmul kernels for the tfjs wasm backend; see kernels.ts. backend.ts picks one.
+import { loadSgemmAddon, type SgemmAddon } from './addon';
+import { activeMatMulKernels, installMatMulKernels, type Accelerator } from './kernels';
+
+export { loadSgemmAddon, activeMatMulKernels, installMatMulKernels, type Accelerator, type SgemmAddon };
+export { planMatMul } from './kernels';
+
+export interface AcceleratorChoice {
+  accelerator: Accelerator;
+  /** Why a faster option was not used (for the run's record). */
+  notes: string[];
+  /** e.g. "OpenBLAS 0.3.21 ..., 2 BLAS threads" */
+  detail: string | null;
+}
+
+/**
+ * Installs the best matmul kernels available for the wasm backend of this thread: the native sgemm
+ * when the addon loads, else the transposed-product fast path. `want` forces one ('none' keeps the
+ * built-in kernels); a forced 'native-sgemm' that cannot load throws. `threads` caps BLAS threads;
+ * by default they are the fair share of the cores among the threads using the addon.
+ */
+export function chooseAccelerator(want: Accelerator | 'auto' = 'auto', threads?: number): AcceleratorChoice {
+  const notes: string[] = [];
+  if (want === 'auto' || want === 'native-sgemm') {
+    const load = loadSgemmAddon();
+    if (load.addon) {
+      const addon = load.addon;
+      addon.acquire();
+      if (threads !== undefined) addon.setThreadsCap(Math.max(0, Math.floor(threads)));
+      installMatMulKernels('native-sgemm', addon);
+      const plan = addon.threadsPlan();
+      return { accelerator: 'native-sgemm', notes, detail: `${addon.info()}; ${plan.threads} BLAS thread(s) of ${plan.cores} cores, ${plan.users} user(s)` };
+    }
+    if (want === 'native-sgemm') throw new Error(load.reason);
+    notes.push(load.reason);
+  }
+  const kind: Accelerator = want === 'none' ? 'none' : 'wasm-transpose-fast-path';
+  installMatMulKernels(kind);
+  return { accelerator: kind, notes, detail: null };
+}

@@ -1,0 +1,75 @@
+// Shared by export, import, replay and generation: the context they run in, choosing and reading
+// a checkpoint, and the lazily loaded tfjs half.
+import { existsSync, readFileSync } from 'node:fs';
+import type { Checkpoint, Run, Store } from '../../store';
+import type { BackendPreference } from '../../training/backend';
+import { decodeCheckpoint, type CheckpointContent } from '../../training/checkpoint';
+import { sha256 } from './bundle';
+
+export interface ExchangeContext {
+  store: Store;
+  /** The data folder's checkpoints/ (imported checkpoints are copied to <dir>/<runId>/). */
+  checkpointsDir: string;
+  /** tfjs backend for export and generation in this process (default 'auto'). */
+  backend?: BackendPreference;
+}
+
+/** An error the caller can show as it is; `status` follows the API's (404 not found, 409 conflict, 400 bad input). */
+export class ExchangeError extends Error {
+  constructor(
+    readonly status: 400 | 404 | 409 | 500,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ExchangeError';
+  }
+}
+
+/** 'latest' (default), 'best' (a checkpoint of kind best, else the one at the step with the highest test ELBO), or a step. */
+export type CheckpointChoice = 'latest' | 'best' | number;
+
+export function parseCheckpointChoice(text: string | undefined): CheckpointChoice {
+  if (text === undefined || text === 'latest') return 'latest';
+  if (text === 'best') return 'best';
+  const step = Number(text);
+  if (!Number.isSafeInteger(step) || step < 0) throw new ExchangeError(400, `--checkpoint must be 'latest', 'best' or a step number, got '${text}'`);
+  return step;
+}
+
+export function selectCheckpoint(store: Store, run: Run, choice: CheckpointChoice = 'latest'): Checkpoint {
+  const all = store.checkpoints.list(run.id);
+  if (all.length === 0) throw new ExchangeError(409, `Run ${run.id} has no checkpoint yet (status ${run.status}); it needs at least one finished evaluation or a pause.`);
+  if (typeof choice === 'number') {
+    const found = all.filter((c) => c.step === choice).at(-1);
+    if (!found) throw new ExchangeError(404, `Run ${run.id} has no checkpoint at step ${choice}; it has ${all.map((c) => c.step).join(', ')}.`);
+    return found;
+  }
+  if (choice === 'best') {
+    const best = store.checkpoints.latest(run.id, 'best');
+    if (best) return best;
+    const elbo = new Map(store.metrics.readSeriesRaw(run.id, 'test/elbo').map((p) => [p.step, p.value]));
+    const scored = all.filter((c) => elbo.has(c.step));
+    if (scored.length > 0) return scored.reduce((a, b) => ((elbo.get(b.step) as number) > (elbo.get(a.step) as number) ? b : a));
+  }
+  return all.reduce((a, b) => (b.step > a.step || (b.step === a.step && b.id > a.id) ? b : a));
+}
+
+/** The checkpoint's bytes, checked against the sha256 recorded when it was written. */
+export function readCheckpointBytes(checkpoint: Checkpoint): Uint8Array {
+  if (!existsSync(checkpoint.path)) throw new ExchangeError(409, `The checkpoint file of run ${checkpoint.runId} at step ${checkpoint.step} is missing: ${checkpoint.path}`);
+  const bytes = new Uint8Array(readFileSync(checkpoint.path));
+  if (sha256(bytes) !== checkpoint.sha256) {
+    throw new ExchangeError(409, `The checkpoint file ${checkpoint.path} does not match the sha256 recorded for it; it was changed or damaged on disk.`);
+  }
+  return bytes;
+}
+
+export function readCheckpoint(checkpoint: Checkpoint): { bytes: Uint8Array; content: CheckpointContent } {
+  const bytes = readCheckpointBytes(checkpoint);
+  return { bytes, content: decodeCheckpoint(bytes, checkpoint.path) };
+}
+
+/** The tfjs half (model rebuild, Layers export, sampling), loaded on first use. */
+export function loadNeural(): Promise<typeof import('./neural')> {
+  return import('./neural');
+}

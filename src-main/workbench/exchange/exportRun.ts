@@ -1,0 +1,167 @@
+// Export: one run with one checkpoint as a bundle folder or .zip (layout in index.ts).
+import type { MetricPoint } from '../../api/contract';
+import { APP_VERSION } from '../../api/version';
+import { BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, sealBundle, writeBundle, type BundleFiles, type BundleManifest } from './bundle';
+import { loadNeural, readCheckpoint, selectCheckpoint, type CheckpointChoice, type ExchangeContext } from './common';
+import { metricsToCsv } from './csv';
+import { inputShapeFor } from './runData';
+
+export interface ExportOptions {
+  checkpoint?: CheckpointChoice;
+  /** Folder to create (must not exist, or be empty), or a path ending in .zip. */
+  out: string;
+}
+
+export interface ExportResult {
+  path: string;
+  format: 'zip' | 'folder';
+  bytes: number;
+  runId: string;
+  checkpointStep: number;
+  files: { path: string; size: number; sha256: string }[];
+}
+
+/** What run.json holds: the run's record besides its config, metrics and images. */
+export interface BundleRunRecord {
+  id: string;
+  name: string;
+  experiment: string | null;
+  status: string;
+  tags: string[];
+  notes: string;
+  seed: number;
+  modelKind: string;
+  dataset: string;
+  datasetHash: string | null;
+  backend: string | null;
+  appVersion: string;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  step: number;
+  epoch: number;
+  totalSteps: number | null;
+  error: string | null;
+  replayOf: string | null;
+  images: { path: string; kind: string; step: number; epoch: number; width: number; height: number }[];
+}
+
+const README = `VAE Workbench run bundle
+
+manifest.json      format, app version, run, data set hash, backend, checkpoint, and the size and
+                   sha256 of every other file (manifest.sha256 holds the manifest's own sha256)
+config.json        the run config (model, data, train, eval)
+run.json           status, name, experiment, tags, notes, timestamps, and the image index
+metrics.csv        every logged point: name, step, epoch, value, wall_time (ms since 1970)
+images/*.png       the image grids logged at each evaluation (samples, reconstructions, traversal)
+checkpoint.safetensors   weights and Adam state (safetensors), to continue training after import
+tfjs/<network>/    each network in the TF.js Layers format (model.json + group1-shard*.bin):
+                   tf.loadLayersModel('.../tfjs/decoder/model.json') in a browser, or
+                   tensorflowjs_converter --input_format=tfjs_layers_model
+Import it with: vae-workbench import <this folder or zip>
+`;
+
+export async function exportRun(ctx: ExchangeContext, runId: string, options: ExportOptions): Promise<ExportResult> {
+  const { store } = ctx;
+  const run = store.runs.require(store.runs.resolveId(runId));
+  const checkpoint = selectCheckpoint(store, run, options.checkpoint ?? 'latest');
+  const { bytes: checkpointBytes, content } = readCheckpoint(checkpoint);
+  const config = run.config;
+  const inputShape = await inputShapeFor(config, content.model);
+
+  const files: BundleFiles = new Map();
+  const text = (path: string, value: string) => files.set(path, Buffer.from(value, 'utf8'));
+  const json = (path: string, value: unknown) => text(path, `${JSON.stringify(value, null, 2)}\n`);
+
+  // The networks in the TF.js Layers format, rebuilt from the checkpoint's weights.
+  const neural = await loadNeural();
+  await neural.ensureBackend(ctx.backend ?? 'auto');
+  const model = neural.modelFromCheckpoint(config, inputShape, content);
+  const networks: BundleManifest['networks'] = {};
+  try {
+    for (const [name, network] of Object.entries(model.networks())) {
+      const { files: netFiles } = await neural.layersModelFiles(network);
+      for (const [file, bytes] of netFiles) files.set(`tfjs/${name}/${file}`, bytes);
+      networks[name] = { path: `tfjs/${name}/model.json`, ...describeNetwork(name, config.model.likelihood, inputShape) };
+    }
+  } finally {
+    model.dispose();
+  }
+
+  // Metrics, raw.
+  const points: MetricPoint[] = [];
+  for (const name of store.metrics.listMetricNames(run.id)) {
+    for (const p of store.metrics.readSeriesRaw(run.id, name)) points.push({ name, ...p });
+  }
+  text('metrics.csv', metricsToCsv(points));
+
+  // Every image grid, so an imported run plays back like the original.
+  const images: BundleRunRecord['images'] = [];
+  const used = new Set<string>();
+  for (const meta of store.images.list(run.id)) {
+    const image = store.images.get(meta.id);
+    if (!image) continue;
+    const base = `images/${meta.kind.replace(/[^A-Za-z0-9_-]/g, '_')}-step${String(meta.step).padStart(8, '0')}`;
+    let path = `${base}.png`;
+    for (let n = 2; used.has(path); n++) path = `${base}-${n}.png`;
+    used.add(path);
+    files.set(path, new Uint8Array(image.png));
+    images.push({ path, kind: meta.kind, step: meta.step, epoch: meta.epoch, width: meta.width, height: meta.height });
+  }
+
+  json('config.json', config);
+  const record: BundleRunRecord = {
+    id: run.id,
+    name: run.name,
+    experiment: run.experimentName,
+    status: run.status,
+    tags: run.tags,
+    notes: store.notes.get(run.id)?.text ?? '',
+    seed: run.seed,
+    modelKind: run.modelKind,
+    dataset: run.dataset,
+    datasetHash: run.datasetHash,
+    backend: run.backend,
+    appVersion: run.appVersion,
+    createdAt: run.createdAt,
+    startedAt: run.startedAt,
+    finishedAt: run.finishedAt,
+    step: run.step,
+    epoch: run.epoch,
+    totalSteps: run.totalSteps,
+    error: run.error,
+    replayOf: run.replayOf,
+    images,
+  };
+  json('run.json', record);
+  files.set('checkpoint.safetensors', checkpointBytes);
+  text('README.txt', README);
+
+  const manifest = sealBundle(files, {
+    format: BUNDLE_FORMAT,
+    formatVersion: BUNDLE_FORMAT_VERSION,
+    appVersion: APP_VERSION,
+    createdAt: new Date().toISOString(),
+    run: { id: run.id, name: run.name, status: run.status },
+    dataset: { name: run.dataset, hash: run.datasetHash },
+    backend: run.backend,
+    inputShape,
+    checkpoint: { step: checkpoint.step, epoch: checkpoint.epoch, kind: checkpoint.kind, sha256: checkpoint.sha256, path: 'checkpoint.safetensors' },
+    networks,
+  });
+  const written = writeBundle(files, options.out);
+  return { ...written, runId: run.id, checkpointStep: checkpoint.step, files: manifest.files };
+}
+
+function describeNetwork(name: string, likelihood: string, [h, w, c]: [number, number, number]): { input: string; output: string } {
+  const pixels = `${h * w * c} values (${h}x${w}x${c} image, flattened row-major, in [0, 1])`;
+  if (name === 'encoder') return { input: pixels, output: '[mu | logVar] of q(z|x): the first half is the posterior mean, the second its log-variance' };
+  if (name === 'decoder') {
+    return {
+      input: 'a latent z',
+      output: likelihood === 'bernoulli' ? `logits of p(x|z) over ${pixels}; apply a sigmoid for pixel probabilities` : `means of p(x|z) over ${pixels}`,
+    };
+  }
+  if (name === 'pixelLogVariance') return { input: 'the constant [[1]]', output: 'per-pixel log sigma^2 of the Gaussian likelihood' };
+  return { input: 'see the ladder VAE (models/ladder.ts)', output: `network '${name}' of the model` };
+}
