@@ -12,6 +12,7 @@ export default defineConfig({
   test: {
     projects: [
       {
+        resolve: { alias: { '@api': apiDir } },
         test: {
           name: 'unit',
           environment: 'node',

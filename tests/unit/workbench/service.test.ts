@@ -5,16 +5,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { RunConfigInput } from '../../../src-main/api/config';
+import { tinyConfig } from '../../helpers/configs';
 import { ApiError, type WorkbenchEvent } from '../../../src-main/api/contract';
 import { Workbench } from '../../../src-main/workbench/service';
 
-export const tinyConfig = (train: Record<string, unknown> = {}): RunConfigInput => ({
-  model: { hidden: [32], latentDim: 3 },
-  data: { dataset: 'mnist', trainSize: 256, testSize: 32, binarization: 'dynamic' },
-  train: { epochs: 2, batchSize: 32, lr: 3e-3, seed: 1, backend: 'wasm', ...train },
-  eval: { iwaeK: 4, iwaeExamples: 8, gridSize: 4 },
-});
 
 const open: Workbench[] = [];
 async function workbench(db: string, options: { runQueue?: boolean; concurrency?: number } = {}): Promise<Workbench> {

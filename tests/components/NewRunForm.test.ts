@@ -1,0 +1,124 @@
+import { cleanup, fireEvent, render, screen } from '@testing-library/svelte';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseRunConfig } from '@api/config';
+import NewRunForm from '../../src-renderer/src/components/NewRunForm.svelte';
+import { RunsStore } from '../../src-renderer/src/lib/stores/runs.svelte';
+import { RemoteError } from '../../src-renderer/src/lib/transport';
+import { FakeTransport, makeRun, settle } from './fakeTransport';
+
+afterEach(() => cleanup());
+
+function setup() {
+  const transport = new FakeTransport({
+    listRuns: () => [],
+    createRun: (request) => makeRun({ id: 'created-1', name: 'created', status: 'queued', config: request.config as never }),
+    createSweep: (request) => request.values.map((v, i) => makeRun({ id: `sweep-${i}`, name: `seed ${v}` })),
+  });
+  const store = new RunsStore(transport);
+  render(NewRunForm, { props: { runs: store } });
+  const form = screen.getByTestId('new-run-form') as HTMLFormElement;
+  const field = (name: string) => form.querySelector<HTMLInputElement | HTMLSelectElement>(`[name="${name}"]`)!;
+  const errorOf = (name: string) => form.querySelector(`[data-testid="field-error"][data-field="${name}"]`)?.textContent ?? null;
+  return { transport, store, form, field, errorOf };
+}
+
+describe('NewRunForm', () => {
+  it('has inputs named by config path', () => {
+    const { field } = setup();
+    for (const name of ['model.kind', 'data.dataset', 'data.trainSize', 'data.testSize', 'train.epochs', 'train.batchSize', 'train.lr', 'model.latentDim', 'model.hidden', 'model.likelihood', 'train.seed', 'train.klSchedule', 'experiment', 'sweep.param']) {
+      expect(field(name), name).toBeTruthy();
+    }
+    expect(field('train.epochs').value).toBe('10');
+  });
+
+  it('shows the message beside epochs for an invalid value and sends nothing', async () => {
+    const { field, errorOf, transport } = setup();
+    await fireEvent.input(field('train.epochs'), { target: { value: '0' } });
+    await fireEvent.click(screen.getByTestId('start-run'));
+    await settle();
+    expect(errorOf('train.epochs')).toMatch(/>=1|too small/i);
+    expect(field('train.epochs').getAttribute('aria-invalid')).toBe('true');
+    expect(field('train.epochs').getAttribute('aria-describedby')).toBe('err-train.epochs');
+    expect(transport.callsOf('createRun')).toHaveLength(0);
+    // The message goes away once the value is fixed.
+    await fireEvent.input(field('train.epochs'), { target: { value: '3' } });
+    expect(errorOf('train.epochs')).toBeNull();
+  });
+
+  it('says a non-number is not a number', async () => {
+    const { field, errorOf } = setup();
+    await fireEvent.input(field('train.lr'), { target: { value: 'fast' } });
+    await fireEvent.click(screen.getByTestId('start-run'));
+    expect(errorOf('train.lr')).toContain('Enter a number');
+  });
+
+  it('calls createRun with the parsed config on a valid submit and selects the new run', async () => {
+    const { field, transport, store } = setup();
+    await fireEvent.change(field('model.kind'), { target: { value: 'beta-vae' } });
+    await fireEvent.input(field('model.beta'), { target: { value: '4' } });
+    await fireEvent.change(field('data.dataset'), { target: { value: 'shapes' } });
+    await fireEvent.input(field('data.trainSize'), { target: { value: '2000' } });
+    await fireEvent.input(field('train.epochs'), { target: { value: '3' } });
+    await fireEvent.input(field('model.hidden'), { target: { value: '256, 128' } });
+    await fireEvent.input(field('train.seed'), { target: { value: '7' } });
+    await fireEvent.change(field('train.klSchedule'), { target: { value: 'linear' } });
+    await fireEvent.input(field('train.warmupSteps'), { target: { value: '500' } });
+    await fireEvent.input(field('experiment'), { target: { value: 'beta study' } });
+    await fireEvent.click(screen.getByTestId('start-run'));
+    await settle();
+    const calls = transport.callsOf('createRun') as { config: unknown; experiment?: string }[];
+    expect(calls).toHaveLength(1);
+    expect(calls[0].experiment).toBe('beta study');
+    expect(calls[0].config).toEqual(
+      parseRunConfig({
+        model: { kind: 'beta-vae', beta: 4, hidden: [256, 128] },
+        data: { dataset: 'shapes', trainSize: 2000 },
+        train: { epochs: 3, seed: 7, klSchedule: 'linear', warmupSteps: 500 },
+      }),
+    );
+    expect(store.selectedIds.has('created-1')).toBe(true);
+    expect(screen.getByTestId('form-success').textContent).toContain('created');
+  });
+
+  it('shows beta only for beta-vae', async () => {
+    const { field } = setup();
+    expect(field('model.beta')).toBeNull();
+    await fireEvent.change(field('model.kind'), { target: { value: 'beta-vae' } });
+    expect(field('model.beta')).toBeTruthy();
+  });
+
+  it('puts a server-side field error beside that field', async () => {
+    const { field, errorOf, transport } = setup();
+    transport.handlers.createRun = () => {
+      throw new RemoteError('must be at least eval.gridSize (8) for the reconstruction grid', 'config.data.testSize', 400);
+    };
+    await fireEvent.click(screen.getByTestId('start-run'));
+    await settle();
+    expect(errorOf('data.testSize')).toContain('eval.gridSize');
+    await fireEvent.input(field('data.testSize'), { target: { value: '500' } });
+    expect(errorOf('data.testSize')).toBeNull();
+  });
+
+  it('starts a sweep with createSweep, asking for an experiment name first', async () => {
+    const { field, errorOf, transport, store } = setup();
+    await fireEvent.change(field('sweep.param'), { target: { value: 'train.seed' } });
+    await fireEvent.input(field('sweep.values'), { target: { value: '0, 1, 2' } });
+    await fireEvent.click(screen.getByTestId('start-run'));
+    expect(errorOf('experiment')).toContain('experiment name');
+    await fireEvent.input(field('experiment'), { target: { value: 'seeds' } });
+    await fireEvent.click(screen.getByTestId('start-run'));
+    await settle();
+    expect(transport.callsOf('createSweep')).toEqual([{ config: parseRunConfig({}), experiment: 'seeds', param: 'train.seed', values: [0, 1, 2] }]);
+    expect([...store.selectedIds]).toEqual(['sweep-0', 'sweep-1', 'sweep-2']);
+  });
+
+  it('checks every sweep value against the schema', async () => {
+    const { field, errorOf, transport } = setup();
+    await fireEvent.change(field('sweep.param'), { target: { value: 'model.latentDim' } });
+    await fireEvent.input(field('sweep.values'), { target: { value: '2, 1000' } });
+    await fireEvent.input(field('experiment'), { target: { value: 'z' } });
+    await fireEvent.click(screen.getByTestId('start-run'));
+    expect(errorOf('sweep.values')).toMatch(/^1000: /);
+    expect(transport.callsOf('createSweep')).toHaveLength(0);
+  });
+});

@@ -1,0 +1,52 @@
+// The Electron security checklist settings, asserted on the exact options the app opens its
+// window with (no Electron binary needed).
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { APP_CSP, isAppUrl, isExternalLinkAllowed, mainWindowOptions } from '../../../src-main/electron/windowOptions';
+import { APP_VERSION } from '../../../src-main/api/version';
+
+const ROOT = join(import.meta.dirname, '..', '..', '..');
+
+describe('main window options', () => {
+  const options = mainWindowOptions('/app/out/preload/index.cjs', { width: 1200, height: 800, x: 10, y: 20 });
+  it('isolate and sandbox the renderer, with no Node integration', () => {
+    expect(options.webPreferences).toMatchObject({
+      preload: '/app/out/preload/index.cjs',
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      nodeIntegrationInSubFrames: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      webviewTag: false,
+    });
+    expect([options.x, options.y, options.width, options.height]).toEqual([10, 20, 1200, 800]);
+  });
+  it('the CSP allows scripts from the app only', () => {
+    expect(APP_CSP).toContain("script-src 'self'");
+    expect(APP_CSP).not.toContain('unsafe-eval');
+    expect(readFileSync(join(ROOT, 'src-renderer', 'index.html'), 'utf8')).toContain("script-src 'self'");
+  });
+  it('only http(s) links leave the app, and only the app navigates in the window', () => {
+    expect(isExternalLinkAllowed('https://arxiv.org/abs/1312.6114')).toBe(true);
+    expect(isExternalLinkAllowed('file:///etc/passwd')).toBe(false);
+    expect(isExternalLinkAllowed('javascript:alert(1)')).toBe(false);
+    const root = 'file:///app/out/renderer/';
+    expect(isAppUrl('file:///app/out/renderer/index.html', root)).toBe(true);
+    expect(isAppUrl('file:///etc/passwd', root)).toBe(false);
+    expect(isAppUrl('https://evil.example/', root)).toBe(false);
+  });
+  it('preload exposes one object and nothing else; main checks the IPC sender', () => {
+    const preload = readFileSync(join(ROOT, 'src-main', 'electron', 'preload.ts'), 'utf8');
+    expect(preload.match(/exposeInMainWorld/g)).toHaveLength(1);
+    const main = readFileSync(join(ROOT, 'src-main', 'electron', 'main.ts'), 'utf8');
+    expect(main).toContain('checkSender(event)');
+    expect(main).toContain('setPermissionRequestHandler');
+    expect(main).toContain('requestSingleInstanceLock');
+  });
+  it('the app version matches package.json', () => {
+    expect(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version).toBe(APP_VERSION);
+  });
+});
