@@ -95,6 +95,68 @@ export type WorkbenchEvent =
 const runId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a run id (letters, digits, - and _)');
 const RunRef = z.object({ runId }).strict();
 
+/** A checkpoint of a run: 'latest', 'best' (highest test ELBO) or the step it was taken at. */
+const CheckpointRef = z.union([z.literal('latest'), z.literal('best'), z.number().int().min(0)]);
+
+export interface ExportResult {
+  /** Absolute path of the folder or .zip written. */
+  path: string;
+  format: 'zip' | 'folder';
+  bytes: number;
+  runId: string;
+  checkpointStep: number;
+  files: { path: string; size: number; sha256: string }[];
+}
+
+export interface ImportResult {
+  run: RunSummary;
+  /** The run's id in the database it was exported from. */
+  sourceRunId: string;
+  warnings: string[];
+  metricPoints: number;
+  images: number;
+}
+
+export interface ReplayPlan {
+  runId: string;
+  original: { backend: string | null; datasetHash: string | null };
+  expected: { backend: string; datasetHash: string | null };
+  /** Why the replay may not match the original to the last bit; empty when it should. */
+  warnings: string[];
+}
+
+export interface MetricDifference {
+  metric: string;
+  /** Largest |a - b| over the steps both runs logged. */
+  maxAbsDiff: number;
+  atStep: number | null;
+  /** Steps both runs logged. */
+  points: number;
+  onlyInFirst: number;
+  onlyInSecond: number;
+  identical: boolean;
+  /** A measurement of the machine (samples/s), never expected to match. */
+  timing: boolean;
+}
+
+export interface RunComparison {
+  runIds: [string, string];
+  metrics: MetricDifference[];
+  /** Every metric but the timing ones equal to the last bit. */
+  identical: boolean;
+}
+
+export interface GeneratedImage {
+  dataUrl: string;
+  width: number;
+  height: number;
+  count: number;
+  columns: number;
+  runId: string;
+  checkpointStep: number;
+  backend: string;
+}
+
 export const SWEEP_PARAMS = ['model.beta', 'model.latentDim', 'train.seed', 'train.lr'] as const;
 
 /** Request schemas, one per method. */
@@ -135,6 +197,30 @@ export const requestSchemas = {
   getImage: z.object({ imageId: z.number().int().min(1) }).strict(),
   setNotes: z.object({ runId, text: z.string().max(100_000) }).strict(),
   setTags: z.object({ runId, tags: z.array(z.string().trim().min(1).max(64)).max(32) }).strict(),
+  // Export, import, replay, generation, playback (issue #6).
+  exportRun: z.object({ runId, checkpoint: CheckpointRef.optional(), out: z.string().trim().min(1).max(4096) }).strict(),
+  importBundle: z.object({ path: z.string().trim().min(1).max(4096) }).strict(),
+  planReplay: RunRef,
+  replayRun: RunRef,
+  compareRuns: z.object({ runIds: z.tuple([runId, runId]) }).strict(),
+  generateSamples: z
+    .object({
+      runId,
+      checkpoint: CheckpointRef.optional(),
+      count: z.number().int().min(1).max(1024).optional(),
+      seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+    })
+    .strict(),
+  interpolateLatent: z
+    .object({
+      runId,
+      checkpoint: CheckpointRef.optional(),
+      from: z.number().int().min(0),
+      to: z.number().int().min(0),
+      steps: z.number().int().min(2).max(64).optional(),
+    })
+    .strict(),
+  imagesAtStep: z.object({ runId, step: z.number().int().min(0) }).strict(),
 };
 
 export type MethodName = keyof typeof requestSchemas;
@@ -158,6 +244,14 @@ export interface ResponseMap {
   getImage: { dataUrl: string };
   setNotes: { ok: true };
   setTags: RunSummary;
+  exportRun: ExportResult;
+  importBundle: ImportResult;
+  planReplay: ReplayPlan;
+  replayRun: { run: RunSummary; plan: ReplayPlan };
+  compareRuns: RunComparison;
+  generateSamples: GeneratedImage;
+  interpolateLatent: GeneratedImage;
+  imagesAtStep: ImageMeta[];
 }
 
 export type WorkbenchApi = {

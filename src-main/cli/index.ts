@@ -6,11 +6,14 @@ import cliProgress from 'cli-progress';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { ACTIVATIONS, ARCHITECTURES, BACKEND_PREFERENCES, BINARIZATIONS, ConfigError, KL_SCHEDULES, LIKELIHOODS, MODEL_KINDS, OBJECTIVES, parseRunConfig } from '../api/config';
 import { ApiError, type RunSummary } from '../api/contract';
 import { APP_VERSION } from '../api/version';
 import { serve } from '../server/http';
 import { Workbench } from '../workbench/service';
+import { parseCheckpointChoice, type CheckpointChoice } from '../workbench/exchange';
 import { configFromFlags, type TrainFlags } from './options';
 
 const program = new Command();
@@ -213,6 +216,112 @@ for (const [name, verb] of [
       });
     });
 }
+
+// ---- export, import, replay, generate (issue #6) -----------------------------------------------
+
+function checkpointOption(text: string | undefined): CheckpointChoice {
+  try {
+    return parseCheckpointChoice(text);
+  } catch (error) {
+    throw new ApiError(400, (error as Error).message);
+  }
+}
+
+program
+  .command('export <run>')
+  .description('export a run (one checkpoint, config, metrics CSV, image grids, TF.js Layers models) as a folder or, with --out ending in .zip, a zip')
+  .requiredOption('--out <path>', 'folder to create, or a .zip file')
+  .option('--checkpoint <step>', "checkpoint: 'latest' (default), 'best' (highest test ELBO) or a step")
+  .option('--json', 'print the result (path, files with sha256) as JSON')
+  .action(async (runId: string, flags: { out: string; checkpoint?: string; json?: boolean }) => {
+    const checkpoint = checkpointOption(flags.checkpoint);
+    await withWorkbench(async (workbench) => {
+      const result = await workbench.exportRun({ runId, out: flags.out, checkpoint });
+      if (flags.json) return console.log(JSON.stringify(result, null, 2));
+      console.log(`Exported run ${result.runId} (checkpoint at step ${result.checkpointStep}) to ${result.path}: ${result.files.length + 2} files, ${result.bytes} bytes`);
+    });
+  });
+
+program
+  .command('import <path>')
+  .description('import a bundle folder or zip as a new run; every sha256 is checked first, and a bad bundle writes nothing')
+  .option('--json', 'print the imported run as JSON')
+  .action(async (path: string, flags: { json?: boolean }) => {
+    await withWorkbench(async (workbench) => {
+      const result = await workbench.importBundle({ path });
+      for (const warning of result.warnings) console.warn(`WARNING: ${warning}`);
+      if (flags.json) return console.log(JSON.stringify(result, null, 2));
+      console.log(`Imported run ${result.sourceRunId} as ${result.run.id}: ${result.metricPoints} metric points, ${result.images} images`);
+      printRunLine(result.run);
+    });
+  });
+
+program
+  .command('replay <run>')
+  .description('train a run again from its config and seed, in this process, linked to it (replay_of), and compare the curves')
+  .option('--strict', 'refuse to start when the backend or data set hash differs from the original')
+  .option('--json', 'print the replayed run, the plan and the comparison as JSON')
+  .action(async (runId: string, flags: { strict?: boolean; json?: boolean }) => {
+    const code = await withWorkbench(async (workbench) => {
+      const plan = await workbench.planReplay({ runId });
+      for (const warning of plan.warnings) console.warn(`WARNING: ${warning}`);
+      if (flags.strict && plan.warnings.length > 0) {
+        console.error('Not started (--strict): this replay would not reproduce the original exactly.');
+        return 2;
+      }
+      const { run } = await workbench.replayRun({ runId }, { startHere: true });
+      if (!flags.json) console.log(`Replaying run ${plan.runId} as ${run.id} (backend ${plan.expected.backend})`);
+      const finished = await followRun(workbench, run.id, !flags.json);
+      const comparison = await workbench.compareRuns({ runIds: [plan.runId, run.id] });
+      if (flags.json) {
+        console.log(JSON.stringify({ run: finished, plan, comparison }, null, 2));
+      } else {
+        console.log('largest difference per metric (original vs replay):');
+        for (const m of comparison.metrics) {
+          const note = m.timing ? ' (timing, not compared)' : m.onlyInFirst || m.onlyInSecond ? ` (${m.onlyInFirst} steps only in the original, ${m.onlyInSecond} only in the replay)` : '';
+          console.log(`  ${m.metric.padEnd(28)} ${m.maxAbsDiff === 0 ? '0' : m.maxAbsDiff.toExponential(3)}${m.atStep !== null && m.maxAbsDiff > 0 ? ` at step ${m.atStep}` : ''}${note}`);
+        }
+        console.log(comparison.identical ? 'The replay matches the original to the last bit.' : 'The replay differs from the original (see above).');
+      }
+      return finished.status === 'completed' ? 0 : 1;
+    });
+    process.exitCode = code;
+  });
+
+program
+  .command('generate <run>')
+  .description('decode prior samples (a PNG grid), or with --from/--to interpolate between two test images (a PNG strip), from a checkpoint')
+  .option('--checkpoint <step>', "checkpoint: 'latest' (default), 'best' or a step")
+  .option('--count <n>', 'prior samples', '64')
+  .option('--seed <n>', 'seed of the prior draws (default: the one the training grids use)')
+  .option('--from <index>', 'interpolate: first test image index')
+  .option('--to <index>', 'interpolate: second test image index')
+  .option('--steps <n>', 'interpolate: points on the latent path, ends included', '10')
+  .option('--out <file>', 'PNG file to write (default: samples-RUN-stepN.png or interpolation-RUN-A-B.png)')
+  .option('--json', 'print what was written as JSON')
+  .action(async (runId: string, flags: { checkpoint?: string; count: string; seed?: string; from?: string; to?: string; steps: string; out?: string; json?: boolean }) => {
+    const checkpoint = checkpointOption(flags.checkpoint);
+    const integer = (name: string, value: string | undefined): number | undefined => {
+      if (value === undefined) return undefined;
+      const n = Number(value);
+      if (!Number.isSafeInteger(n) || n < 0) throw new ApiError(400, `--${name} must be a whole number >= 0, got '${value}'`);
+      return n;
+    };
+    if ((flags.from === undefined) !== (flags.to === undefined)) throw new ApiError(400, 'Interpolation needs both --from and --to');
+    await withWorkbench(async (workbench) => {
+      const interpolating = flags.from !== undefined;
+      const image = interpolating
+        ? await workbench.interpolateLatent({ runId, checkpoint, from: integer('from', flags.from)!, to: integer('to', flags.to)!, steps: integer('steps', flags.steps) })
+        : await workbench.generateSamples({ runId, checkpoint, count: integer('count', flags.count), seed: integer('seed', flags.seed) });
+      const out = resolve(
+        flags.out ?? (interpolating ? `interpolation-${image.runId}-${flags.from}-${flags.to}.png` : `samples-${image.runId}-step${image.checkpointStep}.png`),
+      );
+      writeFileSync(out, Buffer.from(image.dataUrl.slice(image.dataUrl.indexOf(',') + 1), 'base64'));
+      const { dataUrl: _, ...info } = image;
+      if (flags.json) return console.log(JSON.stringify({ ...info, path: out }, null, 2));
+      console.log(`Wrote ${out}: ${image.count} images (${image.width}x${image.height}) from run ${image.runId} at step ${image.checkpointStep}, backend ${image.backend}`);
+    });
+  });
 
 program
   .command('serve')

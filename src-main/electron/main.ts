@@ -20,6 +20,9 @@ const boundsFile = (): string => join(defaultDataDir(), 'window.json');
 let workbench: Workbench | null = null;
 let mainWindow: BrowserWindow | null = null;
 
+// One data folder for the app, the CLI and browser mode (Electron would otherwise use the product name).
+app.setPath('userData', defaultDataDir());
+
 if (!app.requestSingleInstanceLock()) {
   app.quit();
 } else {

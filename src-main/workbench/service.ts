@@ -37,6 +37,7 @@ import type { BackendPreference } from '../training/backend';
 import type { TrainerEvent } from '../training/events';
 import { startJob, type RunningJob } from '../training/pool';
 import { resolveDataPaths, type DataPaths } from './paths';
+import * as exchange from './exchange';
 
 export interface WorkbenchOptions {
   /** `--db`: a data folder or a .sqlite file; default $VAE_WORKBENCH_HOME or the per-user folder. */
@@ -302,6 +303,72 @@ export class Workbench implements WorkbenchApi {
     const summary = this.summary(this.requireRun(run.id));
     this.broadcast({ type: 'run', run: summary });
     return summary;
+  }
+
+  // ---- export, import, replay, generation, playback (exchange/) ---------------------------------
+
+  private exchangeContext(): exchange.ExchangeContext {
+    return { store: this.store, checkpointsDir: this.paths.checkpointsDir, backend: this.options.backend };
+  }
+
+  /** Exchange failures become API errors: a refused bundle is bad input (400), a missing checkpoint a conflict. */
+  private async exchangeCall<T>(fn: () => T | Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      if (error instanceof ApiError) throw error;
+      if (error instanceof exchange.ExchangeError) throw new ApiError(error.status, error.message);
+      if (error instanceof exchange.BundleError) throw new ApiError(400, `Bundle refused, nothing was imported: ${error.message}`);
+      return this.guard(() => {
+        throw error; // store errors become 404 / 409 / 507 as elsewhere
+      });
+    }
+  }
+
+  async exportRun({ runId, checkpoint, out }: RequestOf<'exportRun'>): Promise<ResponseMap['exportRun']> {
+    const run = this.requireRun(runId);
+    return this.exchangeCall(() => exchange.exportRun(this.exchangeContext(), run.id, { checkpoint, out }));
+  }
+
+  async importBundle({ path }: RequestOf<'importBundle'>): Promise<ResponseMap['importBundle']> {
+    const result = await this.exchangeCall(() => exchange.importBundle(this.exchangeContext(), path));
+    const run = this.summary(this.requireRun(result.runId));
+    this.broadcast({ type: 'run', run });
+    return { run, sourceRunId: result.sourceRunId, warnings: result.warnings, metricPoints: result.metricPoints, images: result.images };
+  }
+
+  async planReplay({ runId }: RequestOf<'planReplay'>): Promise<ResponseMap['planReplay']> {
+    return exchange.planReplay(this.requireRun(runId), this.options.backend);
+  }
+
+  /** Trains the run's config again (same seed) as a new run linked by replay_of; the plan names what may differ. */
+  async replayRun({ runId }: RequestOf<'replayRun'>, options: { startHere?: boolean } = {}): Promise<ResponseMap['replayRun']> {
+    const original = this.requireRun(runId);
+    const plan = await exchange.planReplay(original, this.options.backend);
+    const run = await this.createRun(
+      { config: original.config, experiment: original.experimentName ?? undefined, name: `${original.name} (replay)`, tags: original.tags },
+      { startHere: options.startHere ?? !this.options.runQueue, replayOf: original.id },
+    );
+    return { run, plan };
+  }
+
+  async compareRuns({ runIds: [first, second] }: RequestOf<'compareRuns'>): Promise<ResponseMap['compareRuns']> {
+    return exchange.compareRuns(this.store, this.requireRun(first).id, this.requireRun(second).id);
+  }
+
+  async generateSamples({ runId, checkpoint, count, seed }: RequestOf<'generateSamples'>): Promise<ResponseMap['generateSamples']> {
+    const { png, ...image } = await this.exchangeCall(() => exchange.generateSamples(this.exchangeContext(), runId, { checkpoint, count, seed }));
+    return { ...image, dataUrl: `data:image/png;base64,${Buffer.from(png).toString('base64')}` };
+  }
+
+  async interpolateLatent({ runId, checkpoint, from, to, steps }: RequestOf<'interpolateLatent'>): Promise<ResponseMap['interpolateLatent']> {
+    const { png, ...image } = await this.exchangeCall(() => exchange.interpolateLatent(this.exchangeContext(), runId, { checkpoint, from, to, steps }));
+    return { ...image, dataUrl: `data:image/png;base64,${Buffer.from(png).toString('base64')}` };
+  }
+
+  /** Playback: for each image kind, the grid logged at the highest step <= step. */
+  async imagesAtStep({ runId, step }: RequestOf<'imagesAtStep'>): Promise<ResponseMap['imagesAtStep']> {
+    return this.store.images.atOrBefore(this.requireRun(runId).id, step).map(toImageMeta);
   }
 
   // ---- the queue and the workers ----------------------------------------------------------------

@@ -155,7 +155,11 @@ function readFolder(root: string): BundleFiles {
 function readZip(file: string): BundleFiles {
   const size = statSync(file).size;
   if (size > MAX_BUNDLE_BYTES) throw new BundleError(`${file}: ${size} bytes; not a bundle this app wrote.`);
-  const bytes = new Uint8Array(readFileSync(file));
+  return filesFromZip(new Uint8Array(readFileSync(file)), file);
+}
+
+/** The files of a zip bundle held in memory; the container checksum is verified first. */
+export function filesFromZip(bytes: Uint8Array, file: string): BundleFiles {
   checkZipContainer(bytes, file);
   let entries: Record<string, Uint8Array>;
   try {

@@ -18,7 +18,10 @@ let backendPreference: BackendPreference | null = null;
 export async function ensureBackend(preference: BackendPreference = 'auto'): Promise<BackendInfo> {
   if (!backendReady || backendPreference !== preference) {
     backendPreference = preference;
-    backendReady = initBackend(preference);
+    // Never the native sgemm addon here: it shares one process-wide BLAS thread budget among the
+    // threads that acquire it, so taking a share in the main thread would change the thread count,
+    // and with it the last bits, of runs training in worker threads of this process.
+    backendReady = initBackend(preference, { accelerator: 'wasm-transpose-fast-path' });
     backendReady.catch(() => {
       backendReady = null;
     });

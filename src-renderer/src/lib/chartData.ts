@@ -52,6 +52,35 @@ export function buildBand(x: readonly number[], buckets: readonly Pick<SeriesBuc
   return band;
 }
 
+/**
+ * Merges runs of consecutive buckets so at most `maxCount` remain (k = ceil(n / maxCount) per
+ * group): min of mins and max of maxes (spikes survive), the last bucket's step, time and value,
+ * count-weighted mean. Used when many runs share the chart, so drawing stays linear in pixels.
+ */
+export function rebucket(buckets: readonly SeriesBucket[], maxCount: number): readonly SeriesBucket[] {
+  const n = buckets.length;
+  if (maxCount < 1 || n <= maxCount) return buckets;
+  const k = Math.ceil(n / maxCount);
+  const out: SeriesBucket[] = [];
+  for (let start = 0; start < n; start += k) {
+    const end = Math.min(n, start + k);
+    const lastBucket = buckets[end - 1];
+    let min = Infinity;
+    let max = -Infinity;
+    let count = 0;
+    let sum = 0;
+    for (let i = start; i < end; i++) {
+      const b = buckets[i];
+      if (b.min < min) min = b.min;
+      if (b.max > max) max = b.max;
+      count += b.count;
+      sum += b.mean * b.count;
+    }
+    out.push({ step: lastBucket.step, epoch: lastBucket.epoch, wallTime: lastBucket.wallTime, min, max, last: lastBucket.last, mean: count > 0 ? sum / count : lastBucket.mean, count });
+  }
+  return out;
+}
+
 /** Per-run context for mapping buckets onto the chosen x-axis. */
 export interface XContext {
   /** Steps in one epoch when known (totalSteps / epochs), for fractional epochs. */
@@ -212,6 +241,8 @@ export interface ChartOptions {
   logY: boolean;
   band: boolean;
   aggregateSeeds: boolean;
+  /** Buckets per line at most (merged by rebucket); none when absent. */
+  maxPointsPerLine?: number;
 }
 
 /** Drops points a log axis cannot show; counts them so the view can say so. */
@@ -232,12 +263,13 @@ function keepPositive(points: ChartPoint[], band: Band | null): { points: ChartP
 
 /** One run's line: x mapping, smoothing on bucket `last` values (after downsampling), min/max band. */
 export function buildRunSeries(input: SeriesInput, options: ChartOptions): { line: LineSeries; dropped: number } {
-  const xs = mapXs(input.buckets, options.xAxis, input.ctx);
-  const raw = input.buckets.map((b) => b.last);
+  const buckets = options.maxPointsPerLine ? rebucket(input.buckets, options.maxPointsPerLine) : input.buckets;
+  const xs = mapXs(buckets, options.xAxis, input.ctx);
+  const raw = buckets.map((b) => b.last);
   const smoothed = smoothDebiasedEma(raw, options.smoothing);
   let points: ChartPoint[] = new Array(raw.length);
-  for (let i = 0; i < raw.length; i++) points[i] = { x: xs[i], y: smoothed[i], v: raw[i], step: input.buckets[i].step };
-  let band = options.band ? buildBand(xs, input.buckets) : null;
+  for (let i = 0; i < raw.length; i++) points[i] = { x: xs[i], y: smoothed[i], v: raw[i], step: buckets[i].step };
+  let band = options.band ? buildBand(xs, buckets) : null;
   let dropped = 0;
   if (options.logY) ({ points, band, dropped } = keepPositive(points, band));
   return { line: { id: input.runId, runIds: [input.runId], label: input.label, color: input.color, points, band }, dropped };
@@ -245,7 +277,8 @@ export function buildRunSeries(input: SeriesInput, options: ChartOptions): { lin
 
 /** A seed group's mean line with a mean ± std band. */
 export function buildGroupSeries(members: readonly SeriesInput[], options: ChartOptions): { line: LineSeries; dropped: number } {
-  const agg = aggregateBySteps(members.map((m) => m.buckets));
+  const max = options.maxPointsPerLine;
+  const agg = aggregateBySteps(members.map((m) => (max ? rebucket(m.buckets, max) : m.buckets)));
   const ctx: XContext = {
     stepsPerEpoch: members[0].ctx.stepsPerEpoch,
     startWall: mean(members.map((m) => m.ctx.startWall ?? m.buckets[0]?.wallTime ?? 0)),
@@ -285,7 +318,7 @@ export type LineMemo = Map<string, { signature: string; line: LineSeries; droppe
 export function buildChartSeries(inputs: readonly SeriesInput[], options: ChartOptions, memo?: LineMemo): { lines: LineSeries[]; dropped: number } {
   const lines: LineSeries[] = [];
   let dropped = 0;
-  const optionsKey = `${options.xAxis}|${options.smoothing}|${options.logY}|${options.band}`;
+  const optionsKey = `${options.xAxis}|${options.smoothing}|${options.logY}|${options.band}|${options.maxPointsPerLine}`;
   const groups = options.aggregateSeeds ? groupBySeed(inputs) : inputs.map((i) => [i]);
   const used = new Set<string>();
   for (const group of groups) {

@@ -80,8 +80,10 @@ function bandPlugin(getBands: () => DrawnBand[]): Plugin<'line'> {
       ctx.beginPath();
       ctx.rect(chartArea.left, chartArea.top, chartArea.right - chartArea.left, chartArea.bottom - chartArea.top);
       ctx.clip();
-      ctx.globalAlpha = 0.14;
-      for (const band of getBands()) {
+      const bands = getBands();
+      // Fainter as more bands overlap, so thirty runs' spikes do not paint the chart grey.
+      ctx.globalAlpha = Math.min(0.14, Math.max(0.035, 0.3 / Math.sqrt(Math.max(1, bands.length))));
+      for (const band of bands) {
         const n = band.x.length;
         if (n < 2) continue;
         ctx.beginPath();
@@ -121,7 +123,7 @@ export function formatX(value: number, axis: XAxis): string {
     case 'wall':
       return formatTimeOfDay(value);
     case 'relative':
-      return formatClock(value);
+      return Math.abs(value) < 60 ? `${Number(value.toFixed(1))} s` : formatClock(value);
   }
 }
 

@@ -128,7 +128,7 @@ export function filterOptions(runs: readonly RunSummary[]): { models: string[]; 
     experiments.add(r.experiment ?? NO_EXPERIMENT);
     for (const t of r.tags) tags.add(t);
   }
-  const sorted = (s: Set<string>) => [...s].sort((a, b) => a.localeCompare(b));
+  const sorted = (s: Set<string>) => [...s].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return { models: sorted(models), datasets: sorted(datasets), experiments: sorted(experiments), tags: sorted(tags) };
 }
 
@@ -152,11 +152,16 @@ export const PALETTE = [
   '#3182bd',
 ];
 
-/** The palette colour least used by `taken` (first such in palette order): few clashes among shown runs. */
-export function pickColor(taken: Iterable<string>): string {
-  const uses = new Map<string, number>(PALETTE.map((c) => [c, 0]));
-  for (const c of taken) if (uses.has(c)) uses.set(c, uses.get(c)! + 1);
+/** The palette colour least used according to `uses` (colour -> count), first in palette order on ties. */
+export function pickColor(uses: ReadonlyMap<string, number>): string {
   let best = PALETTE[0];
-  for (const c of PALETTE) if (uses.get(c)! < uses.get(best)!) best = c;
+  let bestUses = uses.get(best) ?? 0;
+  for (const c of PALETTE) {
+    const n = uses.get(c) ?? 0;
+    if (n < bestUses) {
+      best = c;
+      bestUses = n;
+    }
+  }
   return best;
 }

@@ -5,7 +5,7 @@
 import type { RequestOf, RunDetail, RunSummary, WorkbenchEvent } from '@api/contract';
 import { ACTIVE_STATUSES } from '@api/contract';
 import type { Transport } from '../transport';
-import { emptyFilters, filterOptions, filterRuns, groupByExperiment, pickColor, sortRuns, type RunFilters, type SortDir, type SortKey } from '../runTable';
+import { emptyFilters, filterOptions, filterRuns, groupByExperiment, PALETTE, pickColor, sortRuns, type RunFilters, type SortDir, type SortKey } from '../runTable';
 
 /** Headline metrics kept current in `final` from live metric points. */
 const HEADLINE_METRICS = new Set(['test/elbo', 'test/iwae', 'test/recon', 'test/kl', 'train/loss', 'train/elbo']);
@@ -105,11 +105,17 @@ export class RunsStore {
     }
   }
 
-  /** Adds or replaces one run (a new object, so only its row re-renders). */
+  /**
+   * Adds or replaces one run (a new object, so only its row re-renders). A run that appears
+   * while the view is open (this form, a sweep, the CLI) is selected for comparison.
+   */
   upsert(run: RunSummary): void {
     if (!this.loaded) this.#touchedDuringLoad.set(run.id, run);
     const i = this.runs.findIndex((r) => r.id === run.id);
-    if (i === -1) this.runs = [...this.runs, run];
+    if (i === -1) {
+      this.runs = [...this.runs, run];
+      if (this.loaded) this.setSelected([run.id], true);
+    }
     else if (this.runs[i] !== run) {
       const next = this.runs.slice();
       next[i] = run;
@@ -159,18 +165,28 @@ export class RunsStore {
 
   setSelected(ids: readonly string[], on: boolean): void {
     const next = new Set(this.selectedIds);
+    if (!on) {
+      for (const id of ids) next.delete(id);
+      this.selectedIds = next;
+      return;
+    }
+    // A run keeps its colour for the session; a new one gets the colour least used on screen.
+    const uses = new Map<string, number>();
+    for (const id of next) {
+      const c = this.colors.get(id);
+      if (c) uses.set(c, (uses.get(c) ?? 0) + 1);
+    }
     let colors: Map<string, string> | null = null;
     for (const id of ids) {
-      if (on) {
-        next.add(id);
-        if (!this.colors.has(id) && !colors?.has(id)) {
-          colors ??= new Map(this.colors);
-          const taken = [...next].map((s) => colors!.get(s)).filter((c): c is string => c !== undefined);
-          colors.set(id, pickColor(taken));
-        }
-      } else {
-        next.delete(id);
+      if (next.has(id)) continue;
+      next.add(id);
+      let color = (colors ?? this.colors).get(id);
+      if (!color) {
+        color = pickColor(uses);
+        colors ??= new Map(this.colors);
+        colors.set(id, color);
       }
+      uses.set(color, (uses.get(color) ?? 0) + 1);
     }
     if (colors) this.colors = colors;
     this.selectedIds = next;
@@ -190,7 +206,7 @@ export class RunsStore {
   }
 
   colorOf(id: string): string {
-    return this.colors.get(id) ?? pickColor([]);
+    return this.colors.get(id) ?? PALETTE[0];
   }
 
   // Sort, filter, group

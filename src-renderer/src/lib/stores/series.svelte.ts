@@ -30,10 +30,12 @@ const MAX_RUNS_PER_REQUEST = 200;
 
 const key = (runId: string, metric: string) => `${runId}\u0000${metric}`;
 
+const numericOrder = new Intl.Collator('en', { numeric: true });
+
 /** train/* first, then test/*, then the rest; per-dimension names in numeric order. */
 export function sortMetricNames(names: Iterable<string>): string[] {
   const rank = (n: string) => (n.startsWith('train/') ? 0 : n.startsWith('test/') ? 1 : 2);
-  return [...new Set(names)].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b, undefined, { numeric: true }));
+  return [...new Set(names)].sort((a, b) => rank(a) - rank(b) || numericOrder.compare(a, b));
 }
 
 export class SeriesStore {

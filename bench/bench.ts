@@ -1,0 +1,242 @@
+// `npm run bench`: trains the product's 784-512-32 MLP VAE (batch 128, Adam, Bernoulli) for a fixed
+// number of steps on every available backend (tfjs-node, wasm + native sgemm, wasm with the
+// transposed-product fast path, wasm with the built-in kernels, cpu) and, when a python3 with torch
+// is present, the equivalent PyTorch script (bench/torch_vae.py), in the same run; then two runs in
+// parallel (worker threads), metrics ingest and series query on the store. Each configuration runs
+// in its own child process (own peak memory), `--repeats` times interleaved, and the median is
+// reported: other work on the machine makes single numbers noisy.
+//
+//   node --import tsx bench/bench.ts [--json] [--repeats 3] [--steps 60] [--quick]
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { benchIngest, benchSeriesQuery } from '../src-main/store';
+import type { TrainBenchOptions, TrainBenchResult } from './train';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const argv = process.argv.slice(2);
+const flag = (name: string) => argv.includes(`--${name}`);
+const option = (name: string, fallback: number) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 && argv[i + 1] !== undefined ? Number(argv[i + 1]) : fallback;
+};
+const json = flag('json');
+const quick = flag('quick');
+const repeats = option('repeats', quick ? 1 : 3);
+const steps = option('steps', quick ? 20 : 60);
+const log = (line: string) => {
+  if (!json) process.stderr.write(`${line}\n`);
+};
+
+interface Config {
+  key: string;
+  label: string;
+  options: TrainBenchOptions;
+}
+
+const CONFIGS: Config[] = [
+  { key: 'tfjs-node', label: 'tfjs-node', options: { backend: 'tensorflow', steps } },
+  { key: 'wasm-native', label: 'wasm + native sgemm', options: { backend: 'wasm', accelerator: 'native-sgemm', steps } },
+  { key: 'wasm-fast', label: 'wasm, transpose fast path', options: { backend: 'wasm', accelerator: 'wasm-transpose-fast-path', steps } },
+  { key: 'wasm-builtin', label: 'wasm, built-in kernels (before)', options: { backend: 'wasm', accelerator: 'none', steps: Math.max(4, Math.round(steps / 5)) } },
+  { key: 'cpu', label: 'cpu', options: { backend: 'cpu', steps: Math.max(3, Math.round(steps / 15)), warmup: 1 } },
+];
+
+interface Outcome {
+  ok: boolean;
+  result?: TrainBenchResult & { runs?: TrainBenchResult[] };
+  error?: string;
+}
+
+function runChild(command: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd: join(here, '..'), env: process.env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+async function train(options: TrainBenchOptions & { parallel?: number }): Promise<Outcome> {
+  const { code, stdout, stderr } = await runChild(process.execPath, ['--import', 'tsx', join(here, 'train.ts'), JSON.stringify(options)], 600_000);
+  const line = stdout.trim().split('\n').pop() ?? '';
+  if (code !== 0 || !line.startsWith('{')) {
+    const message = (stderr.match(/^\w*Error: [^\n]*/m)?.[0] ?? stderr.trim().split('\n').pop() ?? `exit ${code}`).slice(0, 240);
+    return { ok: false, error: message };
+  }
+  return { ok: true, result: JSON.parse(line) };
+}
+
+function findTorchPython(): { python: string; version: string } | null {
+  for (const python of ['python3', '/usr/bin/python3', 'python']) {
+    const probe = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+    if (probe.status === 0) return { python, version: probe.stdout.trim() };
+  }
+  return null;
+}
+
+async function torch(python: string): Promise<Outcome> {
+  const { code, stdout, stderr } = await runChild(python, [join(here, 'torch_vae.py'), '--steps', String(steps)], 300_000);
+  const line = stdout.trim().split('\n').pop() ?? '';
+  if (code !== 0 || !line.startsWith('{')) return { ok: false, error: (stderr.trim().split('\n').pop() ?? `exit ${code}`).slice(0, 200) };
+  return { ok: true, result: JSON.parse(line) };
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length === 0 ? NaN : sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+};
+
+interface Row {
+  key: string;
+  label: string;
+  available: boolean;
+  reason?: string;
+  samplesPerSec?: number;
+  samplesPerSecRuns?: number[];
+  medianStepMs?: number;
+  peakRssMb?: number;
+  steps?: number;
+  detail?: string;
+}
+
+function summarize(key: string, label: string, outcomes: Outcome[]): Row {
+  const good = outcomes.filter((o) => o.ok && o.result);
+  if (good.length === 0) return { key, label, available: false, reason: outcomes.find((o) => o.error)?.error ?? 'not run' };
+  const runs = good.map((o) => o.result!.samplesPerSec);
+  return {
+    key,
+    label,
+    available: true,
+    samplesPerSec: median(runs),
+    samplesPerSecRuns: runs.map((r) => Math.round(r)),
+    medianStepMs: median(good.map((o) => o.result!.medianStepMs)),
+    peakRssMb: Math.max(...good.map((o) => o.result!.maxRssMb)),
+    steps: good[0].result!.steps,
+    detail: good[0].result!.acceleratorDetail ?? (good[0].result as unknown as { threads?: number }).threads?.toString(),
+  };
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const torchPython = findTorchPython();
+  log(`VAE Workbench benchmark: 784-512-32 MLP VAE, batch 128, Adam, Bernoulli; ${repeats} repeat(s), median reported`);
+  // tfjs-node: probe once; skip its repeats when it cannot load.
+  const outcomes = new Map<string, Outcome[]>();
+  const parallelOutcomes: Outcome[] = [];
+  const torchOutcomes: Outcome[] = [];
+  const available = new Set<string>();
+  for (let r = 0; r < repeats; r++) {
+    for (const config of CONFIGS) {
+      if (r > 0 && !available.has(config.key)) continue;
+      log(`  [${r + 1}/${repeats}] ${config.label} ...`);
+      let outcome = await train({ ...config.options, seed: 7 });
+      // A forced backend that fell back is not that backend.
+      if (outcome.ok && config.options.accelerator && outcome.result!.accelerator !== config.options.accelerator) {
+        outcome = { ok: false, error: `got ${outcome.result!.accelerator}` };
+      }
+      if (outcome.ok) available.add(config.key);
+      outcomes.set(config.key, [...(outcomes.get(config.key) ?? []), outcome]);
+    }
+    if (torchPython) {
+      log(`  [${r + 1}/${repeats}] pytorch ...`);
+      torchOutcomes.push(await torch(torchPython.python));
+    }
+    const parallelKey = available.has('wasm-native') ? 'wasm-native' : 'wasm-fast';
+    const parallelConfig = CONFIGS.find((c) => c.key === parallelKey)!;
+    log(`  [${r + 1}/${repeats}] 2 x ${parallelConfig.label} in parallel ...`);
+    parallelOutcomes.push(await train({ ...parallelConfig.options, parallel: 2 }));
+  }
+
+  const rows = CONFIGS.map((c) => summarize(c.key, c.label, outcomes.get(c.key) ?? []));
+  const torchRow = torchPython
+    ? summarize('pytorch', `pytorch ${torchPython.version}`, torchOutcomes)
+    : { key: 'pytorch', label: 'pytorch', available: false, reason: 'no python3 with torch found' };
+  const torchRate = torchRow.available ? torchRow.samplesPerSec! : NaN;
+
+  const parallelKey = available.has('wasm-native') ? 'wasm-native' : 'wasm-fast';
+  const alone = rows.find((r) => r.key === parallelKey)!;
+  const parallelGood = parallelOutcomes.filter((o) => o.ok);
+  const perRun = [0, 1].map((i) => median(parallelGood.map((o) => (o.result as unknown as { runs: TrainBenchResult[] }).runs[i].samplesPerSec)));
+  const parallel = {
+    config: alone.label,
+    samplesPerSecEach: perRun,
+    ratioToAlone: perRun.map((v) => v / alone.samplesPerSec!),
+    peakRssMb: Math.max(0, ...parallelGood.map((o) => (o.result as unknown as { maxRssMb: number }).maxRssMb)),
+    blas: parallelGood[0] ? (parallelGood[0].result as unknown as { runs: TrainBenchResult[] }).runs[0].acceleratorDetail : undefined,
+  };
+
+  log('  store: metrics ingest and series query ...');
+  const ingest = benchIngest(quick ? 100_000 : 300_000, 1000);
+  const query = benchSeriesQuery(quick ? 100_000 : 300_000, 1000, 11);
+  const storeRssMb = process.resourceUsage().maxRSS / 1024;
+
+  const native = rows.find((r) => r.key === 'wasm-native')!;
+  const fast = rows.find((r) => r.key === 'wasm-fast')!;
+  const builtin = rows.find((r) => r.key === 'wasm-builtin')!;
+  const targets = [
+    {
+      name: 'wasm + native sgemm >= 0.8x PyTorch',
+      value: native.available && torchRow.available ? native.samplesPerSec! / torchRate : null,
+      goal: 0.8,
+    },
+    {
+      name: 'plain wasm (fast path) >= 2x built-in kernels',
+      value: fast.available && builtin.available ? fast.samplesPerSec! / builtin.samplesPerSec! : null,
+      goal: 2,
+    },
+    { name: 'two parallel runs each >= 0.8x alone', value: parallelGood.length ? Math.min(...parallel.ratioToAlone) : null, goal: 0.8 },
+  ].map((t) => ({ ...t, met: t.value !== null && t.value >= t.goal }));
+
+  const report = {
+    model: '784-512-32 MLP VAE, batch 128, Adam, Bernoulli',
+    repeats,
+    steps,
+    seconds: Math.round((Date.now() - started) / 1000),
+    loadAverage: (await import('node:os')).loadavg().map((l) => Number(l.toFixed(2))),
+    training: [torchRow, ...rows].map((r) => ({ ...r, ratioToPytorch: r.available && torchRow.available ? r.samplesPerSec! / torchRate : null })),
+    parallel,
+    store: { ingest, seriesQuery: query, peakRssMb: storeRssMb },
+    targets,
+  };
+  if (json) {
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return;
+  }
+  const fmt = (n: number | undefined, digits = 0) => (n === undefined || Number.isNaN(n) ? '-' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }));
+  const out: string[] = [];
+  out.push('');
+  out.push(`VAE Workbench benchmark - ${report.model}; median of ${repeats} run(s); load average ${report.loadAverage.join(' ')}`);
+  out.push('');
+  out.push(`${'backend'.padEnd(34)}${'samples/s'.padStart(11)}${'vs PyTorch'.padStart(12)}${'step ms'.padStart(10)}${'peak RSS'.padStart(11)}  steps`);
+  for (const r of report.training) {
+    if (!r.available) {
+      out.push(`${r.label.padEnd(34)}  unavailable: ${r.reason}`);
+      continue;
+    }
+    out.push(
+      `${r.label.padEnd(34)}${fmt(r.samplesPerSec).padStart(11)}${(r.ratioToPytorch === null ? '-' : `${r.ratioToPytorch.toFixed(2)}x`).padStart(12)}${fmt(r.medianStepMs, 1).padStart(10)}${`${fmt(r.peakRssMb)} MB`.padStart(11)}  ${r.steps}`,
+    );
+  }
+  out.push('');
+  out.push(
+    `parallel: 2 x ${parallel.config} (worker threads): ${parallel.samplesPerSecEach.map((v) => fmt(v)).join(' + ')} samples/s = ${parallel.ratioToAlone.map((v) => v.toFixed(2)).join(' / ')} of alone; peak RSS ${fmt(parallel.peakRssMb)} MB`,
+  );
+  if (native.detail) out.push(`native sgemm: ${native.detail}`);
+  out.push(`metrics ingest: ${fmt(ingest.pointsPerSecond)} points/s (${fmt(ingest.points)} points, batches of ${ingest.batchSize})`);
+  out.push(`series query: ${fmt(query.medianMs, 2)} ms median (${fmt(query.points)} points -> ${query.buckets} buckets), window ${fmt(query.windowMedianMs, 2)} ms; peak RSS ${fmt(storeRssMb)} MB`);
+  out.push('');
+  out.push('targets:');
+  for (const t of targets) out.push(`  [${t.met ? 'met' : 'NOT met'}] ${t.name}: ${t.value === null ? 'not measured' : `${t.value.toFixed(2)}x`}`);
+  out.push(`(${report.seconds} s)`);
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+await main();

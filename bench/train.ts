@@ -1,0 +1,151 @@
+// One benchmark training run of the product's model and step: createModel (784-512-32 MLP VAE,
+// Bernoulli likelihood) and the trainer's step (tf.variableGrads -> grad norm -> Adam, one read
+// back per step), on a chosen backend and matmul accelerator. Prints one JSON line.
+//
+//   node --import tsx bench/train.ts '{"backend":"wasm","accelerator":"native-sgemm","steps":40}'
+//   node --import tsx bench/train.ts '{"parallel":2,"backend":"wasm","accelerator":"native-sgemm","steps":40}'
+//
+// With "parallel": n, n worker threads train at the same time, each on its own backend instance.
+import * as tf from '@tensorflow/tfjs';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { ModelConfigSchema } from '../src-main/api/config';
+import { createModel } from '../src-main/models';
+import type { LossOptions, VaeModel } from '../src-main/models/types';
+import { initBackend, type BackendPreference } from '../src-main/training/backend';
+import type { Accelerator } from '../src-main/training/accelerate';
+
+export interface TrainBenchOptions {
+  backend: BackendPreference;
+  accelerator?: Accelerator | 'auto';
+  steps: number;
+  warmup?: number;
+  batchSize?: number;
+  hidden?: number[];
+  latentDim?: number;
+  threads?: number;
+  seed?: number;
+  parallel?: number;
+}
+
+export interface TrainBenchResult {
+  backend: string;
+  accelerator: string;
+  acceleratorDetail?: string;
+  skipped: string[];
+  steps: number;
+  batchSize: number;
+  /** batch / median step time */
+  samplesPerSec: number;
+  /** total samples / total time of the timed steps */
+  meanSamplesPerSec: number;
+  medianStepMs: number;
+  losses: number[];
+  maxRssMb: number;
+}
+
+const INPUT_DIM = 784;
+
+function createRandom(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Binary "images" (Bernoulli pixels): speed does not depend on the values. */
+function syntheticBatches(count: number, batch: number, seed: number): Float32Array[] {
+  const random = createRandom(seed);
+  return Array.from({ length: count }, () => {
+    const x = new Float32Array(batch * INPUT_DIM);
+    for (let i = 0; i < x.length; i++) x[i] = random() < 0.13 ? 1 : 0;
+    return x;
+  });
+}
+
+/** trainer.ts's trainStep, verbatim in substance: the step the product runs. */
+export function trainStep(model: VaeModel, optimizer: tf.Optimizer, variables: tf.Variable[], pixels: Float32Array, count: number, options: LossOptions): number[] {
+  const packed = tf.tidy(() => {
+    const x = tf.tensor2d(pixels, [count, INPUT_DIM]);
+    let kept: tf.Tensor[] = [];
+    const { value, grads } = tf.variableGrads(() => {
+      const terms = model.lossTerms(x, options);
+      kept = [terms.elbo, terms.recon, terms.kl, ...terms.klPerLayer, terms.klPerDim].map((tensor) => tf.keep(tensor));
+      return terms.loss;
+    }, variables);
+    const gradList = variables.map((v) => grads[v.name]);
+    const gradNorm = tf.sqrt(tf.addN(gradList.map((g) => tf.sum(tf.square(g)))));
+    optimizer.applyGradients(grads as unknown as Parameters<typeof optimizer.applyGradients>[0]);
+    const [elbo, recon, kl, ...perLayerAndDims] = kept;
+    const perDim = perLayerAndDims.pop() as tf.Tensor;
+    return tf.concat([tf.stack([value, elbo, recon, kl, gradNorm, ...perLayerAndDims]).reshape([-1]), perDim.reshape([-1])]);
+  });
+  const values = Array.from(packed.dataSync());
+  packed.dispose();
+  return values;
+}
+
+export async function trainBench(options: TrainBenchOptions): Promise<TrainBenchResult> {
+  const batchSize = options.batchSize ?? 128;
+  const warmup = options.warmup ?? 3;
+  const seed = options.seed ?? 7;
+  const info = await initBackend(options.backend, { accelerator: options.accelerator, threads: options.threads });
+  const config = ModelConfigSchema.parse({ kind: 'vae', architecture: 'mlp', hidden: options.hidden ?? [512], latentDim: options.latentDim ?? 32, likelihood: 'bernoulli' });
+  const model = createModel(config, [28, 28, 1], seed);
+  const optimizer = tf.train.adam(1e-3);
+  const variables = model.trainableVariables();
+  const batches = syntheticBatches(8, batchSize, seed);
+  const lossOptions = (step: number): LossOptions => ({ klWeight: 1, freeBits: 0, capacity: null, objective: 'elbo', samples: 1, seed: seed * 1000 + step });
+  const losses: number[] = [];
+  const times: number[] = [];
+  for (let step = 0; step < warmup + options.steps; step++) {
+    const started = performance.now();
+    const values = trainStep(model, optimizer, variables, batches[step % batches.length], batchSize, lossOptions(step));
+    const ms = performance.now() - started;
+    losses.push(values[0]);
+    if (step >= warmup) times.push(ms);
+  }
+  model.dispose();
+  optimizer.dispose();
+  const sorted = [...times].sort((a, b) => a - b);
+  const medianStepMs = sorted[Math.floor(sorted.length / 2)];
+  const total = times.reduce((a, b) => a + b, 0);
+  return {
+    backend: info.name,
+    accelerator: info.accelerator,
+    ...(info.acceleratorDetail ? { acceleratorDetail: info.acceleratorDetail } : {}),
+    skipped: info.skipped,
+    steps: options.steps,
+    batchSize,
+    samplesPerSec: (batchSize * 1000) / medianStepMs,
+    meanSamplesPerSec: (batchSize * times.length * 1000) / total,
+    medianStepMs,
+    losses,
+    maxRssMb: process.resourceUsage().maxRSS / 1024,
+  };
+}
+
+async function parallel(options: TrainBenchOptions): Promise<{ runs: TrainBenchResult[]; maxRssMb: number }> {
+  const n = options.parallel ?? 2;
+  const runs = await Promise.all(
+    Array.from({ length: n }, (_, i) => {
+      const worker = new Worker(new URL('./train-worker.mjs', import.meta.url), { workerData: { ...options, parallel: undefined, seed: (options.seed ?? 7) + i } });
+      return new Promise<TrainBenchResult>((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+      });
+    }),
+  );
+  return { runs, maxRssMb: process.resourceUsage().maxRSS / 1024 };
+}
+
+if (!isMainThread && parentPort && workerData) {
+  parentPort.postMessage(await trainBench(workerData as TrainBenchOptions));
+} else if (isMainThread && process.argv[1] && new URL(import.meta.url).pathname === process.argv[1]) {
+  const options = JSON.parse(process.argv[2] ?? '{}') as TrainBenchOptions;
+  const result = options.parallel ? await parallel(options) : await trainBench(options);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}

@@ -1,0 +1,20 @@
+{
+  "targets": [
+    {
+      "target_name": "sgemm",
+      "sources": ["src/sgemm.cc"],
+      "cflags_cc": ["-O3", "-fno-exceptions"],
+      "conditions": [
+        ["OS=='mac'", {
+          "defines": ["USE_ACCELERATE", "ACCELERATE_NEW_LAPACK"],
+          "libraries": ["-framework Accelerate"],
+          "xcode_settings": { "OTHER_CFLAGS": ["-O3"] }
+        }],
+        ["OS!='mac'", {
+          "defines": ["USE_OPENBLAS"],
+          "libraries": ["-lopenblas"]
+        }]
+      ]
+    }
+  ]
+}

@@ -1,0 +1,414 @@
+// vae-workbench-sgemm: the system's sgemm for the tfjs wasm backend's BatchMatMul and
+// _FusedMatMul kernels. It reads the operands from, and writes the result into, the wasm heap
+// (an ArrayBuffer) in place: no copies in or out.
+//
+// gemm(heap, aOff, bOff, cOff, batch, batchA, batchB, M, N, K, transA, transB,
+//      biasOff, biasSize, activation, alpha)
+//   For bi in [0, batch): C[bi] = act(op(A[bi % batchA]) * op(B[bi % batchB]) + bias)
+//   A is [batchA, M, K] (or [batchA, K, M] when transA), B is [batchB, K, N] (or [batchB, N, K]
+//   when transB), C is [batch, M, N]; all row-major float32. Offsets are byte offsets into heap.
+//   biasOff < 0: no bias; otherwise bias[j % biasSize] is added to column j.
+//   activation: the wasm backend's FusableActivation codes 0 linear, 1 relu, 2 relu6,
+//   4 leakyrelu (alpha), 5 sigmoid, 6 elu (3 prelu is not handled here).
+#include <node_api.h>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <cstdio>
+#include <atomic>
+#include <thread>
+
+#if defined(USE_ACCELERATE)
+#include <Accelerate/Accelerate.h>
+#else
+#include <cblas.h>
+#endif
+
+namespace {
+
+// Process-wide BLAS thread budget. Every tfjs backend instance (one per worker thread) that uses
+// the kernel acquires a share; before each product the BLAS thread count is set to
+// max(1, cores / users) (or the caller's cap), so two runs on two cores do not oversubscribe.
+std::atomic<int> g_users{0};
+std::atomic<int> g_cap{0};
+std::atomic<int> g_applied{0};
+
+int Cores() {
+  unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : (int)n;
+}
+
+int DesiredThreads() {
+  int users = g_users.load();
+  int cap = g_cap.load();
+  int share = Cores() / (users < 1 ? 1 : users);
+  if (share < 1) share = 1;
+  if (cap > 0 && cap < share) share = cap;
+  return share;
+}
+
+void ApplyThreads() {
+#if defined(USE_OPENBLAS)
+  int want = DesiredThreads();
+  if (g_applied.exchange(want) != want) openblas_set_num_threads(want);
+#endif
+}
+
+#define CHECK(call)                                                   \
+  do {                                                                \
+    if ((call) != napi_ok) {                                          \
+      napi_throw_error(env, nullptr, "vae-workbench-sgemm: " #call);  \
+      return nullptr;                                                 \
+    }                                                                 \
+  } while (0)
+
+napi_value Throw(napi_env env, const char* message) {
+  napi_throw_error(env, nullptr, message);
+  return nullptr;
+}
+
+void Activate(float* c, size_t n, int activation, float alpha) {
+  switch (activation) {
+    case 1:
+      for (size_t i = 0; i < n; i++) c[i] = c[i] > 0.f ? c[i] : 0.f;
+      break;
+    case 2:
+      for (size_t i = 0; i < n; i++) c[i] = c[i] < 0.f ? 0.f : (c[i] > 6.f ? 6.f : c[i]);
+      break;
+    case 4:
+      for (size_t i = 0; i < n; i++) c[i] = c[i] < 0.f ? alpha * c[i] : c[i];
+      break;
+    case 5:
+      for (size_t i = 0; i < n; i++) c[i] = 1.f / (1.f + std::exp(-c[i]));
+      break;
+    case 6:
+      for (size_t i = 0; i < n; i++) c[i] = c[i] >= 0.f ? c[i] : std::expm1(c[i]);
+      break;
+    default:
+      break;
+  }
+}
+
+napi_value Gemm(napi_env env, napi_callback_info info) {
+  size_t argc = 16;
+  napi_value argv[16];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc != 16) return Throw(env, "vae-workbench-sgemm: gemm expects 16 arguments");
+  bool isBuffer = false;
+  CHECK(napi_is_arraybuffer(env, argv[0], &isBuffer));
+  if (!isBuffer) return Throw(env, "vae-workbench-sgemm: heap must be an ArrayBuffer");
+  void* heapData = nullptr;
+  size_t heapBytes = 0;
+  CHECK(napi_get_arraybuffer_info(env, argv[0], &heapData, &heapBytes));
+  double v[15];
+  for (int i = 0; i < 15; i++) CHECK(napi_get_value_double(env, argv[i + 1], &v[i]));
+  const int64_t aOff = (int64_t)v[0], bOff = (int64_t)v[1], cOff = (int64_t)v[2];
+  const int64_t batch = (int64_t)v[3], batchA = (int64_t)v[4], batchB = (int64_t)v[5];
+  const int64_t M = (int64_t)v[6], N = (int64_t)v[7], K = (int64_t)v[8];
+  const bool transA = v[9] != 0, transB = v[10] != 0;
+  const int64_t biasOff = (int64_t)v[11], biasSize = (int64_t)v[12];
+  const int activation = (int)v[13];
+  const float alpha = (float)v[14];
+
+  if (batch < 0 || batchA < 1 || batchB < 1 || M < 0 || N < 0 || K < 0) return Throw(env, "vae-workbench-sgemm: bad dimensions");
+  if ((batchA != 1 && batchA != batch) || (batchB != 1 && batchB != batch)) return Throw(env, "vae-workbench-sgemm: batch sizes must be 1 or the output's");
+  if (activation == 3 || activation < 0 || activation > 6) return Throw(env, "vae-workbench-sgemm: unsupported activation");
+  auto inside = [&](int64_t off, int64_t floats) {
+    return off >= 0 && (off % 4) == 0 && floats >= 0 && (uint64_t)off + (uint64_t)floats * 4 <= heapBytes;
+  };
+  if (!inside(aOff, batchA * M * K) || !inside(bOff, batchB * K * N) || !inside(cOff, batch * M * N) ||
+      (biasOff >= 0 && (biasSize < 1 || !inside(biasOff, biasSize)))) {
+    return Throw(env, "vae-workbench-sgemm: operand outside the heap");
+  }
+  char* heap = static_cast<char*>(heapData);
+  const float* a = reinterpret_cast<const float*>(heap + aOff);
+  const float* b = reinterpret_cast<const float*>(heap + bOff);
+  float* c = reinterpret_cast<float*>(heap + cOff);
+  const float* bias = biasOff >= 0 ? reinterpret_cast<const float*>(heap + biasOff) : nullptr;
+  const size_t mn = (size_t)M * (size_t)N;
+  if (mn == 0) return nullptr;
+  ApplyThreads();
+
+  for (int64_t bi = 0; bi < batch; bi++) {
+    const float* ab = a + (batchA == 1 ? 0 : bi) * M * K;
+    const float* bb = b + (batchB == 1 ? 0 : bi) * K * N;
+    float* cb = c + bi * (int64_t)mn;
+    float beta = 0.f;
+    if (bias) {
+      for (int64_t i = 0; i < M; i++) {
+        float* row = cb + i * N;
+        if (biasSize == N) {
+          std::memcpy(row, bias, sizeof(float) * N);
+        } else {
+          for (int64_t j = 0; j < N; j++) row[j] = bias[j % biasSize];
+        }
+      }
+      beta = 1.f;
+    }
+    if (K == 0) {
+      if (!bias) std::memset(cb, 0, sizeof(float) * mn);
+    } else {
+      cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                  (int)M, (int)N, (int)K, 1.f, ab, transA ? (int)M : (int)K, bb, transB ? (int)K : (int)N, beta,
+                  cb, (int)N);
+    }
+    if (activation != 0) Activate(cb, mn, activation, alpha);
+  }
+  return nullptr;
+}
+
+// Element-wise kernels on the heap (the wasm backend's Add/Sub/Multiply/RealDiv, Sqrt/Square/
+// Softplus, and Sum over leading or trailing axes), for large float32 tensors. All take byte
+// offsets into the heap and float counts.
+bool GetHeap(napi_env env, napi_value value, char** heap, size_t* bytes) {
+  bool isBuffer = false;
+  if (napi_is_arraybuffer(env, value, &isBuffer) != napi_ok || !isBuffer) return false;
+  void* data = nullptr;
+  if (napi_get_arraybuffer_info(env, value, &data, bytes) != napi_ok) return false;
+  *heap = static_cast<char*>(data);
+  return true;
+}
+
+bool Inside(size_t heapBytes, int64_t off, int64_t floats) {
+  return off >= 0 && (off % 4) == 0 && floats >= 0 && (uint64_t)off + (uint64_t)floats * 4 <= heapBytes;
+}
+
+// binary(heap, op, aOff, aSize, bOff, bSize, outOff, n): op 0 add, 1 sub, 2 mul, 3 div;
+// aSize/bSize are n or 1 (broadcast scalar).
+napi_value Binary(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  char* heap;
+  size_t heapBytes;
+  if (argc != 8 || !GetHeap(env, argv[0], &heap, &heapBytes)) return Throw(env, "vae-workbench-sgemm: binary(heap, op, a, aSize, b, bSize, out, n)");
+  double v[7];
+  for (int i = 0; i < 7; i++) CHECK(napi_get_value_double(env, argv[i + 1], &v[i]));
+  const int op = (int)v[0];
+  const int64_t aOff = (int64_t)v[1], aSize = (int64_t)v[2], bOff = (int64_t)v[3], bSize = (int64_t)v[4], oOff = (int64_t)v[5], n = (int64_t)v[6];
+  if ((aSize != n && aSize != 1) || (bSize != n && bSize != 1) || !Inside(heapBytes, aOff, aSize) || !Inside(heapBytes, bOff, bSize) || !Inside(heapBytes, oOff, n) || op < 0 || op > 3) {
+    return Throw(env, "vae-workbench-sgemm: bad binary operands");
+  }
+  const float* a = reinterpret_cast<const float*>(heap + aOff);
+  const float* b = reinterpret_cast<const float*>(heap + bOff);
+  float* o = reinterpret_cast<float*>(heap + oOff);
+#define LOOPS(EXPR)                                                         \
+  if (aSize == n && bSize == n) {                                            \
+    for (int64_t i = 0; i < n; i++) { const float x = a[i], y = b[i]; o[i] = EXPR; } \
+  } else if (bSize == 1) {                                                   \
+    const float y = b[0];                                                    \
+    for (int64_t i = 0; i < n; i++) { const float x = a[i]; o[i] = EXPR; }   \
+  } else {                                                                   \
+    const float x = a[0];                                                    \
+    for (int64_t i = 0; i < n; i++) { const float y = b[i]; o[i] = EXPR; }   \
+  }
+  switch (op) {
+    case 0: LOOPS(x + y) break;
+    case 1: LOOPS(x - y) break;
+    case 2: LOOPS(x * y) break;
+    default: LOOPS(x / y) break;
+  }
+#undef LOOPS
+  return nullptr;
+}
+
+// unary(heap, op, xOff, outOff, n): op 0 sqrt, 1 square, 2 softplus, 3 exp, 4 sigmoid.
+napi_value Unary(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  char* heap;
+  size_t heapBytes;
+  if (argc != 5 || !GetHeap(env, argv[0], &heap, &heapBytes)) return Throw(env, "vae-workbench-sgemm: unary(heap, op, x, out, n)");
+  double v[4];
+  for (int i = 0; i < 4; i++) CHECK(napi_get_value_double(env, argv[i + 1], &v[i]));
+  const int op = (int)v[0];
+  const int64_t xOff = (int64_t)v[1], oOff = (int64_t)v[2], n = (int64_t)v[3];
+  if (!Inside(heapBytes, xOff, n) || !Inside(heapBytes, oOff, n) || op < 0 || op > 4) return Throw(env, "vae-workbench-sgemm: bad unary operands");
+  const float* x = reinterpret_cast<const float*>(heap + xOff);
+  float* o = reinterpret_cast<float*>(heap + oOff);
+  switch (op) {
+    case 0: for (int64_t i = 0; i < n; i++) o[i] = std::sqrt(x[i]); break;
+    case 1: for (int64_t i = 0; i < n; i++) o[i] = x[i] * x[i]; break;
+    case 2:
+      for (int64_t i = 0; i < n; i++) {
+        const float t = x[i];
+        o[i] = (t > 0.f ? t : 0.f) + std::log1p(std::exp(-std::fabs(t)));
+      }
+      break;
+    case 3: for (int64_t i = 0; i < n; i++) o[i] = std::exp(x[i]); break;
+    default: for (int64_t i = 0; i < n; i++) o[i] = 1.f / (1.f + std::exp(-x[i])); break;
+  }
+  return nullptr;
+}
+
+// sum(heap, xOff, outer, inner, outOff, inner_axis): x is [outer, inner]; inner_axis 1 sums each
+// row (out has `outer` values), 0 sums each column (out has `inner` values).
+napi_value Sum(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  char* heap;
+  size_t heapBytes;
+  if (argc != 6 || !GetHeap(env, argv[0], &heap, &heapBytes)) return Throw(env, "vae-workbench-sgemm: sum(heap, x, outer, inner, out, innerAxis)");
+  double v[5];
+  for (int i = 0; i < 5; i++) CHECK(napi_get_value_double(env, argv[i + 1], &v[i]));
+  const int64_t xOff = (int64_t)v[0], outer = (int64_t)v[1], inner = (int64_t)v[2], oOff = (int64_t)v[3];
+  const bool rows = v[4] != 0;
+  if (outer < 0 || inner < 0 || !Inside(heapBytes, xOff, outer * inner) || !Inside(heapBytes, oOff, rows ? outer : inner)) return Throw(env, "vae-workbench-sgemm: bad sum operands");
+  const float* x = reinterpret_cast<const float*>(heap + xOff);
+  float* o = reinterpret_cast<float*>(heap + oOff);
+  if (rows) {
+    for (int64_t r = 0; r < outer; r++) {
+      const float* row = x + r * inner;
+      // Eight partial sums in double: vectorizable and more accurate than one float accumulator.
+      double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      int64_t j = 0;
+      for (; j + 8 <= inner; j += 8)
+        for (int k = 0; k < 8; k++) acc[k] += row[j + k];
+      double total = 0;
+      for (; j < inner; j++) total += row[j];
+      for (int k = 0; k < 8; k++) total += acc[k];
+      o[r] = (float)total;
+    }
+  } else {
+    // Column sums: accumulate rows into a double buffer on the stack in chunks.
+    const int64_t chunk = 1024;
+    double acc[1024];
+    for (int64_t c0 = 0; c0 < inner; c0 += chunk) {
+      const int64_t w = inner - c0 < chunk ? inner - c0 : chunk;
+      for (int64_t j = 0; j < w; j++) acc[j] = 0;
+      for (int64_t r = 0; r < outer; r++) {
+        const float* row = x + r * inner + c0;
+        for (int64_t j = 0; j < w; j++) acc[j] += row[j];
+      }
+      for (int64_t j = 0; j < w; j++) o[c0 + j] = (float)acc[j];
+    }
+  }
+  return nullptr;
+}
+
+struct UserShare {
+  bool active = false;
+};
+
+void ReleaseShare(void* data) {
+  auto* share = static_cast<UserShare*>(data);
+  if (share->active) g_users.fetch_sub(1);
+  delete share;
+}
+
+// acquire(): this thread's backend uses the kernel; released when the thread's env is torn down
+// (worker exit) or by release().
+napi_value Acquire(napi_env env, napi_callback_info) {
+  UserShare* share = nullptr;
+  if (napi_get_instance_data(env, reinterpret_cast<void**>(&share)) != napi_ok || share == nullptr) {
+    share = new UserShare();
+    CHECK(napi_set_instance_data(env, share, [](napi_env, void* data, void*) { ReleaseShare(data); }, nullptr));
+  }
+  if (!share->active) {
+    share->active = true;
+    g_users.fetch_add(1);
+  }
+  napi_value result;
+  CHECK(napi_create_int32(env, g_users.load(), &result));
+  return result;
+}
+
+napi_value Release(napi_env env, napi_callback_info) {
+  UserShare* share = nullptr;
+  if (napi_get_instance_data(env, reinterpret_cast<void**>(&share)) == napi_ok && share != nullptr && share->active) {
+    share->active = false;
+    g_users.fetch_sub(1);
+  }
+  napi_value result;
+  CHECK(napi_create_int32(env, g_users.load(), &result));
+  return result;
+}
+
+// setThreadsCap(n): at most n BLAS threads (0: no cap beyond the fair share).
+napi_value SetThreadsCap(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  int32_t n = 0;
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &n) != napi_ok || n < 0) return Throw(env, "vae-workbench-sgemm: cap must be a non-negative integer");
+  g_cap.store(n);
+  napi_value result;
+  CHECK(napi_create_int32(env, DesiredThreads(), &result));
+  return result;
+}
+
+napi_value ThreadsPlan(napi_env env, napi_callback_info) {
+  napi_value result, users, cores, desired;
+  CHECK(napi_create_object(env, &result));
+  CHECK(napi_create_int32(env, g_users.load(), &users));
+  CHECK(napi_create_int32(env, Cores(), &cores));
+  CHECK(napi_create_int32(env, DesiredThreads(), &desired));
+  CHECK(napi_set_named_property(env, result, "users", users));
+  CHECK(napi_set_named_property(env, result, "cores", cores));
+  CHECK(napi_set_named_property(env, result, "threads", desired));
+  return result;
+}
+
+napi_value SetNumThreads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  int32_t n = 0;
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &n) != napi_ok || n < 1) return Throw(env, "vae-workbench-sgemm: threads must be a positive integer");
+  bool done = false;
+#if defined(USE_OPENBLAS)
+  openblas_set_num_threads(n);
+  g_applied.store(n);
+  done = true;
+#endif
+  napi_value result;
+  CHECK(napi_get_boolean(env, done, &result));
+  return result;
+}
+
+napi_value GetNumThreads(napi_env env, napi_callback_info) {
+  int n = 0;
+#if defined(USE_OPENBLAS)
+  n = openblas_get_num_threads();
+#endif
+  napi_value result;
+  CHECK(napi_create_int32(env, n, &result));
+  return result;
+}
+
+napi_value Info(napi_env env, napi_callback_info) {
+  char text[512];
+#if defined(USE_OPENBLAS)
+  std::snprintf(text, sizeof text, "OpenBLAS %s (%s)", openblas_get_config(), openblas_get_corename());
+#else
+  std::snprintf(text, sizeof text, "Accelerate");
+#endif
+  napi_value result;
+  CHECK(napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &result));
+  return result;
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setNumThreads", nullptr, SetNumThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"getNumThreads", nullptr, GetNumThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sum", nullptr, Sum, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"acquire", nullptr, Acquire, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"release", nullptr, Release, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setThreadsCap", nullptr, SetThreadsCap, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"threadsPlan", nullptr, ThreadsPlan, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return nullptr;
+  return exports;
+}
+
+}  // namespace
+
+// Context-aware: loadable in several worker threads of one process.
+NAPI_MODULE_INIT() { return Init(env, exports); }

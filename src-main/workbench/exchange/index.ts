@@ -1,0 +1,23 @@
+// Export, import, replay and generation (issue #6). The layers: bundle.ts (container, hashes,
+// verification; no tfjs, no store), csv.ts, runData.ts (data set facts, no tfjs), common.ts
+// (context, checkpoint choice), exportRun.ts / importBundle.ts / replay.ts / generate.ts, and
+// neural.ts, the only module here that imports tfjs, loaded with a dynamic import on first use so
+// the app's main process pays for tfjs only when someone exports or generates.
+//
+// Bundle layout (a folder, or the same tree in a .zip):
+//   manifest.json            format 'vae-workbench-bundle' v1, app version, run, data set name + hash,
+//                            backend, input shape, checkpoint, networks, files [{path, size, sha256}]
+//   manifest.sha256          sha256 of manifest.json (sha256sum format)
+//   config.json, run.json    the run config; status, name, experiment, tags, notes, times, image index
+//   metrics.csv              name,step,epoch,value,wall_time: every point, raw
+//   images/<kind>-step<N>.png
+//   checkpoint.safetensors   the exact checkpoint (weights + Adam state) to continue training
+//   tfjs/<network>/model.json + group1-shard<k>of<n>.bin   TF.js Layers format
+//   README.txt
+// A zip's archive comment holds the sha256 of all its bytes before the comment.
+export { BundleError, readBundle, BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, type BundleManifest } from './bundle';
+export { ExchangeError, parseCheckpointChoice, selectCheckpoint, loadNeural, type CheckpointChoice, type ExchangeContext } from './common';
+export { exportRun, type ExportOptions, type ExportResult, type BundleRunRecord } from './exportRun';
+export { importBundle, type ImportResult } from './importBundle';
+export { compareRuns, expectedBackend, planReplay, TIMING_METRICS, type MetricDifference, type ReplayPlan, type RunComparison } from './replay';
+export { generateSamples, interpolateLatent, type GeneratedImage, type InterpolateOptions, type SampleOptions } from './generate';

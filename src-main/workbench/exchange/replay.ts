@@ -1,0 +1,112 @@
+// Replay: the same config (and so the same seed) trained again, linked to the original by
+// replay_of; and the comparison of two runs metric by metric.
+import { createRequire } from 'node:module';
+import type { Run, Store } from '../../store';
+import type { BackendPreference } from '../../training/backend';
+import { loadRunDataset } from './runData';
+
+export interface ReplayPlan {
+  runId: string;
+  original: { backend: string | null; datasetHash: string | null };
+  /** What this machine is expected to use: the backend the chain will pick, the hash of the data set as loaded here. */
+  expected: { backend: string; datasetHash: string | null };
+  /** Reasons the replay may not reproduce the original exactly; empty when it should match to the last bit. */
+  warnings: string[];
+}
+
+/** Metrics that measure the machine, not the model: never equal between two runs, left out of `identical`. */
+export const TIMING_METRICS = ['train/samples_per_sec'];
+
+export interface MetricDifference {
+  metric: string;
+  /** Largest |a - b| over the steps both runs logged (0 when none). */
+  maxAbsDiff: number;
+  /** The step of that largest difference; null when the runs share no step. */
+  atStep: number | null;
+  /** Steps both runs logged. */
+  points: number;
+  onlyInFirst: number;
+  onlyInSecond: number;
+  /** Every shared value equal to the last bit, and no step logged by one run only. */
+  identical: boolean;
+  timing: boolean;
+}
+
+export interface RunComparison {
+  runIds: [string, string];
+  metrics: MetricDifference[];
+  /** Every non-timing metric identical. */
+  identical: boolean;
+}
+
+/** Predicts the backend the training chain will pick here for a preference (it cannot be sure without loading tfjs-node in a worker). */
+export function expectedBackend(preference: BackendPreference, architecture: 'mlp' | 'conv' = 'mlp'): string {
+  if (preference !== 'auto') return preference;
+  const require = createRequire(import.meta.url);
+  // The trainer's 'auto' skips wasm for conv models (no Conv2DBackpropFilter kernel there).
+  const chain = [['@tensorflow/tfjs-node', 'tensorflow'], ['@tensorflow/tfjs-backend-wasm', 'wasm']] as const;
+  for (const [module, name] of chain.filter(([, name]) => architecture !== 'conv' || name !== 'wasm')) {
+    try {
+      require.resolve(module);
+      return name;
+    } catch {
+      // not installed: the chain skips it
+    }
+  }
+  return 'cpu';
+}
+
+/** What a replay of `run` will differ in; loads the data set (no tfjs) to compare its hash. */
+export async function planReplay(run: Run, backendOverride?: BackendPreference): Promise<ReplayPlan> {
+  const warnings: string[] = [];
+  const backend = expectedBackend(backendOverride ?? run.config.train.backend, run.config.model.architecture);
+  let datasetHash: string | null = null;
+  try {
+    datasetHash = (await loadRunDataset(run.config)).hash;
+  } catch (error) {
+    warnings.push(`Data set ${run.config.data.dataset} cannot be loaded here (${(error as Error).message}); the replay will fail.`);
+  }
+  if (run.backend && run.backend !== backend) {
+    warnings.push(`Backend differs: the original trained on '${run.backend}', this replay will use '${backend}'; curves will be close but not bit-identical.`);
+  }
+  if (!run.backend) warnings.push(`The original run recorded no backend (it never started); nothing to compare the replay with.`);
+  if (run.datasetHash && datasetHash && run.datasetHash !== datasetHash) {
+    warnings.push(
+      `Data set hash differs: the original trained on ${run.config.data.dataset} with sha256 ${run.datasetHash.slice(0, 12)}…, ` +
+        `here it loads as ${datasetHash.slice(0, 12)}…; the replay trains on different data.`,
+    );
+  }
+  return { runId: run.id, original: { backend: run.backend, datasetHash: run.datasetHash }, expected: { backend, datasetHash }, warnings };
+}
+
+/** For each metric of either run: the largest absolute difference over the steps both logged. */
+export function compareRuns(store: Store, first: string, second: string): RunComparison {
+  const names = [...new Set([...store.metrics.listMetricNames(first), ...store.metrics.listMetricNames(second)])].sort();
+  const metrics = names.map((metric): MetricDifference => {
+    const a = store.metrics.readSeriesRaw(first, metric);
+    const b = new Map(store.metrics.readSeriesRaw(second, metric).map((p) => [p.step, p.value]));
+    let maxAbsDiff = 0;
+    let atStep: number | null = null;
+    let points = 0;
+    let onlyInFirst = 0;
+    let bitEqual = true;
+    for (const p of a) {
+      const other = b.get(p.step);
+      if (other === undefined) {
+        onlyInFirst++;
+        continue;
+      }
+      points++;
+      if (!Object.is(p.value, other)) bitEqual = false;
+      const diff = Math.abs(p.value - other);
+      if (atStep === null || diff > maxAbsDiff) {
+        maxAbsDiff = diff;
+        atStep = p.step;
+      }
+    }
+    const onlyInSecond = b.size - points;
+    const identical = bitEqual && onlyInFirst === 0 && onlyInSecond === 0;
+    return { metric, maxAbsDiff, atStep, points, onlyInFirst, onlyInSecond, identical, timing: TIMING_METRICS.includes(metric) };
+  });
+  return { runIds: [first, second], metrics, identical: metrics.every((m) => m.timing || m.identical) };
+}
