@@ -9,6 +9,7 @@ import {
   groupBySeed,
   mapX,
   progressFraction,
+  rebucket,
   seriesToCsv,
   smoothDebiasedEma,
   type SeriesInput,
@@ -54,6 +55,24 @@ describe('min/max band', () => {
       { min: -98, max: -40 },
     ];
     expect(buildBand([0, 10, 20], buckets)).toEqual({ x: [0, 10, 20], lo: [-120, -101, -98], hi: [-95, -99, -40] });
+  });
+});
+
+describe('client-side rebucketing (many runs on one chart)', () => {
+  it('merges consecutive buckets keeping spikes, the last value and the count-weighted mean', () => {
+    const buckets = [
+      { step: 10, epoch: 0, wallTime: 1, min: 5, max: 6, last: 5.5, mean: 5.5, count: 1 },
+      { step: 20, epoch: 0, wallTime: 2, min: 4, max: 90, last: 4.5, mean: 8.5, count: 3 },
+      { step: 30, epoch: 1, wallTime: 3, min: 3, max: 4, last: 3.5, mean: 3.5, count: 1 },
+      { step: 40, epoch: 1, wallTime: 4, min: 2, max: 3, last: 2.5, mean: 2.5, count: 1 },
+      { step: 50, epoch: 1, wallTime: 5, min: 1, max: 2, last: 1.5, mean: 1.5, count: 1 },
+    ];
+    expect(rebucket(buckets, 5)).toBe(buckets);
+    expect(rebucket(buckets, 3)).toEqual([
+      { step: 20, epoch: 0, wallTime: 2, min: 4, max: 90, last: 4.5, mean: (5.5 + 8.5 * 3) / 4, count: 4 },
+      { step: 40, epoch: 1, wallTime: 4, min: 2, max: 4, last: 2.5, mean: 3, count: 2 },
+      { step: 50, epoch: 1, wallTime: 5, min: 1, max: 2, last: 1.5, mean: 1.5, count: 1 },
+    ]);
   });
 });
 

@@ -135,6 +135,17 @@ describe('runs store', () => {
     expect(store.chartRuns.map((r) => r.id)).toEqual(['new', 's1', 's2']);
   });
 
+  it('selects a run that appears while the view is open (created by a sweep elsewhere, or the CLI)', async () => {
+    const { store } = storeWith();
+    await store.load();
+    store.clearSelection();
+    store.handleEvent({ type: 'run', run: makeRun({ id: 'from-cli', status: 'queued' }) });
+    expect([...store.selectedIds]).toEqual(['from-cli']);
+    // A known run's update does not change the selection.
+    store.handleEvent({ type: 'run', run: { ...store.byId.get('a')!, status: 'completed' } });
+    expect([...store.selectedIds]).toEqual(['from-cli']);
+  });
+
   it('keeps the chart view of the selection stable across step ticks', async () => {
     const { store } = storeWith();
     await store.load();

@@ -23,18 +23,20 @@ afterEach(async () => {
 });
 
 describe('workbench service', () => {
-  it('trains two runs at once in worker threads and stores metrics, images and verified checkpoints', async () => {
+  it('trains two runs at once in worker threads (wasm and cpu) and stores metrics, images and verified checkpoints', async () => {
     const dir = tempDir();
     const service = await workbench(dir);
     const events: WorkbenchEvent[] = [];
     service.subscribe((e) => events.push(e));
     const a = await service.createRun({ config: tinyConfig({ seed: 1 }), experiment: 'pair' });
-    const b = await service.createRun({ config: tinyConfig({ seed: 2 }), experiment: 'pair' });
+    // The pool works with every backend: one run on wasm, one on cpu, at the same time.
+    const b = await service.createRun({ config: tinyConfig({ seed: 2, backend: 'cpu' }), experiment: 'pair' });
     // Both claimed at once: concurrency 2.
     expect((await service.listRuns()).filter((r) => r.status === 'running')).toHaveLength(2);
     const [ra, rb] = await Promise.all([service.waitForRun(a.id), service.waitForRun(b.id)]);
     expect([ra.status, rb.status]).toEqual(['completed', 'completed']);
     expect(ra.backend).toBe('wasm');
+    expect(rb.backend).toBe('cpu');
     expect(ra.datasetHash).toMatch(/^[0-9a-f]{64}$/);
     expect(ra.final['test/elbo']).toBeLessThan(0);
 

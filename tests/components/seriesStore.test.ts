@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import type { MetricPoint, SeriesBucket } from '@api/contract';
+import { SeriesStore, sortMetricNames } from '../../src-renderer/src/lib/stores/series.svelte';
+import { FakeTransport, makeBuckets, settle } from './fakeTransport';
+
+const point = (step: number, value: number, name = 'train/loss'): MetricPoint => ({ name, step, epoch: 0, value, wallTime: step });
+
+describe('series store', () => {
+  it('fetches the missing series of all runs in one request and caches them', async () => {
+    const transport = new FakeTransport({ getSeries: ({ runIds, metric }) => runIds.map((runId) => ({ runId, metric, buckets: makeBuckets([1, 2]) })) });
+    const store = new SeriesStore(transport);
+    await store.ensure(['a', 'b'], 'train/loss');
+    await store.ensure(['a', 'b', 'c'], 'train/loss');
+    expect(transport.callsOf('getSeries')).toEqual([
+      { runIds: ['a', 'b'], metric: 'train/loss', maxBuckets: 1000 },
+      { runIds: ['c'], metric: 'train/loss', maxBuckets: 1000 },
+    ]);
+    expect(store.get('c', 'train/loss')!.buckets).toHaveLength(2);
+  });
+
+  it('keeps live points that arrive while the first request is out', async () => {
+    let answer!: (buckets: SeriesBucket[]) => void;
+    const transport = new FakeTransport({
+      getSeries: ({ runIds, metric }) => new Promise((resolve) => (answer = (buckets) => resolve([{ runId: runIds[0], metric, buckets }]))),
+    });
+    const store = new SeriesStore(transport);
+    const loading = store.ensure(['a'], 'train/loss');
+    store.append('a', [point(10, 5), point(30, 3)]);
+    answer(makeBuckets([9, 8, 7], 10)); // steps 0, 10, 20
+    await loading;
+    expect(store.get('a', 'train/loss')!.buckets.map((b) => [b.step, b.last])).toEqual([
+      [0, 9],
+      [10, 8],
+      [20, 7],
+      [30, 3], // newer than the server's last bucket: kept
+    ]);
+  });
+
+  it('refetches a series once its live tail grows past a quarter of maxBuckets', async () => {
+    let served = makeBuckets([1, 2, 3, 4], 10);
+    const transport = new FakeTransport({ getSeries: ({ runIds, metric }) => [{ runId: runIds[0], metric, buckets: served }] });
+    const store = new SeriesStore(transport, { maxBuckets: 8, refetchMs: 0 });
+    await store.ensure(['a'], 'train/loss');
+    store.append('a', [point(40, 5), point(50, 6)]);
+    await settle();
+    expect(transport.callsOf('getSeries')).toHaveLength(1); // 2 appended: not more than 8 / 4
+    served = makeBuckets([1, 2, 3, 4, 5, 6, 7], 10);
+    store.append('a', [point(60, 7)]);
+    await settle();
+    expect(transport.callsOf('getSeries')).toHaveLength(2);
+    const entry = store.get('a', 'train/loss')!;
+    expect(entry.buckets.map((b) => b.step)).toEqual([0, 10, 20, 30, 40, 50, 60]);
+    expect(entry.appended).toBe(0);
+  });
+
+  it('orders metric names train first, then test, dimensions numerically', () => {
+    expect(sortMetricNames(['test/elbo', 'train/kl_dim/10', 'train/loss', 'train/kl_dim/9', 'other'])).toEqual([
+      'train/kl_dim/9',
+      'train/kl_dim/10',
+      'train/loss',
+      'test/elbo',
+      'other',
+    ]);
+  });
+});
