@@ -142,7 +142,7 @@ async function parallel(options: TrainBenchOptions): Promise<{ runs: TrainBenchR
   return { runs, maxRssMb: process.resourceUsage().maxRSS / 1024 };
 }
 
-if (!isMainThread && parentPort && workerData) {
+if (!isMainThread && parentPort && (workerData as TrainBenchOptions | null)?.backend) {
   parentPort.postMessage(await trainBench(workerData as TrainBenchOptions));
 } else if (isMainThread && process.argv[1] && new URL(import.meta.url).pathname === process.argv[1]) {
   const options = JSON.parse(process.argv[2] ?? '{}') as TrainBenchOptions;

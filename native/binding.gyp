@@ -3,7 +3,7 @@
     {
       "target_name": "sgemm",
       "sources": ["src/sgemm.cc"],
-      "cflags_cc": ["-O3", "-fno-exceptions"],
+      "cflags_cc": ["-O3", "-fno-exceptions", "-fno-math-errno", "-fno-trapping-math"],
       "conditions": [
         ["OS=='mac'", {
           "defines": ["USE_ACCELERATE", "ACCELERATE_NEW_LAPACK"],

@@ -173,6 +173,26 @@ bool Inside(size_t heapBytes, int64_t off, int64_t floats) {
   return off >= 0 && (off % 4) == 0 && floats >= 0 && (uint64_t)off + (uint64_t)floats * 4 <= heapBytes;
 }
 
+// The operands never overlap the output in the wasm backend (fresh output buffer), so __restrict
+// holds and the loops vectorize.
+template <typename F>
+__attribute__((noinline)) void BinaryLoop(const float* __restrict a, int64_t aSize, const float* __restrict b, int64_t bSize, float* __restrict o, int64_t n, F f) {
+  if (aSize == n && bSize == n) {
+    for (int64_t i = 0; i < n; i++) o[i] = f(a[i], b[i]);
+  } else if (bSize == 1) {
+    const float y = b[0];
+    for (int64_t i = 0; i < n; i++) o[i] = f(a[i], y);
+  } else {
+    const float x = a[0];
+    for (int64_t i = 0; i < n; i++) o[i] = f(x, b[i]);
+  }
+}
+
+template <typename F>
+__attribute__((noinline)) void UnaryLoop(const float* __restrict x, float* __restrict o, int64_t n, F f) {
+  for (int64_t i = 0; i < n; i++) o[i] = f(x[i]);
+}
+
 // binary(heap, op, aOff, aSize, bOff, bSize, outOff, n): op 0 add, 1 sub, 2 mul, 3 div;
 // aSize/bSize are n or 1 (broadcast scalar).
 napi_value Binary(napi_env env, napi_callback_info info) {
@@ -192,23 +212,12 @@ napi_value Binary(napi_env env, napi_callback_info info) {
   const float* a = reinterpret_cast<const float*>(heap + aOff);
   const float* b = reinterpret_cast<const float*>(heap + bOff);
   float* o = reinterpret_cast<float*>(heap + oOff);
-#define LOOPS(EXPR)                                                         \
-  if (aSize == n && bSize == n) {                                            \
-    for (int64_t i = 0; i < n; i++) { const float x = a[i], y = b[i]; o[i] = EXPR; } \
-  } else if (bSize == 1) {                                                   \
-    const float y = b[0];                                                    \
-    for (int64_t i = 0; i < n; i++) { const float x = a[i]; o[i] = EXPR; }   \
-  } else {                                                                   \
-    const float x = a[0];                                                    \
-    for (int64_t i = 0; i < n; i++) { const float y = b[i]; o[i] = EXPR; }   \
-  }
   switch (op) {
-    case 0: LOOPS(x + y) break;
-    case 1: LOOPS(x - y) break;
-    case 2: LOOPS(x * y) break;
-    default: LOOPS(x / y) break;
+    case 0: BinaryLoop(a, aSize, b, bSize, o, n, [](float x, float y) { return x + y; }); break;
+    case 1: BinaryLoop(a, aSize, b, bSize, o, n, [](float x, float y) { return x - y; }); break;
+    case 2: BinaryLoop(a, aSize, b, bSize, o, n, [](float x, float y) { return x * y; }); break;
+    default: BinaryLoop(a, aSize, b, bSize, o, n, [](float x, float y) { return x / y; }); break;
   }
-#undef LOOPS
   return nullptr;
 }
 
@@ -228,16 +237,11 @@ napi_value Unary(napi_env env, napi_callback_info info) {
   const float* x = reinterpret_cast<const float*>(heap + xOff);
   float* o = reinterpret_cast<float*>(heap + oOff);
   switch (op) {
-    case 0: for (int64_t i = 0; i < n; i++) o[i] = std::sqrt(x[i]); break;
-    case 1: for (int64_t i = 0; i < n; i++) o[i] = x[i] * x[i]; break;
-    case 2:
-      for (int64_t i = 0; i < n; i++) {
-        const float t = x[i];
-        o[i] = (t > 0.f ? t : 0.f) + std::log1p(std::exp(-std::fabs(t)));
-      }
-      break;
-    case 3: for (int64_t i = 0; i < n; i++) o[i] = std::exp(x[i]); break;
-    default: for (int64_t i = 0; i < n; i++) o[i] = 1.f / (1.f + std::exp(-x[i])); break;
+    case 0: UnaryLoop(x, o, n, [](float t) { return std::sqrt(t); }); break;
+    case 1: UnaryLoop(x, o, n, [](float t) { return t * t; }); break;
+    case 2: UnaryLoop(x, o, n, [](float t) { return (t > 0.f ? t : 0.f) + std::log1p(std::exp(-std::fabs(t))); }); break;
+    case 3: UnaryLoop(x, o, n, [](float t) { return std::exp(t); }); break;
+    default: UnaryLoop(x, o, n, [](float t) { return 1.f / (1.f + std::exp(-t)); }); break;
   }
   return nullptr;
 }

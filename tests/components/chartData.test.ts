@@ -1,3 +1,5 @@
+// @vitest-environment node
+// (pure data and store logic: no DOM needed, so no jsdom to set up)
 import { describe, expect, it } from 'vitest';
 import { parseRunConfig } from '@api/config';
 import {
@@ -7,6 +9,7 @@ import {
   countPoints,
   estimateEta,
   groupBySeed,
+  groupLabel,
   mapX,
   progressFraction,
   rebucket,
@@ -84,6 +87,12 @@ describe('seed aggregation', () => {
     const d = { id: 'd', config: parseRunConfig({ model: { kind: 'beta-vae', beta: 4 }, train: { seed: 7 } }) };
     const e = { id: 'e', config: parseRunConfig({ train: { seed: 3, lr: 3e-4 } }) };
     expect(groupBySeed([a, c, b, e, d]).map((g) => g.map((r) => r.id))).toEqual([['a', 'b'], ['c', 'd'], ['e']]);
+  });
+
+  it('names a group by what its runs\' names share', () => {
+    expect(groupLabel(['sweep train.seed=1', 'sweep train.seed=2'])).toBe('sweep train.seed');
+    expect(groupLabel(['vae-mnist-s0', 'vae-mnist-s0'])).toBe('vae-mnist-s0');
+    expect(groupLabel(['alpha', 'beta'])).toBe('alpha');
   });
 
   it('gives mean and sample std per step, with the runs that cover each step', () => {

@@ -1,3 +1,5 @@
+// @vitest-environment node
+// (pure data and store logic: no DOM needed, so no jsdom to set up)
 import { describe, expect, it } from 'vitest';
 import { RunsStore } from '../../src-renderer/src/lib/stores/runs.svelte';
 import { FakeTransport, makeRun, settle } from './fakeTransport';

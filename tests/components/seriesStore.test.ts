@@ -1,7 +1,9 @@
+// @vitest-environment node
+// (pure data and store logic: no DOM needed, so no jsdom to set up)
 import { describe, expect, it } from 'vitest';
 import type { MetricPoint, SeriesBucket } from '@api/contract';
 import { SeriesStore, sortMetricNames } from '../../src-renderer/src/lib/stores/series.svelte';
-import { FakeTransport, makeBuckets, settle } from './fakeTransport';
+import { FakeTransport, makeBuckets, makeRun, settle } from './fakeTransport';
 
 const point = (step: number, value: number, name = 'train/loss'): MetricPoint => ({ name, step, epoch: 0, value, wallTime: step });
 
@@ -51,6 +53,26 @@ describe('series store', () => {
     const entry = store.get('a', 'train/loss')!;
     expect(entry.buckets.map((b) => b.step)).toEqual([0, 10, 20, 30, 40, 50, 60]);
     expect(entry.appended).toBe(0);
+  });
+
+  it('fetches a grown series once more when its run stops, so it ends on what the store holds', async () => {
+    let served = makeBuckets([1], 10);
+    const transport = new FakeTransport({ getSeries: ({ runIds, metric }) => [{ runId: runIds[0], metric, buckets: served }] });
+    const store = new SeriesStore(transport, { refetchMs: 0 });
+    await store.ensure(['a'], 'train/loss');
+    store.append('a', [point(10, 2)]); // the event for step 20 never arrives
+    served = makeBuckets([1, 2, 3], 10);
+    store.handleEvent({ type: 'run', run: makeRun({ id: 'a', status: 'running' }) });
+    await settle();
+    expect(transport.callsOf('getSeries')).toHaveLength(1);
+    store.handleEvent({ type: 'run', run: makeRun({ id: 'a', status: 'completed' }) });
+    await settle();
+    expect(transport.callsOf('getSeries')).toHaveLength(2);
+    expect(store.get('a', 'train/loss')!.buckets.map((b) => b.last)).toEqual([1, 2, 3]);
+    // Nothing grew since: a repeated 'completed' event fetches nothing.
+    store.handleEvent({ type: 'run', run: makeRun({ id: 'a', status: 'completed' }) });
+    await settle();
+    expect(transport.callsOf('getSeries')).toHaveLength(2);
   });
 
   it('orders metric names train first, then test, dimensions numerically', () => {

@@ -3,7 +3,7 @@
 // shell imports electron; the renderer imports no Node code; the data layer has no tfjs.
 import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const LAYERS = ['api', 'models', 'data', 'training', 'store', 'workbench', 'server', 'cli', 'electron'] as const;
@@ -41,7 +41,9 @@ describe('architecture layers', () => {
       const violations: string[] = [];
       for (const file of files(join(ROOT, 'src-main', layer))) {
         for (const spec of imports(file)) {
-          const sibling = /^\.\.\/([a-z]+)(\/|$)/.exec(spec)?.[1] as Layer | undefined;
+          // The layer an import lands in, wherever in the tree the importing file sits.
+          const target = spec.startsWith('.') ? relative(join(ROOT, 'src-main'), resolve(dirname(file), spec)).split(sep)[0] : undefined;
+          const sibling = LAYERS.includes(target as Layer) ? (target as Layer) : undefined;
           if (sibling && sibling !== layer && !ALLOWED[layer].includes(sibling)) violations.push(`${relative(ROOT, file)} -> ${spec}`);
           if (spec === 'better-sqlite3' && layer !== 'store') violations.push(`${relative(ROOT, file)} imports better-sqlite3`);
           if (spec === 'electron' && layer !== 'electron') violations.push(`${relative(ROOT, file)} imports electron`);

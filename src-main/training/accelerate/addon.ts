@@ -47,6 +47,11 @@ export type AddonLoad = { addon: SgemmAddon; reason: null } | { addon: null; rea
 
 let cached: AddonLoad | null = null;
 
+/** Forgets the loaded addon (tests: to re-read VAE_WORKBENCH_SGEMM). */
+export function resetSgemmAddonCache(): void {
+  cached = null;
+}
+
 /** The addon, or null with the reason. Set VAE_WORKBENCH_SGEMM=off to act as if it were absent. */
 export function loadSgemmAddon(): AddonLoad {
   if (cached) return cached;

@@ -1,8 +1,8 @@
 // Accelerated matmul kernels for the tfjs wasm backend; see kernels.ts. backend.ts picks one.
-import { loadSgemmAddon, type SgemmAddon } from './addon';
+import { loadSgemmAddon, resetSgemmAddonCache, type SgemmAddon } from './addon';
 import { activeMatMulKernels, installMatMulKernels, type Accelerator } from './kernels';
 
-export { loadSgemmAddon, activeMatMulKernels, installMatMulKernels, type Accelerator, type SgemmAddon };
+export { loadSgemmAddon, resetSgemmAddonCache, activeMatMulKernels, installMatMulKernels, type Accelerator, type SgemmAddon };
 export { planMatMul } from './kernels';
 
 export interface AcceleratorChoice {

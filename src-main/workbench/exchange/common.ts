@@ -70,6 +70,6 @@ export function readCheckpoint(checkpoint: Checkpoint): { bytes: Uint8Array; con
 }
 
 /** The tfjs half (model rebuild, Layers export, sampling), loaded on first use. */
-export function loadNeural(): Promise<typeof import('./neural')> {
-  return import('./neural');
+export function loadNeural(): Promise<typeof import('../../training/checkpointModel')> {
+  return import('../../training/checkpointModel');
 }

@@ -4,7 +4,7 @@ import { APP_VERSION } from '../../api/version';
 import { BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, sealBundle, writeBundle, type BundleFiles, type BundleManifest } from './bundle';
 import { loadNeural, readCheckpoint, selectCheckpoint, type CheckpointChoice, type ExchangeContext } from './common';
 import { metricsToCsv } from './csv';
-import { inputShapeFor } from './runData';
+import { inputShapeFor } from '../../training/runData';
 
 export interface ExportOptions {
   checkpoint?: CheckpointChoice;

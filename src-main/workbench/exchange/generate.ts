@@ -3,7 +3,7 @@
 import { PRIOR_GRID_SEED } from '../../training/seeds';
 import { encodeGrid, type GridImage } from '../../training/imageGrid';
 import { loadNeural, readCheckpoint, selectCheckpoint, ExchangeError, type CheckpointChoice, type ExchangeContext } from './common';
-import { evalTestPixels, inputShapeFor, loadRunDataset } from './runData';
+import { evalTestPixels, inputShapeFor, loadRunDataset } from '../../training/runData';
 
 export interface GeneratedImage extends GridImage {
   runId: string;
@@ -37,7 +37,7 @@ async function withModel<T>(
   ctx: ExchangeContext,
   runId: string,
   choice: CheckpointChoice | undefined,
-  fn: (neural: Awaited<ReturnType<typeof loadNeural>>, model: import('../../models').VaeModel, info: { runId: string; step: number; shape: [number, number, number]; backend: string }) => T | Promise<T>,
+  fn: (neural: Awaited<ReturnType<typeof loadNeural>>, model: import('../../training/checkpointModel').CheckpointVaeModel, info: { runId: string; step: number; shape: [number, number, number]; backend: string }) => T | Promise<T>,
 ): Promise<T> {
   const { store } = ctx;
   const run = store.runs.require(store.runs.resolveId(runId));

@@ -3,7 +3,7 @@
 import { createRequire } from 'node:module';
 import type { Run, Store } from '../../store';
 import type { BackendPreference } from '../../training/backend';
-import { loadRunDataset } from './runData';
+import { loadRunDataset } from '../../training/runData';
 
 export interface ReplayPlan {
   runId: string;

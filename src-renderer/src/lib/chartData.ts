@@ -295,13 +295,21 @@ export function buildGroupSeries(members: readonly SeriesInput[], options: Chart
     line: {
       id: `group:${first.runId}`,
       runIds: members.map((m) => m.runId),
-      label: `${first.label} (mean ± std of ${members.length} seeds)`,
+      label: `${groupLabel(members.map((m) => m.label))} (mean ± std of ${members.length} seeds)`,
       color: first.color,
       points,
       band,
     },
     dropped,
   };
+}
+
+/** What the members' names share ('sweep seed=1', 'sweep seed=2' -> 'sweep seed'), else the first name. */
+export function groupLabel(labels: readonly string[]): string {
+  let prefix = labels[0] ?? '';
+  for (const l of labels) while (!l.startsWith(prefix)) prefix = prefix.slice(0, -1);
+  const trimmed = prefix.replace(/[\s=:._-]+$/, '');
+  return trimmed.length >= 3 ? trimmed : (labels[0] ?? '');
 }
 
 function mean(values: number[]): number {

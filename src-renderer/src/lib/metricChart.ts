@@ -218,6 +218,8 @@ export class MetricChart {
     scales.y!.type = view.logY ? 'logarithmic' : 'linear';
     (scales.y!.title as { text: string }).text = view.metric;
     (scales.x!.title as { text: string }).text = X_TITLES[view.xAxis];
+    // Steps are whole numbers: no 1.5 ticks on a short run.
+    (scales.x!.ticks as { precision?: number }).precision = view.xAxis === 'step' ? 0 : undefined;
     chart.update('none');
   }
 

@@ -9,7 +9,7 @@ import type { RunConfigInput } from '../../../src-main/api/config';
 import { ApiError, type RunSummary } from '../../../src-main/api/contract';
 import { decodeCheckpoint } from '../../../src-main/training/checkpoint';
 import { Workbench } from '../../../src-main/workbench/service';
-import { modelFromCheckpoint, ensureBackend, filesIOHandler } from '../../../src-main/workbench/exchange/neural';
+import { modelFromCheckpoint, ensureBackend, filesIOHandler } from '../../../src-main/training/checkpointModel';
 
 const config: RunConfigInput = {
   model: { hidden: [32], latentDim: 3 },

@@ -3,7 +3,7 @@
 // so curves grow while a run trains, and a series whose appended tail grows long is refetched
 // (throttled) so it goes back to server-side buckets. Buckets live outside Svelte's proxies
 // (large arrays); `version` is the one signal readers depend on.
-import type { MetricPoint, SeriesBucket, WorkbenchEvent } from '@api/contract';
+import { ACTIVE_STATUSES, type MetricPoint, type SeriesBucket, type WorkbenchEvent } from '@api/contract';
 import type { Transport } from '../transport';
 
 export interface SeriesEntry {
@@ -140,6 +140,15 @@ export class SeriesStore {
   handleEvent(event: WorkbenchEvent): void {
     if (event.type === 'metrics') this.append(event.runId, event.points);
     else if (event.type === 'run-deleted') this.drop(event.runId);
+    else if (event.type === 'run' && !ACTIVE_STATUSES.includes(event.run.status)) this.settle(event.run.id);
+  }
+
+  /**
+   * A run that stopped: its series that grew from live points are fetched once more, so the
+   * curve ends on exactly what the store holds (a point whose event was missed included).
+   */
+  settle(runId: string): void {
+    for (const entry of this.#entries.values()) if (entry.runId === runId && entry.state === 'ready' && entry.appended > 0) this.#markDirty(entry);
   }
 
   /** Appends live points to every cached series of the run they belong to. */

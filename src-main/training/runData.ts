@@ -1,10 +1,10 @@
 // What export, import and generation need to know about a run's data without training: the input
 // shape of one example, and the test images the trainer evaluated on (node fs only, no tfjs).
-import type { RunConfig } from '../../api/config';
-import { binarizeBatch, createRandom, loadDataset, type Dataset } from '../../data';
-import { DEFAULT_SHAPES_SIZE } from '../../data/shapes';
-import type { NamedArray } from '../../training/checkpoint';
-import { deriveSeed, SEED_PURPOSE } from '../../training/seeds';
+import type { RunConfig } from '../api/config';
+import { binarizeBatch, createRandom, loadDataset, type Dataset } from '../data';
+import { DEFAULT_SHAPES_SIZE } from '../data/shapes';
+import type { NamedArray } from './checkpoint';
+import { deriveSeed, SEED_PURPOSE } from './seeds';
 
 const BUILTIN_SHAPES: Record<string, [number, number, number]> = {
   mnist: [28, 28, 1],

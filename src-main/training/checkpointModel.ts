@@ -1,12 +1,12 @@
 // The part of export and generation that needs tfjs: a model rebuilt from a checkpoint, its
 // networks in the TF.js Layers format, prior samples and latent interpolations. The app's main
 // process does not load tfjs for training (workers do), so this module is only ever loaded with a
-// dynamic import (see loadNeural in index.ts), on the first export or generate of a process.
+// dynamic import (see loadNeural in workbench/exchange/common.ts), on the first export or generate of a process.
 import * as tf from '@tensorflow/tfjs';
-import type { RunConfig } from '../../api/config';
-import { createModel, setNamedWeights, type VaeModel } from '../../models';
-import { initBackend, type BackendInfo, type BackendPreference } from '../../training/backend';
-import type { CheckpointContent } from '../../training/checkpoint';
+import type { RunConfig } from '../api/config';
+import { createModel, setNamedWeights, type VaeModel } from '../models';
+import { initBackend, type BackendInfo, type BackendPreference } from './backend';
+import type { CheckpointContent } from './checkpoint';
 
 /** Shard size of the .bin files, as tensorflowjs_converter writes them (4 MiB). */
 const SHARD_BYTES = 4 * 1024 * 1024;
@@ -132,3 +132,6 @@ export function decodeRaw(model: VaeModel, z: Float32Array, dim: number): { raw:
 }
 
 export { tf };
+
+/** The model type as the exchange layer sees it (it does not import models directly). */
+export type CheckpointVaeModel = VaeModel;
