@@ -1,0 +1,110 @@
+// Compare-view speed (issue #5): with 50 runs of 100,000 points each in a real store, how much
+// script time the page spends to open and to redraw after a change of selection, measured in
+// Debian's headless chromium through the DevTools Performance domain (ScriptDuration).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseRunConfig } from '../src-main/api/config';
+import { APP_VERSION } from '../src-main/api/version';
+import { openStore, type MetricPoint } from '../src-main/store';
+import { launchChromium } from '../tests/helpers/browser';
+import { startBrowserMode } from '../tests/helpers/server';
+
+export interface CompareViewBench {
+  runs: number;
+  pointsPerRun: number;
+  seedSeconds: number;
+  /** Script time (ms) from navigation until the first chart is drawn. */
+  openScriptMs: number;
+  /** Script time (ms) to redraw after ticking one more run (median of the repeats). */
+  toggleScriptMs: number;
+  /** Script time (ms) to redraw with all runs selected, from 5. */
+  selectAllScriptMs: number;
+  /** Script time (ms) for a smoothing change with all runs shown. */
+  smoothingScriptMs: number;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+export async function benchCompareView(options: { runs?: number; pointsPerRun?: number; repeats?: number } = {}): Promise<CompareViewBench> {
+  const runs = options.runs ?? 50;
+  const pointsPerRun = options.pointsPerRun ?? 100_000;
+  const repeats = options.repeats ?? 5;
+  const dataDir = mkdtempSync(join(tmpdir(), 'vaewb-bench-compare-'));
+  const seeding = performance.now();
+  const store = openStore(join(dataDir, 'workbench.sqlite'), { appVersion: APP_VERSION });
+  const config = parseRunConfig({ train: { epochs: 10 } });
+  for (let r = 0; r < runs; r++) {
+    const run = store.runs.create({ config: { ...config, train: { ...config.train, seed: r } }, name: `bench run ${r}` });
+    store.runs.updateStatus(run.id, 'running');
+    const batch: MetricPoint[] = [];
+    const start = Date.now();
+    for (let s = 1; s <= pointsPerRun; s++) {
+      batch.push({ runId: run.id, name: 'train/loss', step: s, epoch: Math.floor(s / 10_000), value: 100 + 400 * Math.exp(-s / 20_000) + 5 * Math.sin(s * 0.37 + r), wallTime: start + s });
+      if (batch.length === 20_000) store.metricsWriter.append(batch.splice(0));
+    }
+    if (batch.length) store.metricsWriter.append(batch);
+    store.runs.updateStatus(run.id, 'completed', { step: pointsPerRun });
+  }
+  store.close();
+  const seedSeconds = (performance.now() - seeding) / 1000;
+
+  const server = await startBrowserMode({ dataDir });
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Performance.enable');
+    const scriptSeconds = async () => {
+      const { metrics } = (await cdp.send('Performance.getMetrics')) as { metrics: { name: string; value: number }[] };
+      return metrics.find((m) => m.name === 'ScriptDuration')!.value;
+    };
+    const chartReady = (series: number) =>
+      page.waitForFunction(
+        (n) => {
+          const chart = document.querySelector('[data-testid="metric-chart"]');
+          return chart?.getAttribute('data-series') === String(n) && chart.getAttribute('data-loading') !== 'true';
+        },
+        series,
+        { timeout: 120_000 },
+      );
+    const timed = async (action: () => Promise<unknown>) => {
+      const before = await scriptSeconds();
+      await action();
+      // Let the last animation frame and microtasks finish before reading the counter.
+      await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0))));
+      return ((await scriptSeconds()) - before) * 1000;
+    };
+
+    const before = await scriptSeconds();
+    await page.goto(server.openUrl);
+    await page.locator('[data-testid="metric-select"]').waitFor();
+    await page.locator('[data-testid="metric-select"]').selectOption('train/loss');
+    await chartReady(5); // a new view selects the 5 newest runs
+    const openScriptMs = ((await scriptSeconds()) - before) * 1000;
+
+    const toggles: number[] = [];
+    for (let i = 0; i < repeats; i++) {
+      const box = page.locator('[data-testid="run-row"]').nth(10 + i).locator('[data-testid="run-select"]');
+      toggles.push(await timed(async () => {
+        await box.check();
+        await chartReady(6);
+      }));
+      await box.uncheck();
+      await chartReady(5);
+    }
+    const selectAllScriptMs = await timed(async () => {
+      await page.locator('[data-testid="runs-select-all"]').check();
+      await chartReady(runs);
+    });
+    const smoothing = await timed(async () => {
+      await page.locator('[data-testid="smoothing-slider"]').fill('0.9');
+      await page.waitForFunction(() => document.querySelector('[data-testid="metric-chart"]')?.getAttribute('data-loading') !== 'true');
+    });
+    return { runs, pointsPerRun, seedSeconds, openScriptMs, toggleScriptMs: median(toggles), selectAllScriptMs, smoothingScriptMs: smoothing };
+  } finally {
+    await browser.close();
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
