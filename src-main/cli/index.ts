@@ -103,11 +103,17 @@ const train = program
       if (!flags.json) console.log(`Run ${run.id} queued: ${config.model.kind} on ${config.data.dataset}, ${config.train.epochs} epochs`);
       const finished = await followRun(workbench, run.id, !flags.json);
       if (flags.json) console.log(JSON.stringify(finished, null, 2));
-      return finished.status === 'completed' ? 0 : 1;
+      return exitCodeFor(finished);
     });
     process.exitCode = code;
   });
 void train;
+
+/** 0 completed, 130 paused by Ctrl-C (resumable), 1 failed, diverged or cancelled. */
+function exitCodeFor(run: RunSummary): number {
+  if (run.status === 'completed') return 0;
+  return run.status === 'paused' ? 130 : 1;
+}
 
 /** Shows a progress bar (terminal) or plain lines (pipes, CI) until the run leaves queued/running. */
 async function followRun(workbench: Workbench, runId: string, verbose: boolean): Promise<RunSummary> {
@@ -140,8 +146,17 @@ async function followRun(workbench: Workbench, runId: string, verbose: boolean):
       }
     }
   });
+  // Ctrl-C pauses the run (it keeps a checkpoint; `vae-workbench resume` continues it); a second Ctrl-C quits at once.
+  const onInterrupt = () => {
+    process.once('SIGINT', () => process.exit(130));
+    bar?.stop();
+    console.log(`\nPausing run ${runId} after the current batch (Ctrl-C again to quit now)...`);
+    void workbench.pauseRun({ runId });
+  };
+  process.once('SIGINT', onInterrupt);
   try {
     const finished = await workbench.waitForRun(runId);
+    process.removeListener('SIGINT', onInterrupt);
     bar?.stop();
     if (verbose) {
       console.log(`Run ${runId} ${finished.status}${finished.error ? `: ${finished.error}` : ''}`);
@@ -192,7 +207,7 @@ program
       await workbench.resumeRun({ runId }, { startHere: true });
       const finished = await followRun(workbench, runId, !flags.json);
       if (flags.json) console.log(JSON.stringify(finished, null, 2));
-      return finished.status === 'completed' ? 0 : 1;
+      return exitCodeFor(finished);
     });
     process.exitCode = code;
   });

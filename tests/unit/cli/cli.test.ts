@@ -63,6 +63,26 @@ describe('vae-workbench CLI', () => {
     expect(diverged.stdout).toMatch(/diverged: Loss became NaN or infinite at step \d+/);
   });
 
+  it('Ctrl-C pauses the run with a checkpoint at its last step and exits 130', async () => {
+    const db = mkdtempSync(join(tmpdir(), 'vaewb-sigint-'));
+    const child = spawn(process.execPath, [BIN, '--db', db, 'train', ...tiny, '--epochs', '40'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    await new Promise<void>((resolve) => {
+      const check = () => (/epoch 1:/.test(output) ? resolve() : setTimeout(check, 100));
+      check();
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(output).toMatch(/Pausing run [0-9a-f]{8}/);
+    const runs = JSON.parse(cli(db, ['runs', '--json']).stdout) as RunSummary[];
+    expect(runs[0].status).toBe('paused');
+    const detail = JSON.parse(cli(db, ['show', runs[0].id, '--json']).stdout) as RunDetail;
+    expect(detail.checkpoints.at(-1)!.step).toBe(runs[0].step);
+    expect(runs[0].step).toBeGreaterThanOrEqual(8);
+  });
+
   it('kill -9 mid-training leaves an intact database that lost at most the last second, and the run resumes as interrupted', async () => {
     const db = mkdtempSync(join(tmpdir(), 'vaewb-kill-'));
     const child = spawn(process.execPath, [BIN, '--db', db, 'train', ...tiny, '--epochs', '40'], { cwd: ROOT, stdio: 'ignore' });
