@@ -4,9 +4,13 @@
 // tokened URL carries it afterwards); the Host header is checked against DNS rebinding; no CORS.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { extname, join, normalize, sep } from 'node:path';
-import { ApiError, type WorkbenchEvent } from '../api/contract';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ApiError, type ExportResult, type WorkbenchEvent } from '../api/contract';
 import type { Workbench } from '../workbench/service';
 
 export interface ServeOptions {
@@ -39,6 +43,26 @@ const MIME: Record<string, string> = {
   '.json': 'application/json',
 };
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+/** Largest bundle /upload/import accepts. */
+const MAX_UPLOAD = 1024 ** 3;
+const UPLOAD_TYPES = ['application/zip', 'application/x-zip-compressed', 'application/octet-stream'];
+
+/** ?checkpoint= of an export download: 'latest' (default), 'best' or a step. */
+function parseCheckpointParam(value: string | null): 'latest' | 'best' | number {
+  if (value === null || value === '' || value === 'latest') return 'latest';
+  if (value === 'best') return 'best';
+  if (/^\d{1,15}$/.test(value)) return Number(value);
+  throw new ApiError(400, `checkpoint must be 'latest', 'best' or a step number, got '${value}'`, 'checkpoint');
+}
+
+/** A file name safe to create in a temporary folder, ending in .zip; null when nothing is left of it. */
+function safeUploadName(name: string): string | null {
+  const base = name.split(/[\\/]/).pop() ?? '';
+  const clean = base.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(0, 120);
+  if (!clean) return null;
+  return clean.toLowerCase().endsWith('.zip') ? clean : `${clean}.zip`;
+}
 
 function sameToken(a: string | undefined, b: string): boolean {
   if (!a) return false;
@@ -105,6 +129,9 @@ export async function serve(workbench: Workbench, options: ServeOptions): Promis
         return sendError(res, 401, 'Missing or wrong access token: open the URL printed by `vae-workbench serve` (it carries ?token=...)');
       }
       if (url.pathname.startsWith('/api/')) return await handleApi(req, res, url);
+      // Bundle transfer (issue #6): the same token, Host and Origin checks as the API.
+      if (url.pathname.startsWith('/download/export/')) return await handleExportDownload(req, res, url);
+      if (url.pathname === '/upload/import') return await handleImportUpload(req, res, url);
       return await handleStatic(req, res, url, queryToken !== undefined);
     } catch (error) {
       if (error instanceof ApiError) return sendError(res, error.status, error.message, error.field);
@@ -122,6 +149,84 @@ export async function serve(workbench: Workbench, options: ServeOptions): Promis
     const payload = await readBody(req);
     const result = await workbench.dispatch(name, payload);
     sendJson(res, 200, { ok: true, result });
+  }
+
+  /** Refuses a request from a foreign page; same rule as the API's POSTs (no Origin: a plain navigation or a script). */
+  function checkTransferOrigin(req: IncomingMessage): void {
+    const origin = req.headers.origin;
+    if (origin && !allowedHosts().has(origin.replace(/^https?:\/\//, ''))) throw new ApiError(403, `Origin '${origin}' is not allowed`);
+  }
+
+  /**
+   * GET /download/export/<runId>.zip?checkpoint=latest|best|<step>: exportRun into a temporary
+   * .zip, streamed as an attachment, then deleted.
+   */
+  async function handleExportDownload(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new ApiError(400, 'Use GET for /download/export/<runId>.zip');
+    checkTransferOrigin(req);
+    const match = /^\/download\/export\/([A-Za-z0-9_-]{1,64})\.zip$/.exec(url.pathname);
+    if (!match) throw new ApiError(404, `Not found: ${url.pathname} (use /download/export/<runId>.zip)`);
+    const checkpoint = parseCheckpointParam(url.searchParams.get('checkpoint'));
+    const folder = await mkdtemp(join(tmpdir(), 'vaewb-export-'));
+    try {
+      const result = (await workbench.dispatch('exportRun', { runId: match[1], checkpoint, out: join(folder, `${match[1]}.zip`) })) as ExportResult;
+      const { size } = await stat(result.path);
+      res.writeHead(200, {
+        'content-type': 'application/zip',
+        'content-length': String(size),
+        'content-disposition': `attachment; filename="vae-workbench-${result.runId}-step${result.checkpointStep}.zip"`,
+        'cache-control': 'no-store',
+        'x-content-type-options': 'nosniff',
+      });
+      if (req.method === 'HEAD') return void res.end();
+      try {
+        await pipeline(createReadStream(result.path), res);
+      } catch {
+        res.destroy(); // the client went away mid-download; headers are out, so no error body
+      }
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * POST /upload/import with a zip body (application/zip or application/octet-stream): streamed
+   * to a temporary file, imported (hashes verified before anything is written), then deleted.
+   * Answers like the API: {ok, result} or {ok: false, error} (400 for a refused bundle).
+   */
+  async function handleImportUpload(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    if (req.method !== 'POST') throw new ApiError(400, 'Use POST for /upload/import');
+    checkTransferOrigin(req);
+    const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    if (!UPLOAD_TYPES.includes(type)) throw new ApiError(400, `Upload a .zip bundle as application/zip or application/octet-stream (got '${type || 'no content type'}')`);
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    if (declared > MAX_UPLOAD) throw new ApiError(413, `The bundle is over ${MAX_UPLOAD} bytes`);
+    // The name the user picked, for messages; the file on disk always gets a safe name.
+    const shownName = (req.headers['x-file-name'] ? safeUploadName(String(req.headers['x-file-name'])) : null) ?? url.searchParams.get('name') ?? 'upload.zip';
+    const folder = await mkdtemp(join(tmpdir(), 'vaewb-upload-'));
+    const file = join(folder, safeUploadName(shownName) ?? 'upload.zip');
+    try {
+      let size = 0;
+      const limit = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          size += chunk.length;
+          if (size > MAX_UPLOAD) done(new ApiError(413, `The bundle is over ${MAX_UPLOAD} bytes`));
+          else done(null, chunk);
+        },
+      });
+      await pipeline(req, limit, createWriteStream(file));
+      if (size === 0) throw new ApiError(400, 'The upload is empty: send the bundle .zip as the request body');
+      try {
+        const result = await workbench.dispatch('importBundle', { path: file });
+        sendJson(res, 200, { ok: true, result });
+      } catch (error) {
+        // Name the file the user chose, not the temporary copy.
+        if (error instanceof ApiError) throw new ApiError(error.status, error.message.split(file).join(shownName).split(folder).join('upload'), error.field);
+        throw error;
+      }
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
   }
 
   function streamEvents(req: IncomingMessage, res: ServerResponse): void {

@@ -12,7 +12,7 @@ import { createModel, getNamedWeights, setNamedWeights } from '../models';
 import { activeUnits } from '../models/activeUnits';
 import { capacityAt, klWeightAt } from '../models/schedules';
 import type { LossOptions, VaeModel } from '../models/types';
-import { initBackend, type BackendPreference } from './backend';
+import { initBackend, type BackendInfo, type BackendPreference } from './backend';
 import { decodeCheckpoint, encodeCheckpoint, type NamedArray } from './checkpoint';
 import { CONTROL, type FinishStatus, type TrainerEvent, type TrainJob } from './events';
 import { encodeGrid } from './imageGrid';
@@ -52,7 +52,7 @@ export async function train(job: TrainJob, control: Int32Array, emit: Emit): Pro
     epoch = Math.floor(step / run.stepsPerEpoch);
     emit({
       type: 'started',
-      backend: backend.name,
+      backend: describeBackend(backend),
       backendNotes: backend.skipped,
       datasetHash: run.data.hash,
       datasetSource: run.data.source,
@@ -80,7 +80,7 @@ export async function train(job: TrainJob, control: Int32Array, emit: Emit): Pro
  * tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter kernel, so a conv model cannot train on it:
  * 'auto' skips wasm for conv models, and asking for wasm explicitly is refused with the reason.
  */
-async function chooseBackend(job: TrainJob): Promise<{ name: string; skipped: string[] }> {
+async function chooseBackend(job: TrainJob): Promise<BackendInfo> {
   const preference = (job.backend ?? job.config.train.backend) as BackendPreference;
   if (job.config.model.architecture !== 'conv') return initBackend(preference);
   const reason = 'wasm lacks the Conv2DBackpropFilter kernel that conv training needs';
@@ -90,8 +90,16 @@ async function chooseBackend(job: TrainJob): Promise<{ name: string; skipped: st
     return await initBackend('tensorflow');
   } catch (error) {
     const info = await initBackend('cpu');
-    return { name: info.name, skipped: [(error as Error).message, `wasm skipped: ${reason}`] };
+    return { ...info, skipped: [(error as Error).message, `wasm skipped: ${reason}`] };
   }
+}
+
+/**
+ * The backend as recorded with the run, e.g. 'wasm+native-sgemm'. The accelerator is part of it
+ * because it changes the last bits of every product: a replay compares against this string.
+ */
+export function describeBackend(info: BackendInfo): string {
+  return info.accelerator === 'none' ? info.name : `${info.name}+${info.accelerator}`;
 }
 
 function divergedMessage(step: number, epoch: number): string {

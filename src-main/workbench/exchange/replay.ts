@@ -3,6 +3,7 @@
 import { createRequire } from 'node:module';
 import type { Run, Store } from '../../store';
 import type { BackendPreference } from '../../training/backend';
+import { loadSgemmAddon } from '../../training/accelerate/addon';
 import { loadRunDataset } from '../../training/runData';
 
 export interface ReplayPlan {
@@ -41,6 +42,7 @@ export interface RunComparison {
 
 /** Predicts the backend the training chain will pick here for a preference (it cannot be sure without loading tfjs-node in a worker). */
 export function expectedBackend(preference: BackendPreference, architecture: 'mlp' | 'conv' = 'mlp'): string {
+  if (preference === 'wasm') return `wasm+${expectedWasmAccelerator()}`;
   if (preference !== 'auto') return preference;
   const require = createRequire(import.meta.url);
   // The trainer's 'auto' skips wasm for conv models (no Conv2DBackpropFilter kernel there).
@@ -48,12 +50,19 @@ export function expectedBackend(preference: BackendPreference, architecture: 'ml
   for (const [module, name] of chain.filter(([, name]) => architecture !== 'conv' || name !== 'wasm')) {
     try {
       require.resolve(module);
-      return name;
+      return name === 'wasm' ? `wasm+${expectedWasmAccelerator()}` : name;
     } catch {
       // not installed: the chain skips it
     }
   }
   return 'cpu';
+}
+
+/** The wasm matmul kernels a worker will install (as the trainer records them in the run's backend). */
+function expectedWasmAccelerator(): string {
+  const forced = process.env.VAE_WORKBENCH_ACCELERATOR;
+  if (forced && forced !== 'auto') return forced;
+  return loadSgemmAddon().addon ? 'native-sgemm' : 'wasm-transpose-fast-path';
 }
 
 /** What a replay of `run` will differ in; loads the data set (no tfjs) to compare its hash. */

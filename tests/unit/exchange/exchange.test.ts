@@ -88,7 +88,7 @@ describe('export and import', () => {
     expect(imported.warnings).toEqual([]);
     const run = imported.run;
     expect(run.id).not.toBe('');
-    expect(run).toMatchObject({ status: 'completed', name: 'exchange original', experiment: 'exchange', tags: ['x'], backend: 'wasm', datasetHash: original.datasetHash, step: 8, seed: 7 });
+    expect(run).toMatchObject({ status: 'completed', name: 'exchange original', experiment: 'exchange', tags: ['x'], backend: original.backend, datasetHash: original.datasetHash, step: 8, seed: 7 });
     expect(run.config).toEqual(original.config);
     expect(run.final).toEqual(original.final);
     expect((await target.getRun({ runId: run.id })).notes).toMatch(/^a note\n\nImported .* from run /);
@@ -107,7 +107,7 @@ describe('export and import', () => {
     const exported = await source.exportRun({ runId: original.id, out, checkpoint: 'best' });
     expect(exported.format).toBe('folder');
     const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
-    expect(manifest).toMatchObject({ format: 'vae-workbench-bundle', formatVersion: 1, appVersion: original.appVersion, dataset: { name: 'mnist', hash: original.datasetHash }, backend: 'wasm', inputShape: [28, 28, 1] });
+    expect(manifest).toMatchObject({ format: 'vae-workbench-bundle', formatVersion: 1, appVersion: original.appVersion, dataset: { name: 'mnist', hash: original.datasetHash }, backend: original.backend, inputShape: [28, 28, 1] });
     const modelJson = JSON.parse(readFileSync(join(out, 'tfjs/decoder/model.json'), 'utf8'));
     expect(modelJson.format).toBe('layers-model');
     expect(modelJson.weightsManifest[0].paths).toEqual(['group1-shard1of1.bin']);
@@ -221,10 +221,10 @@ describe('generation', () => {
 describe('replay', () => {
   it('re-runs a run on the same backend to the last bit, linked by replay_of', async () => {
     const plan = await source.planReplay({ runId: original.id });
-    expect(plan).toMatchObject({ expected: { backend: 'wasm', datasetHash: original.datasetHash }, warnings: [] });
+    expect(plan).toMatchObject({ expected: { backend: original.backend, datasetHash: original.datasetHash }, warnings: [] });
     const { run } = await source.replayRun({ runId: original.id });
     const replayed = await source.waitForRun(run.id);
-    expect(replayed).toMatchObject({ status: 'completed', replayOf: original.id, backend: 'wasm', datasetHash: original.datasetHash });
+    expect(replayed).toMatchObject({ status: 'completed', replayOf: original.id, backend: original.backend, datasetHash: original.datasetHash });
     const comparison = await source.compareRuns({ runIds: [original.id, replayed.id] });
     expect(comparison.metrics.filter((m) => !m.timing && !m.identical)).toEqual([]);
     expect(comparison.identical).toBe(true);
@@ -239,7 +239,7 @@ describe('replay', () => {
     const other = await Workbench.open({ db: join(temp, 'source'), runQueue: false, backend: 'cpu' });
     open.push(other);
     const plan = await other.planReplay({ runId: original.id });
-    expect(plan.warnings.join('\n')).toMatch(/Backend differs: the original trained on 'wasm', this replay will use 'cpu'/);
+    expect(plan.warnings.join('\n')).toContain(`Backend differs: the original trained on '${original.backend}', this replay will use 'cpu'`);
     source.store.runs.setInfo(original.id, { datasetHash: 'f'.repeat(64) });
     try {
       const changed = await source.planReplay({ runId: original.id });
