@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchIngest, benchSeriesQuery } from '../src-main/store';
+import { benchCompareView } from './compareView';
 import type { TrainBenchOptions, TrainBenchResult } from './train';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -186,9 +187,14 @@ async function main(): Promise<void> {
   };
 
   log('  store: metrics ingest and series query ...');
-  const ingest = benchIngest(quick ? 100_000 : 300_000, 1000);
-  const query = benchSeriesQuery(quick ? 100_000 : 300_000, 1000, 11);
+  const ingest = benchIngest(quick ? 100_000 : 1_000_000, 1000);
+  const query = benchSeriesQuery(quick ? 100_000 : 1_000_000, 1000, 11);
   const storeRssMb = process.resourceUsage().maxRSS / 1024;
+
+  log('  compare view: 50 runs x 100,000 points in chromium ...');
+  const compare = await benchCompareView({ runs: quick ? 10 : 50, pointsPerRun: quick ? 20_000 : 100_000, repeats: quick ? 2 : 5 }).catch(
+    (error: unknown) => ({ error: (error as Error).message.split('\n')[0] }),
+  );
 
   /** Median over repeats of (a's samples/s / b's samples/s), both from the same repeat. */
   const pairedRatio = (a: Outcome[], b: Outcome[], pick: (o: Outcome) => number[] = (o) => [o.result!.samplesPerSec]): number | null => {
@@ -219,6 +225,14 @@ async function main(): Promise<void> {
       goal: 0.8,
     },
   ].map((t) => ({ ...t, met: t.value !== null && t.value >= t.goal }));
+  // Targets of the store (issue #4) and the compare view (issue #5): lower is better for times.
+  const limits = [
+    { name: 'metrics ingest >= 100,000 points/s', value: ingest.pointsPerSecond, goal: 100_000, unit: 'points/s', higherIsBetter: true },
+    { name: `series of ${query.points.toLocaleString('en-US')} points to <= 1,000 buckets < 50 ms`, value: query.medianMs, goal: 50, unit: 'ms', higherIsBetter: false },
+    ...('error' in compare
+      ? []
+      : [{ name: `compare view redraw after a selection change (${compare.runs} runs x ${compare.pointsPerRun.toLocaleString('en-US')} points) < 100 ms script`, value: compare.toggleScriptMs, goal: 100, unit: 'ms', higherIsBetter: false }]),
+  ].map((t) => ({ ...t, met: t.higherIsBetter ? t.value >= t.goal : t.value < t.goal }));
 
   const report = {
     model: '784-512-32 MLP VAE, batch 128, Adam, Bernoulli',
@@ -233,7 +247,9 @@ async function main(): Promise<void> {
     })),
     parallel,
     store: { ingest, seriesQuery: query, peakRssMb: storeRssMb },
+    compareView: compare,
     targets,
+    limits,
   };
   if (json) {
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -261,6 +277,13 @@ async function main(): Promise<void> {
   if (native.detail) out.push(`native sgemm: ${native.detail}`);
   out.push(`metrics ingest: ${fmt(ingest.pointsPerSecond)} points/s (${fmt(ingest.points)} points, batches of ${ingest.batchSize})`);
   out.push(`series query: ${fmt(query.medianMs, 2)} ms median (${fmt(query.points)} points -> ${query.buckets} buckets), window ${fmt(query.windowMedianMs, 2)} ms; peak RSS ${fmt(storeRssMb)} MB`);
+  if ('error' in compare) out.push(`compare view: not measured (${compare.error})`);
+  else
+    out.push(
+      `compare view (${compare.runs} runs x ${fmt(compare.pointsPerRun)} points, chromium script time): open ${fmt(compare.openScriptMs)} ms, tick one more run ${fmt(compare.toggleScriptMs)} ms, select all ${fmt(compare.selectAllScriptMs)} ms, smoothing change ${fmt(compare.smoothingScriptMs)} ms`,
+    );
+  out.push('');
+  for (const t of limits) out.push(`  [${t.met ? 'met' : 'NOT met'}] ${t.name}: ${fmt(t.value, t.unit === 'ms' ? 1 : 0)} ${t.unit}`);
   out.push('');
   out.push('targets (median over repeats of the ratio within each repeat; "vs PyTorch" above is the ratio of medians):');
   for (const t of targets) out.push(`  [${t.met ? 'met' : 'NOT met'}] ${t.name}: ${t.value === null ? 'not measured' : `${t.value.toFixed(2)}x`}`);

@@ -16,6 +16,7 @@ import { initBackend, type BackendInfo, type BackendPreference } from './backend
 import { decodeCheckpoint, encodeCheckpoint, type NamedArray } from './checkpoint';
 import { CONTROL, type FinishStatus, type TrainerEvent, type TrainJob } from './events';
 import { encodeGrid } from './imageGrid';
+import { trainStep } from './step';
 import { mutualInformationGap } from './mig';
 import { deriveSeed, PRIOR_GRID_SEED, SEED_PURPOSE } from './seeds';
 
@@ -244,7 +245,7 @@ async function loop(
         samples: t.objectiveSamples,
         seed: deriveSeed(t.seed, SEED_PURPOSE.noise, step),
       };
-      const values = trainStep(run, pixels, indices.length, options);
+      const values = trainStep(model, optimizer, variables, pixels, indices.length, options);
       const seconds = (performance.now() - started) / 1000;
       const samplesPerSec = indices.length / Math.max(seconds, 1e-9);
       if (!values.every(Number.isFinite)) {
@@ -279,33 +280,6 @@ async function loop(
     }
   }
   return 'completed';
-}
-
-/**
- * One optimizer step. Returns [loss, elbo, recon, kl, gradNorm, ...klPerLayer, ...klPerDim] read
- * back in a single transfer (one sync per step).
- */
-function trainStep(run: Run, pixels: Float32Array, count: number, options: LossOptions): number[] {
-  const { model, optimizer, variables, inputDim } = run;
-  const packed = tf.tidy(() => {
-    const x = tf.tensor2d(pixels, [count, inputDim]);
-    let kept: tf.Tensor[] = [];
-    const { value, grads } = tf.variableGrads(() => {
-      const terms = model.lossTerms(x, options);
-      kept = [terms.elbo, terms.recon, terms.kl, ...terms.klPerLayer, terms.klPerDim].map((tensor) => tf.keep(tensor));
-      return terms.loss;
-    }, variables);
-    const gradList = variables.map((v) => grads[v.name]);
-    const gradNorm = tf.sqrt(tf.addN(gradList.map((g) => tf.sum(tf.square(g)))));
-    optimizer.applyGradients(grads as unknown as Parameters<typeof optimizer.applyGradients>[0]);
-    const [elbo, recon, kl, ...perLayerAndDims] = kept;
-    const perDim = perLayerAndDims.pop() as tf.Tensor;
-    const out = tf.concat([tf.stack([value, elbo, recon, kl, gradNorm, ...perLayerAndDims]).reshape([-1]), perDim.reshape([-1])]);
-    return out;
-  });
-  const values = Array.from(packed.dataSync());
-  packed.dispose();
-  return values;
 }
 
 async function evaluate(run: Run, control: Int32Array, emit: Emit, step: number, epoch: number): Promise<'ok' | 'cancelled'> {

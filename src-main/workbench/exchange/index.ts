@@ -19,5 +19,5 @@ export { BundleError, readBundle, BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, type Bun
 export { ExchangeError, parseCheckpointChoice, selectCheckpoint, loadNeural, type CheckpointChoice, type ExchangeContext } from './common';
 export { exportRun, type ExportOptions, type ExportResult, type BundleRunRecord } from './exportRun';
 export { importBundle, type ImportResult } from './importBundle';
-export { compareRuns, expectedBackend, planReplay, TIMING_METRICS, type MetricDifference, type ReplayPlan, type RunComparison } from './replay';
+export { compareRuns, expectedBackend, planReplay, TIMING_METRICS } from './replay';
 export { generateSamples, interpolateLatent, type GeneratedImage, type InterpolateOptions, type SampleOptions } from './generate';

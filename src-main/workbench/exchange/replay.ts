@@ -2,43 +2,13 @@
 // replay_of; and the comparison of two runs metric by metric.
 import { createRequire } from 'node:module';
 import type { Run, Store } from '../../store';
+import type { MetricDifference, ReplayPlan, RunComparison } from '../../api/contract';
 import type { BackendPreference } from '../../training/backend';
 import { loadSgemmAddon } from '../../training/accelerate/addon';
 import { loadRunDataset } from '../../training/runData';
 
-export interface ReplayPlan {
-  runId: string;
-  original: { backend: string | null; datasetHash: string | null };
-  /** What this machine is expected to use: the backend the chain will pick, the hash of the data set as loaded here. */
-  expected: { backend: string; datasetHash: string | null };
-  /** Reasons the replay may not reproduce the original exactly; empty when it should match to the last bit. */
-  warnings: string[];
-}
-
 /** Metrics that measure the machine, not the model: never equal between two runs, left out of `identical`. */
 export const TIMING_METRICS = ['train/samples_per_sec'];
-
-export interface MetricDifference {
-  metric: string;
-  /** Largest |a - b| over the steps both runs logged (0 when none). */
-  maxAbsDiff: number;
-  /** The step of that largest difference; null when the runs share no step. */
-  atStep: number | null;
-  /** Steps both runs logged. */
-  points: number;
-  onlyInFirst: number;
-  onlyInSecond: number;
-  /** Every shared value equal to the last bit, and no step logged by one run only. */
-  identical: boolean;
-  timing: boolean;
-}
-
-export interface RunComparison {
-  runIds: [string, string];
-  metrics: MetricDifference[];
-  /** Every non-timing metric identical. */
-  identical: boolean;
-}
 
 /** Predicts the backend the training chain will pick here for a preference (it cannot be sure without loading tfjs-node in a worker). */
 export function expectedBackend(preference: BackendPreference, architecture: 'mlp' | 'conv' = 'mlp'): string {

@@ -1,0 +1,30 @@
+// One optimizer step of a VAE: the loss terms, their gradients, the gradient norm and Adam's
+// update, read back in a single transfer. The trainer and the benchmark both run exactly this.
+import * as tf from '@tensorflow/tfjs';
+import type { LossOptions, VaeModel } from '../models/types';
+
+/**
+ * Returns [loss, elbo, recon, kl, gradNorm, ...klPerLayer, ...klPerDim] for the batch `pixels`
+ * ([count, D] in [0,1]); one GPU/wasm-to-JS sync per step.
+ */
+export function trainStep(model: VaeModel, optimizer: tf.Optimizer, variables: tf.Variable[], pixels: Float32Array, count: number, options: LossOptions): number[] {
+  const inputDim = pixels.length / count;
+  const packed = tf.tidy(() => {
+    const x = tf.tensor2d(pixels, [count, inputDim]);
+    let kept: tf.Tensor[] = [];
+    const { value, grads } = tf.variableGrads(() => {
+      const terms = model.lossTerms(x, options);
+      kept = [terms.elbo, terms.recon, terms.kl, ...terms.klPerLayer, terms.klPerDim].map((tensor) => tf.keep(tensor));
+      return terms.loss;
+    }, variables);
+    // Global gradient norm: sqrt(sum over every variable of sum(g^2)).
+    const gradNorm = tf.sqrt(tf.addN(variables.map((v) => tf.sum(tf.square(grads[v.name])))));
+    optimizer.applyGradients(grads as unknown as Parameters<typeof optimizer.applyGradients>[0]);
+    const [elbo, recon, kl, ...perLayerAndDims] = kept;
+    const perDim = perLayerAndDims.pop() as tf.Tensor;
+    return tf.concat([tf.stack([value, elbo, recon, kl, gradNorm, ...perLayerAndDims]).reshape([-1]), perDim.reshape([-1])]);
+  });
+  const values = Array.from(packed.dataSync());
+  packed.dispose();
+  return values;
+}
