@@ -12,6 +12,7 @@ import { createModel, getNamedWeights, setNamedWeights } from '../models';
 import { activeUnits } from '../models/activeUnits';
 import { capacityAt, klWeightAt } from '../models/schedules';
 import type { LossOptions, VaeModel } from '../models/types';
+import { createAdam } from './accelerate';
 import { initBackend, type BackendInfo, type BackendPreference } from './backend';
 import { decodeCheckpoint, encodeCheckpoint, type NamedArray } from './checkpoint';
 import { CONTROL, type FinishStatus, type TrainerEvent, type TrainJob } from './events';
@@ -24,7 +25,8 @@ export type Emit = (event: TrainerEvent, transfer?: ArrayBuffer[]) => void;
 
 const EVAL_BATCH = 250;
 const TRAVERSAL_RANGE = 3;
-const MAX_TRAVERSAL_DIMS = 10;
+// Every latent dimension gets a traversal row, up to this many (a 512-d latent would make a useless grid).
+const MAX_TRAVERSAL_DIMS = 64;
 
 interface Run {
   job: TrainJob;
@@ -112,7 +114,9 @@ async function prepare(job: TrainJob): Promise<Run> {
   const data = await loadDataset({ ...config.data, seed: config.train.seed });
   const inputShape: [number, number, number] = [data.height, data.width, data.channels];
   const model = createModel(config.model, inputShape, deriveSeed(config.train.seed, SEED_PURPOSE.init));
-  const optimizer = tf.train.adam(config.train.lr);
+  // tf.train.adam(lr), with a fused native update on wasm + native sgemm (same slots and state, so
+  // checkpoints of either restore into either; see accelerate/adam.ts).
+  const optimizer = createAdam(config.train.lr);
   const stepsPerEpoch = Math.ceil(data.train.count / config.train.batchSize);
   const inputDim = data.height * data.width * data.channels;
   const testPixels =
