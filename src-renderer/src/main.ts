@@ -1,4 +1,3 @@
-import './lib/zodSetup';
 import { mount } from 'svelte';
 import './app.css';
 import App from './App.svelte';

@@ -1,5 +1,5 @@
 import { cleanup, fireEvent, render, screen } from '@testing-library/svelte';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseRunConfig } from '@api/config';
 import NewRunForm from '../../src-renderer/src/components/NewRunForm.svelte';
 import { RunsStore } from '../../src-renderer/src/lib/stores/runs.svelte';
@@ -7,6 +7,13 @@ import { RemoteError } from '../../src-renderer/src/lib/transport';
 import { FakeTransport, makeRun, settle } from './fakeTransport';
 
 afterEach(() => cleanup());
+
+// The form loads its schema (zod) on first use with a dynamic import; the first import of that
+// module in this worker is transformed by vite, which takes longer than `settle()` waits, so it
+// is warmed up once here. The form itself still awaits the load before it validates a submit.
+beforeAll(async () => {
+  await import('../../src-renderer/src/lib/runFormValidate');
+});
 
 function setup() {
   const transport = new FakeTransport({

@@ -20,6 +20,31 @@ describe('series store', () => {
     expect(store.get('c', 'train/loss')!.buckets).toHaveLength(2);
   });
 
+  it('asks for fewer buckets per run when told, and refetches a coarse series finer later', async () => {
+    // Downsampled buckets (count > 1) when fewer than the series' 5000 points are asked for.
+    const transport = new FakeTransport({
+      getSeries: ({ runIds, metric, maxBuckets }) =>
+        runIds.map((runId) => ({ runId, metric, buckets: makeBuckets(Array.from({ length: Math.min(maxBuckets ?? 1000, 50) }, (_, i) => i)).map((b) => ({ ...b, count: 100 })) })),
+    });
+    const store = new SeriesStore(transport);
+    await store.ensure(['a', 'b'], 'train/loss', 240);
+    await store.ensure(['a', 'b'], 'train/loss', 240); // cached at that resolution: no request
+    await store.ensure(['a', 'b', 'c'], 'train/loss', 5000); // capped at the store's maxBuckets
+    expect(transport.callsOf('getSeries')).toEqual([
+      { runIds: ['a', 'b'], metric: 'train/loss', maxBuckets: 240 },
+      { runIds: ['c', 'a', 'b'], metric: 'train/loss', maxBuckets: 1000 },
+    ]);
+  });
+
+  it('does not refetch a series whose buckets are single points', async () => {
+    const transport = new FakeTransport({ getSeries: ({ runIds, metric }) => runIds.map((runId) => ({ runId, metric, buckets: makeBuckets([1, 2, 3]) })) });
+    const store = new SeriesStore(transport);
+    await store.ensure(['a'], 'train/loss', 200);
+    await store.ensure(['a'], 'train/loss');
+    expect(transport.callsOf('getSeries')).toHaveLength(1);
+    expect(store.get('a', 'train/loss')!.state).toBe('ready');
+  });
+
   it('keeps live points that arrive while the first request is out', async () => {
     let answer!: (buckets: SeriesBucket[]) => void;
     const transport = new FakeTransport({

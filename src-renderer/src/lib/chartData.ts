@@ -2,7 +2,7 @@
 // CSV export and ETA. No Svelte, no DOM: every function here is a plain function of its inputs,
 // linear in the number of buckets, so the chart can call it on every redraw.
 import type { SeriesBucket } from '@api/contract';
-import { flattenConfig } from '@api/config';
+import { flattenConfig } from './apiConstants';
 
 export const X_AXES = ['step', 'epoch', 'wall', 'relative'] as const;
 export type XAxis = (typeof X_AXES)[number];
@@ -120,6 +120,19 @@ export function mapXs(buckets: readonly SeriesBucket[], axis: XAxis, ctx: XConte
 
 /** Runs that differ only by train.seed share this key. */
 export function seedGroupKey(config: unknown): string {
+  if (config === null || typeof config !== 'object') return computeSeedGroupKey(config);
+  let key = seedKeys.get(config);
+  if (key === undefined) {
+    key = computeSeedGroupKey(config);
+    seedKeys.set(config, key);
+  }
+  return key;
+}
+
+/** Configs are immutable (a run's never changes): the key is computed once per config object. */
+const seedKeys = new WeakMap<object, string>();
+
+function computeSeedGroupKey(config: unknown): string {
   const flat = flattenConfig(config);
   delete flat['train.seed'];
   return JSON.stringify(Object.keys(flat).sort().map((k) => [k, flat[k]]));

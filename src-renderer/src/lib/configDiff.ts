@@ -1,5 +1,5 @@
 // Which config keys differ between runs: flattened dot paths, values compared structurally.
-import { flattenConfig } from '@api/config';
+import { flattenConfig } from './apiConstants';
 
 export interface DiffRow {
   key: string;

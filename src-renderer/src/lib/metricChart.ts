@@ -232,7 +232,4 @@ export class MetricChart {
   }
 }
 
-/** jsdom (component tests) has no canvas: the chart is left out there. */
-export function canDrawCharts(): boolean {
-  return typeof navigator !== 'undefined' && !/jsdom/i.test(navigator.userAgent) && typeof HTMLCanvasElement !== 'undefined';
-}
+export { canDrawCharts } from './chartLoader';

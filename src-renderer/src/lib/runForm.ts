@@ -1,8 +1,16 @@
 // The new-run form as plain data: text field values -> a validated RunConfig (with the same zod
 // schema and cross-field rules the server uses, so messages appear beside the fields before any
-// request), or a sweep request. No DOM, no Svelte.
-import { BUILTIN_DATASETS, ConfigError, parseRunConfig, RunConfigSchema, type RunConfig, type RunConfigInput } from '@api/config';
-import { SWEEP_PARAMS, type RequestOf } from '@api/contract';
+// request), or a sweep request. No DOM, no Svelte. The schema itself (zod) is not imported here:
+// it reaches buildRequest as a `ConfigCheck` loaded lazily from ./runFormValidate, so the form
+// paints without it.
+import type { RunConfig, RunConfigInput } from '@api/config';
+import type { RequestOf } from '@api/contract';
+import { BUILTIN_DATASETS, DEFAULT_CONFIG, SWEEP_PARAMS } from './apiConstants';
+
+export { DEFAULT_CONFIG };
+
+/** The shared schema and cross-field rules (./runFormValidate's `checkConfig`). */
+export type ConfigCheck = (input: RunConfigInput) => { ok: true; config: RunConfig } | { ok: false; issues: { path: string; message: string }[] };
 
 export type ModelKind = RunConfig['model']['kind'];
 export type SweepParam = (typeof SWEEP_PARAMS)[number];
@@ -46,8 +54,6 @@ export interface RunFormValues {
   sweepParam: SweepParam | '';
   sweepValues: string;
 }
-
-export const DEFAULT_CONFIG: RunConfig = RunConfigSchema.parse({});
 
 export function defaultFormValues(): RunFormValues {
   const d = DEFAULT_CONFIG;
@@ -202,17 +208,14 @@ function dropUndefined<T extends object>(o: T): T {
 }
 
 /** Validates with the shared schema; messages keyed by form field. */
-export function validateConfig(input: RunConfigInput, errors: FieldErrors): RunConfig | null {
-  try {
-    return parseRunConfig(input);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    for (const issue of error.issues) {
-      const field = fieldOf(issue.path);
-      errors[field] ??= field === 'form' ? `${issue.path}: ${issue.message}` : issue.message;
-    }
-    return null;
+export function validateConfig(input: RunConfigInput, errors: FieldErrors, check: ConfigCheck): RunConfig | null {
+  const checked = check(input);
+  if (checked.ok) return checked.config;
+  for (const issue of checked.issues) {
+    const field = fieldOf(issue.path);
+    errors[field] ??= field === 'form' ? `${issue.path}: ${issue.message}` : issue.message;
   }
+  return null;
 }
 
 export type FormRequest = { kind: 'run'; request: RequestOf<'createRun'> } | { kind: 'sweep'; request: RequestOf<'createSweep'> };
@@ -222,12 +225,15 @@ function setPath(config: RunConfig, path: SweepParam, value: number): RunConfig 
   return { ...config, [section]: { ...config[section], [field]: value } };
 }
 
-/** The whole form -> a createRun or createSweep request, or the messages to show. */
-export function buildRequest(v: RunFormValues): { ok: true; value: FormRequest } | { ok: false; errors: FieldErrors } {
+/**
+ * The whole form -> a createRun or createSweep request, or the messages to show. Without `check`
+ * (the schema not loaded yet) only the form's own rules run and the result is never ok.
+ */
+export function buildRequest(v: RunFormValues, check?: ConfigCheck): { ok: true; value: FormRequest } | { ok: false; errors: FieldErrors } {
   const errors: FieldErrors = {};
   const input = toConfigInput(v, errors);
   // A text field that did not parse already holds its message; the schema's comes second (??=).
-  const config = validateConfig(input, errors);
+  const config = check ? validateConfig(input, errors, check) : null;
   const experiment = v.experiment.trim();
   const name = v.name.trim();
   const tags = [...new Set(v.tags.split(',').map((t) => t.trim()).filter(Boolean))];
@@ -245,7 +251,7 @@ export function buildRequest(v: RunFormValues): { ok: true; value: FormRequest }
     if (config && values && !errors['sweep.values'] && !errors['sweep.param']) {
       for (const value of values) {
         const one: FieldErrors = {};
-        validateConfig(setPath(config, v.sweepParam, value), one);
+        if (check) validateConfig(setPath(config, v.sweepParam, value), one, check);
         const message = Object.values(one)[0];
         if (message) {
           errors['sweep.values'] = `${value}: ${message}`;

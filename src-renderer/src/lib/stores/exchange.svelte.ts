@@ -2,7 +2,7 @@
 // panel's state and talks to the workbench through the one transport (the import upload, which
 // the API has no method for, goes to browser mode's /upload/import).
 import type { GeneratedImage, ImageMeta, ImportResult, ReplayPlan, RunComparison, RunSummary, SeriesBucket } from '@api/contract';
-import { ACTIVE_STATUSES } from '@api/contract';
+import { ACTIVE_STATUSES } from '../apiConstants';
 import { evaluationSteps, stepIndexAtOrBefore, uploadBundle, type CheckpointChoice } from '../transfer';
 import type { Transport } from '../transport';
 import type { RunsStore } from './runs.svelte';

@@ -3,7 +3,7 @@
 // sort and grouping. Runs are immutable objects in a `$state.raw` array: an event replaces one
 // object, so only its table row re-renders.
 import type { RequestOf, RunDetail, RunSummary, WorkbenchEvent } from '@api/contract';
-import { ACTIVE_STATUSES } from '@api/contract';
+import { ACTIVE_STATUSES } from '../apiConstants';
 import type { Transport } from '../transport';
 import { emptyFilters, filterOptions, filterRuns, groupByExperiment, PALETTE, pickColor, sortRuns, type RunFilters, type SortDir, type SortKey } from '../runTable';
 

@@ -3,7 +3,8 @@
 // so curves grow while a run trains, and a series whose appended tail grows long is refetched
 // (throttled) so it goes back to server-side buckets. Buckets live outside Svelte's proxies
 // (large arrays); `version` is the one signal readers depend on.
-import { ACTIVE_STATUSES, type MetricPoint, type SeriesBucket, type WorkbenchEvent } from '@api/contract';
+import type { MetricPoint, SeriesBucket, WorkbenchEvent } from '@api/contract';
+import { ACTIVE_STATUSES } from '../apiConstants';
 import type { Transport } from '../transport';
 
 export interface SeriesEntry {
@@ -17,6 +18,10 @@ export interface SeriesEntry {
   error: string | null;
   /** Live points appended since the last fetch. */
   appended: number;
+  /** maxBuckets of the last fetch. */
+  resolution: number;
+  /** Every fetched bucket holds one point: no finer resolution exists. */
+  complete: boolean;
 }
 
 export interface SeriesStoreOptions {
@@ -69,24 +74,39 @@ export class SeriesStore {
     return this.#entries.get(key(runId, metric));
   }
 
-  /** Fetches, in one request, the series of `runIds` for `metric` that are not cached yet. */
-  async ensure(runIds: readonly string[], metric: string): Promise<void> {
-    const missing = runIds.filter((id) => !this.#entries.has(key(id, metric)));
-    if (missing.length === 0) return;
-    for (const runId of missing) {
-      this.#entries.set(key(runId, metric), { runId, metric, buckets: [], rev: 0, state: 'loading', error: null, appended: 0 });
+  /**
+   * Fetches, in one request, the series of `runIds` for `metric` that are not cached yet, at
+   * `maxBuckets` buckets each (at most the store's maxBuckets). A view that overlays many runs asks
+   * for fewer buckets per run, which saves transfer and JSON parsing; a cached series fetched
+   * coarser than asked now (and not complete) is fetched again at the finer resolution, while
+   * the coarse one stays drawn.
+   */
+  async ensure(runIds: readonly string[], metric: string, maxBuckets = this.maxBuckets): Promise<void> {
+    const want = Math.max(2, Math.min(this.maxBuckets, Math.floor(maxBuckets)));
+    const missing: string[] = [];
+    const coarse: string[] = [];
+    for (const id of runIds) {
+      const entry = this.#entries.get(key(id, metric));
+      if (!entry) missing.push(id);
+      else if (entry.state === 'ready' && !entry.complete && entry.resolution < want) coarse.push(id);
     }
-    this.version++;
-    await this.#fetch(missing, metric);
+    if (missing.length === 0 && coarse.length === 0) return;
+    for (const runId of missing) {
+      this.#entries.set(key(runId, metric), { runId, metric, buckets: [], rev: 0, state: 'loading', error: null, appended: 0, resolution: want, complete: false });
+    }
+    // Asked for once: the effects that call ensure again meanwhile do not ask twice.
+    for (const runId of coarse) this.#entries.get(key(runId, metric))!.resolution = want;
+    if (missing.length > 0) this.version++;
+    await this.#fetch([...missing, ...coarse], metric, want);
   }
 
-  async #fetch(runIds: readonly string[], metric: string): Promise<void> {
+  async #fetch(runIds: readonly string[], metric: string, maxBuckets = this.maxBuckets): Promise<void> {
     for (let i = 0; i < runIds.length; i += MAX_RUNS_PER_REQUEST) {
       const chunk = runIds.slice(i, i + MAX_RUNS_PER_REQUEST);
       try {
-        const results = await this.transport.call('getSeries', { runIds: [...chunk], metric, maxBuckets: this.maxBuckets });
+        const results = await this.transport.call('getSeries', { runIds: [...chunk], metric, maxBuckets });
         const byRun = new Map(results.map((r) => [r.runId, r.buckets]));
-        for (const runId of chunk) this.#replace(runId, metric, byRun.get(runId) ?? []);
+        for (const runId of chunk) this.#replace(runId, metric, byRun.get(runId) ?? [], maxBuckets);
       } catch (error) {
         for (const runId of chunk) {
           const entry = this.#entries.get(key(runId, metric));
@@ -103,9 +123,11 @@ export class SeriesStore {
   }
 
   /** Server buckets replace the cache; live points newer than the last server bucket are kept. */
-  #replace(runId: string, metric: string, fetched: SeriesBucket[]): void {
+  #replace(runId: string, metric: string, fetched: SeriesBucket[], resolution: number): void {
     const entry = this.#entries.get(key(runId, metric));
     if (!entry) return; // dropped (run deleted) while the request was out
+    entry.resolution = resolution;
+    entry.complete = fetched.every((b) => b.count <= 1);
     const lastStep = fetched.length > 0 ? fetched[fetched.length - 1].step : -Infinity;
     let i = entry.buckets.length;
     while (i > 0 && entry.buckets[i - 1].step > lastStep) i--;
