@@ -113,7 +113,7 @@ describe('compare view', () => {
     const slider = page.locator('[data-testid="epoch-slider"]');
     await slider.fill('0');
     await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="grid-image"]')].every((i) => i.getAttribute('data-epoch') === '0'));
-    expect(await page.locator('[data-testid="epoch-value"]').textContent()).toBe('0');
+    expect(await page.locator('[data-testid="epoch-value"]').textContent()).toBe('1'); // shown counting from 1
     await page.locator('[data-testid="kind-traversal"]').click();
     await page.waitForFunction(() => document.querySelector('[data-testid="sample-grids"]')?.getAttribute('data-kind') === 'traversal');
     await page.locator('[data-testid="grid-image"]').first().click();
