@@ -1,18 +1,20 @@
 // One benchmark training run of the product's model and step: createModel (784-512-32 MLP VAE,
-// Bernoulli likelihood) and the trainer's step (tf.variableGrads -> grad norm -> Adam, one read
-// back per step), on a chosen backend and matmul accelerator. Prints one JSON line.
+// Bernoulli likelihood) and the trainer's own step and optimizer (src-main/training/step.ts:
+// tf.variableGrads -> grad norm -> Adam, one read back per step; the optimizer of
+// accelerate/adam.ts), on a chosen backend and matmul accelerator. Prints one JSON line.
+// VAE_WORKBENCH_FUSED_ADAM=off measures tfjs's own Adam update instead of the fused one.
 //
 //   node --import tsx bench/train.ts '{"backend":"wasm","accelerator":"native-sgemm","steps":40}'
 //   node --import tsx bench/train.ts '{"parallel":2,"backend":"wasm","accelerator":"native-sgemm","steps":40}'
 //
 // With "parallel": n, n worker threads train at the same time, each on its own backend instance.
-import * as tf from '@tensorflow/tfjs';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { ModelConfigSchema } from '../src-main/api/config';
 import { createModel } from '../src-main/models';
-import type { LossOptions, VaeModel } from '../src-main/models/types';
+import type { LossOptions } from '../src-main/models/types';
 import { initBackend, type BackendPreference } from '../src-main/training/backend';
-import type { Accelerator } from '../src-main/training/accelerate';
+import { createAdam, type FusedAdamOptimizer, type Accelerator } from '../src-main/training/accelerate';
+import { trainStep } from '../src-main/training/step';
 
 export interface TrainBenchOptions {
   backend: BackendPreference;
@@ -31,6 +33,8 @@ export interface TrainBenchResult {
   backend: string;
   accelerator: string;
   acceleratorDetail?: string;
+  /** 'fused-adam' (native update) or 'tfjs-adam'. */
+  optimizer: string;
   skipped: string[];
   steps: number;
   batchSize: number;
@@ -66,28 +70,6 @@ function syntheticBatches(count: number, batch: number, seed: number): Float32Ar
   });
 }
 
-/** trainer.ts's trainStep, verbatim in substance: the step the product runs. */
-export function trainStep(model: VaeModel, optimizer: tf.Optimizer, variables: tf.Variable[], pixels: Float32Array, count: number, options: LossOptions): number[] {
-  const packed = tf.tidy(() => {
-    const x = tf.tensor2d(pixels, [count, INPUT_DIM]);
-    let kept: tf.Tensor[] = [];
-    const { value, grads } = tf.variableGrads(() => {
-      const terms = model.lossTerms(x, options);
-      kept = [terms.elbo, terms.recon, terms.kl, ...terms.klPerLayer, terms.klPerDim].map((tensor) => tf.keep(tensor));
-      return terms.loss;
-    }, variables);
-    const gradList = variables.map((v) => grads[v.name]);
-    const gradNorm = tf.sqrt(tf.addN(gradList.map((g) => tf.sum(tf.square(g)))));
-    optimizer.applyGradients(grads as unknown as Parameters<typeof optimizer.applyGradients>[0]);
-    const [elbo, recon, kl, ...perLayerAndDims] = kept;
-    const perDim = perLayerAndDims.pop() as tf.Tensor;
-    return tf.concat([tf.stack([value, elbo, recon, kl, gradNorm, ...perLayerAndDims]).reshape([-1]), perDim.reshape([-1])]);
-  });
-  const values = Array.from(packed.dataSync());
-  packed.dispose();
-  return values;
-}
-
 export async function trainBench(options: TrainBenchOptions): Promise<TrainBenchResult> {
   const batchSize = options.batchSize ?? 128;
   const warmup = options.warmup ?? 3;
@@ -95,7 +77,8 @@ export async function trainBench(options: TrainBenchOptions): Promise<TrainBench
   const info = await initBackend(options.backend, { accelerator: options.accelerator, threads: options.threads });
   const config = ModelConfigSchema.parse({ kind: 'vae', architecture: 'mlp', hidden: options.hidden ?? [512], latentDim: options.latentDim ?? 32, likelihood: 'bernoulli' });
   const model = createModel(config, [28, 28, 1], seed);
-  const optimizer = tf.train.adam(1e-3);
+  // The trainer's optimizer: tf.train.adam(1e-3), fused natively on wasm + native sgemm.
+  const optimizer = createAdam(1e-3);
   const variables = model.trainableVariables();
   const batches = syntheticBatches(8, batchSize, seed);
   const lossOptions = (step: number): LossOptions => ({ klWeight: 1, freeBits: 0, capacity: null, objective: 'elbo', samples: 1, seed: seed * 1000 + step });
@@ -117,6 +100,8 @@ export async function trainBench(options: TrainBenchOptions): Promise<TrainBench
     backend: info.name,
     accelerator: info.accelerator,
     ...(info.acceleratorDetail ? { acceleratorDetail: info.acceleratorDetail } : {}),
+    // (not instanceof: tf.Optimizer's Symbol.hasInstance accepts any optimizer)
+    optimizer: (optimizer as Partial<FusedAdamOptimizer>).stats?.deferred === 0 ? 'fused-adam' : 'tfjs-adam',
     skipped: info.skipped,
     steps: options.steps,
     batchSize,

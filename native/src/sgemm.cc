@@ -54,6 +54,7 @@ void ApplyThreads() {
 #endif
 }
 
+
 #define CHECK(call)                                                   \
   do {                                                                \
     if ((call) != napi_ok) {                                          \
@@ -292,6 +293,52 @@ napi_value Sum(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// adam(heap, pOff, mOff, vOff, gOff, n, beta1, oneMinusBeta1, beta2, oneMinusBeta2,
+//      oneMinusAccBeta1, oneMinusAccBeta2, epsilon, negLr)
+//   One pass of tfjs's Adam update over one variable, in place on the heap, in float32 with the
+//   same operations in the same order as tf.train.adam's applyGradients (each op rounded to
+//   float32; the file is built with -ffp-contract=off so no product is fused into an FMA):
+//     m = m*b1 + g*(1-b1);  v = v*b2 + (g*g)*(1-b2)
+//     p = ((m/(1-b1^t)) / (sqrt(v/(1-b2^t)) + eps)) * (-lr) + p
+//   The scalars arrive as doubles already rounded to float32 by the caller (Math.fround).
+__attribute__((noinline)) void AdamLoop(float* __restrict p, float* __restrict m, float* __restrict v, const float* __restrict g, int64_t n,
+                                        float b1, float omb1, float b2, float omb2, float omab1, float omab2, float eps, float nlr) {
+  for (int64_t i = 0; i < n; i++) {
+    const float gi = g[i];
+    const float mi = m[i] * b1 + gi * omb1;
+    const float vi = v[i] * b2 + (gi * gi) * omb2;
+    m[i] = mi;
+    v[i] = vi;
+    const float mhat = mi / omab1;
+    const float vhat = vi / omab2;
+    p[i] = (mhat / (std::sqrt(vhat) + eps)) * nlr + p[i];
+  }
+}
+
+napi_value Adam(napi_env env, napi_callback_info info) {
+  size_t argc = 14;
+  napi_value argv[14];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  char* heap;
+  size_t heapBytes;
+  if (argc != 14 || !GetHeap(env, argv[0], &heap, &heapBytes)) return Throw(env, "vae-workbench-sgemm: adam(heap, p, m, v, g, n, b1, 1-b1, b2, 1-b2, 1-b1^t, 1-b2^t, eps, -lr)");
+  double a[13];
+  for (int i = 0; i < 13; i++) CHECK(napi_get_value_double(env, argv[i + 1], &a[i]));
+  const int64_t pOff = (int64_t)a[0], mOff = (int64_t)a[1], vOff = (int64_t)a[2], gOff = (int64_t)a[3], n = (int64_t)a[4];
+  if (n < 0 || !Inside(heapBytes, pOff, n) || !Inside(heapBytes, mOff, n) || !Inside(heapBytes, vOff, n) || !Inside(heapBytes, gOff, n)) {
+    return Throw(env, "vae-workbench-sgemm: bad adam operands");
+  }
+  // p, m and v are written: they must be distinct buffers (and distinct from g).
+  const int64_t offs[4] = {pOff, mOff, vOff, gOff};
+  for (int i = 0; i < 4; i++)
+    for (int j = i + 1; j < 4; j++)
+      if (n > 0 && offs[i] < offs[j] + n * 4 && offs[j] < offs[i] + n * 4) return Throw(env, "vae-workbench-sgemm: adam operands overlap");
+  AdamLoop(reinterpret_cast<float*>(heap + pOff), reinterpret_cast<float*>(heap + mOff), reinterpret_cast<float*>(heap + vOff),
+           reinterpret_cast<const float*>(heap + gOff), n, (float)a[5], (float)a[6], (float)a[7], (float)a[8], (float)a[9], (float)a[10],
+           (float)a[11], (float)a[12]);
+  return nullptr;
+}
+
 struct UserShare {
   bool active = false;
 };
@@ -402,6 +449,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sum", nullptr, Sum, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"acquire", nullptr, Acquire, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"release", nullptr, Release, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreadsCap", nullptr, SetThreadsCap, nullptr, nullptr, nullptr, napi_default, nullptr},

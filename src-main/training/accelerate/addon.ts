@@ -31,6 +31,27 @@ export interface SgemmAddon {
   unary(heap: ArrayBuffer, op: number, xOffset: number, outOffset: number, n: number): void;
   /** x is [outer, inner]: row sums (innerAxis 1) or column sums (0). */
   sum(heap: ArrayBuffer, xOffset: number, outer: number, inner: number, outOffset: number, innerAxis: number): void;
+  /**
+   * One fused Adam step over one variable, in place: p, m, v updated from g (n floats each), with
+   * float32 scalars beta1, 1-beta1, beta2, 1-beta2, 1-beta1^t, 1-beta2^t, epsilon, -lr. Absent in
+   * builds older than the fused optimizer.
+   */
+  adam(
+    heap: ArrayBuffer,
+    pOffset: number,
+    mOffset: number,
+    vOffset: number,
+    gOffset: number,
+    n: number,
+    beta1: number,
+    oneMinusBeta1: number,
+    beta2: number,
+    oneMinusBeta2: number,
+    oneMinusAccBeta1: number,
+    oneMinusAccBeta2: number,
+    epsilon: number,
+    negLearningRate: number,
+  ): void;
   /** Takes a share of the process-wide BLAS thread budget for this thread (released at thread exit). */
   acquire(): number;
   release(): number;

@@ -4,6 +4,7 @@ import { activeMatMulKernels, installMatMulKernels, type Accelerator } from './k
 
 export { loadSgemmAddon, resetSgemmAddonCache, activeMatMulKernels, installMatMulKernels, type Accelerator, type SgemmAddon };
 export { planMatMul } from './kernels';
+export { createAdam, FusedAdamOptimizer, fusedAdamEnabled } from './adam';
 
 export interface AcceleratorChoice {
   accelerator: Accelerator;
