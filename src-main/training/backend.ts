@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BACKEND_PREFERENCES } from '../api/config';
 import { chooseAccelerator, type Accelerator } from './accelerate';
+import { installConvKernels } from './accelerate/conv';
 
 export type BackendPreference = (typeof BACKEND_PREFERENCES)[number];
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -70,6 +71,8 @@ async function tryWasm(options: BackendOptions): Promise<WasmResult> {
       wasmRegistered = true;
     }
     // Kernels are registered before the backend initializes; the built-in setup still runs.
+    // Conv2DBackpropFilter (missing from tfjs-backend-wasm 4.22) goes in with every accelerator.
+    installConvKernels();
     const choice = chooseAccelerator(acceleratorPreference(options), options.threads);
     notes.push(...choice.notes);
     const ok = await tf.setBackend('wasm');

@@ -80,21 +80,11 @@ export async function train(job: TrainJob, control: Int32Array, emit: Emit): Pro
 }
 
 /**
- * tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter kernel, so a conv model cannot train on it:
- * 'auto' skips wasm for conv models, and asking for wasm explicitly is refused with the reason.
+ * The backend chain for every architecture: conv models train on wasm too (initBackend registers the
+ * Conv2DBackpropFilter kernel that tfjs-backend-wasm 4.22 lacks; see accelerate/conv.ts).
  */
 async function chooseBackend(job: TrainJob): Promise<BackendInfo> {
-  const preference = (job.backend ?? job.config.train.backend) as BackendPreference;
-  if (job.config.model.architecture !== 'conv') return initBackend(preference);
-  const reason = 'wasm lacks the Conv2DBackpropFilter kernel that conv training needs';
-  if (preference === 'wasm') throw new Error(`train.backend 'wasm' cannot train a conv model: ${reason}; use 'cpu' or 'auto'`);
-  if (preference !== 'auto') return initBackend(preference);
-  try {
-    return await initBackend('tensorflow');
-  } catch (error) {
-    const info = await initBackend('cpu');
-    return { ...info, skipped: [(error as Error).message, `wasm skipped: ${reason}`] };
-  }
+  return initBackend((job.backend ?? job.config.train.backend) as BackendPreference);
 }
 
 /**

@@ -15,9 +15,9 @@ export function expectedBackend(preference: BackendPreference, architecture: 'ml
   if (preference === 'wasm') return `wasm+${expectedWasmAccelerator()}`;
   if (preference !== 'auto') return preference;
   const require = createRequire(import.meta.url);
-  // The trainer's 'auto' skips wasm for conv models (no Conv2DBackpropFilter kernel there).
+  // The same chain for every architecture (conv models train on wasm with accelerate/conv.ts).
   const chain = [['@tensorflow/tfjs-node', 'tensorflow'], ['@tensorflow/tfjs-backend-wasm', 'wasm']] as const;
-  for (const [module, name] of chain.filter(([, name]) => architecture !== 'conv' || name !== 'wasm')) {
+  for (const [module, name] of chain) {
     try {
       require.resolve(module);
       return name === 'wasm' ? `wasm+${expectedWasmAccelerator()}` : name;
