@@ -22,7 +22,7 @@ export interface BackendInfo {
 }
 
 export interface BackendOptions {
-  /** Threads this run may use (wasm threads and BLAS threads); default: a fair share of the cores. */
+  /** Threads this run may use (wasm threads and BLAS threads); default: 1 BLAS thread (see blasThreadsPerRun). */
   threads?: number;
   /** Which wasm matmul kernels to use; default 'auto' (native sgemm when built, else the fast path). */
   accelerator?: Accelerator | 'auto';
@@ -38,6 +38,18 @@ function acceleratorPreference(options: BackendOptions): Accelerator | 'auto' {
     throw new Error(`VAE_WORKBENCH_ACCELERATOR must be one of ${ACCELERATORS.join(', ')}; got '${fromEnv}'`);
   }
   return fromEnv as Accelerator | 'auto';
+}
+
+/**
+ * BLAS threads per run: 1 unless VAE_WORKBENCH_BLAS_THREADS says otherwise. OpenBLAS gives
+ * different last bits on 1 thread than on 2, so a fixed count keeps a run's numbers independent of
+ * how many runs share the machine (replays stay bit-identical), and one thread per run never
+ * oversubscribes the cores when the queue runs one run per core. On this 2-core machine one
+ * thread was also as fast as two under load (PyTorch here runs one thread too).
+ */
+function blasThreadsPerRun(): number {
+  const fromEnv = Number(process.env.VAE_WORKBENCH_BLAS_THREADS);
+  return Number.isInteger(fromEnv) && fromEnv >= 1 ? fromEnv : 1;
 }
 
 let wasmRegistered = false;
@@ -73,7 +85,7 @@ async function tryWasm(options: BackendOptions): Promise<WasmResult> {
     // Kernels are registered before the backend initializes; the built-in setup still runs.
     // Conv2DBackpropFilter (missing from tfjs-backend-wasm 4.22) goes in with every accelerator.
     installConvKernels();
-    const choice = chooseAccelerator(acceleratorPreference(options), options.threads);
+    const choice = chooseAccelerator(acceleratorPreference(options), options.threads ?? blasThreadsPerRun());
     notes.push(...choice.notes);
     const ok = await tf.setBackend('wasm');
     if (!ok) return { failure: 'wasm backend failed to initialize', accelerator: 'none', notes };
