@@ -1,16 +1,10 @@
 // The run configuration: the one shape every entry point (form, CLI, HTTP, IPC, replay) hands to
 // the trainer. It is validated once, here, at the boundary; everything inside trusts the type.
 import { z } from 'zod';
+import { MODEL_KINDS, ARCHITECTURES, ACTIVATIONS, LIKELIHOODS, BUILTIN_DATASETS, BINARIZATIONS, KL_SCHEDULES, OBJECTIVES, BACKEND_PREFERENCES } from './constants';
 
-export const MODEL_KINDS = ['vae', 'beta-vae', 'ladder'] as const;
-export const ARCHITECTURES = ['mlp', 'conv'] as const;
-export const ACTIVATIONS = ['relu', 'elu', 'tanh', 'leaky-relu', 'softplus'] as const;
-export const LIKELIHOODS = ['bernoulli', 'gaussian'] as const;
-export const BUILTIN_DATASETS = ['mnist', 'fashion-mnist', 'shapes'] as const;
-export const BINARIZATIONS = ['none', 'static', 'dynamic'] as const;
-export const KL_SCHEDULES = ['constant', 'linear', 'cyclical'] as const;
-export const OBJECTIVES = ['elbo', 'iwae'] as const;
-export const BACKEND_PREFERENCES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export { MODEL_KINDS, ARCHITECTURES, ACTIVATIONS, LIKELIHOODS, BUILTIN_DATASETS, BINARIZATIONS, KL_SCHEDULES, OBJECTIVES, BACKEND_PREFERENCES, flattenConfig } from './constants';
+
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 const num = (min: number, max: number) => z.number().min(min).max(max);
@@ -154,17 +148,4 @@ export function parseRunConfig(input: unknown): RunConfig {
     throw new ConfigError(`Invalid run config: ${extra.map((i) => `${i.path}: ${i.message}`).join('; ')}`, extra);
   }
   return config;
-}
-
-/** Flattens a config to dot paths, for tables and diffs: { 'model.beta': 4, ... }. */
-export function flattenConfig(value: unknown, prefix = ''): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-      Object.assign(out, flattenConfig(v, prefix ? `${prefix}.${k}` : k));
-    }
-  } else {
-    out[prefix] = value;
-  }
-  return out;
 }

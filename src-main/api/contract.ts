@@ -3,13 +3,11 @@
 // validated against its schema at the boundary (`validateRequest`) before any handler runs.
 import { z } from 'zod';
 import { describeIssues, RunConfigSchema, type RunConfig } from './config';
+import { IMAGE_KINDS, SWEEP_PARAMS, type ImageKind, type RunStatus } from './constants';
 
-export const RUN_STATUSES = ['queued', 'running', 'paused', 'completed', 'failed', 'cancelled', 'diverged', 'interrupted'] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
-export const ACTIVE_STATUSES: readonly RunStatus[] = ['queued', 'running'];
+export { ACTIVE_STATUSES, IMAGE_KINDS, RUN_STATUSES, SWEEP_PARAMS, type ImageKind, type RunStatus } from './constants';
 
-export const IMAGE_KINDS = ['samples', 'reconstructions', 'traversal'] as const;
-export type ImageKind = (typeof IMAGE_KINDS)[number];
+
 
 export interface RunSummary {
   id: string;
@@ -157,7 +155,6 @@ export interface GeneratedImage {
   backend: string;
 }
 
-export const SWEEP_PARAMS = ['model.beta', 'model.latentDim', 'train.seed', 'train.lr'] as const;
 
 /** Request schemas, one per method. */
 export const requestSchemas = {

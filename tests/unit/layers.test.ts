@@ -57,6 +57,10 @@ describe('architecture layers', () => {
     });
   }
 
+  it('src-main/api/constants.ts imports nothing (the renderer loads it at start-up, without zod)', () => {
+    expect(imports(join(ROOT, 'src-main', 'api', 'constants.ts'))).toEqual([]);
+  });
+
   it('the renderer imports only the api contract (and zod, its schema library), svelte, chart.js and its own files', () => {
     const violations: string[] = [];
     for (const file of files(join(ROOT, 'src-renderer'))) {

@@ -1,0 +1,33 @@
+// The API's plain values: enumerations, statuses and config flattening. No zod here, so the
+// renderer can import them at start-up without loading the schemas (config.ts, contract.ts
+// build those, and re-export everything below).
+
+export const MODEL_KINDS = ['vae', 'beta-vae', 'ladder'] as const;
+export const ARCHITECTURES = ['mlp', 'conv'] as const;
+export const ACTIVATIONS = ['relu', 'elu', 'tanh', 'leaky-relu', 'softplus'] as const;
+export const LIKELIHOODS = ['bernoulli', 'gaussian'] as const;
+export const BUILTIN_DATASETS = ['mnist', 'fashion-mnist', 'shapes'] as const;
+export const BINARIZATIONS = ['none', 'static', 'dynamic'] as const;
+export const KL_SCHEDULES = ['constant', 'linear', 'cyclical'] as const;
+export const OBJECTIVES = ['elbo', 'iwae'] as const;
+export const BACKEND_PREFERENCES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+
+export const RUN_STATUSES = ['queued', 'running', 'paused', 'completed', 'failed', 'cancelled', 'diverged', 'interrupted'] as const;
+export const IMAGE_KINDS = ['samples', 'reconstructions', 'traversal'] as const;
+export const SWEEP_PARAMS = ['model.beta', 'model.latentDim', 'train.seed', 'train.lr'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+export type ImageKind = (typeof IMAGE_KINDS)[number];
+export const ACTIVE_STATUSES: readonly RunStatus[] = ['queued', 'running'];
+
+/** Flattens a config to dot paths, for tables and diffs: { 'model.beta': 4, ... }. */
+export function flattenConfig(value: unknown, prefix = ''): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      Object.assign(out, flattenConfig(v, prefix ? `${prefix}.${k}` : k));
+    }
+  } else {
+    out[prefix] = value;
+  }
+  return out;
+}
