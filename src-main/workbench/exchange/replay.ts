@@ -11,11 +11,10 @@ import { loadRunDataset } from '../../training/runData';
 export const TIMING_METRICS = ['train/samples_per_sec'];
 
 /** Predicts the backend the training chain will pick here for a preference (it cannot be sure without loading tfjs-node in a worker). */
-export function expectedBackend(preference: BackendPreference, architecture: 'mlp' | 'conv' = 'mlp'): string {
+export function expectedBackend(preference: BackendPreference): string {
   if (preference === 'wasm') return `wasm+${expectedWasmAccelerator()}`;
   if (preference !== 'auto') return preference;
   const require = createRequire(import.meta.url);
-  // The same chain for every architecture (conv models train on wasm with accelerate/conv.ts).
   const chain = [['@tensorflow/tfjs-node', 'tensorflow'], ['@tensorflow/tfjs-backend-wasm', 'wasm']] as const;
   for (const [module, name] of chain) {
     try {
@@ -38,7 +37,7 @@ function expectedWasmAccelerator(): string {
 /** What a replay of `run` will differ in; loads the data set (no tfjs) to compare its hash. */
 export async function planReplay(run: Run, backendOverride?: BackendPreference): Promise<ReplayPlan> {
   const warnings: string[] = [];
-  const backend = expectedBackend(backendOverride ?? run.config.train.backend, run.config.model.architecture);
+  const backend = expectedBackend(backendOverride ?? run.config.train.backend);
   let datasetHash: string | null = null;
   try {
     datasetHash = (await loadRunDataset(run.config)).hash;
