@@ -1,7 +1,7 @@
 // The run configuration: the one shape every entry point (form, CLI, HTTP, IPC, replay) hands to
 // the trainer. It is validated once, here, at the boundary; everything inside trusts the type.
 import { z } from 'zod';
-import { MODEL_KINDS, ARCHITECTURES, ACTIVATIONS, LIKELIHOODS, BUILTIN_DATASETS, BINARIZATIONS, KL_SCHEDULES, OBJECTIVES, BACKEND_PREFERENCES } from './constants';
+import { MODEL_KINDS, ARCHITECTURES, ACTIVATIONS, LIKELIHOODS, BINARIZATIONS, KL_SCHEDULES, OBJECTIVES, BACKEND_PREFERENCES } from './constants';
 
 export { MODEL_KINDS, ARCHITECTURES, ACTIVATIONS, LIKELIHOODS, BUILTIN_DATASETS, BINARIZATIONS, KL_SCHEDULES, OBJECTIVES, BACKEND_PREFERENCES, flattenConfig } from './constants';
 

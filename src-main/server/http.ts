@@ -144,17 +144,23 @@ export async function serve(workbench: Workbench, options: ServeOptions): Promis
     if (name === 'events' && req.method === 'GET') return streamEvents(req, res);
     if (req.method !== 'POST') throw new ApiError(400, `Use POST for /api/${name}`);
     // Cross-site form posts carry an Origin (or none on old clients); refuse any foreign one.
-    const origin = req.headers.origin;
-    if (origin && !allowedHosts().has(origin.replace(/^https?:\/\//, ''))) throw new ApiError(403, `Origin '${origin}' is not allowed`);
+    checkOrigin(req);
     const payload = await readBody(req);
     const result = await workbench.dispatch(name, payload);
     sendJson(res, 200, { ok: true, result });
   }
 
-  /** Refuses a request from a foreign page; same rule as the API's POSTs (no Origin: a plain navigation or a script). */
-  function checkTransferOrigin(req: IncomingMessage): void {
+  /**
+   * Refuses a request from a foreign page (no Origin: a plain navigation or a script). Exposed on
+   * every interface (--host 0.0.0.0), the page's own origin is whatever host the browser used.
+   */
+  function checkOrigin(req: IncomingMessage): void {
     const origin = req.headers.origin;
-    if (origin && !allowedHosts().has(origin.replace(/^https?:\/\//, ''))) throw new ApiError(403, `Origin '${origin}' is not allowed`);
+    if (!origin) return;
+    const host = origin.replace(/^https?:\/\//, '');
+    const exposedAnywhere = options.host === '0.0.0.0' || options.host === '::';
+    if (allowedHosts().has(host) || (exposedAnywhere && host === req.headers.host)) return;
+    throw new ApiError(403, `Origin '${origin}' is not allowed`);
   }
 
   /**
@@ -163,7 +169,7 @@ export async function serve(workbench: Workbench, options: ServeOptions): Promis
    */
   async function handleExportDownload(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new ApiError(400, 'Use GET for /download/export/<runId>.zip');
-    checkTransferOrigin(req);
+    checkOrigin(req);
     const match = /^\/download\/export\/([A-Za-z0-9_-]{1,64})\.zip$/.exec(url.pathname);
     if (!match) throw new ApiError(404, `Not found: ${url.pathname} (use /download/export/<runId>.zip)`);
     const checkpoint = parseCheckpointParam(url.searchParams.get('checkpoint'));
@@ -196,7 +202,7 @@ export async function serve(workbench: Workbench, options: ServeOptions): Promis
    */
   async function handleImportUpload(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     if (req.method !== 'POST') throw new ApiError(400, 'Use POST for /upload/import');
-    checkTransferOrigin(req);
+    checkOrigin(req);
     const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
     if (!UPLOAD_TYPES.includes(type)) throw new ApiError(400, `Upload a .zip bundle as application/zip or application/octet-stream (got '${type || 'no content type'}')`);
     const declared = Number(req.headers['content-length'] ?? NaN);
@@ -258,7 +264,12 @@ export async function serve(workbench: Workbench, options: ServeOptions): Promis
       });
       return void res.end();
     }
-    const relative = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname.slice(1));
+    let relative: string;
+    try {
+      relative = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname.slice(1));
+    } catch {
+      return sendError(res, 400, `Malformed path: ${url.pathname}`);
+    }
     const file = normalize(join(options.staticDir, relative));
     if (!file.startsWith(normalize(options.staticDir) + sep)) return sendError(res, 403, 'Path outside the app');
     let body: Buffer;

@@ -121,16 +121,6 @@ export function interpolate(model: VaeModel, a: Float32Array, b: Float32Array, s
   });
 }
 
-/** Decoder outputs (raw network output, before the likelihood's mean) and means for latents z, for checks. */
-export function decodeRaw(model: VaeModel, z: Float32Array, dim: number): { raw: Float32Array; mean: Float32Array } {
-  return tf.tidy(() => {
-    const input = tf.tensor2d(z, [z.length / dim, dim]);
-    const raw = (model.networks().decoder.predict(input) as tf.Tensor).dataSync() as Float32Array;
-    const mean = model.decode(input).dataSync() as Float32Array;
-    return { raw: Float32Array.from(raw), mean: Float32Array.from(mean) };
-  });
-}
-
 export { tf };
 
 /** The model type as the exchange layer sees it (it does not import models directly). */

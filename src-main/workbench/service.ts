@@ -3,7 +3,7 @@
 // writes the trainer's events to SQLite in batched transactions, and pushes the same events to
 // every open view after they are stored.
 import { createHash } from 'node:crypto';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { mkdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseRunConfig, type RunConfig } from '../api/config';
@@ -66,6 +66,8 @@ interface ActiveRun {
   epoch: number;
   lastBroadcast: number;
   stopping: boolean;
+  /** Why this run's results could not be stored (disk full, run deleted elsewhere); it ends 'failed'. */
+  failure: string | null;
 }
 
 export class Workbench implements WorkbenchApi {
@@ -76,6 +78,8 @@ export class Workbench implements WorkbenchApi {
   private readonly timers: NodeJS.Timeout[] = [];
   private closed = false;
   readonly concurrency: number;
+  /** How the store records this process as a run's owner ("host:pid"). */
+  private readonly processToken = `${hostname()}:${process.pid}`;
 
   private constructor(
     readonly store: Store,
@@ -388,7 +392,7 @@ export class Workbench implements WorkbenchApi {
     const checkpoint = run.resumedCount > 0 ? this.store.checkpoints.latest(run.id) : null;
     const resumeFrom = checkpoint && checkpoint.step > 0 && existsSync(checkpoint.path) ? { path: checkpoint.path, step: checkpoint.step } : null;
     const job = startJob({ runId: run.id, config: run.config, resumeFrom, backend: this.options.backend }, (event) => this.onTrainerEvent(run.id, event));
-    this.active.set(run.id, { job, step: run.step, epoch: run.epoch, lastBroadcast: 0, stopping: false });
+    this.active.set(run.id, { job, step: run.step, epoch: run.epoch, lastBroadcast: 0, stopping: false, failure: null });
     void job.done.then((result) => this.finishRun(run.id, result.status, result.error));
   }
 
@@ -429,12 +433,17 @@ export class Workbench implements WorkbenchApi {
       }
     } catch (error) {
       // A store failure (disk full, read-only) stops the run rather than losing data silently.
-      active?.job.cancel();
-      this.storeFailure = error instanceof Error ? error.message : String(error);
+      this.failRun(runId, error);
     }
   }
 
-  private storeFailure: string | null = null;
+  /** Stops a run whose results cannot be stored; it is recorded as 'failed' with the reason. */
+  private failRun(runId: string, error: unknown): void {
+    const active = this.active.get(runId);
+    if (!active) return;
+    active.failure ??= error instanceof Error ? error.message : String(error);
+    active.job.cancel();
+  }
 
   /** Writes a checkpoint to a temporary name and renames it, so a crash never leaves half a file. */
   private saveCheckpoint(runId: string, event: Extract<TrainerEvent, { type: 'checkpoint' }>): void {
@@ -447,21 +456,25 @@ export class Workbench implements WorkbenchApi {
     const sha256 = createHash('sha256').update(event.bytes).digest('hex');
     this.store.checkpoints.add({ runId, step: event.step, epoch: event.epoch, kind: event.kind === 'epoch' ? 'epoch' : 'latest', path: file, size: event.bytes.length, sha256 });
     const epochs = this.store.checkpoints.list(runId, 'epoch');
-    for (const old of epochs.slice(0, Math.max(0, epochs.length - KEEP_EPOCH_CHECKPOINTS))) {
+    const latest = this.store.checkpoints.list(runId, 'latest');
+    // Keep the newest few epoch checkpoints and only the newest pause/final one.
+    const stale = [...epochs.slice(0, Math.max(0, epochs.length - KEEP_EPOCH_CHECKPOINTS)), ...latest.slice(0, Math.max(0, latest.length - 1))];
+    for (const old of stale) {
       const path = this.store.checkpoints.delete(old.id);
       if (path && !this.store.checkpoints.list(runId).some((c) => c.path === path)) rmSync(path, { force: true });
     }
   }
 
   private finishRun(runId: string, status: string, error: string | null): void {
+    this.flush();
     const active = this.active.get(runId);
     this.active.delete(runId);
-    this.flush();
-    const storeFailure = this.storeFailure;
-    this.storeFailure = null;
+    const storeFailure = active?.failure ?? null;
     try {
       const current = this.store.runs.get(runId);
-      if (current && current.status === 'running') {
+      // Only the process that owns the run records its end: a run paused here and already resumed
+      // by another process belongs to that process now.
+      if (current && current.status === 'running' && current.owner === this.processToken) {
         const to = storeFailure ? 'failed' : (status as 'completed' | 'failed' | 'cancelled' | 'diverged' | 'paused');
         const message = storeFailure ? `Could not save the run's results: ${storeFailure}` : error ?? undefined;
         this.store.runs.updateStatus(runId, to, { error: message, step: active?.step, epoch: active?.epoch });
@@ -490,21 +503,29 @@ export class Workbench implements WorkbenchApi {
     if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
+    const byRun = new Map<string, StoredPoint[]>();
+    for (const point of batch) {
+      const list = byRun.get(point.runId) ?? [];
+      list.push(point);
+      byRun.set(point.runId, list);
+    }
     try {
       this.store.metricsWriter.append(batch);
-    } catch (error) {
-      this.storeFailure = error instanceof Error ? error.message : String(error);
-      for (const [, active] of this.active) active.job.cancel();
-      return;
-    }
-    const byRun = new Map<string, MetricPoint[]>();
-    for (const { runId, ...point } of batch) {
-      const list = byRun.get(runId) ?? [];
-      list.push(point);
-      byRun.set(runId, list);
+    } catch {
+      // One transaction failed: store run by run, so one bad run (deleted from another process,
+      // say) fails alone and the others keep their points.
+      for (const [runId, points] of [...byRun]) {
+        try {
+          this.store.metricsWriter.append(points);
+        } catch (error) {
+          byRun.delete(runId);
+          this.failRun(runId, error);
+        }
+      }
     }
     const now = Date.now();
-    for (const [runId, points] of byRun) {
+    for (const [runId, stored] of byRun) {
+      const points: MetricPoint[] = stored.map(({ runId: _, ...point }) => point);
       this.broadcast({ type: 'metrics', runId, points });
       const active = this.active.get(runId);
       if (active && now - active.lastBroadcast > 500) {

@@ -45,7 +45,10 @@ export function importBundle(ctx: ExchangeContext, path: string): ImportResult {
     if (!PNG_SIGNATURE.every((byte, i) => png[i] === byte)) throw new BundleError(`${path}: ${image.path} is not a PNG.`);
     return { ...image, png };
   });
-  const checkpointBytes = requireFile(files, manifest.checkpoint?.path ?? 'checkpoint.safetensors');
+  if (!manifest.checkpoint || !Number.isSafeInteger(manifest.checkpoint.step)) {
+    throw new BundleError(`${path}: the manifest names no checkpoint (or no valid step for it).`);
+  }
+  const checkpointBytes = requireFile(files, manifest.checkpoint.path ?? 'checkpoint.safetensors');
   let checkpointStep: number;
   try {
     const content = decodeCheckpoint(checkpointBytes, 'checkpoint.safetensors');

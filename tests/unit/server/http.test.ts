@@ -110,6 +110,11 @@ describe('browser mode security', () => {
     expect((await raw('/../../etc/passwd', { headers: { cookie: cookie.split(';')[0] } })).status).not.toBe(200);
   });
 
+  it('answers 400 to a malformed path instead of failing', async () => {
+    const reply = await raw('/%E0%A4%A', { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(reply.status).toBe(400);
+  });
+
   it('binds to 127.0.0.1 by default', () => {
     const address = server.server.address();
     expect(typeof address === 'object' && address?.address).toBe('127.0.0.1');

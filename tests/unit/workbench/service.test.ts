@@ -109,6 +109,32 @@ describe('workbench service', () => {
     expect(last.s).toBeLessThan(400);
   });
 
+  it('a run cancelled and deleted from another process fails alone: the run beside it keeps all its points', async () => {
+    const dir = tempDir();
+    const app = await workbench(dir);
+    const cli = await workbench(dir, { runQueue: false });
+    const doomed = await app.createRun({ config: tinyConfig({ epochs: 50, seed: 1 }) });
+    const survivor = await app.createRun({ config: tinyConfig({ epochs: 3, seed: 2 }) });
+    await new Promise<void>((resolve) => {
+      const stop = app.subscribe((e) => {
+        if (e.type === 'metrics' && e.runId === doomed.id) {
+          stop();
+          resolve();
+        }
+      });
+    });
+    await cli.cancelRun({ runId: doomed.id });
+    await cli.deleteRun({ runId: doomed.id });
+    const finished = await app.waitForRun(survivor.id);
+    expect(finished.status).toBe('completed');
+    const db = new Database(join(dir, 'workbench.sqlite'), { readonly: true });
+    const steps = db.prepare("SELECT count(*) FROM metric_points WHERE run_id = ? AND name = 'train/loss'").pluck().get(survivor.id);
+    const leftovers = db.prepare('SELECT count(*) FROM runs WHERE id = ?').pluck().get(doomed.id);
+    db.close();
+    expect(steps).toBe(24);
+    expect(leftovers).toBe(0);
+  });
+
   it('pause keeps a checkpoint; resume continues the step count with no step logged twice', async () => {
     const dir = tempDir();
     const service = await workbench(dir);
