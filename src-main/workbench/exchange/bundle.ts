@@ -162,9 +162,18 @@ function readZip(file: string): BundleFiles {
 export function filesFromZip(bytes: Uint8Array, file: string): BundleFiles {
   checkZipContainer(bytes, file);
   let entries: Record<string, Uint8Array>;
+  // Refuse a zip whose entries would unpack to more than a bundle can hold (a zip bomb), before
+  // inflating anything: fflate sizes each entry's output from its declared original size.
+  let declared = 0;
+  const filter = (entry: { name: string; originalSize: number }): boolean => {
+    declared += entry.originalSize;
+    if (declared > MAX_BUNDLE_BYTES) throw new BundleError(`${file}: its files would unpack to more than ${MAX_BUNDLE_BYTES} bytes; not a bundle this app wrote.`);
+    return true;
+  };
   try {
-    entries = unzipSync(bytes);
+    entries = unzipSync(bytes, { filter });
   } catch (error) {
+    if (error instanceof BundleError) throw error;
     throw new BundleError(`${file}: not a readable zip (${(error as Error).message}); it may be truncated or corrupt.`);
   }
   const files: BundleFiles = new Map();

@@ -112,3 +112,19 @@ describe('metrics.csv', () => {
     expect(() => csvToMetrics(`${metricsToCsv([])}x,1,0,NaN,1\n`)).toThrow(/line 2: not a valid point/);
   });
 });
+
+describe('zip bombs', () => {
+  it('refuses a zip whose entries declare more than a bundle can hold, before inflating them', () => {
+    const zip = zipSync({ 'a.bin': new Uint8Array(64), 'b.bin': new Uint8Array(64) });
+    const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
+    let patched = 0;
+    for (let i = 0; i + 4 <= zip.length; i++) {
+      if (view.getUint32(i, true) === 0x02014b50) {
+        view.setUint32(i + 24, 0xf0000000, true); // central directory: uncompressed size
+        patched++;
+      }
+    }
+    expect(patched).toBe(2);
+    expect(() => filesFromZip(zip, 'bomb.zip')).toThrow(/bomb\.zip: its files would unpack to more than \d+ bytes/);
+  });
+});
