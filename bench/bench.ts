@@ -8,7 +8,6 @@
 //
 //   node --import tsx bench/bench.ts [--json] [--repeats 3] [--steps 60] [--quick]
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchIngest, benchSeriesQuery } from '../src-main/store';
@@ -206,8 +205,6 @@ async function main(): Promise<void> {
     return ratios.length ? median(ratios) : null;
   };
   const native = rows.find((r) => r.key === 'wasm-native')!;
-  const fast = rows.find((r) => r.key === 'wasm-fast')!;
-  const builtin = rows.find((r) => r.key === 'wasm-builtin')!;
   const targets = [
     {
       name: 'wasm + native sgemm >= 0.8x PyTorch',

@@ -19,22 +19,25 @@ export interface RunningJob {
  * Where the worker's code is: next to this module when bundled (out/main/worker.js), or the
  * TypeScript source run through tsx (tests, the CLI from a checkout).
  */
-function workerEntry(): { file: string; execArgv: string[] } {
+function findWorkerEntry(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   const built = join(here, 'worker.js');
-  if (existsSync(built)) return { file: built, execArgv: [] };
+  if (existsSync(built)) return built;
   // A loader given in execArgv does not apply to the worker's entry file, so the source entry is a
   // small .mjs that loads worker.ts through tsx itself.
   const source = join(here, 'worker-source.mjs');
-  if (existsSync(source)) return { file: source, execArgv: [] };
+  if (existsSync(source)) return source;
   throw new Error(`Training worker not found next to ${here} (expected worker.js or worker-source.mjs)`);
 }
+
+/** Looked up once per process, on the first run. */
+let workerEntry: string | null = null;
 
 export function startJob(job: TrainJob, onEvent: (event: TrainerEvent) => void): RunningJob {
   const control = new SharedArrayBuffer(4);
   const flag = new Int32Array(control);
-  const { file, execArgv } = workerEntry();
-  const worker = new Worker(file, { workerData: { job, control }, execArgv });
+  workerEntry ??= findWorkerEntry();
+  const worker = new Worker(workerEntry, { workerData: { job, control } });
   let finish: { status: FinishStatus; error: string | null } | null = null;
   const done = new Promise<{ status: FinishStatus; error: string | null }>((resolve) => {
     worker.on('message', (event: TrainerEvent) => {

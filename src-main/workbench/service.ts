@@ -168,7 +168,7 @@ export class Workbench implements WorkbenchApi {
   async getImage({ imageId }: RequestOf<'getImage'>): Promise<{ dataUrl: string }> {
     const image = this.store.images.get(imageId);
     if (!image) throw new ApiError(404, `Image ${imageId} not found`);
-    return { dataUrl: `data:image/png;base64,${Buffer.from(image.png).toString('base64')}` };
+    return { dataUrl: pngDataUrl(image.png) };
   }
 
   /** Resolves when the run is no longer queued or running (CLI train/resume). */
@@ -362,12 +362,12 @@ export class Workbench implements WorkbenchApi {
 
   async generateSamples({ runId, checkpoint, count, seed }: RequestOf<'generateSamples'>): Promise<ResponseMap['generateSamples']> {
     const { png, ...image } = await this.exchangeCall(() => exchange.generateSamples(this.exchangeContext(), runId, { checkpoint, count, seed }));
-    return { ...image, dataUrl: `data:image/png;base64,${Buffer.from(png).toString('base64')}` };
+    return { ...image, dataUrl: pngDataUrl(png) };
   }
 
   async interpolateLatent({ runId, checkpoint, from, to, steps }: RequestOf<'interpolateLatent'>): Promise<ResponseMap['interpolateLatent']> {
     const { png, ...image } = await this.exchangeCall(() => exchange.interpolateLatent(this.exchangeContext(), runId, { checkpoint, from, to, steps }));
-    return { ...image, dataUrl: `data:image/png;base64,${Buffer.from(png).toString('base64')}` };
+    return { ...image, dataUrl: pngDataUrl(png) };
   }
 
   /** Playback: for each image kind, the grid logged at the highest step <= step. */
@@ -636,6 +636,11 @@ export class Workbench implements WorkbenchApi {
       final,
     };
   }
+}
+
+/** PNG bytes as a data: URL, the form images take through the API (IPC and HTTP alike). */
+function pngDataUrl(png: Uint8Array): string {
+  return `data:image/png;base64,${Buffer.from(png).toString('base64')}`;
 }
 
 function toImageMeta(meta: { id: number; runId: string; step: number; epoch: number; kind: string; width: number; height: number }): ImageMeta {
