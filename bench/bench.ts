@@ -37,9 +37,21 @@ interface Config {
 
 const CONFIGS: Config[] = [
   { key: 'tfjs-node', label: 'tfjs-node', options: { backend: 'tensorflow', steps } },
-  { key: 'wasm-native', label: 'wasm + native sgemm', options: { backend: 'wasm', accelerator: 'native-sgemm', steps } },
-  { key: 'wasm-fast', label: 'wasm, transpose fast path', options: { backend: 'wasm', accelerator: 'wasm-transpose-fast-path', steps } },
-  { key: 'wasm-builtin', label: 'wasm, built-in kernels (before)', options: { backend: 'wasm', accelerator: 'none', steps: Math.max(4, Math.round(steps / 8)) } },
+  {
+    key: 'wasm-native',
+    label: 'wasm + native sgemm',
+    options: { backend: 'wasm', accelerator: 'native-sgemm', steps },
+  },
+  {
+    key: 'wasm-fast',
+    label: 'wasm, transpose fast path',
+    options: { backend: 'wasm', accelerator: 'wasm-transpose-fast-path', steps },
+  },
+  {
+    key: 'wasm-builtin',
+    label: 'wasm, built-in kernels (before)',
+    options: { backend: 'wasm', accelerator: 'none', steps: Math.max(4, Math.round(steps / 8)) },
+  },
   { key: 'cpu', label: 'cpu', options: { backend: 'cpu', steps: Math.max(2, Math.round(steps / 20)), warmup: 1 } },
 ];
 
@@ -49,7 +61,11 @@ interface Outcome {
   error?: string;
 }
 
-function runChild(command: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runChild(
+  command: string,
+  args: string[],
+  timeoutMs: number,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(command, args, { cwd: join(here, '..'), env: process.env });
     let stdout = '';
@@ -65,10 +81,18 @@ function runChild(command: string, args: string[], timeoutMs: number): Promise<{
 }
 
 async function train(options: TrainBenchOptions & { parallel?: number }): Promise<Outcome> {
-  const { code, stdout, stderr } = await runChild(process.execPath, ['--import', 'tsx', join(here, 'train.ts'), JSON.stringify(options)], 600_000);
+  const { code, stdout, stderr } = await runChild(
+    process.execPath,
+    ['--import', 'tsx', join(here, 'train.ts'), JSON.stringify(options)],
+    600_000,
+  );
   const line = stdout.trim().split('\n').pop() ?? '';
   if (code !== 0 || !line.startsWith('{')) {
-    const message = (stderr.match(/^\w*Error: [^\n]*/m)?.[0] ?? stderr.trim().split('\n').pop() ?? `exit ${code}`).slice(0, 240);
+    const message = (
+      stderr.match(/^\w*Error: [^\n]*/m)?.[0] ??
+      stderr.trim().split('\n').pop() ??
+      `exit ${code}`
+    ).slice(0, 240);
     return { ok: false, error: message };
   }
   return { ok: true, result: JSON.parse(line) };
@@ -83,15 +107,24 @@ function findTorchPython(): { python: string; version: string } | null {
 }
 
 async function torch(python: string): Promise<Outcome> {
-  const { code, stdout, stderr } = await runChild(python, [join(here, 'torch_vae.py'), '--steps', String(steps)], 300_000);
+  const { code, stdout, stderr } = await runChild(
+    python,
+    [join(here, 'torch_vae.py'), '--steps', String(steps)],
+    300_000,
+  );
   const line = stdout.trim().split('\n').pop() ?? '';
-  if (code !== 0 || !line.startsWith('{')) return { ok: false, error: (stderr.trim().split('\n').pop() ?? `exit ${code}`).slice(0, 200) };
+  if (code !== 0 || !line.startsWith('{'))
+    return { ok: false, error: (stderr.trim().split('\n').pop() ?? `exit ${code}`).slice(0, 200) };
   return { ok: true, result: JSON.parse(line) };
 }
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length === 0 ? NaN : sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+  return sorted.length === 0
+    ? NaN
+    : sorted.length % 2
+      ? sorted[(sorted.length - 1) / 2]
+      : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
 };
 
 interface Row {
@@ -109,7 +142,8 @@ interface Row {
 
 function summarize(key: string, label: string, outcomes: Outcome[]): Row {
   const good = outcomes.filter((o) => o.ok && o.result);
-  if (good.length === 0) return { key, label, available: false, reason: outcomes.find((o) => o.error)?.error ?? 'not run' };
+  if (good.length === 0)
+    return { key, label, available: false, reason: outcomes.find((o) => o.error)?.error ?? 'not run' };
   const runs = good.map((o) => o.result!.samplesPerSec);
   return {
     key,
@@ -120,7 +154,8 @@ function summarize(key: string, label: string, outcomes: Outcome[]): Row {
     medianStepMs: median(good.map((o) => o.result!.medianStepMs)),
     peakRssMb: Math.max(...good.map((o) => o.result!.maxRssMb)),
     steps: good[0].result!.steps,
-    detail: good[0].result!.acceleratorDetail ?? (good[0].result as unknown as { threads?: number }).threads?.toString(),
+    detail:
+      good[0].result!.acceleratorDetail ?? (good[0].result as unknown as { threads?: number }).threads?.toString(),
   };
 }
 
@@ -145,7 +180,9 @@ async function main(): Promise<void> {
         continue;
       }
       if (key === 'parallel') {
-        const parallelConfig = CONFIGS.find((c) => c.key === (available.has('wasm-native') ? 'wasm-native' : 'wasm-fast'))!;
+        const parallelConfig = CONFIGS.find(
+          (c) => c.key === (available.has('wasm-native') ? 'wasm-native' : 'wasm-fast'),
+        )!;
         log(`  [${r + 1}/${repeats}] 2 x ${parallelConfig.label} in parallel ...`);
         parallelOutcomes.push(await train({ ...parallelConfig.options, parallel: 2 }));
         continue;
@@ -153,7 +190,10 @@ async function main(): Promise<void> {
       const config = CONFIGS.find((c) => c.key === key)!;
       // A configuration that cannot run (tfjs-node not installed) is tried once.
       if (r > 0 && !available.has(config.key)) {
-        outcomes.set(config.key, [...(outcomes.get(config.key) ?? []), { ok: false, error: outcomes.get(config.key)?.[0]?.error }]);
+        outcomes.set(config.key, [
+          ...(outcomes.get(config.key) ?? []),
+          { ok: false, error: outcomes.get(config.key)?.[0]?.error },
+        ]);
         continue;
       }
       log(`  [${r + 1}/${repeats}] ${config.label} ...`);
@@ -176,13 +216,17 @@ async function main(): Promise<void> {
   const parallelKey = available.has('wasm-native') ? 'wasm-native' : 'wasm-fast';
   const alone = rows.find((r) => r.key === parallelKey)!;
   const parallelGood = parallelOutcomes.filter((o) => o.ok);
-  const perRun = [0, 1].map((i) => median(parallelGood.map((o) => (o.result as unknown as { runs: TrainBenchResult[] }).runs[i].samplesPerSec)));
+  const perRun = [0, 1].map((i) =>
+    median(parallelGood.map((o) => (o.result as unknown as { runs: TrainBenchResult[] }).runs[i].samplesPerSec)),
+  );
   const parallel = {
     config: alone.label,
     samplesPerSecEach: perRun,
     ratioToAlone: perRun.map((v) => v / alone.samplesPerSec!),
     peakRssMb: Math.max(0, ...parallelGood.map((o) => (o.result as unknown as { maxRssMb: number }).maxRssMb)),
-    blas: parallelGood[0] ? (parallelGood[0].result as unknown as { runs: TrainBenchResult[] }).runs[0].acceleratorDetail : undefined,
+    blas: parallelGood[0]
+      ? (parallelGood[0].result as unknown as { runs: TrainBenchResult[] }).runs[0].acceleratorDetail
+      : undefined,
   };
 
   log('  store: metrics ingest and series query ...');
@@ -191,12 +235,18 @@ async function main(): Promise<void> {
   const storeRssMb = process.resourceUsage().maxRSS / 1024;
 
   log('  compare view: 50 runs x 100,000 points in chromium ...');
-  const compare = await benchCompareView({ runs: quick ? 10 : 50, pointsPerRun: quick ? 20_000 : 100_000, repeats: quick ? 2 : 5 }).catch(
-    (error: unknown) => ({ error: (error as Error).message.split('\n')[0] }),
-  );
+  const compare = await benchCompareView({
+    runs: quick ? 10 : 50,
+    pointsPerRun: quick ? 20_000 : 100_000,
+    repeats: quick ? 2 : 5,
+  }).catch((error: unknown) => ({ error: (error as Error).message.split('\n')[0] }));
 
   /** Median over repeats of (a's samples/s / b's samples/s), both from the same repeat. */
-  const pairedRatio = (a: Outcome[], b: Outcome[], pick: (o: Outcome) => number[] = (o) => [o.result!.samplesPerSec]): number | null => {
+  const pairedRatio = (
+    a: Outcome[],
+    b: Outcome[],
+    pick: (o: Outcome) => number[] = (o) => [o.result!.samplesPerSec],
+  ): number | null => {
     const ratios: number[] = [];
     for (let i = 0; i < Math.min(a.length, b.length); i++) {
       if (!a[i]?.ok || !b[i]?.ok) continue;
@@ -218,17 +268,39 @@ async function main(): Promise<void> {
     },
     {
       name: 'two parallel runs each >= 0.8x alone',
-      value: pairedRatio(parallelOutcomes, outcomes.get(parallelKey) ?? [], (o) => [Math.min(...(o.result as unknown as { runs: TrainBenchResult[] }).runs.map((run) => run.samplesPerSec))]),
+      value: pairedRatio(parallelOutcomes, outcomes.get(parallelKey) ?? [], (o) => [
+        Math.min(...(o.result as unknown as { runs: TrainBenchResult[] }).runs.map((run) => run.samplesPerSec)),
+      ]),
       goal: 0.8,
     },
   ].map((t) => ({ ...t, met: t.value !== null && t.value >= t.goal }));
   // Targets of the store (issue #4) and the compare view (issue #5): lower is better for times.
   const limits = [
-    { name: 'metrics ingest >= 100,000 points/s', value: ingest.pointsPerSecond, goal: 100_000, unit: 'points/s', higherIsBetter: true },
-    { name: `series of ${query.points.toLocaleString('en-US')} points to <= 1,000 buckets < 50 ms`, value: query.medianMs, goal: 50, unit: 'ms', higherIsBetter: false },
+    {
+      name: 'metrics ingest >= 100,000 points/s',
+      value: ingest.pointsPerSecond,
+      goal: 100_000,
+      unit: 'points/s',
+      higherIsBetter: true,
+    },
+    {
+      name: `series of ${query.points.toLocaleString('en-US')} points to <= 1,000 buckets < 50 ms`,
+      value: query.medianMs,
+      goal: 50,
+      unit: 'ms',
+      higherIsBetter: false,
+    },
     ...('error' in compare
       ? []
-      : [{ name: `compare view redraw after a selection change (${compare.runs} runs x ${compare.pointsPerRun.toLocaleString('en-US')} points) < 100 ms script`, value: compare.toggleScriptMs, goal: 100, unit: 'ms', higherIsBetter: false }]),
+      : [
+          {
+            name: `compare view redraw after a selection change (${compare.runs} runs x ${compare.pointsPerRun.toLocaleString('en-US')} points) < 100 ms script`,
+            value: compare.toggleScriptMs,
+            goal: 100,
+            unit: 'ms',
+            higherIsBetter: false,
+          },
+        ]),
   ].map((t) => ({ ...t, met: t.higherIsBetter ? t.value >= t.goal : t.value < t.goal }));
 
   const report = {
@@ -240,7 +312,8 @@ async function main(): Promise<void> {
     training: [torchRow, ...rows].map((r) => ({
       ...r,
       ratioToPytorch: r.available && torchRow.available ? r.samplesPerSec! / torchRate : null,
-      pairedRatioToPytorch: r.available && torchRow.available ? pairedRatio(outcomes.get(r.key) ?? torchOutcomes, torchOutcomes) : null,
+      pairedRatioToPytorch:
+        r.available && torchRow.available ? pairedRatio(outcomes.get(r.key) ?? torchOutcomes, torchOutcomes) : null,
     })),
     parallel,
     store: { ingest, seriesQuery: query, peakRssMb: storeRssMb },
@@ -252,12 +325,19 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return;
   }
-  const fmt = (n: number | undefined, digits = 0) => (n === undefined || Number.isNaN(n) ? '-' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }));
+  const fmt = (n: number | undefined, digits = 0) =>
+    n === undefined || Number.isNaN(n)
+      ? '-'
+      : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
   const out: string[] = [];
   out.push('');
-  out.push(`VAE Workbench benchmark - ${report.model}; median of ${repeats} run(s); load average ${report.loadAverage.join(' ')}`);
+  out.push(
+    `VAE Workbench benchmark - ${report.model}; median of ${repeats} run(s); load average ${report.loadAverage.join(' ')}`,
+  );
   out.push('');
-  out.push(`${'backend'.padEnd(34)}${'samples/s'.padStart(11)}${'vs PyTorch'.padStart(12)}${'step ms'.padStart(10)}${'peak RSS'.padStart(11)}  steps  samples/s per repeat`);
+  out.push(
+    `${'backend'.padEnd(34)}${'samples/s'.padStart(11)}${'vs PyTorch'.padStart(12)}${'step ms'.padStart(10)}${'peak RSS'.padStart(11)}  steps  samples/s per repeat`,
+  );
   for (const r of report.training) {
     if (!r.available) {
       out.push(`${r.label.padEnd(34)}  unavailable: ${r.reason}`);
@@ -272,18 +352,28 @@ async function main(): Promise<void> {
     `parallel: 2 x ${parallel.config} (worker threads): ${parallel.samplesPerSecEach.map((v) => fmt(v)).join(' + ')} samples/s = ${parallel.ratioToAlone.map((v) => v.toFixed(2)).join(' / ')} of alone; peak RSS ${fmt(parallel.peakRssMb)} MB`,
   );
   if (native.detail) out.push(`native sgemm: ${native.detail}`);
-  out.push(`metrics ingest: ${fmt(ingest.pointsPerSecond)} points/s (${fmt(ingest.points)} points, batches of ${ingest.batchSize})`);
-  out.push(`series query: ${fmt(query.medianMs, 2)} ms median (${fmt(query.points)} points -> ${query.buckets} buckets), window ${fmt(query.windowMedianMs, 2)} ms; peak RSS ${fmt(storeRssMb)} MB`);
+  out.push(
+    `metrics ingest: ${fmt(ingest.pointsPerSecond)} points/s (${fmt(ingest.points)} points, batches of ${ingest.batchSize})`,
+  );
+  out.push(
+    `series query: ${fmt(query.medianMs, 2)} ms median (${fmt(query.points)} points -> ${query.buckets} buckets), window ${fmt(query.windowMedianMs, 2)} ms; peak RSS ${fmt(storeRssMb)} MB`,
+  );
   if ('error' in compare) out.push(`compare view: not measured (${compare.error})`);
   else
     out.push(
       `compare view (${compare.runs} runs x ${fmt(compare.pointsPerRun)} points, chromium script time): open ${fmt(compare.openScriptMs)} ms, tick one more run ${fmt(compare.toggleScriptMs)} ms, select all ${fmt(compare.selectAllScriptMs)} ms, smoothing change ${fmt(compare.smoothingScriptMs)} ms`,
     );
   out.push('');
-  for (const t of limits) out.push(`  [${t.met ? 'met' : 'NOT met'}] ${t.name}: ${fmt(t.value, t.unit === 'ms' ? 1 : 0)} ${t.unit}`);
+  for (const t of limits)
+    out.push(`  [${t.met ? 'met' : 'NOT met'}] ${t.name}: ${fmt(t.value, t.unit === 'ms' ? 1 : 0)} ${t.unit}`);
   out.push('');
-  out.push('targets (median over repeats of the ratio within each repeat; "vs PyTorch" above is the ratio of medians):');
-  for (const t of targets) out.push(`  [${t.met ? 'met' : 'NOT met'}] ${t.name}: ${t.value === null ? 'not measured' : `${t.value.toFixed(2)}x`}`);
+  out.push(
+    'targets (median over repeats of the ratio within each repeat; "vs PyTorch" above is the ratio of medians):',
+  );
+  for (const t of targets)
+    out.push(
+      `  [${t.met ? 'met' : 'NOT met'}] ${t.name}: ${t.value === null ? 'not measured' : `${t.value.toFixed(2)}x`}`,
+    );
   out.push(`(${report.seconds} s)`);
   process.stdout.write(`${out.join('\n')}\n`);
 }

@@ -32,7 +32,9 @@ export interface CompareViewBench {
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-export async function benchCompareView(options: { runs?: number; pointsPerRun?: number; repeats?: number } = {}): Promise<CompareViewBench> {
+export async function benchCompareView(
+  options: { runs?: number; pointsPerRun?: number; repeats?: number } = {},
+): Promise<CompareViewBench> {
   const runs = options.runs ?? 50;
   const pointsPerRun = options.pointsPerRun ?? 100_000;
   const repeats = options.repeats ?? 5;
@@ -41,12 +43,22 @@ export async function benchCompareView(options: { runs?: number; pointsPerRun?: 
   const store = openStore(join(dataDir, 'workbench.sqlite'), { appVersion: APP_VERSION });
   const config = parseRunConfig({ train: { epochs: 10 } });
   for (let r = 0; r < runs; r++) {
-    const run = store.runs.create({ config: { ...config, train: { ...config.train, seed: r } }, name: `bench run ${r}` });
+    const run = store.runs.create({
+      config: { ...config, train: { ...config.train, seed: r } },
+      name: `bench run ${r}`,
+    });
     store.runs.updateStatus(run.id, 'running');
     const batch: MetricPoint[] = [];
     const start = Date.now();
     for (let s = 1; s <= pointsPerRun; s++) {
-      batch.push({ runId: run.id, name: 'train/loss', step: s, epoch: Math.floor(s / 10_000), value: 100 + 400 * Math.exp(-s / 20_000) + 5 * Math.sin(s * 0.37 + r), wallTime: start + s });
+      batch.push({
+        runId: run.id,
+        name: 'train/loss',
+        step: s,
+        epoch: Math.floor(s / 10_000),
+        value: 100 + 400 * Math.exp(-s / 20_000) + 5 * Math.sin(s * 0.37 + r),
+        wallTime: start + s,
+      });
       if (batch.length === 20_000) store.metricsWriter.append(batch.splice(0));
     }
     if (batch.length) store.metricsWriter.append(batch);
@@ -105,11 +117,16 @@ export async function benchCompareView(options: { runs?: number; pointsPerRun?: 
     const toggles: number[] = [];
     const toggleLayouts: number[] = [];
     for (let i = 0; i < repeats; i++) {
-      const box = page.locator('[data-testid="run-row"]').nth(10 + i).locator('[data-testid="run-select"]');
-      toggles.push(await timed(async () => {
-        await box.check();
-        await chartReady(6);
-      }));
+      const box = page
+        .locator('[data-testid="run-row"]')
+        .nth(10 + i)
+        .locator('[data-testid="run-select"]');
+      toggles.push(
+        await timed(async () => {
+          await box.check();
+          await chartReady(6);
+        }),
+      );
       toggleLayouts.push(layoutSince());
       await box.uncheck();
       await chartReady(5);
@@ -121,10 +138,26 @@ export async function benchCompareView(options: { runs?: number; pointsPerRun?: 
     const selectAllLayoutMs = layoutSince();
     const smoothing = await timed(async () => {
       await page.locator('[data-testid="smoothing-slider"]').fill('0.9');
-      await page.waitForFunction(() => document.querySelector('[data-testid="metric-chart"]')?.getAttribute('data-loading') !== 'true');
+      await page.waitForFunction(
+        () => document.querySelector('[data-testid="metric-chart"]')?.getAttribute('data-loading') !== 'true',
+      );
     });
-    const styleLayoutMs = { open: openLayoutMs, toggle: median(toggleLayouts), selectAll: selectAllLayoutMs, smoothing: layoutSince() };
-    return { runs, pointsPerRun, seedSeconds, openScriptMs, toggleScriptMs: median(toggles), selectAllScriptMs, smoothingScriptMs: smoothing, styleLayoutMs };
+    const styleLayoutMs = {
+      open: openLayoutMs,
+      toggle: median(toggleLayouts),
+      selectAll: selectAllLayoutMs,
+      smoothing: layoutSince(),
+    };
+    return {
+      runs,
+      pointsPerRun,
+      seedSeconds,
+      openScriptMs,
+      toggleScriptMs: median(toggles),
+      selectAllScriptMs,
+      smoothingScriptMs: smoothing,
+      styleLayoutMs,
+    };
   } finally {
     await browser.close();
     await server.stop();

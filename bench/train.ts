@@ -75,13 +75,26 @@ export async function trainBench(options: TrainBenchOptions): Promise<TrainBench
   const warmup = options.warmup ?? 3;
   const seed = options.seed ?? 7;
   const info = await initBackend(options.backend, { accelerator: options.accelerator, threads: options.threads });
-  const config = ModelConfigSchema.parse({ kind: 'vae', architecture: 'mlp', hidden: options.hidden ?? [512], latentDim: options.latentDim ?? 32, likelihood: 'bernoulli' });
+  const config = ModelConfigSchema.parse({
+    kind: 'vae',
+    architecture: 'mlp',
+    hidden: options.hidden ?? [512],
+    latentDim: options.latentDim ?? 32,
+    likelihood: 'bernoulli',
+  });
   const model = createModel(config, [28, 28, 1], seed);
   // The trainer's optimizer: tf.train.adam(1e-3), fused natively on wasm + native sgemm.
   const optimizer = createAdam(1e-3);
   const variables = model.trainableVariables();
   const batches = syntheticBatches(8, batchSize, seed);
-  const lossOptions = (step: number): LossOptions => ({ klWeight: 1, freeBits: 0, capacity: null, objective: 'elbo', samples: 1, seed: seed * 1000 + step });
+  const lossOptions = (step: number): LossOptions => ({
+    klWeight: 1,
+    freeBits: 0,
+    capacity: null,
+    objective: 'elbo',
+    samples: 1,
+    seed: seed * 1000 + step,
+  });
   const losses: number[] = [];
   const times: number[] = [];
   for (let step = 0; step < warmup + options.steps; step++) {
@@ -117,7 +130,9 @@ async function parallel(options: TrainBenchOptions): Promise<{ runs: TrainBenchR
   const n = options.parallel ?? 2;
   const runs = await Promise.all(
     Array.from({ length: n }, (_, i) => {
-      const worker = new Worker(new URL('./train-worker.mjs', import.meta.url), { workerData: { ...options, parallel: undefined, seed: (options.seed ?? 7) + i } });
+      const worker = new Worker(new URL('./train-worker.mjs', import.meta.url), {
+        workerData: { ...options, parallel: undefined, seed: (options.seed ?? 7) + i },
+      });
       return new Promise<TrainBenchResult>((resolve, reject) => {
         worker.once('message', resolve);
         worker.once('error', reject);

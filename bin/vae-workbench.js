@@ -21,6 +21,8 @@ if (tsx) {
 } else if (existsSync(built)) {
   await import(pathToFileURL(built).href);
 } else {
-  console.error('vae-workbench: neither the sources with tsx nor the built CLI (out/main/cli.js) were found; run `npm install` then `npm run build`.');
+  console.error(
+    'vae-workbench: neither the sources with tsx nor the built CLI (out/main/cli.js) were found; run `npm install` then `npm run build`.',
+  );
   process.exit(1);
 }

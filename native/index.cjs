@@ -14,4 +14,7 @@ for (const dir of ['Release', 'Debug']) {
     loadError = error;
   }
 }
-module.exports = { addon, loadError: addon ? null : String((loadError && loadError.message) || loadError).split('\n')[0] };
+module.exports = {
+  addon,
+  loadError: addon ? null : String((loadError && loadError.message) || loadError).split('\n')[0],
+};

@@ -8,7 +8,9 @@ import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export function ensureElectronSqlite(root, electronBinary) {
-  const electronVersion = JSON.parse(readFileSync(join(root, 'node_modules', 'electron', 'package.json'), 'utf8')).version;
+  const electronVersion = JSON.parse(
+    readFileSync(join(root, 'node_modules', 'electron', 'package.json'), 'utf8'),
+  ).version;
   const target = join(root, '.native', `electron-${electronVersion}`);
   const binding = join(target, 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node');
   if (existsSync(binding)) return binding;
@@ -20,11 +22,20 @@ export function ensureElectronSqlite(root, electronBinary) {
   const gyp = join(root, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
   const result = spawnSync(
     process.execPath,
-    [gyp, 'rebuild', '--release', `--target=${electronVersion}`, '--dist-url=https://electronjs.org/headers', '--runtime=electron'],
+    [
+      gyp,
+      'rebuild',
+      '--release',
+      `--target=${electronVersion}`,
+      '--dist-url=https://electronjs.org/headers',
+      '--runtime=electron',
+    ],
     { cwd: join(target, 'better-sqlite3'), stdio: 'inherit' },
   );
   if (result.status !== 0 || !existsSync(binding)) {
-    console.error(`Could not compile better-sqlite3 for Electron ${electronVersion}; the app will fail to open its database. Electron: ${electronBinary}`);
+    console.error(
+      `Could not compile better-sqlite3 for Electron ${electronVersion}; the app will fail to open its database. Electron: ${electronBinary}`,
+    );
     return null;
   }
   return binding;

@@ -10,10 +10,14 @@ const root = join(import.meta.dirname, '..');
 const require = createRequire(import.meta.url);
 const passThrough = process.argv.slice(2);
 
-const build = spawnSync(join(root, 'node_modules', '.bin', 'electron-vite'), ['build', '--config', 'electron.config.ts'], {
-  cwd: root,
-  stdio: ['ignore', 'ignore', 'inherit'],
-});
+const build = spawnSync(
+  join(root, 'node_modules', '.bin', 'electron-vite'),
+  ['build', '--config', 'electron.config.ts'],
+  {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  },
+);
 if (build.status !== 0) {
   console.error('Build failed (see above).');
   process.exit(build.status ?? 1);
@@ -42,7 +46,10 @@ if (electron) {
   console.log(
     'Electron binary not found (npm install ran with ELECTRON_SKIP_BINARY_DOWNLOAD=1 or offline): install it with `node node_modules/electron/install.js` on a machine with internet; starting browser mode instead.',
   );
-  const child = spawn(process.execPath, [join(root, 'out', 'main', 'cli.js'), 'serve', ...passThrough], { cwd: root, stdio: 'inherit' });
+  const child = spawn(process.execPath, [join(root, 'out', 'main', 'cli.js'), 'serve', ...passThrough], {
+    cwd: root,
+    stdio: 'inherit',
+  });
   for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
   child.on('exit', (code) => process.exit(code ?? 0));
 }

@@ -20,15 +20,20 @@ if (!gyp || !existsSync(gyp)) {
   }
 }
 if (!gyp) {
-  console.warn('vae-workbench-sgemm: node-gyp not found; the native sgemm accelerator is not built (plain wasm kernels will be used).');
+  console.warn(
+    'vae-workbench-sgemm: node-gyp not found; the native sgemm accelerator is not built (plain wasm kernels will be used).',
+  );
   process.exit(0);
 }
 const args = [gyp, 'rebuild', '--release'];
 // Prefer the headers installed with Node itself (offline machines cannot download them).
 const prefix = dirname(dirname(process.execPath));
-if (!process.env.npm_config_nodedir && existsSync(join(prefix, 'include', 'node', 'node_api.h'))) args.push(`--nodedir=${prefix}`);
+if (!process.env.npm_config_nodedir && existsSync(join(prefix, 'include', 'node', 'node_api.h')))
+  args.push(`--nodedir=${prefix}`);
 const result = spawnSync(process.execPath, args, { cwd: here, stdio: 'inherit' });
 if (result.status !== 0) {
-  console.warn('vae-workbench-sgemm: build failed (is a BLAS installed? libopenblas-dev on Debian/Ubuntu); plain wasm kernels will be used.');
+  console.warn(
+    'vae-workbench-sgemm: build failed (is a BLAS installed? libopenblas-dev on Debian/Ubuntu); plain wasm kernels will be used.',
+  );
 }
 process.exit(0);

@@ -1,10 +1,29 @@
 // The run configuration: the one shape every entry point (form, CLI, HTTP, IPC, replay) hands to
 // the trainer. It is validated once, here, at the boundary; everything inside trusts the type.
 import { z } from 'zod';
-import { MODEL_KINDS, ARCHITECTURES, ACTIVATIONS, LIKELIHOODS, BINARIZATIONS, KL_SCHEDULES, OBJECTIVES, BACKEND_PREFERENCES } from './constants';
+import {
+  MODEL_KINDS,
+  ARCHITECTURES,
+  ACTIVATIONS,
+  LIKELIHOODS,
+  BINARIZATIONS,
+  KL_SCHEDULES,
+  OBJECTIVES,
+  BACKEND_PREFERENCES,
+} from './constants';
 
-export { MODEL_KINDS, ARCHITECTURES, ACTIVATIONS, LIKELIHOODS, BUILTIN_DATASETS, BINARIZATIONS, KL_SCHEDULES, OBJECTIVES, BACKEND_PREFERENCES, flattenConfig } from './constants';
-
+export {
+  MODEL_KINDS,
+  ARCHITECTURES,
+  ACTIVATIONS,
+  LIKELIHOODS,
+  BUILTIN_DATASETS,
+  BINARIZATIONS,
+  KL_SCHEDULES,
+  OBJECTIVES,
+  BACKEND_PREFERENCES,
+  flattenConfig,
+} from './constants';
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 const num = (min: number, max: number) => z.number().min(min).max(max);
@@ -121,10 +140,7 @@ export function parseRunConfig(input: unknown): RunConfig {
   const result = RunConfigSchema.safeParse(input ?? {});
   if (!result.success) {
     const issues = describeIssues(result.error);
-    throw new ConfigError(
-      `Invalid run config: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
-      issues,
-    );
+    throw new ConfigError(`Invalid run config: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
   }
   const config = result.data;
   // Cross-field rules that a per-field schema cannot express.
@@ -142,7 +158,10 @@ export function parseRunConfig(input: unknown): RunConfig {
     extra.push({ path: 'model.beta', message: "a plain 'vae' has beta = 1; use kind 'beta-vae' for another value" });
   }
   if (config.data.testSize < config.eval.gridSize) {
-    extra.push({ path: 'data.testSize', message: `must be at least eval.gridSize (${config.eval.gridSize}) for the reconstruction grid` });
+    extra.push({
+      path: 'data.testSize',
+      message: `must be at least eval.gridSize (${config.eval.gridSize}) for the reconstruction grid`,
+    });
   }
   if (extra.length > 0) {
     throw new ConfigError(`Invalid run config: ${extra.map((i) => `${i.path}: ${i.message}`).join('; ')}`, extra);

@@ -12,7 +12,16 @@ export const KL_SCHEDULES = ['constant', 'linear', 'cyclical'] as const;
 export const OBJECTIVES = ['elbo', 'iwae'] as const;
 export const BACKEND_PREFERENCES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 
-export const RUN_STATUSES = ['queued', 'running', 'paused', 'completed', 'failed', 'cancelled', 'diverged', 'interrupted'] as const;
+export const RUN_STATUSES = [
+  'queued',
+  'running',
+  'paused',
+  'completed',
+  'failed',
+  'cancelled',
+  'diverged',
+  'interrupted',
+] as const;
 export const IMAGE_KINDS = ['samples', 'reconstructions', 'traversal'] as const;
 export const SWEEP_PARAMS = ['model.beta', 'model.latentDim', 'train.seed', 'train.lr'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];

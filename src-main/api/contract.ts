@@ -7,8 +7,6 @@ import { IMAGE_KINDS, SWEEP_PARAMS, type ImageKind, type RunStatus } from './con
 
 export { ACTIVE_STATUSES, IMAGE_KINDS, RUN_STATUSES, SWEEP_PARAMS, type ImageKind, type RunStatus } from './constants';
 
-
-
 export interface RunSummary {
   id: string;
   name: string;
@@ -37,7 +35,15 @@ export interface RunSummary {
 export interface RunDetail extends RunSummary {
   notes: string;
   metricNames: string[];
-  checkpoints: { id: number; step: number; epoch: number; kind: string; size: number; sha256: string; createdAt: number }[];
+  checkpoints: {
+    id: number;
+    step: number;
+    epoch: number;
+    kind: string;
+    size: number;
+    sha256: string;
+    createdAt: number;
+  }[];
 }
 
 /** One downsampled bucket of a series: spikes survive as min/max; `last` is the value at `step`. */
@@ -155,7 +161,6 @@ export interface GeneratedImage {
   backend: string;
 }
 
-
 /** Request schemas, one per method. */
 export const requestSchemas = {
   appInfo: z.object({}).strict(),
@@ -195,7 +200,9 @@ export const requestSchemas = {
   setNotes: z.object({ runId, text: z.string().max(100_000) }).strict(),
   setTags: z.object({ runId, tags: z.array(z.string().trim().min(1).max(64)).max(32) }).strict(),
   // Export, import, replay, generation, playback (issue #6).
-  exportRun: z.object({ runId, checkpoint: CheckpointRef.optional(), out: z.string().trim().min(1).max(4096) }).strict(),
+  exportRun: z
+    .object({ runId, checkpoint: CheckpointRef.optional(), out: z.string().trim().min(1).max(4096) })
+    .strict(),
   importBundle: z.object({ path: z.string().trim().min(1).max(4096) }).strict(),
   planReplay: RunRef,
   replayRun: RunRef,
@@ -205,7 +212,12 @@ export const requestSchemas = {
       runId,
       checkpoint: CheckpointRef.optional(),
       count: z.number().int().min(1).max(1024).optional(),
-      seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+      seed: z
+        .number()
+        .int()
+        .min(0)
+        .max(2 ** 31 - 1)
+        .optional(),
     })
     .strict(),
   interpolateLatent: z
@@ -272,7 +284,10 @@ export function isMethodName(name: string): name is MethodName {
 }
 
 /** Validates a request for `method`; a bad payload becomes ApiError 400 naming the field. */
-export function validateRequest<M extends MethodName>(method: M, payload: unknown): z.output<(typeof requestSchemas)[M]> {
+export function validateRequest<M extends MethodName>(
+  method: M,
+  payload: unknown,
+): z.output<(typeof requestSchemas)[M]> {
   const result = requestSchemas[method].safeParse(payload ?? {});
   if (!result.success) {
     const [first] = describeIssues(result.error);

@@ -8,7 +8,18 @@ import { dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ACTIVATIONS, ARCHITECTURES, BACKEND_PREFERENCES, BINARIZATIONS, ConfigError, KL_SCHEDULES, LIKELIHOODS, MODEL_KINDS, OBJECTIVES, parseRunConfig } from '../api/config';
+import {
+  ACTIVATIONS,
+  ARCHITECTURES,
+  BACKEND_PREFERENCES,
+  BINARIZATIONS,
+  ConfigError,
+  KL_SCHEDULES,
+  LIKELIHOODS,
+  MODEL_KINDS,
+  OBJECTIVES,
+  parseRunConfig,
+} from '../api/config';
 import { ApiError, type RunSummary } from '../api/contract';
 import { APP_VERSION } from '../api/version';
 import { serve } from '../server/http';
@@ -21,13 +32,19 @@ program
   .name('vae-workbench')
   .description('Train, compare, export and replay variational autoencoders.')
   .version(APP_VERSION)
-  .option('--db <path>', 'data folder (or .sqlite file) to use; default: $VAE_WORKBENCH_HOME or the per-user folder the desktop app uses');
+  .option(
+    '--db <path>',
+    'data folder (or .sqlite file) to use; default: $VAE_WORKBENCH_HOME or the per-user folder the desktop app uses',
+  );
 
 function globalDb(): string | undefined {
   return program.opts<{ db?: string }>().db;
 }
 
-async function withWorkbench<T>(fn: (workbench: Workbench) => Promise<T>, options: { runQueue?: boolean } = {}): Promise<T> {
+async function withWorkbench<T>(
+  fn: (workbench: Workbench) => Promise<T>,
+  options: { runQueue?: boolean } = {},
+): Promise<T> {
   const workbench = await Workbench.open({ db: globalDb(), runQueue: options.runQueue ?? false });
   try {
     return await fn(workbench);
@@ -99,8 +116,14 @@ const train = program
   .action(async (flags: TrainFlags & { experiment?: string; name?: string; tag?: string[]; json?: boolean }) => {
     const config = parseRunConfig(configFromFlags(flags));
     const code = await withWorkbench(async (workbench) => {
-      const run = await workbench.createRun({ config, experiment: flags.experiment, name: flags.name, tags: flags.tag }, { startHere: true });
-      if (!flags.json) console.log(`Run ${run.id} queued: ${config.model.kind} on ${config.data.dataset}, ${config.train.epochs} epochs`);
+      const run = await workbench.createRun(
+        { config, experiment: flags.experiment, name: flags.name, tags: flags.tag },
+        { startHere: true },
+      );
+      if (!flags.json)
+        console.log(
+          `Run ${run.id} queued: ${config.model.kind} on ${config.data.dataset}, ${config.train.epochs} epochs`,
+        );
       const finished = await followRun(workbench, run.id, !flags.json);
       if (flags.json) console.log(JSON.stringify(finished, null, 2));
       return exitCodeFor(finished);
@@ -120,7 +143,10 @@ async function followRun(workbench: Workbench, runId: string, verbose: boolean):
   const tty = verbose && process.stdout.isTTY;
   const bar = tty
     ? new cliProgress.SingleBar(
-        { format: 'training [{bar}] {percentage}% | step {value}/{total} | ETA {eta_formatted} | loss {loss}', etaBuffer: 50 },
+        {
+          format: 'training [{bar}] {percentage}% | step {value}/{total} | ETA {eta_formatted} | loss {loss}',
+          etaBuffer: 50,
+        },
         cliProgress.Presets.shades_classic,
       )
     : null;
@@ -132,7 +158,10 @@ async function followRun(workbench: Workbench, runId: string, verbose: boolean):
       if (run.status === 'running' && !started && run.totalSteps) {
         started = true;
         bar?.start(run.totalSteps, run.step, { loss: '-' });
-        if (verbose && !tty) console.log(`Run ${runId} running on ${run.backend}: ${run.totalSteps} steps, data set hash ${run.datasetHash?.slice(0, 12)}`);
+        if (verbose && !tty)
+          console.log(
+            `Run ${runId} running on ${run.backend}: ${run.totalSteps} steps, data set hash ${run.datasetHash?.slice(0, 12)}`,
+          );
       }
     }
     if (event.type === 'metrics' && event.runId === runId) {
@@ -142,7 +171,9 @@ async function followRun(workbench: Workbench, runId: string, verbose: boolean):
       if (testElbo && verbose && !tty && testElbo.epoch !== lastEpochLine) {
         lastEpochLine = testElbo.epoch;
         const iwae = event.points.find((p) => p.name === 'test/iwae');
-        console.log(`epoch ${testElbo.epoch + 1}: step ${testElbo.step}, test ELBO ${testElbo.value.toFixed(2)} nats, IWAE ${iwae?.value.toFixed(2) ?? '-'} nats`);
+        console.log(
+          `epoch ${testElbo.epoch + 1}: step ${testElbo.step}, test ELBO ${testElbo.value.toFixed(2)} nats, IWAE ${iwae?.value.toFixed(2) ?? '-'} nats`,
+        );
       }
     }
   });
@@ -176,7 +207,8 @@ program
     await withWorkbench(async (workbench) => {
       const runs = await workbench.listRuns({});
       if (flags.json) return console.log(JSON.stringify(runs, null, 2));
-      if (runs.length === 0) return console.log('No runs yet. Start one with `vae-workbench train --dataset mnist --epochs 1`.');
+      if (runs.length === 0)
+        return console.log('No runs yet. Start one with `vae-workbench train --dataset mnist --epochs 1`.');
       for (const run of runs) printRunLine(run);
     });
   });
@@ -190,7 +222,9 @@ program
       const run = await workbench.getRun({ runId });
       if (flags.json) return console.log(JSON.stringify(run, null, 2));
       console.log(`Run ${run.id} (${run.name}) — ${run.status}${run.error ? `: ${run.error}` : ''}`);
-      console.log(`experiment ${run.experiment ?? '-'}; backend ${run.backend ?? '-'}; app ${run.appVersion}; data set ${run.dataset} (sha256 ${run.datasetHash ?? '-'})`);
+      console.log(
+        `experiment ${run.experiment ?? '-'}; backend ${run.backend ?? '-'}; app ${run.appVersion}; data set ${run.dataset} (sha256 ${run.datasetHash ?? '-'})`,
+      );
       console.log(`step ${run.step}/${run.totalSteps ?? '?'}, epoch ${run.epoch}; tags ${run.tags.join(', ') || '-'}`);
       console.log('config:', JSON.stringify(run.config, null, 2));
       console.log('final metrics:');
@@ -244,7 +278,9 @@ function checkpointOption(text: string | undefined): CheckpointChoice {
 
 program
   .command('export <run>')
-  .description('export a run (one checkpoint, config, metrics CSV, image grids, TF.js Layers models) as a folder or, with --out ending in .zip, a zip')
+  .description(
+    'export a run (one checkpoint, config, metrics CSV, image grids, TF.js Layers models) as a folder or, with --out ending in .zip, a zip',
+  )
   .requiredOption('--out <path>', 'folder to create, or a .zip file')
   .option('--checkpoint <step>', "checkpoint: 'latest' (default), 'best' (highest test ELBO) or a step")
   .option('--json', 'print the result (path, files with sha256) as JSON')
@@ -253,27 +289,35 @@ program
     await withWorkbench(async (workbench) => {
       const result = await workbench.exportRun({ runId, out: flags.out, checkpoint });
       if (flags.json) return console.log(JSON.stringify(result, null, 2));
-      console.log(`Exported run ${result.runId} (checkpoint at step ${result.checkpointStep}) to ${result.path}: ${result.files.length + 2} files, ${result.bytes} bytes`);
+      console.log(
+        `Exported run ${result.runId} (checkpoint at step ${result.checkpointStep}) to ${result.path}: ${result.files.length + 2} files, ${result.bytes} bytes`,
+      );
     });
   });
 
 program
   .command('import <path>')
-  .description('import a bundle folder or zip as a new run; every sha256 is checked first, and a bad bundle writes nothing')
+  .description(
+    'import a bundle folder or zip as a new run; every sha256 is checked first, and a bad bundle writes nothing',
+  )
   .option('--json', 'print the imported run as JSON')
   .action(async (path: string, flags: { json?: boolean }) => {
     await withWorkbench(async (workbench) => {
       const result = await workbench.importBundle({ path });
       for (const warning of result.warnings) console.warn(`WARNING: ${warning}`);
       if (flags.json) return console.log(JSON.stringify(result, null, 2));
-      console.log(`Imported run ${result.sourceRunId} as ${result.run.id}: ${result.metricPoints} metric points, ${result.images} images`);
+      console.log(
+        `Imported run ${result.sourceRunId} as ${result.run.id}: ${result.metricPoints} metric points, ${result.images} images`,
+      );
       printRunLine(result.run);
     });
   });
 
 program
   .command('replay <run>')
-  .description('train a run again from its config and seed, in this process, linked to it (replay_of), and compare the curves')
+  .description(
+    'train a run again from its config and seed, in this process, linked to it (replay_of), and compare the curves',
+  )
   .option('--strict', 'refuse to start when the backend or data set hash differs from the original')
   .option('--json', 'print the replayed run, the plan and the comparison as JSON')
   .action(async (runId: string, flags: { strict?: boolean; json?: boolean }) => {
@@ -293,10 +337,20 @@ program
       } else {
         console.log('largest difference per metric (original vs replay):');
         for (const m of comparison.metrics) {
-          const note = m.timing ? ' (timing, not compared)' : m.onlyInFirst || m.onlyInSecond ? ` (${m.onlyInFirst} steps only in the original, ${m.onlyInSecond} only in the replay)` : '';
-          console.log(`  ${m.metric.padEnd(28)} ${m.maxAbsDiff === 0 ? '0' : m.maxAbsDiff.toExponential(3)}${m.atStep !== null && m.maxAbsDiff > 0 ? ` at step ${m.atStep}` : ''}${note}`);
+          const note = m.timing
+            ? ' (timing, not compared)'
+            : m.onlyInFirst || m.onlyInSecond
+              ? ` (${m.onlyInFirst} steps only in the original, ${m.onlyInSecond} only in the replay)`
+              : '';
+          console.log(
+            `  ${m.metric.padEnd(28)} ${m.maxAbsDiff === 0 ? '0' : m.maxAbsDiff.toExponential(3)}${m.atStep !== null && m.maxAbsDiff > 0 ? ` at step ${m.atStep}` : ''}${note}`,
+          );
         }
-        console.log(comparison.identical ? 'The replay matches the original to the last bit.' : 'The replay differs from the original (see above).');
+        console.log(
+          comparison.identical
+            ? 'The replay matches the original to the last bit.'
+            : 'The replay differs from the original (see above).',
+        );
       }
       return finished.status === 'completed' ? 0 : 1;
     });
@@ -305,7 +359,9 @@ program
 
 program
   .command('generate <run>')
-  .description('decode prior samples (a PNG grid), or with --from/--to interpolate between two test images (a PNG strip), from a checkpoint')
+  .description(
+    'decode prior samples (a PNG grid), or with --from/--to interpolate between two test images (a PNG strip), from a checkpoint',
+  )
   .option('--checkpoint <step>', "checkpoint: 'latest' (default), 'best' or a step")
   .option('--count <n>', 'prior samples', '64')
   .option('--seed <n>', 'seed of the prior draws (default: the one the training grids use)')
@@ -314,42 +370,85 @@ program
   .option('--steps <n>', 'interpolate: points on the latent path, ends included', '10')
   .option('--out <file>', 'PNG file to write (default: samples-RUN-stepN.png or interpolation-RUN-A-B.png)')
   .option('--json', 'print what was written as JSON')
-  .action(async (runId: string, flags: { checkpoint?: string; count: string; seed?: string; from?: string; to?: string; steps: string; out?: string; json?: boolean }) => {
-    const checkpoint = checkpointOption(flags.checkpoint);
-    const integer = (name: string, value: string | undefined): number | undefined => {
-      if (value === undefined) return undefined;
-      const n = Number(value);
-      if (!Number.isSafeInteger(n) || n < 0) throw new ApiError(400, `--${name} must be a whole number >= 0, got '${value}'`);
-      return n;
-    };
-    if ((flags.from === undefined) !== (flags.to === undefined)) throw new ApiError(400, 'Interpolation needs both --from and --to');
-    await withWorkbench(async (workbench) => {
-      const interpolating = flags.from !== undefined;
-      const image = interpolating
-        ? await workbench.interpolateLatent({ runId, checkpoint, from: integer('from', flags.from)!, to: integer('to', flags.to)!, steps: integer('steps', flags.steps) })
-        : await workbench.generateSamples({ runId, checkpoint, count: integer('count', flags.count), seed: integer('seed', flags.seed) });
-      const out = resolve(
-        flags.out ?? (interpolating ? `interpolation-${image.runId}-${flags.from}-${flags.to}.png` : `samples-${image.runId}-step${image.checkpointStep}.png`),
-      );
-      writeFileSync(out, Buffer.from(image.dataUrl.slice(image.dataUrl.indexOf(',') + 1), 'base64'));
-      const { dataUrl: _, ...info } = image;
-      if (flags.json) return console.log(JSON.stringify({ ...info, path: out }, null, 2));
-      console.log(`Wrote ${out}: ${image.count} images (${image.width}x${image.height}) from run ${image.runId} at step ${image.checkpointStep}, backend ${image.backend}`);
-    });
-  });
+  .action(
+    async (
+      runId: string,
+      flags: {
+        checkpoint?: string;
+        count: string;
+        seed?: string;
+        from?: string;
+        to?: string;
+        steps: string;
+        out?: string;
+        json?: boolean;
+      },
+    ) => {
+      const checkpoint = checkpointOption(flags.checkpoint);
+      const integer = (name: string, value: string | undefined): number | undefined => {
+        if (value === undefined) return undefined;
+        const n = Number(value);
+        if (!Number.isSafeInteger(n) || n < 0)
+          throw new ApiError(400, `--${name} must be a whole number >= 0, got '${value}'`);
+        return n;
+      };
+      if ((flags.from === undefined) !== (flags.to === undefined))
+        throw new ApiError(400, 'Interpolation needs both --from and --to');
+      await withWorkbench(async (workbench) => {
+        const interpolating = flags.from !== undefined;
+        const image = interpolating
+          ? await workbench.interpolateLatent({
+              runId,
+              checkpoint,
+              from: integer('from', flags.from)!,
+              to: integer('to', flags.to)!,
+              steps: integer('steps', flags.steps),
+            })
+          : await workbench.generateSamples({
+              runId,
+              checkpoint,
+              count: integer('count', flags.count),
+              seed: integer('seed', flags.seed),
+            });
+        const out = resolve(
+          flags.out ??
+            (interpolating
+              ? `interpolation-${image.runId}-${flags.from}-${flags.to}.png`
+              : `samples-${image.runId}-step${image.checkpointStep}.png`),
+        );
+        writeFileSync(out, Buffer.from(image.dataUrl.slice(image.dataUrl.indexOf(',') + 1), 'base64'));
+        const { dataUrl: _, ...info } = image;
+        if (flags.json) return console.log(JSON.stringify({ ...info, path: out }, null, 2));
+        console.log(
+          `Wrote ${out}: ${image.count} images (${image.width}x${image.height}) from run ${image.runId} at step ${image.checkpointStep}, backend ${image.backend}`,
+        );
+      });
+    },
+  );
 
 program
   .command('serve')
   .description('serve the workbench UI and API to a browser on 127.0.0.1 (browser mode)')
-  .option('--host <host>', 'interface to bind; anything but 127.0.0.1 exposes the workbench to the network', '127.0.0.1')
+  .option(
+    '--host <host>',
+    'interface to bind; anything but 127.0.0.1 exposes the workbench to the network',
+    '127.0.0.1',
+  )
   .option('--port <port>', 'port (0 = any free port)', '7860')
   .option('--token <token>', 'access token (default: a random one)')
   .action(async (flags: { host: string; port: string; token?: string }) => {
     const workbench = await Workbench.open({ db: globalDb(), runQueue: true });
     const staticDir = rendererDir();
-    const server = await serve(workbench, { host: flags.host, port: Number(flags.port), staticDir, token: flags.token });
+    const server = await serve(workbench, {
+      host: flags.host,
+      port: Number(flags.port),
+      staticDir,
+      token: flags.token,
+    });
     if (flags.host !== '127.0.0.1' && flags.host !== 'localhost') {
-      console.warn(`WARNING: serving on ${flags.host}: anyone who can reach this address and has the token can train, read and delete runs.`);
+      console.warn(
+        `WARNING: serving on ${flags.host}: anyone who can reach this address and has the token can train, read and delete runs.`,
+      );
     }
     console.log(`VAE Workbench (browser mode), data in ${workbench.paths.dataDir}`);
     console.log(`Open ${server.openUrl}`);

@@ -37,7 +37,8 @@ const dimsText = (dims: number[]) => dims.join('x');
 /** Parses an (already gunzipped) IDX file; `file` names it in errors. */
 export function decodeIdx(bytes: Uint8Array, file: string, gzipped = false): IdxArray {
   const has = `the file has ${bytes.length}${gzipped ? ' (after gunzip)' : ''}`;
-  if (bytes.length < 4) throw new DatasetError(`${file}: not an IDX file: ${has} bytes, fewer than the 4-byte magic number`);
+  if (bytes.length < 4)
+    throw new DatasetError(`${file}: not an IDX file: ${has} bytes, fewer than the 4-byte magic number`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const code = bytes[2] as IdxTypeCode;
   const ndims = bytes[3];
@@ -49,7 +50,9 @@ export function decodeIdx(bytes: Uint8Array, file: string, gzipped = false): Idx
   }
   const headerSize = 4 + 4 * ndims;
   if (bytes.length < headerSize) {
-    throw new DatasetError(`${file}: truncated IDX header: expected ${headerSize} bytes for ${ndims} dimensions but ${has}`);
+    throw new DatasetError(
+      `${file}: truncated IDX header: expected ${headerSize} bytes for ${ndims} dimensions but ${has}`,
+    );
   }
   const dims = Array.from({ length: ndims }, (_, i) => view.getUint32(4 + 4 * i));
   const type = IDX_TYPES[code];
@@ -59,7 +62,8 @@ export function decodeIdx(bytes: Uint8Array, file: string, gzipped = false): Idx
     throw new DatasetError(`${file}: expected ${expected} bytes for ${dimsText(dims)} ${type.name} values but ${has}`);
   }
   if (type.name === 'ubyte') return { dtype: 'ubyte', dims, data: bytes.subarray(headerSize, expected) };
-  if (type.name === 'sbyte') return { dtype: 'sbyte', dims, data: new Int8Array(bytes.buffer, bytes.byteOffset + headerSize, count) };
+  if (type.name === 'sbyte')
+    return { dtype: 'sbyte', dims, data: new Int8Array(bytes.buffer, bytes.byteOffset + headerSize, count) };
   // Wider types are big-endian and may be unaligned: read them through the DataView.
   const read = {
     short: () => Int16Array.from({ length: count }, (_, i) => view.getInt16(headerSize + 2 * i)),
@@ -73,7 +77,8 @@ export function decodeIdx(bytes: Uint8Array, file: string, gzipped = false): Idx
 /** Encodes unsigned bytes as an IDX file (for exports and test fixtures). */
 export function encodeIdx(dims: number[], data: Uint8Array): Uint8Array {
   const count = dims.reduce((a, b) => a * b, 1);
-  if (count !== data.length) throw new RangeError(`encodeIdx: ${dimsText(dims)} needs ${count} values, got ${data.length}`);
+  if (count !== data.length)
+    throw new RangeError(`encodeIdx: ${dimsText(dims)} needs ${count} values, got ${data.length}`);
   const out = new Uint8Array(4 + 4 * dims.length + count);
   const view = new DataView(out.buffer);
   view.setUint32(0, 0x0800 | dims.length);
@@ -106,7 +111,9 @@ export async function loadIdxPool(imagesFile: string, labelsFile: string | null)
   const images = await readIdx(imagesFile);
   const [count, height, width, channels = 1] = images.dims;
   if ((images.dims.length !== 3 && images.dims.length !== 4) || channels !== 1) {
-    throw new DatasetError(`${imagesFile}: expected images of shape count x height x width (or x 1), found ${dimsText(images.dims)}`);
+    throw new DatasetError(
+      `${imagesFile}: expected images of shape count x height x width (or x 1), found ${dimsText(images.dims)}`,
+    );
   }
   let data: Uint8Array | Float32Array;
   if (images.data instanceof Uint8Array) {
@@ -114,15 +121,22 @@ export async function loadIdxPool(imagesFile: string, labelsFile: string | null)
   } else if (images.data instanceof Float32Array || images.data instanceof Float64Array) {
     data = Float32Array.from(images.data);
     const bad = data.findIndex((v) => !(v >= 0 && v <= 1));
-    if (bad >= 0) throw new DatasetError(`${imagesFile}: ${images.dtype} pixel values must lie in [0, 1]; value ${bad} is ${data[bad]}`);
+    if (bad >= 0)
+      throw new DatasetError(
+        `${imagesFile}: ${images.dtype} pixel values must lie in [0, 1]; value ${bad} is ${data[bad]}`,
+      );
   } else {
-    throw new DatasetError(`${imagesFile}: unsupported IDX pixel type '${images.dtype}' (expected ubyte, float or double)`);
+    throw new DatasetError(
+      `${imagesFile}: unsupported IDX pixel type '${images.dtype}' (expected ubyte, float or double)`,
+    );
   }
   let labels: Int32Array | null = null;
   if (labelsFile) {
     const read = await readIdx(labelsFile);
     if (read.dims.length !== 1 || read.dims[0] !== count) {
-      throw new DatasetError(`${labelsFile}: expected ${count} labels (one per image in ${basename(imagesFile)}), found shape ${dimsText(read.dims)}`);
+      throw new DatasetError(
+        `${labelsFile}: expected ${count} labels (one per image in ${basename(imagesFile)}), found shape ${dimsText(read.dims)}`,
+      );
     }
     if (read.data instanceof Float32Array || read.data instanceof Float64Array) {
       throw new DatasetError(`${labelsFile}: labels must be integers, found IDX type '${read.dtype}'`);
@@ -165,7 +179,9 @@ export async function loadIdxFolder(folder: string): Promise<{ train: ExamplePoo
   };
   const [train, test] = await Promise.all([load('train'), load('t10k')]);
   if (train.height !== test.height || train.width !== test.width) {
-    throw new DatasetError(`${folder}: training images are ${train.height}x${train.width} but test images are ${test.height}x${test.width}`);
+    throw new DatasetError(
+      `${folder}: training images are ${train.height}x${train.width} but test images are ${test.height}x${test.width}`,
+    );
   }
   return { train, test };
 }
@@ -175,7 +191,9 @@ export function fashionMnistFolder(env: NodeJS.ProcessEnv = process.env): string
   return env[FASHION_MNIST_ENV] || DEFAULT_FASHION_MNIST_FOLDER;
 }
 
-export async function loadFashionMnist(folder = fashionMnistFolder()): Promise<{ train: ExamplePool; test: ExamplePool }> {
+export async function loadFashionMnist(
+  folder = fashionMnistFolder(),
+): Promise<{ train: ExamplePool; test: ExamplePool }> {
   if (!existsSync(folder) || !isIdxFolder(folder)) {
     throw new DatasetError(
       `Fashion-MNIST not found in ${folder} (looked for train-images-idx3-ubyte(.gz)): install Debian's dataset-fashion-mnist package ` +

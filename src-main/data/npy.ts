@@ -29,30 +29,45 @@ export function decodeNpy(bytes: Uint8Array, file: string): NpyArray {
   const headerLength = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
   const dataStart = headerStart + headerLength;
   if (bytes.length < dataStart) {
-    throw new DatasetError(`${file}: truncated .npy header: expected ${dataStart} header bytes but the file has ${bytes.length}`);
+    throw new DatasetError(
+      `${file}: truncated .npy header: expected ${dataStart} header bytes but the file has ${bytes.length}`,
+    );
   }
   const header = new TextDecoder().decode(bytes.subarray(headerStart, dataStart));
   const descr = /'descr'\s*:\s*'([^']*)'/.exec(header)?.[1];
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1];
   const shapeMatch = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
   if (descr === undefined || fortran === undefined || shapeMatch === undefined) {
-    throw new DatasetError(`${file}: bad .npy header (expected a dict with 'descr', 'fortran_order' and 'shape'): ${header.trim()}`);
+    throw new DatasetError(
+      `${file}: bad .npy header (expected a dict with 'descr', 'fortran_order' and 'shape'): ${header.trim()}`,
+    );
   }
   if (fortran === 'True') {
-    throw new DatasetError(`${file}: Fortran-ordered arrays are not supported; save a C-ordered array (np.ascontiguousarray)`);
+    throw new DatasetError(
+      `${file}: Fortran-ordered arrays are not supported; save a C-ordered array (np.ascontiguousarray)`,
+    );
   }
-  const shape = shapeMatch.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
-  if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw new DatasetError(`${file}: bad shape in .npy header: (${shapeMatch})`);
+  const shape = shapeMatch
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map(Number);
+  if (shape.some((d) => !Number.isInteger(d) || d < 0))
+    throw new DatasetError(`${file}: bad shape in .npy header: (${shapeMatch})`);
   // Bytes have no byte order ('|u1'); floats must be little-endian ('<'), the order we read.
   const kind = descr.slice(1);
   if (!(kind in DTYPES) || (kind !== 'u1' && descr[0] !== '<') || (kind === 'u1' && descr[0] === '>')) {
-    throw new DatasetError(`${file}: unsupported dtype '${descr}'; expected '|u1' (uint8), '<f4' (float32) or '<f8' (float64)`);
+    throw new DatasetError(
+      `${file}: unsupported dtype '${descr}'; expected '|u1' (uint8), '<f4' (float32) or '<f8' (float64)`,
+    );
   }
   const dtype = kind as NpyDtype;
   const count = shape.reduce((a, b) => a * b, 1);
   const expected = dataStart + count * DTYPES[dtype];
   if (bytes.length !== expected) {
-    throw new DatasetError(`${file}: expected ${expected} bytes for shape ${shapeText(shape)} of ${descr} but the file has ${bytes.length}`);
+    throw new DatasetError(
+      `${file}: expected ${expected} bytes for shape ${shapeText(shape)} of ${descr} but the file has ${bytes.length}`,
+    );
   }
   // Read floats through the DataView: the data offset need not be aligned for a typed-array view.
   const data =
@@ -96,7 +111,9 @@ export async function loadNpyPool(file: string): Promise<ExamplePool> {
   } else if (shape.length === 2 && Number.isInteger(Math.sqrt(shape[1]))) {
     height = width = Math.sqrt(shape[1]);
   } else {
-    throw new DatasetError(`${file}: expected images of shape (N, H, W), (N, H, W, 1) or (N, D) with D a perfect square, found ${shapeText(shape)}`);
+    throw new DatasetError(
+      `${file}: expected images of shape (N, H, W), (N, H, W, 1) or (N, D) with D a perfect square, found ${shapeText(shape)}`,
+    );
   }
   let data: Uint8Array | Float32Array;
   if (array.data instanceof Uint8Array) {
@@ -106,7 +123,9 @@ export async function loadNpyPool(file: string): Promise<ExamplePool> {
     // Check the source values (float64 before rounding) so NaN and out-of-range values are caught.
     const bad = array.data.findIndex((v: number) => !(v >= 0 && v <= 1));
     if (bad >= 0) {
-      throw new DatasetError(`${file}: float pixel values must lie in [0, 1]; value ${bad} (image ${Math.floor(bad / (height * width))}) is ${array.data[bad]}`);
+      throw new DatasetError(
+        `${file}: float pixel values must lie in [0, 1]; value ${bad} (image ${Math.floor(bad / (height * width))}) is ${array.data[bad]}`,
+      );
     }
   }
   return { data, count: shape[0], labels: null, height, width, channels: 1, source: file };

@@ -51,7 +51,8 @@ export async function loadPngFolderPool(folder: string): Promise<ExamplePool> {
     const file = join(folder, entry.name);
     if (!entry.isFile()) throw new DatasetError(`${file}: not a file; a PNG folder must hold only PNG images`);
     const bytes = await readFile(file);
-    if (!hasPngSignature(bytes)) throw new DatasetError(`${file}: not a PNG image; a PNG folder must hold only PNG images`);
+    if (!hasPngSignature(bytes))
+      throw new DatasetError(`${file}: not a PNG image; a PNG folder must hold only PNG images`);
     let png: DecodedPng;
     try {
       png = decode(bytes);
@@ -62,7 +63,9 @@ export async function loadPngFolderPool(folder: string): Promise<ExamplePool> {
       [height, width] = [png.height, png.width];
       data = new Float32Array(entries.length * height * width);
     } else if (png.height !== height || png.width !== width) {
-      throw new DatasetError(`${file}: image is ${png.width}x${png.height} but ${entries[0].name} is ${width}x${height}; all images must have the same size`);
+      throw new DatasetError(
+        `${file}: image is ${png.width}x${png.height} but ${entries[0].name} is ${width}x${height}; all images must have the same size`,
+      );
     }
     data.set(toGrey(png), n * height * width);
   }

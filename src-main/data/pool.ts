@@ -40,9 +40,20 @@ function tooFew(name: string, available: number, what: string, asked: string): D
  * A seeded shuffle of one pool of examples, cut into train and test: same seed, same split; the
  * two parts never share an example.
  */
-export function splitPool(pool: ExamplePool, name: string, trainSize: number, testSize: number, random: Random): { train: Split; test: Split } {
+export function splitPool(
+  pool: ExamplePool,
+  name: string,
+  trainSize: number,
+  testSize: number,
+  random: Random,
+): { train: Split; test: Split } {
   if (trainSize + testSize > pool.count) {
-    throw tooFew(name, pool.count, 'examples', `trainSize + testSize asks for ${trainSize} + ${testSize} = ${trainSize + testSize}`);
+    throw tooFew(
+      name,
+      pool.count,
+      'examples',
+      `trainSize + testSize asks for ${trainSize} + ${testSize} = ${trainSize + testSize}`,
+    );
   }
   const order = permutation(pool.count, random);
   return {
@@ -52,7 +63,13 @@ export function splitPool(pool: ExamplePool, name: string, trainSize: number, te
 }
 
 /** A seeded subset of `size` examples of a pool that is already one side of a published split. */
-export function samplePool(pool: ExamplePool, name: string, size: number, sizeField: 'trainSize' | 'testSize', random: Random): Split {
+export function samplePool(
+  pool: ExamplePool,
+  name: string,
+  size: number,
+  sizeField: 'trainSize' | 'testSize',
+  random: Random,
+): Split {
   if (size > pool.count) {
     const side = sizeField === 'trainSize' ? 'training' : 'test';
     throw tooFew(name, pool.count, `${side} examples`, `${sizeField} asks for ${size}`);
@@ -72,7 +89,9 @@ export function hashSplits(height: number, width: number, channels: number, trai
   const hash = createHash('sha256');
   hash.update(bytesOf(new Int32Array([height, width, channels])));
   for (const split of [train, test]) {
-    hash.update(bytesOf(new Int32Array([split.count, split.labels ? 1 : 0, split.factors ? split.factors.length : -1])));
+    hash.update(
+      bytesOf(new Int32Array([split.count, split.labels ? 1 : 0, split.factors ? split.factors.length : -1])),
+    );
     hash.update(bytesOf(split.pixels));
     if (split.labels) hash.update(bytesOf(split.labels));
     if (split.factors) hash.update(bytesOf(split.factors));

@@ -60,7 +60,12 @@ const INSIDE: Record<ShapeFactors['shape'], (x: number, y: number) => boolean> =
  * Renders one shape as a size x size binary image (1 inside, 0 outside; a pixel is inside when
  * its centre is). Writes into `out` at `offset` when given.
  */
-export function renderShape(indices: ArrayLike<number>, size = DEFAULT_SHAPES_SIZE, out = new Float32Array(size * size), offset = 0): Float32Array {
+export function renderShape(
+  indices: ArrayLike<number>,
+  size = DEFAULT_SHAPES_SIZE,
+  out = new Float32Array(size * size),
+  offset = 0,
+): Float32Array {
   const f = shapeFactorValues(indices);
   const inside = INSIDE[f.shape];
   const half = HALF_EXTENT * f.scale;
@@ -99,7 +104,9 @@ export function shapeCombination(n: number, out: Int32Array = new Int32Array(5),
  */
 export function sampleShapeFactors(count: number, random: Random): Int32Array {
   if (count > SHAPE_COMBINATIONS) {
-    throw new DatasetError(`Data set 'shapes' has ${SHAPE_COMBINATIONS.toLocaleString('en-US')} factor combinations but ${count} were asked for`);
+    throw new DatasetError(
+      `Data set 'shapes' has ${SHAPE_COMBINATIONS.toLocaleString('en-US')} factor combinations but ${count} were asked for`,
+    );
   }
   const swapped = new Map<number, number>();
   const factors = new Int32Array(count * SHAPE_FACTOR_SIZES.length);
@@ -125,8 +132,14 @@ function renderSplit(factors: Int32Array, size: number): Split {
 }
 
 /** trainSize + testSize distinct combinations, the first trainSize for training. */
-export function generateShapes(trainSize: number, testSize: number, random: Random, size = DEFAULT_SHAPES_SIZE): { train: Split; test: Split } {
-  if (!Number.isInteger(size) || size < 8 || size > 512) throw new DatasetError(`shapes: image size must be an integer in [8, 512], got ${size}`);
+export function generateShapes(
+  trainSize: number,
+  testSize: number,
+  random: Random,
+  size = DEFAULT_SHAPES_SIZE,
+): { train: Split; test: Split } {
+  if (!Number.isInteger(size) || size < 8 || size > 512)
+    throw new DatasetError(`shapes: image size must be an integer in [8, 512], got ${size}`);
   if (trainSize + testSize > SHAPE_COMBINATIONS) {
     throw new DatasetError(
       `Data set 'shapes' has ${SHAPE_COMBINATIONS.toLocaleString('en-US')} factor combinations but trainSize + testSize asks for ${trainSize} + ${testSize} = ${trainSize + testSize}`,

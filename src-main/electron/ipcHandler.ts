@@ -5,11 +5,18 @@ import type { Workbench } from '../workbench/service';
 
 export type IpcReply = { ok: true; result: unknown } | { ok: false; error: { message: string; field?: string } };
 
-export async function handleIpcCall(workbench: Pick<Workbench, 'dispatch'>, method: unknown, payload: unknown): Promise<IpcReply> {
+export async function handleIpcCall(
+  workbench: Pick<Workbench, 'dispatch'>,
+  method: unknown,
+  payload: unknown,
+): Promise<IpcReply> {
   try {
     return { ok: true, result: await workbench.dispatch(String(method), payload) };
   } catch (error) {
     const field = error instanceof ApiError ? error.field : undefined;
-    return { ok: false, error: { message: error instanceof Error ? error.message : String(error), ...(field ? { field } : {}) } };
+    return {
+      ok: false,
+      error: { message: error instanceof Error ? error.message : String(error), ...(field ? { field } : {}) },
+    };
   }
 }

@@ -10,7 +10,14 @@ import { Workbench } from '../workbench/service';
 import { defaultDataDir } from '../workbench/paths';
 import { IPC_CALL, IPC_EVENT } from './channels';
 import { handleIpcCall } from './ipcHandler';
-import { APP_CSP, DEFAULT_BOUNDS, isAppUrl, isExternalLinkAllowed, mainWindowOptions, type WindowBounds } from './windowOptions';
+import {
+  APP_CSP,
+  DEFAULT_BOUNDS,
+  isAppUrl,
+  isExternalLinkAllowed,
+  mainWindowOptions,
+  type WindowBounds,
+} from './windowOptions';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const rendererIndex = join(here, '..', 'renderer', 'index.html');
@@ -66,7 +73,10 @@ function checkSender(event: IpcMainInvokeEvent): void {
 }
 
 async function start(): Promise<void> {
-  workbench = await Workbench.open({ runQueue: true, sqliteBinding: process.env.VAE_WORKBENCH_SQLITE_BINDING || undefined });
+  workbench = await Workbench.open({
+    runQueue: true,
+    sqliteBinding: process.env.VAE_WORKBENCH_SQLITE_BINDING || undefined,
+  });
   const service = workbench;
 
   session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
@@ -135,7 +145,15 @@ function buildMenu(): Menu {
     { role: 'editMenu' },
     {
       label: 'View',
-      submenu: [{ role: 'reload' }, { role: 'toggleDevTools' }, { type: 'separator' }, { role: 'resetZoom' }, { role: 'zoomIn' }, { role: 'zoomOut' }, { role: 'togglefullscreen' }],
+      submenu: [
+        { role: 'reload' },
+        { role: 'toggleDevTools' },
+        { type: 'separator' },
+        { role: 'resetZoom' },
+        { role: 'zoomIn' },
+        { role: 'zoomOut' },
+        { role: 'togglefullscreen' },
+      ],
     },
     {
       role: 'help',
@@ -156,7 +174,9 @@ function buildMenu(): Menu {
 
 /** A message box attached to the window when there is one. */
 function showMessage(options: Electron.MessageBoxOptions): Promise<Electron.MessageBoxReturnValue> {
-  return mainWindow && !mainWindow.isDestroyed() ? dialog.showMessageBox(mainWindow, options) : dialog.showMessageBox(options);
+  return mainWindow && !mainWindow.isDestroyed()
+    ? dialog.showMessageBox(mainWindow, options)
+    : dialog.showMessageBox(options);
 }
 
 async function importBundleFromMenu(kind: 'zip' | 'folder'): Promise<void> {
@@ -164,9 +184,16 @@ async function importBundleFromMenu(kind: 'zip' | 'folder'): Promise<void> {
   if (!service) return;
   const options: Electron.OpenDialogOptions =
     kind === 'zip'
-      ? { title: 'Import a run bundle', properties: ['openFile'], filters: [{ name: 'Run bundle', extensions: ['zip'] }] }
+      ? {
+          title: 'Import a run bundle',
+          properties: ['openFile'],
+          filters: [{ name: 'Run bundle', extensions: ['zip'] }],
+        }
       : { title: 'Import a run bundle folder', properties: ['openDirectory'] };
-  const picked = mainWindow && !mainWindow.isDestroyed() ? await dialog.showOpenDialog(mainWindow, options) : await dialog.showOpenDialog(options);
+  const picked =
+    mainWindow && !mainWindow.isDestroyed()
+      ? await dialog.showOpenDialog(mainWindow, options)
+      : await dialog.showOpenDialog(options);
   if (picked.canceled || picked.filePaths.length === 0) return;
   try {
     // Every hash is verified before anything is written; the new run reaches the window as an event.
@@ -174,10 +201,17 @@ async function importBundleFromMenu(kind: 'zip' | 'folder'): Promise<void> {
     await showMessage({
       type: result.warnings.length > 0 ? 'warning' : 'info',
       message: `Imported “${result.run.name}” as run ${result.run.id}`,
-      detail: [`${result.metricPoints} metric points and ${result.images} image grids, from run ${result.sourceRunId}.`, ...result.warnings].join('\n\n'),
+      detail: [
+        `${result.metricPoints} metric points and ${result.images} image grids, from run ${result.sourceRunId}.`,
+        ...result.warnings,
+      ].join('\n\n'),
     });
   } catch (error) {
-    await showMessage({ type: 'error', message: 'Import refused', detail: error instanceof Error ? error.message : String(error) });
+    await showMessage({
+      type: 'error',
+      message: 'Import refused',
+      detail: error instanceof Error ? error.message : String(error),
+    });
   }
 }
 
@@ -195,7 +229,11 @@ async function exportRunFromMenu(kind: 'zip' | 'folder'): Promise<void> {
   if (!service) return;
   const runId = await focusedRunId();
   if (!runId) {
-    await showMessage({ type: 'info', message: 'No run chosen', detail: "Click a run's name in the runs table so its details show, then choose Export Run again." });
+    await showMessage({
+      type: 'info',
+      message: 'No run chosen',
+      detail: "Click a run's name in the runs table so its details show, then choose Export Run again.",
+    });
     return;
   }
   const choice = await showMessage({
@@ -216,12 +254,21 @@ async function exportRunFromMenu(kind: 'zip' | 'folder'): Promise<void> {
       filters: [{ name: 'Run bundle', extensions: ['zip'] }],
       properties: ['createDirectory', 'showOverwriteConfirmation'],
     };
-    const saved = mainWindow && !mainWindow.isDestroyed() ? await dialog.showSaveDialog(mainWindow, options) : await dialog.showSaveDialog(options);
+    const saved =
+      mainWindow && !mainWindow.isDestroyed()
+        ? await dialog.showSaveDialog(mainWindow, options)
+        : await dialog.showSaveDialog(options);
     if (saved.canceled || !saved.filePath) return;
     out = saved.filePath.toLowerCase().endsWith('.zip') ? saved.filePath : `${saved.filePath}.zip`;
   } else {
-    const options: Electron.OpenDialogOptions = { title: 'Export run bundle into an empty folder', properties: ['openDirectory', 'createDirectory'] };
-    const picked = mainWindow && !mainWindow.isDestroyed() ? await dialog.showOpenDialog(mainWindow, options) : await dialog.showOpenDialog(options);
+    const options: Electron.OpenDialogOptions = {
+      title: 'Export run bundle into an empty folder',
+      properties: ['openDirectory', 'createDirectory'],
+    };
+    const picked =
+      mainWindow && !mainWindow.isDestroyed()
+        ? await dialog.showOpenDialog(mainWindow, options)
+        : await dialog.showOpenDialog(options);
     if (picked.canceled || picked.filePaths.length === 0) return;
     out = picked.filePaths[0];
   }
@@ -244,7 +291,11 @@ async function exportRunFromMenu(kind: 'zip' | 'folder'): Promise<void> {
     });
     if (shown.response === 1) shell.showItemInFolder(out);
   } catch (error) {
-    await showMessage({ type: 'error', message: 'Export failed', detail: error instanceof Error ? error.message : String(error) });
+    await showMessage({
+      type: 'error',
+      message: 'Export failed',
+      detail: error instanceof Error ? error.message : String(error),
+    });
   }
 }
 

@@ -12,7 +12,10 @@ export interface WindowBounds {
 
 export const DEFAULT_BOUNDS: WindowBounds = { width: 1400, height: 900 };
 
-export function mainWindowOptions(preloadPath: string, bounds: WindowBounds = DEFAULT_BOUNDS): BrowserWindowConstructorOptions {
+export function mainWindowOptions(
+  preloadPath: string,
+  bounds: WindowBounds = DEFAULT_BOUNDS,
+): BrowserWindowConstructorOptions {
   return {
     x: bounds.x,
     y: bounds.y,

@@ -29,7 +29,13 @@ export abstract class BaseVae<Posterior extends tf.TensorContainer> implements V
    * n posterior samples per example: sample j of example b uses positions (j * batch + b) * d.. of
    * each layer's noise stream, so the draws depend on (seed, j) only, not on sampleOffset chunking.
    */
-  protected abstract sample(x: tf.Tensor2D, posterior: Posterior, n: number, seed: number, sampleOffset: number): SampledTerms;
+  protected abstract sample(
+    x: tf.Tensor2D,
+    posterior: Posterior,
+    n: number,
+    seed: number,
+    sampleOffset: number,
+  ): SampledTerms;
 
   /** The variant's own networks, besides the decoder and likelihood ones. */
   protected abstract ownNetworks(): Record<string, tf.LayersModel>;

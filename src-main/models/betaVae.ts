@@ -24,5 +24,11 @@ export class BetaVae extends Vae {
 
 export function buildBetaVae(config: ModelConfig, inputShape: [number, number, number], seed: number): BetaVae {
   const { encoder, decoder } = buildEncoderDecoder(config, inputShape, config.latentDim, seed);
-  return new BetaVae(config, inputShape, encoder, decoder, createLikelihood(config, inputShape[0] * inputShape[1] * inputShape[2]));
+  return new BetaVae(
+    config,
+    inputShape,
+    encoder,
+    decoder,
+    createLikelihood(config, inputShape[0] * inputShape[1] * inputShape[2]),
+  );
 }

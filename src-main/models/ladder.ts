@@ -73,7 +73,14 @@ export class LadderVae extends BaseVae<BottomUp> {
     const mu: tf.Tensor2D[] = new Array(up.length);
     const klPerDim: tf.Tensor2D[] = new Array(up.length);
     const draw = (i: number, m: tf.Tensor2D, lv: tf.Tensor2D): tf.Tensor2D =>
-      sampleOffset === null ? m : (sampleDiagGaussian(m, lv, layerNoiseSeed(seed, i), sampleOffset * batch * this.latentDims[i]) as tf.Tensor2D);
+      sampleOffset === null
+        ? m
+        : (sampleDiagGaussian(
+            m,
+            lv,
+            layerNoiseSeed(seed, i),
+            sampleOffset * batch * this.latentDims[i],
+          ) as tf.Tensor2D);
 
     const muTop = tf.tile(up[top].mu, [n, 1]);
     const lvTop = tf.tile(up[top].logVar, [n, 1]);
@@ -83,12 +90,20 @@ export class LadderVae extends BaseVae<BottomUp> {
     let logPriorRatio = tf.sub(logStandardNormal(z[top]), logNormalDiag(z[top], muTop, lvTop));
     for (let i = top - 1; i >= 0; i--) {
       const prior = splitHead(run(this.nets.down[i], z[i + 1])); // p(z_i | z_{i+1})
-      const q = precisionWeightedMerge(tf.tile(up[i].mu, [n, 1]), tf.tile(up[i].logVar, [n, 1]), prior.mu, prior.logVar);
+      const q = precisionWeightedMerge(
+        tf.tile(up[i].mu, [n, 1]),
+        tf.tile(up[i].logVar, [n, 1]),
+        prior.mu,
+        prior.logVar,
+      );
       z[i] = draw(i, q.mu as tf.Tensor2D, q.logVar as tf.Tensor2D);
       mu[i] = q.mu as tf.Tensor2D;
       klPerDim[i] = klGaussiansPerDim(q.mu, q.logVar, prior.mu, prior.logVar) as tf.Tensor2D; // KL(q(z_i|.) || p(z_i|z_{i+1}))
       // log p(z_i | z_{i+1}) - log q(z_i | .), accumulated over layers for the importance weights
-      logPriorRatio = tf.add(logPriorRatio, tf.sub(logNormalDiag(z[i], prior.mu, prior.logVar), logNormalDiag(z[i], q.mu, q.logVar)));
+      logPriorRatio = tf.add(
+        logPriorRatio,
+        tf.sub(logNormalDiag(z[i], prior.mu, prior.logVar), logNormalDiag(z[i], q.mu, q.logVar)),
+      );
     }
     return { z, mu, klPerDim, logPriorRatio: logPriorRatio as tf.Tensor1D };
   }
@@ -137,9 +152,31 @@ export function buildLadderVae(config: ModelConfig, inputShape: [number, number,
   const dim = inputShape[0] * inputShape[1] * inputShape[2];
   const width = (i: number) => config.hidden[Math.min(i, config.hidden.length - 1)];
   const act = config.activation;
-  const up = dims.map((_, i) => buildMlp({ name: `up${i + 1}`, inputDim: i === 0 ? dim : width(i - 1), hidden: [width(i)], activation: act, outputDim: null, seed }));
-  const upHead = dims.map((d, i) => buildMlp({ name: `upHead${i + 1}`, inputDim: width(i), hidden: [], activation: act, outputDim: 2 * d, seed }));
-  const down = dims.slice(0, -1).map((d, i) => buildMlp({ name: `down${i + 1}`, inputDim: dims[i + 1], hidden: [width(i)], activation: act, outputDim: 2 * d, seed }));
+  const up = dims.map((_, i) =>
+    buildMlp({
+      name: `up${i + 1}`,
+      inputDim: i === 0 ? dim : width(i - 1),
+      hidden: [width(i)],
+      activation: act,
+      outputDim: null,
+      seed,
+    }),
+  );
+  const upHead = dims.map((d, i) =>
+    buildMlp({ name: `upHead${i + 1}`, inputDim: width(i), hidden: [], activation: act, outputDim: 2 * d, seed }),
+  );
+  const down = dims
+    .slice(0, -1)
+    .map((d, i) =>
+      buildMlp({
+        name: `down${i + 1}`,
+        inputDim: dims[i + 1],
+        hidden: [width(i)],
+        activation: act,
+        outputDim: 2 * d,
+        seed,
+      }),
+    );
   const decoder = buildMlpDecoder(dims[0], [width(0)], act, dim, seed);
   return new LadderVae(config, inputShape, [...dims], { up, upHead, down, decoder }, createLikelihood(config, dim));
 }

@@ -54,37 +54,69 @@ export function buildMlp(spec: MlpSpec): tf.Sequential {
     add(dense(`${spec.name}_dense${j}`, units, spec.seed, first ? spec.inputDim : undefined));
     add(activationLayer(`${spec.name}_act${j}`, spec.activation));
   });
-  if (spec.outputDim !== null) add(dense(`${spec.name}_out`, spec.outputDim, spec.seed, first ? spec.inputDim : undefined));
+  if (spec.outputDim !== null)
+    add(dense(`${spec.name}_out`, spec.outputDim, spec.seed, first ? spec.inputDim : undefined));
   if (first) throw new Error(`network ${spec.name} has no layers`);
   return model;
 }
 
 /** MLP encoder x -> [mu | logVar] (width 2 * latentDim). */
-export function buildMlpEncoder(inputDim: number, hidden: number[], activation: Activation, latentDim: number, seed: number, name = 'encoder'): tf.Sequential {
+export function buildMlpEncoder(
+  inputDim: number,
+  hidden: number[],
+  activation: Activation,
+  latentDim: number,
+  seed: number,
+  name = 'encoder',
+): tf.Sequential {
   return buildMlp({ name, inputDim, hidden, activation, outputDim: 2 * latentDim, seed });
 }
 
 /** MLP decoder z -> decoder output (logits or means), hidden widths mirroring the encoder's. */
-export function buildMlpDecoder(latentDim: number, hidden: number[], activation: Activation, outputDim: number, seed: number, name = 'decoder'): tf.Sequential {
+export function buildMlpDecoder(
+  latentDim: number,
+  hidden: number[],
+  activation: Activation,
+  outputDim: number,
+  seed: number,
+  name = 'decoder',
+): tf.Sequential {
   return buildMlp({ name, inputDim: latentDim, hidden: [...hidden].reverse(), activation, outputDim, seed });
 }
 
 function checkConvShape([h, w]: [number, number, number]): void {
-  if (h % 4 !== 0 || w % 4 !== 0) throw new Error(`the conv architecture needs height and width divisible by 4, got ${h}x${w}`);
+  if (h % 4 !== 0 || w % 4 !== 0)
+    throw new Error(`the conv architecture needs height and width divisible by 4, got ${h}x${w}`);
 }
 
 /**
  * Conv encoder for flattened HxWxC images (H, W divisible by 4):
  * reshape -> conv 32 k4 s2 -> conv 64 k4 s2 -> flatten -> [dense hidden]... -> dense [mu | logVar].
  */
-export function buildConvEncoder(inputShape: [number, number, number], hidden: number[], activation: Activation, latentDim: number, seed: number, name = 'encoder'): tf.Sequential {
+export function buildConvEncoder(
+  inputShape: [number, number, number],
+  hidden: number[],
+  activation: Activation,
+  latentDim: number,
+  seed: number,
+  name = 'encoder',
+): tf.Sequential {
   checkConvShape(inputShape);
   const [h, w, c] = inputShape;
   const model = tf.sequential({ name });
   model.add(tf.layers.reshape({ name: `${name}_image`, targetShape: [h, w, c], inputShape: [h * w * c] }));
   [32, 64].forEach((filters, j) => {
     const layerName = `${name}_conv${j}`;
-    model.add(tf.layers.conv2d({ name: layerName, filters, kernelSize: 4, strides: 2, padding: 'same', kernelInitializer: kernelInit(seed, layerName) }));
+    model.add(
+      tf.layers.conv2d({
+        name: layerName,
+        filters,
+        kernelSize: 4,
+        strides: 2,
+        padding: 'same',
+        kernelInitializer: kernelInit(seed, layerName),
+      }),
+    );
     model.add(activationLayer(`${name}_conv${j}_act`, activation));
   });
   model.add(tf.layers.flatten({ name: `${name}_flatten` }));
@@ -100,7 +132,14 @@ export function buildConvEncoder(inputShape: [number, number, number], hidden: n
  * Conv decoder mirroring buildConvEncoder: z -> [dense hidden reversed]... -> dense (H/4 W/4 64)
  * -> reshape -> conv2dTranspose 32 k4 s2 -> conv2dTranspose C k4 s2 (linear) -> flatten.
  */
-export function buildConvDecoder(latentDim: number, hidden: number[], activation: Activation, inputShape: [number, number, number], seed: number, name = 'decoder'): tf.Sequential {
+export function buildConvDecoder(
+  latentDim: number,
+  hidden: number[],
+  activation: Activation,
+  inputShape: [number, number, number],
+  seed: number,
+  name = 'decoder',
+): tf.Sequential {
   checkConvShape(inputShape);
   const [h, w, c] = inputShape;
   const model = tf.sequential({ name });
@@ -115,7 +154,14 @@ export function buildConvDecoder(latentDim: number, hidden: number[], activation
   model.add(tf.layers.reshape({ name: `${name}_grid`, targetShape: [h / 4, w / 4, 64] }));
   const deconv = (j: number, filters: number) => {
     const layerName = `${name}_deconv${j}`;
-    return tf.layers.conv2dTranspose({ name: layerName, filters, kernelSize: 4, strides: 2, padding: 'same', kernelInitializer: kernelInit(seed, layerName) });
+    return tf.layers.conv2dTranspose({
+      name: layerName,
+      filters,
+      kernelSize: 4,
+      strides: 2,
+      padding: 'same',
+      kernelInitializer: kernelInit(seed, layerName),
+    });
   };
   model.add(deconv(0, 32));
   model.add(activationLayer(`${name}_deconv0_act`, activation));
@@ -125,7 +171,12 @@ export function buildConvDecoder(latentDim: number, hidden: number[], activation
 }
 
 /** The encoder and decoder of a single-layer model, by config.architecture. */
-export function buildEncoderDecoder(config: ModelConfig, inputShape: [number, number, number], latentDim: number, seed: number): { encoder: tf.Sequential; decoder: tf.Sequential } {
+export function buildEncoderDecoder(
+  config: ModelConfig,
+  inputShape: [number, number, number],
+  latentDim: number,
+  seed: number,
+): { encoder: tf.Sequential; decoder: tf.Sequential } {
   const dim = inputShape[0] * inputShape[1] * inputShape[2];
   if (config.architecture === 'conv') {
     return {
@@ -146,7 +197,15 @@ export function buildEncoderDecoder(config: ModelConfig, inputShape: [number, nu
 export function buildPixelLogVariance(dim: number, initialLogVar: number, name = 'pixelLogVariance'): tf.Sequential {
   return tf.sequential({
     name,
-    layers: [tf.layers.dense({ name: `${name}_logvar`, units: dim, inputShape: [1], useBias: false, kernelInitializer: tf.initializers.constant({ value: initialLogVar }) })],
+    layers: [
+      tf.layers.dense({
+        name: `${name}_logvar`,
+        units: dim,
+        inputShape: [1],
+        useBias: false,
+        kernelInitializer: tf.initializers.constant({ value: initialLogVar }),
+      }),
+    ],
   });
 }
 

@@ -66,5 +66,11 @@ export class Vae extends BaseVae<GaussianPosterior> {
 /** A VAE with the config's networks (architecture, hidden, activation) and likelihood. */
 export function buildVae(config: ModelConfig, inputShape: [number, number, number], seed: number): Vae {
   const { encoder, decoder } = buildEncoderDecoder(config, inputShape, config.latentDim, seed);
-  return new Vae(config, inputShape, encoder, decoder, createLikelihood(config, inputShape[0] * inputShape[1] * inputShape[2]));
+  return new Vae(
+    config,
+    inputShape,
+    encoder,
+    decoder,
+    createLikelihood(config, inputShape[0] * inputShape[1] * inputShape[2]),
+  );
 }

@@ -39,8 +39,13 @@ export function setNamedWeights(model: VaeModel, weights: NamedWeight[]): void {
   }
   for (const [name, target] of targets) {
     const w = given.get(name) as NamedWeight;
-    if (w.shape.join('x') !== shapeOf(target).join('x') || w.values.length !== shapeOf(target).reduce((a, b) => a * b, 1)) {
-      throw new Error(`weight ${name}: shape [${w.shape}] (${w.values.length} values) does not match [${shapeOf(target)}]`);
+    if (
+      w.shape.join('x') !== shapeOf(target).join('x') ||
+      w.values.length !== shapeOf(target).reduce((a, b) => a * b, 1)
+    ) {
+      throw new Error(
+        `weight ${name}: shape [${w.shape}] (${w.values.length} values) does not match [${shapeOf(target)}]`,
+      );
     }
   }
   for (const [name, target] of targets) {

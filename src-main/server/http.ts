@@ -42,7 +42,8 @@ const MIME: Record<string, string> = {
   '.ico': 'image/x-icon',
   '.json': 'application/json',
 };
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 /** Largest bundle /upload/import accepts. */
 const MAX_UPLOAD = 1024 ** 3;
@@ -59,7 +60,10 @@ function parseCheckpointParam(value: string | null): 'latest' | 'best' | number 
 /** A file name safe to create in a temporary folder, ending in .zip; null when nothing is left of it. */
 function safeUploadName(name: string): string | null {
   const base = name.split(/[\\/]/).pop() ?? '';
-  const clean = base.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(0, 120);
+  const clean = base
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .replace(/^[._]+/, '')
+    .slice(0, 120);
   if (!clean) return null;
   return clean.toLowerCase().endsWith('.zip') ? clean : `${clean}.zip`;
 }
@@ -81,7 +85,11 @@ function cookieToken(req: IncomingMessage): string | undefined {
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  });
   res.end(text);
 }
 
@@ -126,7 +134,11 @@ export async function serve(workbench: Workbench, options: ServeOptions): Promis
       const bearer = req.headers.authorization?.startsWith('Bearer ') ? req.headers.authorization.slice(7) : undefined;
       const authorized = sameToken(cookieToken(req), token) || sameToken(bearer, token) || sameToken(queryToken, token);
       if (!authorized) {
-        return sendError(res, 401, 'Missing or wrong access token: open the URL printed by `vae-workbench serve` (it carries ?token=...)');
+        return sendError(
+          res,
+          401,
+          'Missing or wrong access token: open the URL printed by `vae-workbench serve` (it carries ?token=...)',
+        );
       }
       if (url.pathname.startsWith('/api/')) return await handleApi(req, res, url);
       // Bundle transfer (issue #6): the same token, Host and Origin checks as the API.
@@ -168,14 +180,19 @@ export async function serve(workbench: Workbench, options: ServeOptions): Promis
    * .zip, streamed as an attachment, then deleted.
    */
   async function handleExportDownload(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    if (req.method !== 'GET' && req.method !== 'HEAD') throw new ApiError(400, 'Use GET for /download/export/<runId>.zip');
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      throw new ApiError(400, 'Use GET for /download/export/<runId>.zip');
     checkOrigin(req);
     const match = /^\/download\/export\/([A-Za-z0-9_-]{1,64})\.zip$/.exec(url.pathname);
     if (!match) throw new ApiError(404, `Not found: ${url.pathname} (use /download/export/<runId>.zip)`);
     const checkpoint = parseCheckpointParam(url.searchParams.get('checkpoint'));
     const folder = await mkdtemp(join(tmpdir(), 'vaewb-export-'));
     try {
-      const result = (await workbench.dispatch('exportRun', { runId: match[1], checkpoint, out: join(folder, `${match[1]}.zip`) })) as ExportResult;
+      const result = (await workbench.dispatch('exportRun', {
+        runId: match[1],
+        checkpoint,
+        out: join(folder, `${match[1]}.zip`),
+      })) as ExportResult;
       const { size } = await stat(result.path);
       res.writeHead(200, {
         'content-type': 'application/zip',
@@ -204,11 +221,18 @@ export async function serve(workbench: Workbench, options: ServeOptions): Promis
     if (req.method !== 'POST') throw new ApiError(400, 'Use POST for /upload/import');
     checkOrigin(req);
     const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-    if (!UPLOAD_TYPES.includes(type)) throw new ApiError(400, `Upload a .zip bundle as application/zip or application/octet-stream (got '${type || 'no content type'}')`);
+    if (!UPLOAD_TYPES.includes(type))
+      throw new ApiError(
+        400,
+        `Upload a .zip bundle as application/zip or application/octet-stream (got '${type || 'no content type'}')`,
+      );
     const declared = Number(req.headers['content-length'] ?? NaN);
     if (declared > MAX_UPLOAD) throw new ApiError(413, `The bundle is over ${MAX_UPLOAD} bytes`);
     // The name the user picked, for messages; the file on disk always gets a safe name.
-    const shownName = (req.headers['x-file-name'] ? safeUploadName(String(req.headers['x-file-name'])) : null) ?? url.searchParams.get('name') ?? 'upload.zip';
+    const shownName =
+      (req.headers['x-file-name'] ? safeUploadName(String(req.headers['x-file-name'])) : null) ??
+      url.searchParams.get('name') ??
+      'upload.zip';
     const folder = await mkdtemp(join(tmpdir(), 'vaewb-upload-'));
     const file = join(folder, safeUploadName(shownName) ?? 'upload.zip');
     try {
@@ -227,7 +251,12 @@ export async function serve(workbench: Workbench, options: ServeOptions): Promis
         sendJson(res, 200, { ok: true, result });
       } catch (error) {
         // Name the file the user chose, not the temporary copy.
-        if (error instanceof ApiError) throw new ApiError(error.status, error.message.split(file).join(shownName).split(folder).join('upload'), error.field);
+        if (error instanceof ApiError)
+          throw new ApiError(
+            error.status,
+            error.message.split(file).join(shownName).split(folder).join('upload'),
+            error.field,
+          );
         throw error;
       }
     } finally {
@@ -253,7 +282,12 @@ export async function serve(workbench: Workbench, options: ServeOptions): Promis
     });
   }
 
-  async function handleStatic(req: IncomingMessage, res: ServerResponse, url: URL, fromTokenUrl: boolean): Promise<void> {
+  async function handleStatic(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    fromTokenUrl: boolean,
+  ): Promise<void> {
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 400, 'Only GET for pages');
     if (fromTokenUrl) {
       // Swap the token in the URL for an HttpOnly cookie and drop it from the address bar.
@@ -276,7 +310,8 @@ export async function serve(workbench: Workbench, options: ServeOptions): Promis
     try {
       body = await readFile(file);
     } catch {
-      if (relative === 'index.html') return sendError(res, 500, `The UI is not built: ${file} is missing. Run \`npm run build\`.`);
+      if (relative === 'index.html')
+        return sendError(res, 500, `The UI is not built: ${file} is missing. Run \`npm run build\`.`);
       return sendError(res, 404, `Not found: ${url.pathname}`);
     }
     res.writeHead(200, {
@@ -295,7 +330,12 @@ export async function serve(workbench: Workbench, options: ServeOptions): Promis
   });
   const address = server.address();
   port = typeof address === 'object' && address ? address.port : options.port;
-  const shownHost = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host.includes(':') ? `[${options.host}]` : options.host;
+  const shownHost =
+    options.host === '0.0.0.0' || options.host === '::'
+      ? '127.0.0.1'
+      : options.host.includes(':')
+        ? `[${options.host}]`
+        : options.host;
   const url = `http://${shownHost}:${port}/`;
   return {
     server,

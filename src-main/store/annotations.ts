@@ -24,7 +24,9 @@ export class Tags {
 
   /** Returns whether the run had the tag. */
   remove(runId: string, tag: string): boolean {
-    return this.ctx.write(() => this.ctx.sql('DELETE FROM tags WHERE run_id = ? AND tag = ?').run(runId, tag.trim()).changes > 0);
+    return this.ctx.write(
+      () => this.ctx.sql('DELETE FROM tags WHERE run_id = ? AND tag = ?').run(runId, tag.trim()).changes > 0,
+    );
   }
 
   list(runId: string): string[] {
@@ -45,8 +47,9 @@ export class Notes {
 
   get(runId: string): Note | null {
     return (
-      (this.ctx.sql('SELECT run_id AS runId, text, updated_at AS updatedAt FROM notes WHERE run_id = ?').get(runId) as Note) ??
-      null
+      (this.ctx
+        .sql('SELECT run_id AS runId, text, updated_at AS updatedAt FROM notes WHERE run_id = ?')
+        .get(runId) as Note) ?? null
     );
   }
 

@@ -90,7 +90,11 @@ export function benchSeriesQuery(points = 1_000_000, maxBuckets = 1000, repeats 
     const medianMs = median(() => store.metrics.readSeries(runId, 'train/loss', { maxBuckets }));
     const windowMedianMs = median(() => {
       const fromStep = Math.floor(Math.random() * points * 0.7);
-      store.metrics.readSeries(runId, 'train/loss', { maxBuckets, fromStep, toStep: fromStep + Math.floor(points * 0.3) });
+      store.metrics.readSeries(runId, 'train/loss', {
+        maxBuckets,
+        fromStep,
+        toStep: fromStep + Math.floor(points * 0.3),
+      });
     });
     return { points, maxBuckets, buckets, medianMs, windowMedianMs };
   });

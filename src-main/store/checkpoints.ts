@@ -29,13 +29,18 @@ export class Checkpoints {
     const { runId, step, epoch, kind, size, sha256 } = checkpoint;
     const path = requireText(checkpoint.path, 'Checkpoint path');
     requireStep(step);
-    if (!['latest', 'best', 'epoch'].includes(kind)) throw new InvalidInputError(`Checkpoint kind must be latest, best or epoch, got '${kind}'.`);
-    if (!/^[0-9a-f]{64}$/.test(sha256)) throw new InvalidInputError(`Checkpoint sha256 must be 64 lowercase hex digits, got '${sha256}'.`);
-    if (!Number.isSafeInteger(size) || size < 0) throw new InvalidInputError(`Checkpoint size must be a whole number of bytes, got ${size}.`);
+    if (!['latest', 'best', 'epoch'].includes(kind))
+      throw new InvalidInputError(`Checkpoint kind must be latest, best or epoch, got '${kind}'.`);
+    if (!/^[0-9a-f]{64}$/.test(sha256))
+      throw new InvalidInputError(`Checkpoint sha256 must be 64 lowercase hex digits, got '${sha256}'.`);
+    if (!Number.isSafeInteger(size) || size < 0)
+      throw new InvalidInputError(`Checkpoint size must be a whole number of bytes, got ${size}.`);
     return this.ctx.write(() => {
       requireRun(this.ctx, runId);
       const { lastInsertRowid } = this.ctx
-        .sql('INSERT INTO checkpoints (run_id, step, epoch, kind, path, size, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+        .sql(
+          'INSERT INTO checkpoints (run_id, step, epoch, kind, path, size, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        )
         .run(runId, step, epoch, kind, path, size, sha256, Date.now());
       return this.ctx.sql(`SELECT ${COLUMNS} FROM checkpoints WHERE id = ?`).get(lastInsertRowid) as Checkpoint;
     });
@@ -44,7 +49,9 @@ export class Checkpoints {
   /** By step, oldest first. */
   list(runId: string, kind?: CheckpointKind): Checkpoint[] {
     return this.ctx
-      .sql(`SELECT ${COLUMNS} FROM checkpoints WHERE run_id = @runId AND (@kind IS NULL OR kind = @kind) ORDER BY step, id`)
+      .sql(
+        `SELECT ${COLUMNS} FROM checkpoints WHERE run_id = @runId AND (@kind IS NULL OR kind = @kind) ORDER BY step, id`,
+      )
       .all({ runId, kind: kind ?? null }) as Checkpoint[];
   }
 
@@ -52,7 +59,9 @@ export class Checkpoints {
   latest(runId: string, kind?: CheckpointKind): Checkpoint | null {
     return (
       (this.ctx
-        .sql(`SELECT ${COLUMNS} FROM checkpoints WHERE run_id = @runId AND (@kind IS NULL OR kind = @kind) ORDER BY step DESC, id DESC LIMIT 1`)
+        .sql(
+          `SELECT ${COLUMNS} FROM checkpoints WHERE run_id = @runId AND (@kind IS NULL OR kind = @kind) ORDER BY step DESC, id DESC LIMIT 1`,
+        )
         .get({ runId, kind: kind ?? null }) as Checkpoint) ?? null
     );
   }

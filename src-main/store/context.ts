@@ -20,7 +20,12 @@ export interface StoreContext {
   sql(text: string): Database.Statement;
 }
 
-export function createContext(db: Database.Database, file: string, appVersion: string, processToken: string): StoreContext {
+export function createContext(
+  db: Database.Database,
+  file: string,
+  appVersion: string,
+  processToken: string,
+): StoreContext {
   const transaction = db.transaction((fn: () => unknown) => fn());
   const statements = new Map<string, Database.Statement>();
   return {
@@ -50,7 +55,8 @@ export function requireRun(ctx: StoreContext, runId: string): void {
 }
 
 export function requireText(value: unknown, what: string): string {
-  if (typeof value !== 'string' || value.trim().length === 0) throw new InvalidInputError(`${what} must be a non-empty string.`);
+  if (typeof value !== 'string' || value.trim().length === 0)
+    throw new InvalidInputError(`${what} must be a non-empty string.`);
   return value.trim();
 }
 

@@ -45,16 +45,33 @@ export class Images {
     const kind = requireText(image.kind, 'Image kind');
     requireStep(step);
     if (!PNG_SIGNATURE.every((byte, i) => png[i] === byte)) {
-      throw new InvalidInputError(`The ${kind} image of run ${runId} at step ${step} is not a PNG (encode the grid before storing it).`);
+      throw new InvalidInputError(
+        `The ${kind} image of run ${runId} at step ${step} is not a PNG (encode the grid before storing it).`,
+      );
     }
-    for (const [what, size] of [['width', width], ['height', height]] as const) {
-      if (!Number.isSafeInteger(size) || size < 1) throw new InvalidInputError(`Image ${what} must be a whole number >= 1, got ${size}.`);
+    for (const [what, size] of [
+      ['width', width],
+      ['height', height],
+    ] as const) {
+      if (!Number.isSafeInteger(size) || size < 1)
+        throw new InvalidInputError(`Image ${what} must be a whole number >= 1, got ${size}.`);
     }
     return this.ctx.write(() => {
       requireRun(this.ctx, runId);
       const { lastInsertRowid } = this.ctx
-        .sql('INSERT INTO images (run_id, step, epoch, kind, width, height, created_at, png) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(runId, step, epoch, kind, width, height, Date.now(), Buffer.from(png.buffer, png.byteOffset, png.byteLength));
+        .sql(
+          'INSERT INTO images (run_id, step, epoch, kind, width, height, created_at, png) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        )
+        .run(
+          runId,
+          step,
+          epoch,
+          kind,
+          width,
+          height,
+          Date.now(),
+          Buffer.from(png.buffer, png.byteOffset, png.byteLength),
+        );
       return this.ctx.sql(`SELECT ${META} FROM images WHERE id = ?`).get(lastInsertRowid) as ImageMeta;
     });
   }
@@ -62,7 +79,9 @@ export class Images {
   /** The run's images without their PNG bytes, by kind then step. */
   list(runId: string, kind?: ImageKind): ImageMeta[] {
     return this.ctx
-      .sql(`SELECT ${META} FROM images WHERE run_id = @runId AND (@kind IS NULL OR kind = @kind) ORDER BY kind, step, id`)
+      .sql(
+        `SELECT ${META} FROM images WHERE run_id = @runId AND (@kind IS NULL OR kind = @kind) ORDER BY kind, step, id`,
+      )
       .all({ runId, kind: kind ?? null }) as ImageMeta[];
   }
 

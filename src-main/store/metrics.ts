@@ -91,7 +91,17 @@ function combineInto(into: Aggregate, from: Aggregate): void {
 }
 
 function pointAggregate(bucket: number, step: number, epoch: number, value: number, wallTime: number): Aggregate {
-  return { bucket, min: value, max: value, sum: value, count: 1, lastStep: step, lastValue: value, lastEpoch: epoch, lastWallTime: wallTime };
+  return {
+    bucket,
+    min: value,
+    max: value,
+    sum: value,
+    count: 1,
+    lastStep: step,
+    lastValue: value,
+    lastEpoch: epoch,
+    lastWallTime: wallTime,
+  };
 }
 
 /** Groups aggregates by floor(bucket / factor); input need not be sorted. */
@@ -137,7 +147,8 @@ const UPDATE_SERIES = `
     max_step = iif(max_step IS NULL OR @maxStep > max_step, @maxStep, max_step)
   WHERE id = ?`;
 
-const RAW_RANGE = 'SELECT step, epoch, value, wall_time FROM metrics WHERE series_id = ? AND step BETWEEN ? AND ? ORDER BY step';
+const RAW_RANGE =
+  'SELECT step, epoch, value, wall_time FROM metrics WHERE series_id = ? AND step BETWEEN ? AND ? ORDER BY step';
 const ROLLUP_RANGE = `
   SELECT bucket, min_value, max_value, sum_value, point_count, last_step, last_value, last_epoch, last_wall_time
   FROM metric_rollups WHERE series_id = ? AND level = ? AND bucket BETWEEN ? AND ? ORDER BY bucket`;
@@ -165,8 +176,10 @@ function validateAndGroup(points: readonly MetricPoint[]): SeriesGroup[] {
   const byRun = new Map<string, Map<string, SeriesGroup>>();
   for (const point of points) {
     const { runId, name, step, epoch, value, wallTime } = point;
-    if (typeof runId !== 'string' || runId.length === 0) throw new InvalidInputError(`A metric point has no runId: ${JSON.stringify(point)}.`);
-    if (typeof name !== 'string' || name.length === 0) throw new InvalidInputError(`A metric point of run ${runId} has no name.`);
+    if (typeof runId !== 'string' || runId.length === 0)
+      throw new InvalidInputError(`A metric point has no runId: ${JSON.stringify(point)}.`);
+    if (typeof name !== 'string' || name.length === 0)
+      throw new InvalidInputError(`A metric point of run ${runId} has no name.`);
     requireStep(step, `Step of metric '${name}' (run ${runId})`);
     if (!Number.isFinite(value)) {
       throw new InvalidInputError(
@@ -175,7 +188,9 @@ function validateAndGroup(points: readonly MetricPoint[]): SeriesGroup[] {
       );
     }
     if (!Number.isFinite(epoch) || !Number.isFinite(wallTime)) {
-      throw new InvalidInputError(`Metric '${name}' of run ${runId} at step ${step} needs a finite epoch and wallTime.`);
+      throw new InvalidInputError(
+        `Metric '${name}' of run ${runId} at step ${step} needs a finite epoch and wallTime.`,
+      );
     }
     let byName = byRun.get(runId);
     if (!byName) byRun.set(runId, (byName = new Map()));
@@ -247,7 +262,15 @@ export class MetricsWriter {
             `UPDATE metric_series SET point_count = point_count - ?, min_step = iif(? IS NULL, NULL, min_step),
                max_step = ?, last_epoch = ?, last_value = ?, last_wall_time = ? WHERE id = ?`,
           )
-          .run(count, last?.[0] ?? null, last?.[0] ?? null, last?.[1] ?? null, last?.[2] ?? null, last?.[3] ?? null, id);
+          .run(
+            count,
+            last?.[0] ?? null,
+            last?.[0] ?? null,
+            last?.[1] ?? null,
+            last?.[2] ?? null,
+            last?.[3] ?? null,
+            id,
+          );
       }
       return removed;
     });
@@ -259,7 +282,10 @@ export class MetricsWriter {
     if (cached !== undefined) return cached;
     requireRun(this.ctx, runId);
     this.ctx.sql('INSERT INTO metric_series (run_id, name) VALUES (?, ?) ON CONFLICT DO NOTHING').run(runId, name);
-    const id = this.ctx.sql('SELECT id FROM metric_series WHERE run_id = ? AND name = ?').pluck().get(runId, name) as number;
+    const id = this.ctx
+      .sql('SELECT id FROM metric_series WHERE run_id = ? AND name = ?')
+      .pluck()
+      .get(runId, name) as number;
     if (this.cacheNewIds) {
       if (!byName) this.seriesIds.set(runId, (byName = new Map()));
       byName.set(name, id);
@@ -302,11 +328,30 @@ export class MetricsWriter {
     ROLLUP_LEVELS.forEach((k, index) => {
       if (index > 0) level = coarsen(level.values(), 4);
       for (const a of level.values()) {
-        this.upsertRollup.run(seriesId, k, a.bucket, a.min, a.max, a.sum, a.count, a.lastStep, a.lastValue, a.lastEpoch, a.lastWallTime);
+        this.upsertRollup.run(
+          seriesId,
+          k,
+          a.bucket,
+          a.min,
+          a.max,
+          a.sum,
+          a.count,
+          a.lastStep,
+          a.lastValue,
+          a.lastEpoch,
+          a.lastWallTime,
+        );
       }
     });
     this.updateSeries.run(
-      { count: points.length, minStep, maxStep: last.step, lastValue: last.value, lastEpoch: last.epoch, lastWallTime: last.wallTime },
+      {
+        count: points.length,
+        minStep,
+        maxStep: last.step,
+        lastValue: last.value,
+        lastEpoch: last.epoch,
+        lastWallTime: last.wallTime,
+      },
       seriesId,
     );
   }
@@ -316,17 +361,39 @@ export class MetricsWriter {
     ROLLUP_LEVELS.forEach((k, index) => {
       const width = 4 ** k;
       const bucket = Math.floor(step / width);
-      this.ctx.sql('DELETE FROM metric_rollups WHERE series_id = ? AND level = ? AND bucket >= ?').run(seriesId, k, bucket);
+      this.ctx
+        .sql('DELETE FROM metric_rollups WHERE series_id = ? AND level = ? AND bucket >= ?')
+        .run(seriesId, k, bucket);
       const parts: Aggregate[] =
         index === 0
-          ? (this.ctx.sql(RAW_RANGE).raw().all(seriesId, bucket * width, step) as RawRow[]).map((r) => pointAggregate(bucket, ...r))
-          : (this.ctx.sql(ROLLUP_RANGE).raw().all(seriesId, ROLLUP_LEVELS[index - 1], bucket * 4, bucket * 4 + 3) as RollupRow[]).map(
-              (r) => rollupAggregate(r, bucket),
-            );
+          ? (
+              this.ctx
+                .sql(RAW_RANGE)
+                .raw()
+                .all(seriesId, bucket * width, step) as RawRow[]
+            ).map((r) => pointAggregate(bucket, ...r))
+          : (
+              this.ctx
+                .sql(ROLLUP_RANGE)
+                .raw()
+                .all(seriesId, ROLLUP_LEVELS[index - 1], bucket * 4, bucket * 4 + 3) as RollupRow[]
+            ).map((r) => rollupAggregate(r, bucket));
       const merged = coarsen(parts, 1).get(bucket);
       if (merged) {
         const a = merged;
-        this.upsertRollup.run(seriesId, k, bucket, a.min, a.max, a.sum, a.count, a.lastStep, a.lastValue, a.lastEpoch, a.lastWallTime);
+        this.upsertRollup.run(
+          seriesId,
+          k,
+          bucket,
+          a.min,
+          a.max,
+          a.sum,
+          a.count,
+          a.lastStep,
+          a.lastValue,
+          a.lastEpoch,
+          a.lastWallTime,
+        );
       }
     });
   }
@@ -340,7 +407,9 @@ export class MetricsWriter {
       );
     }
     if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
-      return new NotFoundError(`A run of this metrics batch no longer exists in ${this.ctx.file}; nothing of the batch was written.`);
+      return new NotFoundError(
+        `A run of this metrics batch no longer exists in ${this.ctx.file}; nothing of the batch was written.`,
+      );
     }
     return translateError(error, this.ctx.file);
   }
@@ -379,7 +448,9 @@ export class MetricsReader {
     const span = hi - lo + 1;
     const raw = (from: number, to: number) => this.ctx.sql(RAW_RANGE).raw().all(series.id, from, to) as RawRow[];
     if (series.count <= maxBuckets || span <= maxBuckets) {
-      return raw(lo, hi).map(([step, epoch, value, wallTime]) => toBucket(pointAggregate(0, step, epoch, value, wallTime)));
+      return raw(lo, hi).map(([step, epoch, value, wallTime]) =>
+        toBucket(pointAggregate(0, step, epoch, value, wallTime)),
+      );
     }
 
     const target = Math.ceil(span / maxBuckets);
@@ -401,12 +472,14 @@ export class MetricsReader {
     };
     const addRaw = (from: number, to: number) => {
       if (from > to) return;
-      for (const [step, epoch, value, wallTime] of raw(from, to)) add(pointAggregate(0, step, epoch, value, wallTime), step);
+      for (const [step, epoch, value, wallTime] of raw(from, to))
+        add(pointAggregate(0, step, epoch, value, wallTime), step);
     };
 
     // Rollup buckets wholly inside [lo, hi] (the series' own ends count as inside: nothing lies beyond them).
     const first = level === undefined ? 1 : lo === series.minStep ? Math.floor(lo / width) : Math.ceil(lo / width);
-    const last = level === undefined ? 0 : hi === series.maxStep ? Math.floor(hi / width) : Math.floor((hi + 1) / width) - 1;
+    const last =
+      level === undefined ? 0 : hi === series.maxStep ? Math.floor(hi / width) : Math.floor((hi + 1) / width) - 1;
     if (level === undefined || first > last) {
       addRaw(lo, hi);
     } else {
@@ -421,7 +494,11 @@ export class MetricsReader {
   }
 
   /** Stored points in step order, optionally within [fromStep, toStep] and capped at limit. */
-  readSeriesRaw(runId: string, name: string, options: { fromStep?: number; toStep?: number; limit?: number } = {}): SeriesPoint[] {
+  readSeriesRaw(
+    runId: string,
+    name: string,
+    options: { fromStep?: number; toStep?: number; limit?: number } = {},
+  ): SeriesPoint[] {
     const series = this.seriesRow(runId, name);
     if (!series) return [];
     return this.ctx
@@ -429,12 +506,20 @@ export class MetricsReader {
         `SELECT step, epoch, value, wall_time AS wallTime FROM metrics
          WHERE series_id = ? AND step BETWEEN ? AND ? ORDER BY step LIMIT ?`,
       )
-      .all(series.id, options.fromStep ?? 0, options.toStep ?? Number.MAX_SAFE_INTEGER, options.limit ?? -1) as SeriesPoint[];
+      .all(
+        series.id,
+        options.fromStep ?? 0,
+        options.toStep ?? Number.MAX_SAFE_INTEGER,
+        options.limit ?? -1,
+      ) as SeriesPoint[];
   }
 
   /** Names of the run's series that hold points, sorted. */
   listMetricNames(runId: string): string[] {
-    return this.ctx.sql('SELECT name FROM metric_series WHERE run_id = ? AND point_count > 0 ORDER BY name').pluck().all(runId) as string[];
+    return this.ctx
+      .sql('SELECT name FROM metric_series WHERE run_id = ? AND point_count > 0 ORDER BY name')
+      .pluck()
+      .all(runId) as string[];
   }
 
   summary(runId: string, name: string): SeriesSummary | null {
@@ -478,7 +563,15 @@ export class MetricsReader {
            FROM metric_series WHERE run_id = ? AND name = ? AND point_count > 0`,
         )
         .get(runId, name) as
-        | { id: number; count: number; minStep: number; maxStep: number; lastEpoch: number; lastValue: number; lastWallTime: number }
+        | {
+            id: number;
+            count: number;
+            minStep: number;
+            maxStep: number;
+            lastEpoch: number;
+            lastValue: number;
+            lastWallTime: number;
+          }
         | undefined) ?? null
     );
   }

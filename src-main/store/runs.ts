@@ -161,9 +161,11 @@ export class Runs {
       input.name === undefined
         ? `${config.model.kind}-${datasetLabel(config.data.dataset)}-s${config.train.seed}`
         : requireText(input.name, 'Run name');
-    const totalSteps = input.totalSteps ?? Math.ceil(config.data.trainSize / config.train.batchSize) * config.train.epochs;
+    const totalSteps =
+      input.totalSteps ?? Math.ceil(config.data.trainSize / config.train.batchSize) * config.train.epochs;
     return this.ctx.write(() => {
-      const experimentId = input.experimentName === undefined ? null : this.experiments.getOrCreate(input.experimentName).id;
+      const experimentId =
+        input.experimentName === undefined ? null : this.experiments.getOrCreate(input.experimentName).id;
       if (input.replayOf !== undefined) requireRun(this.ctx, input.replayOf);
       const id = this.freshId();
       const now = Date.now();
@@ -195,9 +197,9 @@ export class Runs {
   }
 
   get(runId: string): Run | null {
-    const row = this.ctx.sql(`SELECT ${RUN_COLUMNS} FROM runs r LEFT JOIN experiments e ON e.id = r.experiment_id WHERE r.id = ?`).get(runId) as
-      | RunRow
-      | undefined;
+    const row = this.ctx
+      .sql(`SELECT ${RUN_COLUMNS} FROM runs r LEFT JOIN experiments e ON e.id = r.experiment_id WHERE r.id = ?`)
+      .get(runId) as RunRow | undefined;
     return row ? toRun(row) : null;
   }
 
@@ -269,7 +271,8 @@ export class Runs {
    * progress (e.g. the step at which a run diverged).
    */
   updateStatus(runId: string, to: RunStatus, options: StatusOptions = {}): Run {
-    if (!RUN_STATUSES.includes(to)) throw new InvalidInputError(`Unknown run status '${String(to)}'; expected one of ${RUN_STATUSES.join(', ')}.`);
+    if (!RUN_STATUSES.includes(to))
+      throw new InvalidInputError(`Unknown run status '${String(to)}'; expected one of ${RUN_STATUSES.join(', ')}.`);
     if (options.step !== undefined) requireStep(options.step);
     return this.ctx.write(() => {
       const from = this.require(runId).status;
@@ -348,7 +351,10 @@ export class Runs {
   /** Atomically takes the oldest queued run and moves it to 'running' for this process; null if none. */
   claimNext(): Run | null {
     return this.ctx.write(() => {
-      const id = this.ctx.sql("SELECT id FROM runs WHERE status = 'queued' ORDER BY created_at, id LIMIT 1").pluck().get() as string | undefined;
+      const id = this.ctx
+        .sql("SELECT id FROM runs WHERE status = 'queued' ORDER BY created_at, id LIMIT 1")
+        .pluck()
+        .get() as string | undefined;
       return id === undefined ? null : this.updateStatus(id, 'running');
     });
   }
@@ -382,14 +388,18 @@ export class Runs {
     const host = os.hostname();
     return this.ctx.write(() => {
       const running = this.ctx
-        .sql(`SELECT id, owner, coalesce(heartbeat_at, started_at, updated_at) AS lastSeen FROM runs WHERE status = 'running'`)
+        .sql(
+          `SELECT id, owner, coalesce(heartbeat_at, started_at, updated_at) AS lastSeen FROM runs WHERE status = 'running'`,
+        )
         .all() as { id: string; owner: string | null; lastSeen: number }[];
       const marked: string[] = [];
       for (const run of running) {
         if (run.owner === this.ctx.processToken && claimedHere.has(this.claimKey(run.id))) continue;
         const reason = this.whyGone(run.owner, run.lastSeen, { host, now, staleAfterMs, isProcessAlive });
         if (!reason) continue;
-        this.updateStatus(run.id, 'interrupted', { error: `Interrupted: ${reason}. Resume it to continue from its last checkpoint.` });
+        this.updateStatus(run.id, 'interrupted', {
+          error: `Interrupted: ${reason}. Resume it to continue from its last checkpoint.`,
+        });
         marked.push(run.id);
       }
       return marked;
@@ -405,8 +415,10 @@ export class Runs {
     const separator = owner.lastIndexOf(':');
     const host = owner.slice(0, separator);
     const pid = Number(owner.slice(separator + 1));
-    if (host === context.host && (pid === process.pid || !context.isProcessAlive(pid))) return `its process (${owner}) is gone`;
-    if (context.now - lastSeen > context.staleAfterMs) return `no heartbeat from ${owner} for ${Math.round((context.now - lastSeen) / 1000)} s`;
+    if (host === context.host && (pid === process.pid || !context.isProcessAlive(pid)))
+      return `its process (${owner}) is gone`;
+    if (context.now - lastSeen > context.staleAfterMs)
+      return `no heartbeat from ${owner} for ${Math.round((context.now - lastSeen) / 1000)} s`;
     return null;
   }
 
@@ -433,7 +445,10 @@ export class Runs {
     return this.ctx.write(() => {
       const { status } = this.require(runId);
       if (status === 'running') throw new InvalidInputError(`Run ${runId} is running; cancel it before deleting it.`);
-      const paths = this.ctx.sql('SELECT DISTINCT path FROM checkpoints WHERE run_id = ? ORDER BY path').pluck().all(runId) as string[];
+      const paths = this.ctx
+        .sql('SELECT DISTINCT path FROM checkpoints WHERE run_id = ? ORDER BY path')
+        .pluck()
+        .all(runId) as string[];
       this.ctx.sql('DELETE FROM runs WHERE id = ?').run(runId);
       claimedHere.delete(this.claimKey(runId));
       return paths;

@@ -96,7 +96,10 @@ async function tryWasm(options: BackendOptions): Promise<WasmResult> {
 }
 
 /** Initializes the backend for this thread. Throws when a named backend cannot be had. */
-export async function initBackend(preference: BackendPreference = 'auto', options: BackendOptions = {}): Promise<BackendInfo> {
+export async function initBackend(
+  preference: BackendPreference = 'auto',
+  options: BackendOptions = {},
+): Promise<BackendInfo> {
   const skipped: string[] = [];
   const chain: BackendName[] = preference === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [preference];
   for (const name of chain) {

@@ -30,7 +30,11 @@ export async function ensureBackend(preference: BackendPreference = 'auto'): Pro
 }
 
 /** A model of the checkpoint's config with the checkpoint's weights. The caller disposes it. */
-export function modelFromCheckpoint(config: RunConfig, inputShape: [number, number, number], content: CheckpointContent): VaeModel {
+export function modelFromCheckpoint(
+  config: RunConfig,
+  inputShape: [number, number, number],
+  content: CheckpointContent,
+): VaeModel {
   const model = createModel(config.model, inputShape, 0);
   try {
     setNamedWeights(model, content.model);
@@ -56,7 +60,8 @@ export async function layersModelFiles(network: tf.LayersModel): Promise<TfjsNet
     }),
   );
   const captured = artifacts as tf.io.ModelArtifacts | null;
-  if (!captured?.weightSpecs || captured.weightData === undefined) throw new Error(`could not serialize network ${network.name}`);
+  if (!captured?.weightSpecs || captured.weightData === undefined)
+    throw new Error(`could not serialize network ${network.name}`);
   const weights = new Uint8Array(tf.io.CompositeArrayBuffer.join(captured.weightData));
   const count = Math.max(1, Math.ceil(weights.length / SHARD_BYTES));
   const files = new Map<string, Uint8Array>();
@@ -87,10 +92,12 @@ export function filesIOHandler(readFile: (name: string) => Uint8Array): tf.io.IO
       const json = JSON.parse(Buffer.from(readFile('model.json')).toString('utf8')) as tf.io.ModelJSON;
       return tf.io.getModelArtifactsForJSON(json, async (manifest) => {
         const specs = manifest.flatMap((group) => group.weights);
-        const buffers = manifest.flatMap((group) => group.paths.map((path) => {
-          const bytes = readFile(path);
-          return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-        }));
+        const buffers = manifest.flatMap((group) =>
+          group.paths.map((path) => {
+            const bytes = readFile(path);
+            return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+          }),
+        );
         return [specs, tf.io.CompositeArrayBuffer.join(buffers)];
       });
     },

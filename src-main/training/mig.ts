@@ -23,7 +23,13 @@ export interface MigResult {
  * Like np.digitize(x, np.histogram(x, bins)[1][:-1]) - 1: edges min + i * (max - min) / bins,
  * the maximum falls in the last bin, and a constant column falls in a single bin.
  */
-export function histogramDiscretize(codes: ArrayLike<number>, count: number, latentDim: number, dim: number, bins = MIG_BINS): Int32Array {
+export function histogramDiscretize(
+  codes: ArrayLike<number>,
+  count: number,
+  latentDim: number,
+  dim: number,
+  bins = MIG_BINS,
+): Int32Array {
   let min = Infinity;
   let max = -Infinity;
   for (let n = 0; n < count; n++) {
@@ -89,8 +95,10 @@ export function mutualInformationGap(
   bins = MIG_BINS,
 ): MigResult {
   const factorCount = factorSizes.length;
-  if (codes.length !== count * latentDim) throw new RangeError(`MIG: expected ${count} x ${latentDim} codes, got ${codes.length} values`);
-  if (factors.length !== count * factorCount) throw new RangeError(`MIG: expected ${count} x ${factorCount} factors, got ${factors.length} values`);
+  if (codes.length !== count * latentDim)
+    throw new RangeError(`MIG: expected ${count} x ${latentDim} codes, got ${codes.length} values`);
+  if (factors.length !== count * factorCount)
+    throw new RangeError(`MIG: expected ${count} x ${factorCount} factors, got ${factors.length} values`);
   if (count === 0 || latentDim === 0) throw new RangeError('MIG needs at least one example and one latent dimension');
 
   const latentBins = Array.from({ length: latentDim }, (_, k) => histogramDiscretize(codes, count, latentDim, k, bins));
@@ -98,7 +106,8 @@ export function mutualInformationGap(
     const column = new Int32Array(count);
     for (let n = 0; n < count; n++) {
       const v = factors[n * factorCount + j];
-      if (!Number.isInteger(v) || v < 0 || v >= size) throw new RangeError(`MIG: factor ${j} of example ${n} is ${v}, outside 0..${size - 1}`);
+      if (!Number.isInteger(v) || v < 0 || v >= size)
+        throw new RangeError(`MIG: factor ${j} of example ${n} is ${v}, outside 0..${size - 1}`);
       column[n] = v;
     }
     return column;

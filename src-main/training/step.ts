@@ -7,7 +7,14 @@ import type { LossOptions, VaeModel } from '../models/types';
  * Returns [loss, elbo, recon, kl, gradNorm, ...klPerLayer, ...klPerDim] for the batch `pixels`
  * ([count, D] in [0,1]); one GPU/wasm-to-JS sync per step.
  */
-export function trainStep(model: VaeModel, optimizer: tf.Optimizer, variables: tf.Variable[], pixels: Float32Array, count: number, options: LossOptions): number[] {
+export function trainStep(
+  model: VaeModel,
+  optimizer: tf.Optimizer,
+  variables: tf.Variable[],
+  pixels: Float32Array,
+  count: number,
+  options: LossOptions,
+): number[] {
   const inputDim = pixels.length / count;
   const packed = tf.tidy(() => {
     const x = tf.tensor2d(pixels, [count, inputDim]);
@@ -22,7 +29,10 @@ export function trainStep(model: VaeModel, optimizer: tf.Optimizer, variables: t
     optimizer.applyGradients(grads as unknown as Parameters<typeof optimizer.applyGradients>[0]);
     const [elbo, recon, kl, ...perLayerAndDims] = kept;
     const perDim = perLayerAndDims.pop() as tf.Tensor;
-    return tf.concat([tf.stack([value, elbo, recon, kl, gradNorm, ...perLayerAndDims]).reshape([-1]), perDim.reshape([-1])]);
+    return tf.concat([
+      tf.stack([value, elbo, recon, kl, gradNorm, ...perLayerAndDims]).reshape([-1]),
+      perDim.reshape([-1]),
+    ]);
   });
   const values = Array.from(packed.dataSync());
   packed.dispose();

@@ -132,7 +132,9 @@ async function restore(run: Run, path: string): Promise<number> {
   const content = decodeCheckpoint(new Uint8Array(await readFile(path)), path);
   setNamedWeights(run.model, content.model);
   if (content.optimizer.length > 0) {
-    await run.optimizer.setWeights(content.optimizer.map((slot) => ({ name: slot.name, tensor: tf.tensor(slot.values, slot.shape) })));
+    await run.optimizer.setWeights(
+      content.optimizer.map((slot) => ({ name: slot.name, tensor: tf.tensor(slot.values, slot.shape) })),
+    );
     const { accBeta1, accBeta2 } = adamPowers(run.optimizer);
     if (content.metadata.adamAccBeta1) accBeta1.assign(tf.scalar(Number(content.metadata.adamAccBeta1)));
     if (content.metadata.adamAccBeta2) accBeta2.assign(tf.scalar(Number(content.metadata.adamAccBeta2)));
@@ -174,7 +176,13 @@ function adamPowers(optimizer: tf.AdamOptimizer): { accBeta1: tf.Variable; accBe
   return optimizer as unknown as { accBeta1: tf.Variable; accBeta2: tf.Variable };
 }
 
-function emitCheckpoint(emit: Emit, bytes: Uint8Array, step: number, epoch: number, kind: 'epoch' | 'pause' | 'final'): void {
+function emitCheckpoint(
+  emit: Emit,
+  bytes: Uint8Array,
+  step: number,
+  epoch: number,
+  kind: 'epoch' | 'pause' | 'final',
+): void {
   emit({ type: 'checkpoint', step, epoch, kind, bytes }, [bytes.buffer as ArrayBuffer]);
 }
 
@@ -270,13 +278,25 @@ async function loop(
     if ((finishedEpoch + 1) % config.eval.everyEpochs === 0 || step >= totalSteps) {
       const evaluated = await evaluate(run, control, emit, step, finishedEpoch);
       if (evaluated === 'cancelled') return 'cancelled';
-      emitCheckpoint(emit, await snapshot(run, step, finishedEpoch), step, finishedEpoch, step >= totalSteps ? 'final' : 'epoch');
+      emitCheckpoint(
+        emit,
+        await snapshot(run, step, finishedEpoch),
+        step,
+        finishedEpoch,
+        step >= totalSteps ? 'final' : 'epoch',
+      );
     }
   }
   return 'completed';
 }
 
-async function evaluate(run: Run, control: Int32Array, emit: Emit, step: number, epoch: number): Promise<'ok' | 'cancelled'> {
+async function evaluate(
+  run: Run,
+  control: Int32Array,
+  emit: Emit,
+  step: number,
+  epoch: number,
+): Promise<'ok' | 'cancelled'> {
   const { config, data, model, inputDim } = run;
   const test = run.testPixels;
   const n = data.test.count;
@@ -329,7 +349,10 @@ async function evaluate(run: Run, control: Int32Array, emit: Emit, step: number,
     const count = Math.min(50, iwaeN - start);
     const bound = tf.tidy(() => {
       const x = tf.tensor2d(test.subarray(start * inputDim, (start + count) * inputDim), [count, inputDim]);
-      return model.iwaeBound(x, k, { chunk, seed: deriveSeed(config.train.seed, SEED_PURPOSE.iwae, start) }).sum().dataSync()[0];
+      return model
+        .iwaeBound(x, k, { chunk, seed: deriveSeed(config.train.seed, SEED_PURPOSE.iwae, start) })
+        .sum()
+        .dataSync()[0];
     });
     iwaeSum += bound;
   }
@@ -350,7 +373,12 @@ function emitImages(run: Run, emit: Emit, step: number, epoch: number): void {
   const { config, data, model, inputDim } = run;
   const g = config.eval.gridSize;
   const [h, w] = [data.height, data.width];
-  const send = (kind: 'samples' | 'reconstructions' | 'traversal', pixels: Float32Array, count: number, columns: number) => {
+  const send = (
+    kind: 'samples' | 'reconstructions' | 'traversal',
+    pixels: Float32Array,
+    count: number,
+    columns: number,
+  ) => {
     const grid = encodeGrid(pixels, count, h, w, columns);
     emit({ type: 'image', kind, step, epoch, ...grid }, [grid.png.buffer as ArrayBuffer]);
   };

@@ -7,7 +7,10 @@ export const APP_FOLDER_NAME = 'vae-workbench';
 export const DB_FILE_NAME = 'workbench.sqlite';
 
 /** Electron's app.getPath('userData') for this app name, computed without Electron. */
-export function defaultDataDir(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string {
+export function defaultDataDir(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+): string {
   if (env.VAE_WORKBENCH_HOME) return resolve(env.VAE_WORKBENCH_HOME);
   if (platform === 'darwin') return join(homedir(), 'Library', 'Application Support', APP_FOLDER_NAME);
   if (platform === 'win32') return join(env.APPDATA ?? join(homedir(), 'AppData', 'Roaming'), APP_FOLDER_NAME);

@@ -143,7 +143,17 @@ export class Workbench implements WorkbenchApi {
       ...this.summary(run),
       notes: this.store.notes.get(run.id)?.text ?? '',
       metricNames: this.store.metrics.listMetricNames(run.id),
-      checkpoints: this.store.checkpoints.list(run.id).map(({ id, step, epoch, kind, size, sha256, createdAt }) => ({ id, step, epoch, kind, size, sha256, createdAt })),
+      checkpoints: this.store.checkpoints
+        .list(run.id)
+        .map(({ id, step, epoch, kind, size, sha256, createdAt }) => ({
+          id,
+          step,
+          epoch,
+          kind,
+          size,
+          sha256,
+          createdAt,
+        })),
     };
   }
 
@@ -157,7 +167,8 @@ export class Workbench implements WorkbenchApi {
 
   async listMetricNames({ runIds }: RequestOf<'listMetricNames'>): Promise<string[]> {
     const names = new Set<string>();
-    for (const runId of runIds) for (const name of this.store.metrics.listMetricNames(this.requireRun(runId).id)) names.add(name);
+    for (const runId of runIds)
+      for (const name of this.store.metrics.listMetricNames(this.requireRun(runId).id)) names.add(name);
     return [...names].sort();
   }
 
@@ -184,7 +195,10 @@ export class Workbench implements WorkbenchApi {
    * Creates a queued run. With `startHere`, this process claims and trains it at once (the CLI),
    * in the same transaction, so a running app cannot take it first.
    */
-  async createRun(request: RequestOf<'createRun'>, options: { startHere?: boolean; replayOf?: string } = {}): Promise<RunSummary> {
+  async createRun(
+    request: RequestOf<'createRun'>,
+    options: { startHere?: boolean; replayOf?: string } = {},
+  ): Promise<RunSummary> {
     const config = this.parseConfig(request.config);
     const run = this.guard(() =>
       this.store.transaction(() => {
@@ -218,7 +232,11 @@ export class Workbench implements WorkbenchApi {
     const runs = this.guard(() =>
       this.store.transaction(() =>
         configs.map((c, i) =>
-          this.store.runs.create({ config: c, experimentName: experiment, name: `${experiment} ${param}=${values[i]}` }),
+          this.store.runs.create({
+            config: c,
+            experimentName: experiment,
+            name: `${experiment} ${param}=${values[i]}`,
+          }),
         ),
       ),
     );
@@ -230,7 +248,12 @@ export class Workbench implements WorkbenchApi {
 
   async duplicateRun({ runId }: RequestOf<'duplicateRun'>): Promise<RunSummary> {
     const original = this.requireRun(runId);
-    return this.createRun({ config: original.config, experiment: original.experimentName ?? undefined, name: `${original.name} (copy)`, tags: original.tags });
+    return this.createRun({
+      config: original.config,
+      experiment: original.experimentName ?? undefined,
+      name: `${original.name} (copy)`,
+      tags: original.tags,
+    });
   }
 
   async cancelRun({ runId }: RequestOf<'cancelRun'>): Promise<RunSummary> {
@@ -322,7 +345,8 @@ export class Workbench implements WorkbenchApi {
     } catch (error) {
       if (error instanceof ApiError) throw error;
       if (error instanceof exchange.ExchangeError) throw new ApiError(error.status, error.message);
-      if (error instanceof exchange.BundleError) throw new ApiError(400, `Bundle refused, nothing was imported: ${error.message}`);
+      if (error instanceof exchange.BundleError)
+        throw new ApiError(400, `Bundle refused, nothing was imported: ${error.message}`);
       return this.guard(() => {
         throw error; // store errors become 404 / 409 / 507 as elsewhere
       });
@@ -338,7 +362,13 @@ export class Workbench implements WorkbenchApi {
     const result = await this.exchangeCall(() => exchange.importBundle(this.exchangeContext(), path));
     const run = this.summary(this.requireRun(result.runId));
     this.broadcast({ type: 'run', run });
-    return { run, sourceRunId: result.sourceRunId, warnings: result.warnings, metricPoints: result.metricPoints, images: result.images };
+    return {
+      run,
+      sourceRunId: result.sourceRunId,
+      warnings: result.warnings,
+      metricPoints: result.metricPoints,
+      images: result.images,
+    };
   }
 
   async planReplay({ runId }: RequestOf<'planReplay'>): Promise<ResponseMap['planReplay']> {
@@ -346,11 +376,19 @@ export class Workbench implements WorkbenchApi {
   }
 
   /** Trains the run's config again (same seed) as a new run linked by replay_of; the plan names what may differ. */
-  async replayRun({ runId }: RequestOf<'replayRun'>, options: { startHere?: boolean } = {}): Promise<ResponseMap['replayRun']> {
+  async replayRun(
+    { runId }: RequestOf<'replayRun'>,
+    options: { startHere?: boolean } = {},
+  ): Promise<ResponseMap['replayRun']> {
     const original = this.requireRun(runId);
     const plan = await exchange.planReplay(original, this.options.backend);
     const run = await this.createRun(
-      { config: original.config, experiment: original.experimentName ?? undefined, name: `${original.name} (replay)`, tags: original.tags },
+      {
+        config: original.config,
+        experiment: original.experimentName ?? undefined,
+        name: `${original.name} (replay)`,
+        tags: original.tags,
+      },
       { startHere: options.startHere ?? !this.options.runQueue, replayOf: original.id },
     );
     return { run, plan };
@@ -360,13 +398,28 @@ export class Workbench implements WorkbenchApi {
     return exchange.compareRuns(this.store, this.requireRun(first).id, this.requireRun(second).id);
   }
 
-  async generateSamples({ runId, checkpoint, count, seed }: RequestOf<'generateSamples'>): Promise<ResponseMap['generateSamples']> {
-    const { png, ...image } = await this.exchangeCall(() => exchange.generateSamples(this.exchangeContext(), runId, { checkpoint, count, seed }));
+  async generateSamples({
+    runId,
+    checkpoint,
+    count,
+    seed,
+  }: RequestOf<'generateSamples'>): Promise<ResponseMap['generateSamples']> {
+    const { png, ...image } = await this.exchangeCall(() =>
+      exchange.generateSamples(this.exchangeContext(), runId, { checkpoint, count, seed }),
+    );
     return { ...image, dataUrl: pngDataUrl(png) };
   }
 
-  async interpolateLatent({ runId, checkpoint, from, to, steps }: RequestOf<'interpolateLatent'>): Promise<ResponseMap['interpolateLatent']> {
-    const { png, ...image } = await this.exchangeCall(() => exchange.interpolateLatent(this.exchangeContext(), runId, { checkpoint, from, to, steps }));
+  async interpolateLatent({
+    runId,
+    checkpoint,
+    from,
+    to,
+    steps,
+  }: RequestOf<'interpolateLatent'>): Promise<ResponseMap['interpolateLatent']> {
+    const { png, ...image } = await this.exchangeCall(() =>
+      exchange.interpolateLatent(this.exchangeContext(), runId, { checkpoint, from, to, steps }),
+    );
     return { ...image, dataUrl: pngDataUrl(png) };
   }
 
@@ -390,9 +443,21 @@ export class Workbench implements WorkbenchApi {
 
   private startRun(run: Run): void {
     const checkpoint = run.resumedCount > 0 ? this.store.checkpoints.latest(run.id) : null;
-    const resumeFrom = checkpoint && checkpoint.step > 0 && existsSync(checkpoint.path) ? { path: checkpoint.path, step: checkpoint.step } : null;
-    const job = startJob({ runId: run.id, config: run.config, resumeFrom, backend: this.options.backend }, (event) => this.onTrainerEvent(run.id, event));
-    this.active.set(run.id, { job, step: run.step, epoch: run.epoch, lastBroadcast: 0, stopping: false, failure: null });
+    const resumeFrom =
+      checkpoint && checkpoint.step > 0 && existsSync(checkpoint.path)
+        ? { path: checkpoint.path, step: checkpoint.step }
+        : null;
+    const job = startJob({ runId: run.id, config: run.config, resumeFrom, backend: this.options.backend }, (event) =>
+      this.onTrainerEvent(run.id, event),
+    );
+    this.active.set(run.id, {
+      job,
+      step: run.step,
+      epoch: run.epoch,
+      lastBroadcast: 0,
+      stopping: false,
+      failure: null,
+    });
     void job.done.then((result) => this.finishRun(run.id, result.status, result.error));
   }
 
@@ -401,7 +466,11 @@ export class Workbench implements WorkbenchApi {
     try {
       switch (event.type) {
         case 'started': {
-          const run = this.store.runs.setInfo(runId, { backend: event.backend, datasetHash: event.datasetHash, totalSteps: event.totalSteps });
+          const run = this.store.runs.setInfo(runId, {
+            backend: event.backend,
+            datasetHash: event.datasetHash,
+            totalSteps: event.totalSteps,
+          });
           this.broadcast({ type: 'run', run: this.summary(run) });
           break;
         }
@@ -416,7 +485,15 @@ export class Workbench implements WorkbenchApi {
           break;
         case 'image': {
           this.flush();
-          const meta = this.store.images.add({ runId, step: event.step, epoch: event.epoch, kind: event.kind, png: event.png, width: event.width, height: event.height });
+          const meta = this.store.images.add({
+            runId,
+            step: event.step,
+            epoch: event.epoch,
+            kind: event.kind,
+            png: event.png,
+            width: event.width,
+            height: event.height,
+          });
           this.broadcast({ type: 'image', image: toImageMeta(meta) });
           break;
         }
@@ -454,11 +531,22 @@ export class Workbench implements WorkbenchApi {
     writeFileSync(temporary, event.bytes);
     renameSync(temporary, file);
     const sha256 = createHash('sha256').update(event.bytes).digest('hex');
-    this.store.checkpoints.add({ runId, step: event.step, epoch: event.epoch, kind: event.kind === 'epoch' ? 'epoch' : 'latest', path: file, size: event.bytes.length, sha256 });
+    this.store.checkpoints.add({
+      runId,
+      step: event.step,
+      epoch: event.epoch,
+      kind: event.kind === 'epoch' ? 'epoch' : 'latest',
+      path: file,
+      size: event.bytes.length,
+      sha256,
+    });
     const epochs = this.store.checkpoints.list(runId, 'epoch');
     const latest = this.store.checkpoints.list(runId, 'latest');
     // Keep the newest few epoch checkpoints and only the newest pause/final one.
-    const stale = [...epochs.slice(0, Math.max(0, epochs.length - KEEP_EPOCH_CHECKPOINTS)), ...latest.slice(0, Math.max(0, latest.length - 1))];
+    const stale = [
+      ...epochs.slice(0, Math.max(0, epochs.length - KEEP_EPOCH_CHECKPOINTS)),
+      ...latest.slice(0, Math.max(0, latest.length - 1)),
+    ];
     for (const old of stale) {
       const path = this.store.checkpoints.delete(old.id);
       if (path && !this.store.checkpoints.list(runId).some((c) => c.path === path)) rmSync(path, { force: true });
@@ -476,7 +564,7 @@ export class Workbench implements WorkbenchApi {
       // by another process belongs to that process now.
       if (current && current.status === 'running' && current.owner === this.processToken) {
         const to = storeFailure ? 'failed' : (status as 'completed' | 'failed' | 'cancelled' | 'diverged' | 'paused');
-        const message = storeFailure ? `Could not save the run's results: ${storeFailure}` : error ?? undefined;
+        const message = storeFailure ? `Could not save the run's results: ${storeFailure}` : (error ?? undefined);
         this.store.runs.updateStatus(runId, to, { error: message, step: active?.step, epoch: active?.epoch });
       }
       const run = this.store.runs.get(runId);
@@ -597,7 +685,8 @@ export class Workbench implements WorkbenchApi {
       return fn();
     } catch (error) {
       if (error instanceof NotFoundError) throw new ApiError(404, error.message);
-      if (error instanceof InvalidTransitionError || error instanceof InvalidInputError) throw new ApiError(409, error.message);
+      if (error instanceof InvalidTransitionError || error instanceof InvalidInputError)
+        throw new ApiError(409, error.message);
       if (error instanceof StoreError) throw new ApiError(507, error.message);
       throw error;
     }
@@ -643,7 +732,22 @@ function pngDataUrl(png: Uint8Array): string {
   return `data:image/png;base64,${Buffer.from(png).toString('base64')}`;
 }
 
-function toImageMeta(meta: { id: number; runId: string; step: number; epoch: number; kind: string; width: number; height: number }): ImageMeta {
-  return { id: meta.id, runId: meta.runId, step: meta.step, epoch: meta.epoch, kind: meta.kind as ImageKind, width: meta.width, height: meta.height };
+function toImageMeta(meta: {
+  id: number;
+  runId: string;
+  step: number;
+  epoch: number;
+  kind: string;
+  width: number;
+  height: number;
+}): ImageMeta {
+  return {
+    id: meta.id,
+    runId: meta.runId,
+    step: meta.step,
+    epoch: meta.epoch,
+    kind: meta.kind as ImageKind,
+    width: meta.width,
+    height: meta.height,
+  };
 }
-

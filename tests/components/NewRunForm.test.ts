@@ -18,21 +18,38 @@ beforeAll(async () => {
 function setup() {
   const transport = new FakeTransport({
     listRuns: () => [],
-    createRun: (request) => makeRun({ id: 'created-1', name: 'created', status: 'queued', config: request.config as never }),
+    createRun: (request) =>
+      makeRun({ id: 'created-1', name: 'created', status: 'queued', config: request.config as never }),
     createSweep: (request) => request.values.map((v, i) => makeRun({ id: `sweep-${i}`, name: `seed ${v}` })),
   });
   const store = new RunsStore(transport);
   render(NewRunForm, { props: { runs: store } });
   const form = screen.getByTestId('new-run-form') as HTMLFormElement;
   const field = (name: string) => form.querySelector<HTMLInputElement | HTMLSelectElement>(`[name="${name}"]`)!;
-  const errorOf = (name: string) => form.querySelector(`[data-testid="field-error"][data-field="${name}"]`)?.textContent ?? null;
+  const errorOf = (name: string) =>
+    form.querySelector(`[data-testid="field-error"][data-field="${name}"]`)?.textContent ?? null;
   return { transport, store, form, field, errorOf };
 }
 
 describe('NewRunForm', () => {
   it('has inputs named by config path', () => {
     const { field } = setup();
-    for (const name of ['model.kind', 'data.dataset', 'data.trainSize', 'data.testSize', 'train.epochs', 'train.batchSize', 'train.lr', 'model.latentDim', 'model.hidden', 'model.likelihood', 'train.seed', 'train.klSchedule', 'experiment', 'sweep.param']) {
+    for (const name of [
+      'model.kind',
+      'data.dataset',
+      'data.trainSize',
+      'data.testSize',
+      'train.epochs',
+      'train.batchSize',
+      'train.lr',
+      'model.latentDim',
+      'model.hidden',
+      'model.likelihood',
+      'train.seed',
+      'train.klSchedule',
+      'experiment',
+      'sweep.param',
+    ]) {
       expect(field(name), name).toBeTruthy();
     }
     expect(field('train.epochs').value).toBe('10');
@@ -97,7 +114,11 @@ describe('NewRunForm', () => {
   it('puts a server-side field error beside that field', async () => {
     const { field, errorOf, transport } = setup();
     transport.handlers.createRun = () => {
-      throw new RemoteError('must be at least eval.gridSize (8) for the reconstruction grid', 'config.data.testSize', 400);
+      throw new RemoteError(
+        'must be at least eval.gridSize (8) for the reconstruction grid',
+        'config.data.testSize',
+        400,
+      );
     };
     await fireEvent.click(screen.getByTestId('start-run'));
     await settle();
@@ -115,7 +136,9 @@ describe('NewRunForm', () => {
     await fireEvent.input(field('experiment'), { target: { value: 'seeds' } });
     await fireEvent.click(screen.getByTestId('start-run'));
     await settle();
-    expect(transport.callsOf('createSweep')).toEqual([{ config: parseRunConfig({}), experiment: 'seeds', param: 'train.seed', values: [0, 1, 2] }]);
+    expect(transport.callsOf('createSweep')).toEqual([
+      { config: parseRunConfig({}), experiment: 'seeds', param: 'train.seed', values: [0, 1, 2] },
+    ]);
     expect([...store.selectedIds]).toEqual(['sweep-0', 'sweep-1', 'sweep-2']);
   });
 

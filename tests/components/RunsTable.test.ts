@@ -10,7 +10,15 @@ afterEach(() => cleanup());
 async function setup() {
   const runs = [
     makeRun({ id: 'r-a', name: 'alpha', status: 'completed', final: { 'test/elbo': -99.1, 'test/iwae': -95.2 } }),
-    makeRun({ id: 'r-b', name: 'bravo', status: 'running', step: 250, totalSteps: 1000, startedAt: Date.now() - 100_000, experiment: 'exp1' }),
+    makeRun({
+      id: 'r-b',
+      name: 'bravo',
+      status: 'running',
+      step: 250,
+      totalSteps: 1000,
+      startedAt: Date.now() - 100_000,
+      experiment: 'exp1',
+    }),
     makeRun({ id: 'r-c', name: 'charlie', status: 'paused', experiment: 'exp1' }),
   ];
   const transport = new FakeTransport({ listRuns: () => runs, deleteRun: () => ({ deleted: true }) });
@@ -23,7 +31,8 @@ async function setup() {
 }
 
 const rowIds = () => screen.getAllByTestId('run-row').map((r) => r.getAttribute('data-run-id'));
-const row = (id: string) => document.querySelector<HTMLTableRowElement>(`[data-testid="run-row"][data-run-id="${id}"]`)!;
+const row = (id: string) =>
+  document.querySelector<HTMLTableRowElement>(`[data-testid="run-row"][data-run-id="${id}"]`)!;
 
 describe('RunsTable', () => {
   it('shows one row per run with its status, metrics and progress', async () => {
@@ -57,7 +66,10 @@ describe('RunsTable', () => {
     expect(rowIds()).toEqual(['r-b']);
     await fireEvent.input(screen.getByTestId('runs-filter-text'), { target: { value: '' } });
     await fireEvent.click(screen.getByTestId('runs-group-toggle'));
-    expect(screen.getAllByTestId('run-group').map((g) => g.getAttribute('data-experiment'))).toEqual(['exp1', '(none)']);
+    expect(screen.getAllByTestId('run-group').map((g) => g.getAttribute('data-experiment'))).toEqual([
+      'exp1',
+      '(none)',
+    ]);
   });
 
   it('toggles selection with Enter on a focused row and with the checkbox', async () => {

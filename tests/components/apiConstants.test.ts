@@ -15,5 +15,4 @@ describe('renderer API constants', () => {
   it('has the schema defaults as DEFAULT_CONFIG', () => {
     expect(rendererConstants.DEFAULT_CONFIG).toEqual(config.RunConfigSchema.parse({}));
   });
-
 });

@@ -89,7 +89,7 @@ describe('seed aggregation', () => {
     expect(groupBySeed([a, c, b, e, d]).map((g) => g.map((r) => r.id))).toEqual([['a', 'b'], ['c', 'd'], ['e']]);
   });
 
-  it('names a group by what its runs\' names share', () => {
+  it("names a group by what its runs' names share", () => {
     expect(groupLabel(['sweep train.seed=1', 'sweep train.seed=2'])).toBe('sweep train.seed');
     expect(groupLabel(['vae-mnist-s0', 'vae-mnist-s0'])).toBe('vae-mnist-s0');
     expect(groupLabel(['alpha', 'beta'])).toBe('alpha');
@@ -157,7 +157,13 @@ describe('seed aggregation', () => {
       buckets: makeBuckets([-5, 0, 2, 4]),
       ctx: { stepsPerEpoch: null, startWall: null },
     };
-    const built = buildChartSeries([input], { xAxis: 'step', smoothing: 0, logY: true, band: false, aggregateSeeds: false });
+    const built = buildChartSeries([input], {
+      xAxis: 'step',
+      smoothing: 0,
+      logY: true,
+      band: false,
+      aggregateSeeds: false,
+    });
     expect(built.dropped).toBe(2);
     expect(built.lines[0].points.map((p) => p.y)).toEqual([2, 4]);
   });

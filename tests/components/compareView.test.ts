@@ -14,13 +14,19 @@ afterEach(() => cleanup());
 
 const seed0 = makeRun({ id: 'seed0', name: 'seed 0', status: 'running', configInput: { train: { seed: 0 } } });
 const seed1 = makeRun({ id: 'seed1', name: 'seed 1', status: 'completed', configInput: { train: { seed: 1 } } });
-const beta4 = makeRun({ id: 'beta4', name: 'beta 4', status: 'completed', configInput: { model: { kind: 'beta-vae', beta: 4 } } });
+const beta4 = makeRun({
+  id: 'beta4',
+  name: 'beta 4',
+  status: 'completed',
+  configInput: { model: { kind: 'beta-vae', beta: 4 } },
+});
 
 function compareTransport(series: Record<string, Record<string, SeriesBucket[]>>) {
   return new FakeTransport({
     listRuns: () => [seed0, seed1, beta4],
     listMetricNames: ({ runIds }) => [...new Set(runIds.flatMap((id) => Object.keys(series[id] ?? {})))],
-    getSeries: ({ runIds, metric }) => runIds.map((runId) => ({ runId, metric, buckets: (series[runId]?.[metric] ?? []).map((b) => ({ ...b })) })),
+    getSeries: ({ runIds, metric }) =>
+      runIds.map((runId) => ({ runId, metric, buckets: (series[runId]?.[metric] ?? []).map((b) => ({ ...b })) })),
   });
 }
 
@@ -67,12 +73,22 @@ describe('metric chart (data side; jsdom draws no canvas)', () => {
     render(MetricChart, { props: { runs, series } });
     await settle();
     expect(chart().getAttribute('data-points')).toBe('2');
-    const point = (step: number, value: number) => ({ name: 'train/loss', step, epoch: 0, value, wallTime: 1_700_000_100_000 + step });
+    const point = (step: number, value: number) => ({
+      name: 'train/loss',
+      step,
+      epoch: 0,
+      value,
+      wallTime: 1_700_000_100_000 + step,
+    });
     series.handleEvent({ type: 'metrics', runId: 'seed0', points: [point(20, 115), point(30, 111)] });
     await settle();
     expect(chart().getAttribute('data-points')).toBe('4');
     // A repeated step (e.g. a replayed event) is not drawn twice; a new metric name shows up in the menu.
-    series.handleEvent({ type: 'metrics', runId: 'seed0', points: [point(30, 111), { ...point(30, 0.5), name: 'train/kl_weight' }] });
+    series.handleEvent({
+      type: 'metrics',
+      runId: 'seed0',
+      points: [point(30, 111), { ...point(30, 0.5), name: 'train/kl_weight' }],
+    });
     await settle();
     expect(chart().getAttribute('data-points')).toBe('4');
     expect(transport.callsOf('getSeries')).toHaveLength(1);
@@ -102,12 +118,23 @@ describe('config diff', () => {
 });
 
 describe('sample grids', () => {
-  const meta = (id: number, runId: string, epoch: number, kind: ImageMeta['kind'] = 'samples'): ImageMeta => ({ id, runId, epoch, step: epoch * 100, kind, width: 224, height: 224 });
+  const meta = (id: number, runId: string, epoch: number, kind: ImageMeta['kind'] = 'samples'): ImageMeta => ({
+    id,
+    runId,
+    epoch,
+    step: epoch * 100,
+    kind,
+    width: 224,
+    height: 224,
+  });
 
   it('shows runs × epochs, follows new images live, and enlarges a cell until Escape', async () => {
     const transport = new FakeTransport({
       listRuns: () => [seed0, seed1],
-      listImages: ({ runId }) => (runId === 'seed0' ? [meta(1, 'seed0', 1), meta(2, 'seed0', 2), meta(9, 'seed0', 2, 'traversal')] : [meta(3, 'seed1', 1)]),
+      listImages: ({ runId }) =>
+        runId === 'seed0'
+          ? [meta(1, 'seed0', 1), meta(2, 'seed0', 2), meta(9, 'seed0', 2, 'traversal')]
+          : [meta(3, 'seed1', 1)],
       getImage: ({ imageId }) => ({ dataUrl: `data:image/png;base64,IMG${imageId}` }),
     });
     const runs = new RunsStore(transport);
@@ -118,7 +145,11 @@ describe('sample grids', () => {
     const grid = screen.getByTestId('sample-grids');
     expect(grid.getAttribute('data-epoch')).toBe('2');
     const srcs = () => screen.getAllByTestId('grid-image').map((i) => i.getAttribute('src'));
-    const srcsOf = (runId: string) => screen.getAllByTestId('grid-image').filter((i) => i.getAttribute('data-run-id') === runId).map((i) => i.getAttribute('src'));
+    const srcsOf = (runId: string) =>
+      screen
+        .getAllByTestId('grid-image')
+        .filter((i) => i.getAttribute('data-run-id') === runId)
+        .map((i) => i.getAttribute('src'));
     // Columns: epochs 1 and 2; seed1 has no epoch-2 image, so its epoch-1 image stands in.
     expect(srcsOf('seed0')).toEqual(['data:image/png;base64,IMG1', 'data:image/png;base64,IMG2']);
     expect(srcsOf('seed1')).toEqual(['data:image/png;base64,IMG3', 'data:image/png;base64,IMG3']);

@@ -7,9 +7,24 @@ import PlaybackPanel from '../../src-renderer/src/components/PlaybackPanel.svelt
 import ReplayComparison from '../../src-renderer/src/components/ReplayComparison.svelte';
 import RunsTable from '../../src-renderer/src/components/RunsTable.svelte';
 import ImportBundle from '../../src-renderer/src/components/ImportBundle.svelte';
-import { ComparisonStore, GenerateStore, ImportStore, PlaybackStore, rankDifferences, ReplayStore } from '../../src-renderer/src/lib/stores/exchange.svelte';
+import {
+  ComparisonStore,
+  GenerateStore,
+  ImportStore,
+  PlaybackStore,
+  rankDifferences,
+  ReplayStore,
+} from '../../src-renderer/src/lib/stores/exchange.svelte';
 import { RunsStore } from '../../src-renderer/src/lib/stores/runs.svelte';
-import { checkpointOptions, evaluationSteps, exportDownloadUrl, parseCheckpointChoice, replayPairOf, stepIndexAtOrBefore, uploadBundle } from '../../src-renderer/src/lib/transfer';
+import {
+  checkpointOptions,
+  evaluationSteps,
+  exportDownloadUrl,
+  parseCheckpointChoice,
+  replayPairOf,
+  stepIndexAtOrBefore,
+  uploadBundle,
+} from '../../src-renderer/src/lib/transfer';
 import { RemoteError } from '../../src-renderer/src/lib/transport';
 import { FakeTransport, makeBuckets, makeRun, settle } from './fakeTransport';
 
@@ -26,15 +41,53 @@ const comparison = (identical: boolean): RunComparison => ({
   runIds: ['orig', 'rep'],
   identical,
   metrics: [
-    { metric: 'train/loss', maxAbsDiff: identical ? 0 : 0.25, atStep: identical ? 8 : 3, points: 8, onlyInFirst: 0, onlyInSecond: 0, identical, timing: false },
-    { metric: 'test/elbo', maxAbsDiff: identical ? 0 : 1.5, atStep: 8, points: 1, onlyInFirst: 0, onlyInSecond: 0, identical, timing: false },
-    { metric: 'train/samples_per_sec', maxAbsDiff: 40, atStep: 2, points: 8, onlyInFirst: 0, onlyInSecond: 0, identical: false, timing: true },
+    {
+      metric: 'train/loss',
+      maxAbsDiff: identical ? 0 : 0.25,
+      atStep: identical ? 8 : 3,
+      points: 8,
+      onlyInFirst: 0,
+      onlyInSecond: 0,
+      identical,
+      timing: false,
+    },
+    {
+      metric: 'test/elbo',
+      maxAbsDiff: identical ? 0 : 1.5,
+      atStep: 8,
+      points: 1,
+      onlyInFirst: 0,
+      onlyInSecond: 0,
+      identical,
+      timing: false,
+    },
+    {
+      metric: 'train/samples_per_sec',
+      maxAbsDiff: 40,
+      atStep: 2,
+      points: 8,
+      onlyInFirst: 0,
+      onlyInSecond: 0,
+      identical: false,
+      timing: true,
+    },
   ],
 });
 
-const image = (id: number, step: number, kind: ImageMeta['kind'] = 'samples'): ImageMeta => ({ id, runId: 'orig', step, epoch: step / 8, kind, width: 28, height: 28 });
+const image = (id: number, step: number, kind: ImageMeta['kind'] = 'samples'): ImageMeta => ({
+  id,
+  runId: 'orig',
+  step,
+  epoch: step / 8,
+  kind,
+  width: 28,
+  height: 28,
+});
 
-async function runsWith(transport: FakeTransport, list = [makeRun({ id: 'orig', name: 'original' })]): Promise<RunsStore> {
+async function runsWith(
+  transport: FakeTransport,
+  list = [makeRun({ id: 'orig', name: 'original' })],
+): Promise<RunsStore> {
   transport.handlers.listRuns ??= () => list;
   const runs = new RunsStore(transport);
   await runs.load();
@@ -80,7 +133,13 @@ describe('transfer helpers', () => {
   });
 
   it('uploads a bundle and returns the import, or throws the server message of a refusal', async () => {
-    const result = { run: makeRun(), sourceRunId: 's', warnings: [], metricPoints: 5, images: 2 } satisfies ImportResult;
+    const result = {
+      run: makeRun(),
+      sourceRunId: 's',
+      warnings: [],
+      metricPoints: 5,
+      images: 2,
+    } satisfies ImportResult;
     const seen: RequestInit[] = [];
     const ok = (async (_url: string, init: RequestInit) => {
       seen.push(init);
@@ -91,7 +150,10 @@ describe('transfer helpers', () => {
     expect((seen[0].headers as Record<string, string>)['content-type']).toBe('application/zip');
     expect((seen[0].headers as Record<string, string>)['x-file-name']).toBe('my run _.zip');
     const refused = (async () =>
-      new Response(JSON.stringify({ ok: false, error: { message: 'Bundle refused, nothing was imported: checksum mismatch' } }), { status: 400 })) as unknown as typeof fetch;
+      new Response(
+        JSON.stringify({ ok: false, error: { message: 'Bundle refused, nothing was imported: checksum mismatch' } }),
+        { status: 400 },
+      )) as unknown as typeof fetch;
     const error = await uploadBundle(file, { fetch: refused }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RemoteError);
     expect((error as RemoteError).message).toMatch(/nothing was imported/);
@@ -111,7 +173,11 @@ describe('ImportStore', () => {
     });
     expect(store.available).toBe(true);
     expect(await store.importFile(Object.assign(new Blob([]), { name: 'bad.zip' }))).toBe(false);
-    expect(store.state).toEqual({ status: 'error', fileName: 'bad.zip', message: 'Bundle refused, nothing was imported: checksum mismatch' });
+    expect(store.state).toEqual({
+      status: 'error',
+      fileName: 'bad.zip',
+      message: 'Bundle refused, nothing was imported: checksum mismatch',
+    });
     expect(runs.runs.map((r) => r.id)).toEqual(['orig']);
     fail = false;
     expect(await store.importFile(Object.assign(new Blob([]), { name: 'good.zip' }))).toBe(true);
@@ -206,12 +272,19 @@ describe('ComparisonStore and the comparison panel', () => {
   });
 
   it('lists differing metrics first, largest difference first, timing last', () => {
-    expect(rankDifferences(comparison(false)).map((m) => m.metric)).toEqual(['test/elbo', 'train/loss', 'train/samples_per_sec']);
+    expect(rankDifferences(comparison(false)).map((m) => m.metric)).toEqual([
+      'test/elbo',
+      'train/loss',
+      'train/samples_per_sec',
+    ]);
   });
 
   it('renders the largest difference per metric with its step when the replay differs', async () => {
     const transport = new FakeTransport({ compareRuns: () => comparison(false) });
-    const runs = await runsWith(transport, [makeRun({ id: 'orig', name: 'original' }), makeRun({ id: 'rep', name: 'replay', replayOf: 'orig' })]);
+    const runs = await runsWith(transport, [
+      makeRun({ id: 'orig', name: 'original' }),
+      makeRun({ id: 'rep', name: 'replay', replayOf: 'orig' }),
+    ]);
     runs.focus('rep');
     render(ReplayComparison, { props: { runs } });
     await settle();
@@ -226,13 +299,27 @@ describe('ComparisonStore and the comparison panel', () => {
 
 describe('GenerateStore', () => {
   it('asks for samples and an interpolation from the chosen checkpoint; another run clears them', async () => {
-    const generated = { dataUrl: 'data:image/png;base64,AA', width: 28, height: 28, count: 4, columns: 2, runId: 'orig', checkpointStep: 8, backend: 'cpu' };
-    const transport = new FakeTransport({ generateSamples: () => generated, interpolateLatent: () => ({ ...generated, count: 6 }) });
+    const generated = {
+      dataUrl: 'data:image/png;base64,AA',
+      width: 28,
+      height: 28,
+      count: 4,
+      columns: 2,
+      runId: 'orig',
+      checkpointStep: 8,
+      backend: 'cpu',
+    };
+    const transport = new FakeTransport({
+      generateSamples: () => generated,
+      interpolateLatent: () => ({ ...generated, count: 6 }),
+    });
     const store = new GenerateStore(transport);
     await store.generate('orig', { checkpoint: 'best', count: 4, seed: 7 });
     await store.interpolate('orig', { checkpoint: 8, from: 0, to: 3, steps: 6 });
     expect(transport.callsOf('generateSamples')).toEqual([{ runId: 'orig', checkpoint: 'best', count: 4, seed: 7 }]);
-    expect(transport.callsOf('interpolateLatent')).toEqual([{ runId: 'orig', checkpoint: 8, from: 0, to: 3, steps: 6 }]);
+    expect(transport.callsOf('interpolateLatent')).toEqual([
+      { runId: 'orig', checkpoint: 8, from: 0, to: 3, steps: 6 },
+    ]);
     expect(store.samples.status === 'ready' && store.samples.image.count).toBe(4);
     expect(store.interpolation.status === 'ready' && store.interpolation.image.count).toBe(6);
     store.forRun('other');
@@ -258,7 +345,14 @@ describe('PlaybackStore and the playback panel', () => {
       listImages: () => images,
       listMetricNames: () => ['test/elbo', 'train/loss'],
       getSeries: ({ metric }) => [
-        { runId: 'orig', metric, buckets: metric === 'test/elbo' ? makeBuckets([-120, -110], 8).map((b) => ({ ...b, step: b.step + 8 })) : makeBuckets([5, 4, 3, 2, 1], 4) },
+        {
+          runId: 'orig',
+          metric,
+          buckets:
+            metric === 'test/elbo'
+              ? makeBuckets([-120, -110], 8).map((b) => ({ ...b, step: b.step + 8 }))
+              : makeBuckets([5, 4, 3, 2, 1], 4),
+        },
       ],
       imagesAtStep: ({ step }) => images.filter((m) => m.step === (step >= 16 ? 16 : 8)),
       getImage: ({ imageId }) => ({ dataUrl: `data:image/png;base64,${imageId}` }),

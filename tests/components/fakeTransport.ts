@@ -15,7 +15,8 @@ export class FakeTransport implements Transport {
 
   async call<M extends MethodName>(method: M, request: RequestOf<M>): Promise<ResponseMap[M]> {
     this.calls.push({ method, request });
-    const handler = this.handlers[method] as ((r: RequestOf<M>) => ResponseMap[M] | Promise<ResponseMap[M]>) | undefined;
+    const handler = this.handlers[method] as
+      ((r: RequestOf<M>) => ResponseMap[M] | Promise<ResponseMap[M]>) | undefined;
     if (!handler) throw new Error(`FakeTransport: no handler for ${method}`);
     return handler(request);
   }
@@ -69,7 +70,16 @@ export function makeRun(overrides: Partial<RunSummary> & { configInput?: RunConf
 
 /** Buckets with step = i * stride and the given `last` values (min = max = mean = last). */
 export function makeBuckets(values: number[], stride = 10, wallStart = 1_700_000_000_000): SeriesBucket[] {
-  return values.map((v, i) => ({ step: i * stride, epoch: 0, wallTime: wallStart + i * 1000, min: v, max: v, last: v, mean: v, count: 1 }));
+  return values.map((v, i) => ({
+    step: i * stride,
+    epoch: 0,
+    wallTime: wallStart + i * 1000,
+    min: v,
+    max: v,
+    last: v,
+    mean: v,
+    count: 1,
+  }));
 }
 
 /** Lets pending promise callbacks and Svelte effects run. */

@@ -4,11 +4,26 @@ import { describe, expect, it } from 'vitest';
 import { RunsStore } from '../../src-renderer/src/lib/stores/runs.svelte';
 import { FakeTransport, makeRun, settle } from './fakeTransport';
 
-function storeWith(runs = [
-  makeRun({ id: 'a', name: 'alpha', status: 'completed', final: { 'test/elbo': -98.2 }, configInput: { model: { kind: 'beta-vae', beta: 4 } }, tags: ['keep'] }),
-  makeRun({ id: 'b', name: 'bravo', status: 'running', step: 100, totalSteps: 1000, final: {}, experiment: 'sweep' }),
-  makeRun({ id: 'c', name: 'charlie', status: 'failed', final: { 'test/elbo': -120.5 }, configInput: { model: { kind: 'ladder' }, data: { dataset: 'shapes' } } }),
-]) {
+function storeWith(
+  runs = [
+    makeRun({
+      id: 'a',
+      name: 'alpha',
+      status: 'completed',
+      final: { 'test/elbo': -98.2 },
+      configInput: { model: { kind: 'beta-vae', beta: 4 } },
+      tags: ['keep'],
+    }),
+    makeRun({ id: 'b', name: 'bravo', status: 'running', step: 100, totalSteps: 1000, final: {}, experiment: 'sweep' }),
+    makeRun({
+      id: 'c',
+      name: 'charlie',
+      status: 'failed',
+      final: { 'test/elbo': -120.5 },
+      configInput: { model: { kind: 'ladder' }, data: { dataset: 'shapes' } },
+    }),
+  ],
+) {
   const transport = new FakeTransport({ listRuns: () => runs });
   const store = new RunsStore(transport);
   return { transport, store, runs };
@@ -75,7 +90,7 @@ describe('runs store', () => {
     expect(transport.callsOf('listRuns')).toHaveLength(1);
   });
 
-  it('moves a running run\'s step and headline values on metrics events', async () => {
+  it("moves a running run's step and headline values on metrics events", async () => {
     const { store } = storeWith();
     await store.load();
     store.handleEvent({

@@ -5,11 +5,19 @@ import type { MetricPoint, SeriesBucket } from '@api/contract';
 import { SeriesStore, sortMetricNames } from '../../src-renderer/src/lib/stores/series.svelte';
 import { FakeTransport, makeBuckets, makeRun, settle } from './fakeTransport';
 
-const point = (step: number, value: number, name = 'train/loss'): MetricPoint => ({ name, step, epoch: 0, value, wallTime: step });
+const point = (step: number, value: number, name = 'train/loss'): MetricPoint => ({
+  name,
+  step,
+  epoch: 0,
+  value,
+  wallTime: step,
+});
 
 describe('series store', () => {
   it('fetches the missing series of all runs in one request and caches them', async () => {
-    const transport = new FakeTransport({ getSeries: ({ runIds, metric }) => runIds.map((runId) => ({ runId, metric, buckets: makeBuckets([1, 2]) })) });
+    const transport = new FakeTransport({
+      getSeries: ({ runIds, metric }) => runIds.map((runId) => ({ runId, metric, buckets: makeBuckets([1, 2]) })),
+    });
     const store = new SeriesStore(transport);
     await store.ensure(['a', 'b'], 'train/loss');
     await store.ensure(['a', 'b', 'c'], 'train/loss');
@@ -24,7 +32,14 @@ describe('series store', () => {
     // Downsampled buckets (count > 1) when fewer than the series' 5000 points are asked for.
     const transport = new FakeTransport({
       getSeries: ({ runIds, metric, maxBuckets }) =>
-        runIds.map((runId) => ({ runId, metric, buckets: makeBuckets(Array.from({ length: Math.min(maxBuckets ?? 1000, 50) }, (_, i) => i)).map((b) => ({ ...b, count: 100 })) })),
+        runIds.map((runId) => ({
+          runId,
+          metric,
+          buckets: makeBuckets(Array.from({ length: Math.min(maxBuckets ?? 1000, 50) }, (_, i) => i)).map((b) => ({
+            ...b,
+            count: 100,
+          })),
+        })),
     });
     const store = new SeriesStore(transport);
     await store.ensure(['a', 'b'], 'train/loss', 240);
@@ -37,7 +52,9 @@ describe('series store', () => {
   });
 
   it('does not refetch a series whose buckets are single points', async () => {
-    const transport = new FakeTransport({ getSeries: ({ runIds, metric }) => runIds.map((runId) => ({ runId, metric, buckets: makeBuckets([1, 2, 3]) })) });
+    const transport = new FakeTransport({
+      getSeries: ({ runIds, metric }) => runIds.map((runId) => ({ runId, metric, buckets: makeBuckets([1, 2, 3]) })),
+    });
     const store = new SeriesStore(transport);
     await store.ensure(['a'], 'train/loss', 200);
     await store.ensure(['a'], 'train/loss');
@@ -48,7 +65,8 @@ describe('series store', () => {
   it('keeps live points that arrive while the first request is out', async () => {
     let answer!: (buckets: SeriesBucket[]) => void;
     const transport = new FakeTransport({
-      getSeries: ({ runIds, metric }) => new Promise((resolve) => (answer = (buckets) => resolve([{ runId: runIds[0], metric, buckets }]))),
+      getSeries: ({ runIds, metric }) =>
+        new Promise((resolve) => (answer = (buckets) => resolve([{ runId: runIds[0], metric, buckets }]))),
     });
     const store = new SeriesStore(transport);
     const loading = store.ensure(['a'], 'train/loss');
@@ -65,7 +83,9 @@ describe('series store', () => {
 
   it('refetches a series once its live tail grows past a quarter of maxBuckets', async () => {
     let served = makeBuckets([1, 2, 3, 4], 10);
-    const transport = new FakeTransport({ getSeries: ({ runIds, metric }) => [{ runId: runIds[0], metric, buckets: served }] });
+    const transport = new FakeTransport({
+      getSeries: ({ runIds, metric }) => [{ runId: runIds[0], metric, buckets: served }],
+    });
     const store = new SeriesStore(transport, { maxBuckets: 8, refetchMs: 0 });
     await store.ensure(['a'], 'train/loss');
     store.append('a', [point(40, 5), point(50, 6)]);
@@ -82,7 +102,9 @@ describe('series store', () => {
 
   it('fetches a grown series once more when its run stops, so it ends on what the store holds', async () => {
     let served = makeBuckets([1], 10);
-    const transport = new FakeTransport({ getSeries: ({ runIds, metric }) => [{ runId: runIds[0], metric, buckets: served }] });
+    const transport = new FakeTransport({
+      getSeries: ({ runIds, metric }) => [{ runId: runIds[0], metric, buckets: served }],
+    });
     const store = new SeriesStore(transport, { refetchMs: 0 });
     await store.ensure(['a'], 'train/loss');
     store.append('a', [point(10, 2)]); // the event for step 20 never arrives

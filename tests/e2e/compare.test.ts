@@ -26,7 +26,11 @@ beforeAll(async () => {
   const seed1 = await workbench.createRun({ config: tinyConfig({ seed: 1 }), experiment: 'seeds', name: 'vae seed 1' });
   const seed2 = await workbench.createRun({ config: tinyConfig({ seed: 2 }), experiment: 'seeds', name: 'vae seed 2' });
   const beta = tinyConfig({ seed: 1 });
-  const betaRun = await workbench.createRun({ config: { ...beta, model: { ...beta.model, kind: 'beta-vae', beta: 4 } }, experiment: 'betas', name: 'beta 4' });
+  const betaRun = await workbench.createRun({
+    config: { ...beta, model: { ...beta.model, kind: 'beta-vae', beta: 4 } },
+    experiment: 'betas',
+    name: 'beta 4',
+  });
   runs = await Promise.all([seed1, seed2, betaRun].map((r) => workbench.waitForRun(r.id)));
   await workbench.close();
   expect(runs.map((r) => r.status)).toEqual(['completed', 'completed', 'completed']);
@@ -48,7 +52,11 @@ async function waitForChart(series: number, points: number): Promise<void> {
   await page.waitForFunction(
     ([s, p]) => {
       const chart = document.querySelector('[data-testid="metric-chart"]');
-      return chart?.getAttribute('data-series') === String(s) && chart?.getAttribute('data-points') === String(p) && chart?.getAttribute('data-loading') !== 'true';
+      return (
+        chart?.getAttribute('data-series') === String(s) &&
+        chart?.getAttribute('data-points') === String(p) &&
+        chart?.getAttribute('data-loading') !== 'true'
+      );
     },
     [series, points] as const,
     { timeout: 20_000 },
@@ -80,13 +88,16 @@ describe('compare view', () => {
   it('lists only the config keys that differ', async () => {
     const diff = page.locator('[data-testid="config-diff"]');
     await diff.locator('[data-testid="config-diff-row"]').first().waitFor();
-    const keys = await diff.locator('[data-testid="config-diff-row"]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-key')));
+    const keys = await diff
+      .locator('[data-testid="config-diff-row"]')
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-key')));
     expect(new Set(keys)).toEqual(new Set(['model.kind', 'model.beta', 'train.seed']));
   });
 
   it('sorts by test ELBO and filters by model', async () => {
     await page.locator('[data-testid="sort-testElbo"]').click();
-    const ids = () => page.locator('[data-testid="run-row"]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-run-id')));
+    const ids = () =>
+      page.locator('[data-testid="run-row"]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-run-id')));
     const byElbo = [...runs].sort((a, b) => a.final['test/elbo'] - b.final['test/elbo']).map((r) => r.id);
     const first = await ids();
     expect(first.length).toBe(3);
@@ -105,17 +116,26 @@ describe('compare view', () => {
     const grids = page.locator('[data-testid="sample-grids"]');
     await grids.scrollIntoViewIfNeeded();
     // Runs x epochs: by default the newest epochs side by side (2 here), then one column.
-    await page.waitForFunction(() => document.querySelectorAll('[data-testid="grid-image"]').length === 6, undefined, { timeout: 20_000 });
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="grid-image"]').length === 6, undefined, {
+      timeout: 20_000,
+    });
     await page.locator('[data-testid="grid-columns"]').selectOption('1');
-    await page.waitForFunction(() => document.querySelectorAll('[data-testid="grid-image"]').length === 3, undefined, { timeout: 20_000 });
-    const epochs = () => page.locator('[data-testid="grid-image"]').evaluateAll((imgs) => imgs.map((i) => i.getAttribute('data-epoch')));
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="grid-image"]').length === 3, undefined, {
+      timeout: 20_000,
+    });
+    const epochs = () =>
+      page.locator('[data-testid="grid-image"]').evaluateAll((imgs) => imgs.map((i) => i.getAttribute('data-epoch')));
     expect(await epochs()).toEqual(['1', '1', '1']);
     const slider = page.locator('[data-testid="epoch-slider"]');
     await slider.fill('0');
-    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="grid-image"]')].every((i) => i.getAttribute('data-epoch') === '0'));
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll('[data-testid="grid-image"]')].every((i) => i.getAttribute('data-epoch') === '0'),
+    );
     expect(await page.locator('[data-testid="epoch-value"]').textContent()).toBe('1'); // shown counting from 1
     await page.locator('[data-testid="kind-traversal"]').click();
-    await page.waitForFunction(() => document.querySelector('[data-testid="sample-grids"]')?.getAttribute('data-kind') === 'traversal');
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="sample-grids"]')?.getAttribute('data-kind') === 'traversal',
+    );
     await page.locator('[data-testid="grid-image"]').first().click();
     await page.locator('[data-testid="lightbox"]').waitFor();
     await page.screenshot({ path: join(ARTIFACTS, 'compare-lightbox.png') });

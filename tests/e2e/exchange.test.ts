@@ -43,12 +43,33 @@ beforeAll(async () => {
     [
       // The built CLI: the same build browser mode runs, so the replay has the same backend chain.
       join(ROOT, 'out', 'main', 'cli.js'),
-      '--db', dataDir,
+      '--db',
+      dataDir,
       'train',
-      '--name', 'exchange source',
-      '--hidden', '32', '--latent-dim', '3',
-      '--train-size', '256', '--test-size', '32', '--batch-size', '32', '--epochs', '2',
-      '--seed', '1', '--backend', 'wasm', '--iwae-k', '4', '--iwae-examples', '8', '--grid-size', '4',
+      '--name',
+      'exchange source',
+      '--hidden',
+      '32',
+      '--latent-dim',
+      '3',
+      '--train-size',
+      '256',
+      '--test-size',
+      '32',
+      '--batch-size',
+      '32',
+      '--epochs',
+      '2',
+      '--seed',
+      '1',
+      '--backend',
+      'wasm',
+      '--iwae-k',
+      '4',
+      '--iwae-examples',
+      '8',
+      '--grid-size',
+      '4',
       '--json',
     ],
     { cwd: ROOT, timeout: 180_000 },
@@ -73,12 +94,18 @@ afterAll(async () => {
 
 describe('export, replay, playback, generation and import in browser mode', () => {
   it('downloads the run as a bundle .zip whose manifest lists a sha256 for every file', async () => {
-    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('[data-testid="run-export"]').click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.locator('[data-testid="run-export"]').click(),
+    ]);
     expect(download.suggestedFilename()).toMatch(new RegExp(`^vae-workbench-${runId}-step\\d+\\.zip$`));
     zipPath = join(dataDir, 'downloaded.zip');
     await download.saveAs(zipPath);
     const files = unzipSync(new Uint8Array(readFileSync(zipPath)));
-    const manifest = JSON.parse(Buffer.from(files['manifest.json']).toString('utf8')) as { run: { id: string }; files: { path: string; size: number; sha256: string }[] };
+    const manifest = JSON.parse(Buffer.from(files['manifest.json']).toString('utf8')) as {
+      run: { id: string };
+      files: { path: string; size: number; sha256: string }[];
+    };
     expect(manifest.run.id).toBe(runId);
     const listed = new Map(manifest.files.map((f) => [f.path, f]));
     const others = Object.keys(files).filter((name) => name !== 'manifest.json' && name !== 'manifest.sha256');
@@ -103,7 +130,10 @@ describe('export, replay, playback, generation and import in browser mode', () =
     const lastImageId = await firstImage.getAttribute('data-image-id');
     const lastPoints = Number(await chart.getAttribute('data-points'));
     await slider.fill('0');
-    await page.waitForFunction((s) => Number(document.querySelector('[data-testid="playback-step"]')?.getAttribute('data-step')) < s, lastStep);
+    await page.waitForFunction(
+      (s) => Number(document.querySelector('[data-testid="playback-step"]')?.getAttribute('data-step')) < s,
+      lastStep,
+    );
     const firstStep = Number(await step.getAttribute('data-step'));
     await page.waitForFunction(
       (id) => document.querySelector('[data-testid="playback-image"]')?.getAttribute('data-image-id') !== id,
@@ -133,10 +163,16 @@ describe('export, replay, playback, generation and import in browser mode', () =
     const before = runCount();
     await page.locator(`[data-testid="run-row"][data-run-id="${runId}"] [data-testid="run-replay"]`).click();
     const warnings = page.locator('[data-testid="replay-warnings"]');
-    await page.waitForFunction(() => document.querySelector('[data-testid="replay-warnings"]')?.getAttribute('data-count') !== '');
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="replay-warnings"]')?.getAttribute('data-count') !== '',
+    );
     // The plan is shown before anything starts: each of its warnings listed, or the all-clear.
     const plan = (await page.evaluate(async (id) => {
-      const response = await fetch('/api/planReplay', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ runId: id }) });
+      const response = await fetch('/api/planReplay', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ runId: id }),
+      });
       return ((await response.json()) as { result: { warnings: string[] } }).result;
     }, runId)) as { warnings: string[] };
     expect(await warnings.getAttribute('data-count')).toBe(String(plan.warnings.length));
@@ -149,19 +185,29 @@ describe('export, replay, playback, generation and import in browser mode', () =
     const panel = page.locator('[data-testid="replay-comparison"]');
     await panel.waitFor();
     expect(await panel.getAttribute('data-original-id')).toBe(runId);
-    await page.waitForFunction(() => document.querySelector('[data-testid="replay-comparison"]')?.getAttribute('data-identical') !== '', undefined, {
-      timeout: 180_000,
-    });
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="replay-comparison"]')?.getAttribute('data-identical') !== '',
+      undefined,
+      {
+        timeout: 180_000,
+      },
+    );
     // Same backend and data here as when the CLI trained it: bit-identical curves.
     const db = new Database(server.dbFile, { readonly: true });
-    const backends = db.prepare('SELECT backend, dataset_hash FROM runs WHERE id IN (?, ?)').all(runId, await panel.getAttribute('data-replay-id')) as { backend: string; dataset_hash: string }[];
+    const backends = db
+      .prepare('SELECT backend, dataset_hash FROM runs WHERE id IN (?, ?)')
+      .all(runId, await panel.getAttribute('data-replay-id')) as { backend: string; dataset_hash: string }[];
     db.close();
     expect(backends[0]).toEqual(backends[1]);
     expect(await panel.getAttribute('data-identical')).toBe('true');
     // The two are the compared pair: both selected, the curves overlaid.
-    const selected = await page.locator('[data-testid="run-row"][data-selected="true"]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-run-id')));
+    const selected = await page
+      .locator('[data-testid="run-row"][data-selected="true"]')
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-run-id')));
     expect(selected.sort()).toEqual([runId, await panel.getAttribute('data-replay-id')].sort());
-    await page.waitForFunction(() => document.querySelector('[data-testid="metric-chart"]')?.getAttribute('data-series') === '2');
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="metric-chart"]')?.getAttribute('data-series') === '2',
+    );
     await page.locator('[data-testid="replay-comparison"]').scrollIntoViewIfNeeded();
     await shot('replay');
   });
@@ -175,7 +221,9 @@ describe('export, replay, playback, generation and import in browser mode', () =
     writeFileSync(damagedPath, damaged);
     await page.locator('[data-testid="import-input"]').setInputFiles(damagedPath);
     const result = page.locator('[data-testid="import-result"]');
-    await page.waitForFunction(() => document.querySelector('[data-testid="import-result"]')?.getAttribute('data-status') === 'error');
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="import-result"]')?.getAttribute('data-status') === 'error',
+    );
     expect(await result.textContent()).toMatch(/Import refused:.*nothing was imported.*damaged\.zip/s);
     expect(runCount()).toBe(before);
     expect(await page.locator('[data-testid="run-row"]').count()).toBe(rowsBefore);
@@ -183,7 +231,9 @@ describe('export, replay, playback, generation and import in browser mode', () =
     await shot('import-refused');
 
     await page.locator('[data-testid="import-input"]').setInputFiles(zipPath);
-    await page.waitForFunction(() => document.querySelector('[data-testid="import-result"]')?.getAttribute('data-status') === 'done');
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="import-result"]')?.getAttribute('data-status') === 'done',
+    );
     const importedId = await result.getAttribute('data-run-id');
     expect(runCount()).toBe(before + 1);
     await page.locator(`[data-testid="run-row"][data-run-id="${importedId}"]`).waitFor();

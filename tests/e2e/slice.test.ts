@@ -67,35 +67,55 @@ describe('thin slice in browser mode', () => {
         const last = seen.at(-1);
         if (!last || last.points !== points || last.status !== status) seen.push({ points, status });
       });
-      observer.observe(document.body, { subtree: true, attributes: true, childList: true, attributeFilter: ['data-points', 'data-status'] });
+      observer.observe(document.body, {
+        subtree: true,
+        attributes: true,
+        childList: true,
+        attributeFilter: ['data-points', 'data-status'],
+      });
     });
 
     await page.locator('[data-testid="start-run"]').click();
     const row = page.locator('[data-testid="run-row"]').first();
     await row.waitFor();
-    await page.waitForFunction(() => document.querySelector('[data-testid="run-row"]')?.getAttribute('data-status') === 'completed', undefined, {
-      timeout: 240_000,
-    });
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="run-row"]')?.getAttribute('data-status') === 'completed',
+      undefined,
+      {
+        timeout: 240_000,
+      },
+    );
     const runId = await row.getAttribute('data-run-id');
     expect(runId).toMatch(/^[0-9a-f]{8}$/);
 
     // The curve grew while the run was running: at least two different non-zero point counts.
-    const seen = await page.evaluate(() => (window as unknown as { __seen: { points: number; status: string | null }[] }).__seen);
+    const seen = await page.evaluate(
+      () => (window as unknown as { __seen: { points: number; status: string | null }[] }).__seen,
+    );
     const whileRunning = new Set(seen.filter((s) => s.status === 'running' && s.points > 0).map((s) => s.points));
     expect(whileRunning.size, JSON.stringify(seen)).toBeGreaterThanOrEqual(2);
 
     // The database holds the run and its metrics; the chart shows exactly the stored points.
     const db = new Database(server.dbFile, { readonly: true });
-    const run = db.prepare('SELECT status, model_kind, dataset, backend, dataset_hash FROM runs WHERE id = ?').get(runId) as Record<string, string>;
+    const run = db
+      .prepare('SELECT status, model_kind, dataset, backend, dataset_hash FROM runs WHERE id = ?')
+      .get(runId) as Record<string, string>;
     expect(run).toMatchObject({ status: 'completed', model_kind: 'vae', dataset: 'mnist' });
     expect(run.dataset_hash).toMatch(/^[0-9a-f]{64}$/);
     const metric = await page.locator('[data-testid="metric-select"]').inputValue();
-    const stored = db.prepare('SELECT count(*) FROM metric_points WHERE run_id = ? AND name = ?').pluck().get(runId, metric) as number;
-    const trainSteps = db.prepare("SELECT count(*) FROM metric_points WHERE run_id = ? AND name = 'train/loss'").pluck().get(runId) as number;
+    const stored = db
+      .prepare('SELECT count(*) FROM metric_points WHERE run_id = ? AND name = ?')
+      .pluck()
+      .get(runId, metric) as number;
+    const trainSteps = db
+      .prepare("SELECT count(*) FROM metric_points WHERE run_id = ? AND name = 'train/loss'")
+      .pluck()
+      .get(runId) as number;
     db.close();
     expect(trainSteps).toBe(120); // 480 images / batch 4, one epoch
     await page.waitForFunction(
-      (expected) => Number(document.querySelector('[data-testid="metric-chart"]')?.getAttribute('data-points')) === expected,
+      (expected) =>
+        Number(document.querySelector('[data-testid="metric-chart"]')?.getAttribute('data-points')) === expected,
       stored,
       { timeout: 10_000 },
     );

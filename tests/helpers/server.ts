@@ -18,13 +18,29 @@ export interface BrowserModeServer {
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 
-export async function startBrowserMode(options: { dataDir?: string; extraArgs?: string[] } = {}): Promise<BrowserModeServer> {
+export async function startBrowserMode(
+  options: { dataDir?: string; extraArgs?: string[] } = {},
+): Promise<BrowserModeServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'vaewb-e2e-'));
   const token = 'e2e' + Math.random().toString(16).slice(2);
-  const child = spawn(process.execPath, [join(ROOT, 'out', 'main', 'cli.js'), '--db', dataDir, 'serve', '--port', '0', '--token', token, ...(options.extraArgs ?? [])], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      join(ROOT, 'out', 'main', 'cli.js'),
+      '--db',
+      dataDir,
+      'serve',
+      '--port',
+      '0',
+      '--token',
+      token,
+      ...(options.extraArgs ?? []),
+    ],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));

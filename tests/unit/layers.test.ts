@@ -32,7 +32,9 @@ function files(dir: string): string[] {
 
 function imports(file: string): string[] {
   const text = readFileSync(file, 'utf8');
-  return [...text.matchAll(/(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1] ?? m[2]);
+  return [...text.matchAll(/(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)].map(
+    (m) => m[1] ?? m[2],
+  );
 }
 
 describe('architecture layers', () => {
@@ -42,15 +44,23 @@ describe('architecture layers', () => {
       for (const file of files(join(ROOT, 'src-main', layer))) {
         for (const spec of imports(file)) {
           // The layer an import lands in, wherever in the tree the importing file sits.
-          const target = spec.startsWith('.') ? relative(join(ROOT, 'src-main'), resolve(dirname(file), spec)).split(sep)[0] : undefined;
+          const target = spec.startsWith('.')
+            ? relative(join(ROOT, 'src-main'), resolve(dirname(file), spec)).split(sep)[0]
+            : undefined;
           const sibling = LAYERS.includes(target as Layer) ? (target as Layer) : undefined;
-          if (sibling && sibling !== layer && !ALLOWED[layer].includes(sibling)) violations.push(`${relative(ROOT, file)} -> ${spec}`);
-          if (spec === 'better-sqlite3' && layer !== 'store') violations.push(`${relative(ROOT, file)} imports better-sqlite3`);
+          if (sibling && sibling !== layer && !ALLOWED[layer].includes(sibling))
+            violations.push(`${relative(ROOT, file)} -> ${spec}`);
+          if (spec === 'better-sqlite3' && layer !== 'store')
+            violations.push(`${relative(ROOT, file)} imports better-sqlite3`);
           if (spec === 'electron' && layer !== 'electron') violations.push(`${relative(ROOT, file)} imports electron`);
-          if (spec.startsWith('@tensorflow/') && ['data', 'store', 'api', 'server', 'cli', 'electron'].includes(layer)) {
+          if (
+            spec.startsWith('@tensorflow/') &&
+            ['data', 'store', 'api', 'server', 'cli', 'electron'].includes(layer)
+          ) {
             violations.push(`${relative(ROOT, file)} imports ${spec}`);
           }
-          if (layer === 'api' && !spec.startsWith('./') && spec !== 'zod') violations.push(`${relative(ROOT, file)} -> ${spec} (api is plain TS + zod)`);
+          if (layer === 'api' && !spec.startsWith('./') && spec !== 'zod')
+            violations.push(`${relative(ROOT, file)} -> ${spec} (api is plain TS + zod)`);
         }
       }
       expect(violations).toEqual([]);
@@ -65,7 +75,13 @@ describe('architecture layers', () => {
     const violations: string[] = [];
     for (const file of files(join(ROOT, 'src-renderer'))) {
       for (const spec of imports(file)) {
-        const ok = spec.startsWith('.') || spec.startsWith('@api/') || spec === 'svelte' || spec.startsWith('svelte/') || spec.startsWith('chart.js') || spec === 'zod';
+        const ok =
+          spec.startsWith('.') ||
+          spec.startsWith('@api/') ||
+          spec === 'svelte' ||
+          spec.startsWith('svelte/') ||
+          spec.startsWith('chart.js') ||
+          spec === 'zod';
         if (!ok) violations.push(`${relative(ROOT, file)} -> ${spec}`);
       }
     }

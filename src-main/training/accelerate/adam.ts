@@ -64,7 +64,9 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
     const names = list ? (variableGradients as NamedTensor[]).map((v) => v.name) : Object.keys(variableGradients);
     const registered = tf.engine().registeredVariables;
     const gradients: (tf.Tensor | null)[] = names.map((name, i) =>
-      list ? ((variableGradients as NamedTensor[])[i].tensor ?? null) : ((variableGradients as unknown as tf.NamedTensorMap)[name] ?? null),
+      list
+        ? ((variableGradients as NamedTensor[])[i].tensor ?? null)
+        : ((variableGradients as unknown as tf.NamedTensorMap)[name] ?? null),
     );
     // Check everything before touching anything, so deferring never sees a half-applied step.
     for (let i = 0; i < names.length; i++) {
@@ -92,10 +94,16 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
       const value = registered[name];
       // Slots created exactly as tfjs creates them (names, order, zeros, not trainable).
       if (state.accumulatedFirstMoment[i] == null) {
-        state.accumulatedFirstMoment[i] = { originalName: `${name}/m`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+        state.accumulatedFirstMoment[i] = {
+          originalName: `${name}/m`,
+          variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+        };
       }
       if (state.accumulatedSecondMoment[i] == null) {
-        state.accumulatedSecondMoment[i] = { originalName: `${name}/v`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+        state.accumulatedSecondMoment[i] = {
+          originalName: `${name}/v`,
+          variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+        };
       }
       const g = gradients[i];
       if (g === null) continue;
@@ -107,7 +115,22 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
       const offset = (t: tf.Tensor) => backend.dataIdMap.get(t.dataId).memoryOffset;
       // The heap after any allocation above (growth replaces the ArrayBuffer).
       const heap = (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer as ArrayBuffer;
-      this.addon.adam(heap, offset(value), offset(m), offset(v), offset(g), value.size, b1, omb1, b2, omb2, oneMinusAccBeta1, oneMinusAccBeta2, eps, negLr);
+      this.addon.adam(
+        heap,
+        offset(value),
+        offset(m),
+        offset(v),
+        offset(g),
+        value.size,
+        b1,
+        omb1,
+        b2,
+        omb2,
+        oneMinusAccBeta1,
+        oneMinusAccBeta2,
+        eps,
+        negLr,
+      );
     }
     tf.tidy(() => {
       state.accBeta1.assign(tf.mul(state.accBeta1, state.beta1));

@@ -26,7 +26,16 @@ export interface SgemmAddon {
     alpha: number,
   ): void;
   /** Element-wise out = a op b (op 0 add, 1 sub, 2 mul, 3 div); aSize/bSize are n or 1. */
-  binary(heap: ArrayBuffer, op: number, aOffset: number, aSize: number, bOffset: number, bSize: number, outOffset: number, n: number): void;
+  binary(
+    heap: ArrayBuffer,
+    op: number,
+    aOffset: number,
+    aSize: number,
+    bOffset: number,
+    bSize: number,
+    outOffset: number,
+    n: number,
+  ): void;
   /** out = f(x) (op 0 sqrt, 1 square, 2 softplus, 3 exp, 4 sigmoid). */
   unary(heap: ArrayBuffer, op: number, xOffset: number, outOffset: number, n: number): void;
   /** x is [outer, inner]: row sums (innerAxis 1) or column sums (0). */

@@ -13,7 +13,11 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 type TensorInfo = tf.TensorInfo;
-type KernelArgs = { inputs: Record<string, TensorInfo | undefined>; backend: BackendWasm; attrs: Record<string, unknown> };
+type KernelArgs = {
+  inputs: Record<string, TensorInfo | undefined>;
+  backend: BackendWasm;
+  attrs: Record<string, unknown>;
+};
 type KernelFn = (args: KernelArgs) => TensorInfo;
 
 const BACKEND = 'wasm';
@@ -31,7 +35,8 @@ type ConvInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
  * x in NHWC; rows are written contiguously.
  */
 function im2colT(heap: Float32Array, xAt: number, colsAt: number, info: ConvInfo, b0: number, nb: number): void {
-  const { inHeight, inWidth, inChannels, outHeight, outWidth, strideHeight, strideWidth, filterHeight, filterWidth } = info;
+  const { inHeight, inWidth, inChannels, outHeight, outWidth, strideHeight, strideWidth, filterHeight, filterWidth } =
+    info;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
   const rowX = inWidth * inChannels;
@@ -65,7 +70,13 @@ function im2colT(heap: Float32Array, xAt: number, colsAt: number, info: ConvInfo
   }
 }
 
-function channelsLast(backend: BackendWasm, x: TensorInfo, dy: TensorInfo, info: ConvInfo, filterShape: number[]): TensorInfo {
+function channelsLast(
+  backend: BackendWasm,
+  x: TensorInfo,
+  dy: TensorInfo,
+  info: ConvInfo,
+  filterShape: number[],
+): TensorInfo {
   const matMul = tf.getKernel('BatchMatMul', BACKEND).kernelFunc as unknown as KernelFn;
   const { batchSize, outHeight, outWidth, outChannels, filterHeight, filterWidth, inChannels } = info;
   const k = filterHeight * filterWidth * inChannels;
@@ -103,8 +114,26 @@ function channelsLast(backend: BackendWasm, x: TensorInfo, dy: TensorInfo, info:
   return { dataId: result!.dataId, shape: filterShape, dtype: 'float32' };
 }
 
-function channelsFirst(backend: BackendWasm, x: TensorInfo, dy: TensorInfo, info: ConvInfo, filterShape: number[]): TensorInfo {
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, strideHeight, strideWidth, filterHeight, filterWidth } = info;
+function channelsFirst(
+  backend: BackendWasm,
+  x: TensorInfo,
+  dy: TensorInfo,
+  info: ConvInfo,
+  filterShape: number[],
+): TensorInfo {
+  const {
+    batchSize,
+    inHeight,
+    inWidth,
+    inChannels,
+    outHeight,
+    outWidth,
+    outChannels,
+    strideHeight,
+    strideWidth,
+    filterHeight,
+    filterWidth,
+  } = info;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
   const out = backend.makeOutput(filterShape, 'float32');
@@ -143,7 +172,8 @@ export function conv2DBackpropFilterWasm(args: KernelArgs): TensorInfo {
   const { backend, attrs } = args;
   const x = args.inputs.x as TensorInfo;
   const dy = args.inputs.dy as TensorInfo;
-  if (x.dtype !== 'float32' || dy.dtype !== 'float32') throw new Error(`${KERNEL} on wasm supports float32 only, got ${x.dtype} and ${dy.dtype}`);
+  if (x.dtype !== 'float32' || dy.dtype !== 'float32')
+    throw new Error(`${KERNEL} on wasm supports float32 only, got ${x.dtype} and ${dy.dtype}`);
   const filterShape = attrs.filterShape as [number, number, number, number];
   const dataFormat = tf.backend_util.convertConv2DDataFormat(attrs.dataFormat as 'NHWC' | 'NCHW');
   const info = tf.backend_util.computeConv2DInfo(
@@ -156,11 +186,18 @@ export function conv2DBackpropFilterWasm(args: KernelArgs): TensorInfo {
     false,
     dataFormat,
   );
-  const expected = dataFormat === 'channelsLast' ? [info.batchSize, info.outHeight, info.outWidth, info.outChannels] : [info.batchSize, info.outChannels, info.outHeight, info.outWidth];
+  const expected =
+    dataFormat === 'channelsLast'
+      ? [info.batchSize, info.outHeight, info.outWidth, info.outChannels]
+      : [info.batchSize, info.outChannels, info.outHeight, info.outWidth];
   if (dy.shape.length !== 4 || dy.shape.some((d, i) => d !== expected[i])) {
-    throw new Error(`${KERNEL}: dy has shape [${dy.shape}], expected [${expected}] for x [${x.shape}] and filter [${filterShape}]`);
+    throw new Error(
+      `${KERNEL}: dy has shape [${dy.shape}], expected [${expected}] for x [${x.shape}] and filter [${filterShape}]`,
+    );
   }
-  return dataFormat === 'channelsLast' ? channelsLast(backend, x, dy, info, filterShape) : channelsFirst(backend, x, dy, info, filterShape);
+  return dataFormat === 'channelsLast'
+    ? channelsLast(backend, x, dy, info, filterShape)
+    : channelsFirst(backend, x, dy, info, filterShape);
 }
 
 /**
@@ -169,5 +206,9 @@ export function conv2DBackpropFilterWasm(args: KernelArgs): TensorInfo {
  */
 export function installConvKernels(): void {
   if (tf.getKernel(KERNEL, BACKEND)) tf.unregisterKernel(KERNEL, BACKEND);
-  tf.registerKernel({ kernelName: KERNEL, backendName: BACKEND, kernelFunc: conv2DBackpropFilterWasm as unknown as tf.KernelFunc });
+  tf.registerKernel({
+    kernelName: KERNEL,
+    backendName: BACKEND,
+    kernelFunc: conv2DBackpropFilterWasm as unknown as tf.KernelFunc,
+  });
 }

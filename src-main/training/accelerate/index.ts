@@ -2,7 +2,14 @@
 import { loadSgemmAddon, resetSgemmAddonCache, type SgemmAddon } from './addon';
 import { activeMatMulKernels, installMatMulKernels, type Accelerator } from './kernels';
 
-export { loadSgemmAddon, resetSgemmAddonCache, activeMatMulKernels, installMatMulKernels, type Accelerator, type SgemmAddon };
+export {
+  loadSgemmAddon,
+  resetSgemmAddonCache,
+  activeMatMulKernels,
+  installMatMulKernels,
+  type Accelerator,
+  type SgemmAddon,
+};
 export { planMatMul } from './kernels';
 export { createAdam, FusedAdamOptimizer, fusedAdamEnabled } from './adam';
 
@@ -30,7 +37,11 @@ export function chooseAccelerator(want: Accelerator | 'auto' = 'auto', threads?:
       if (threads !== undefined) addon.setThreadsCap(Math.max(0, Math.floor(threads)));
       installMatMulKernels('native-sgemm', addon);
       const plan = addon.threadsPlan();
-      return { accelerator: 'native-sgemm', notes, detail: `${addon.info()}; ${plan.threads} BLAS thread(s) of ${plan.cores} cores, ${plan.users} user(s)` };
+      return {
+        accelerator: 'native-sgemm',
+        notes,
+        detail: `${addon.info()}; ${plan.threads} BLAS thread(s) of ${plan.cores} cores, ${plan.users} user(s)`,
+      };
     }
     if (want === 'native-sgemm') throw new Error(load.reason);
     notes.push(load.reason);

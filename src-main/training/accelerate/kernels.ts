@@ -17,7 +17,11 @@ export type Accelerator = 'native-sgemm' | 'wasm-transpose-fast-path' | 'none';
 
 type TensorInfo = tf.TensorInfo;
 type KernelConfig = tf.KernelConfig;
-type KernelArgs = { inputs: Record<string, TensorInfo | undefined>; backend: BackendWasm; attrs: Record<string, unknown> };
+type KernelArgs = {
+  inputs: Record<string, TensorInfo | undefined>;
+  backend: BackendWasm;
+  attrs: Record<string, unknown>;
+};
 type KernelFn = (args: KernelArgs) => TensorInfo;
 
 const BACKEND = 'wasm';
@@ -40,7 +44,10 @@ function captureOriginals(): Record<string, KernelConfig> {
   const found: Record<string, KernelConfig> = {};
   for (const name of KERNELS) {
     const config = tf.getKernel(name, BACKEND);
-    if (!config) throw new Error(`the wasm backend has no ${name} kernel to accelerate (is @tensorflow/tfjs-backend-wasm imported?)`);
+    if (!config)
+      throw new Error(
+        `the wasm backend has no ${name} kernel to accelerate (is @tensorflow/tfjs-backend-wasm imported?)`,
+      );
     found[name] = config;
   }
   originals = found;
@@ -49,7 +56,12 @@ function captureOriginals(): Record<string, KernelConfig> {
 
 function register(name: string, kernelFunc: KernelFn | tf.KernelFunc, setupFunc?: tf.KernelSetupFunc): void {
   tf.unregisterKernel(name, BACKEND);
-  tf.registerKernel({ kernelName: name, backendName: BACKEND, kernelFunc: kernelFunc as unknown as tf.KernelFunc, setupFunc });
+  tf.registerKernel({
+    kernelName: name,
+    backendName: BACKEND,
+    kernelFunc: kernelFunc as unknown as tf.KernelFunc,
+    setupFunc,
+  });
 }
 
 const sizeOf = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
@@ -136,7 +148,8 @@ function nativeKernels(addon: SgemmAddon, original: Record<string, KernelConfig>
       const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
       const transposeA = Boolean(args.attrs.transposeA);
       const transposeB = Boolean(args.attrs.transposeB);
-      const plan = a.dtype === 'float32' && b.dtype === 'float32' ? planMatMul(a.shape, b.shape, transposeA, transposeB) : null;
+      const plan =
+        a.dtype === 'float32' && b.dtype === 'float32' ? planMatMul(a.shape, b.shape, transposeA, transposeB) : null;
       if (!plan) return builtinBatch(args);
       return run(args.backend, a, b, plan, transposeA, transposeB, undefined, 0, 0);
     },
@@ -146,7 +159,13 @@ function nativeKernels(addon: SgemmAddon, original: Record<string, KernelConfig>
       const transposeB = Boolean(args.attrs.transposeB);
       const activation = ACTIVATION_CODES[String(args.attrs.activation ?? 'linear')];
       const usable =
-        a && b && a.dtype === 'float32' && b.dtype === 'float32' && activation !== undefined && !preluActivationWeights && (!bias || (bias.shape.length === 1 && bias.dtype === 'float32'));
+        a &&
+        b &&
+        a.dtype === 'float32' &&
+        b.dtype === 'float32' &&
+        activation !== undefined &&
+        !preluActivationWeights &&
+        (!bias || (bias.shape.length === 1 && bias.dtype === 'float32'));
       const plan = usable ? planMatMul(a.shape, b.shape, transposeA, transposeB) : null;
       if (!plan || !a || !b) return builtinFused(args);
       const alpha = Number(args.attrs.leakyreluAlpha ?? 0) || 0;
@@ -155,7 +174,8 @@ function nativeKernels(addon: SgemmAddon, original: Record<string, KernelConfig>
   };
 }
 
-const heapOf = (backend: BackendWasm): ArrayBuffer => (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer as ArrayBuffer;
+const heapOf = (backend: BackendWasm): ArrayBuffer =>
+  (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer as ArrayBuffer;
 
 /**
  * With the addon: the element-wise kernels that dominate a training step after the matmuls (Adam's
@@ -182,7 +202,16 @@ function nativeElementwiseKernels(addon: SgemmAddon, original: Record<string, Ke
       if (sizeOf(shape) !== n) return builtin(args);
       const backend = args.backend;
       const out = backend.makeOutput(shape, 'float32');
-      addon.binary(heapOf(backend), op, offsetOf(backend, a), sizeA, offsetOf(backend, b), sizeB, offsetOf(backend, out), n);
+      addon.binary(
+        heapOf(backend),
+        op,
+        offsetOf(backend, a),
+        sizeA,
+        offsetOf(backend, b),
+        sizeB,
+        offsetOf(backend, out),
+        n,
+      );
       return out;
     };
   }
@@ -231,22 +260,35 @@ function swapLastTwo(backend: BackendWasm, x: TensorInfo): TensorInfo {
 }
 
 function transposeFastPathKernels(original: Record<string, KernelConfig>): Record<string, KernelFn> {
-  const route = (builtin: KernelFn): KernelFn => (args) => {
-    const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
-    const transposeA = Boolean(args.attrs.transposeA);
-    const transposeB = Boolean(args.attrs.transposeB);
-    if ((!transposeA && !transposeB) || a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) return builtin(args);
-    const temps: TensorInfo[] = [];
-    const a2 = transposeA ? swapLastTwo(args.backend, a) : a;
-    if (transposeA) temps.push(a2);
-    const b2 = transposeB ? swapLastTwo(args.backend, b) : b;
-    if (transposeB) temps.push(b2);
-    try {
-      return builtin({ ...args, inputs: { ...args.inputs, a: a2, b: b2 }, attrs: { ...args.attrs, transposeA: false, transposeB: false } });
-    } finally {
-      for (const t of temps) args.backend.disposeData(t.dataId);
-    }
-  };
+  const route =
+    (builtin: KernelFn): KernelFn =>
+    (args) => {
+      const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
+      const transposeA = Boolean(args.attrs.transposeA);
+      const transposeB = Boolean(args.attrs.transposeB);
+      if (
+        (!transposeA && !transposeB) ||
+        a.dtype !== 'float32' ||
+        b.dtype !== 'float32' ||
+        a.shape.length < 2 ||
+        b.shape.length < 2
+      )
+        return builtin(args);
+      const temps: TensorInfo[] = [];
+      const a2 = transposeA ? swapLastTwo(args.backend, a) : a;
+      if (transposeA) temps.push(a2);
+      const b2 = transposeB ? swapLastTwo(args.backend, b) : b;
+      if (transposeB) temps.push(b2);
+      try {
+        return builtin({
+          ...args,
+          inputs: { ...args.inputs, a: a2, b: b2 },
+          attrs: { ...args.attrs, transposeA: false, transposeB: false },
+        });
+      } finally {
+        for (const t of temps) args.backend.disposeData(t.dataId);
+      }
+    };
   return {
     BatchMatMul: route(original.BatchMatMul.kernelFunc as unknown as KernelFn),
     _FusedMatMul: route(original._FusedMatMul.kernelFunc as unknown as KernelFn),
@@ -299,9 +341,18 @@ function dataMovementKernels(original: Record<string, KernelConfig>): Record<str
 export function installMatMulKernels(kind: Accelerator, addon?: SgemmAddon | null): void {
   const original = captureOriginals();
   if (kind === 'native-sgemm' && !addon) throw new Error("the 'native-sgemm' kernels need the addon");
-  const matmul = kind === 'native-sgemm' ? nativeKernels(addon!, original) : kind === 'wasm-transpose-fast-path' ? transposeFastPathKernels(original) : null;
+  const matmul =
+    kind === 'native-sgemm'
+      ? nativeKernels(addon!, original)
+      : kind === 'wasm-transpose-fast-path'
+        ? transposeFastPathKernels(original)
+        : null;
   const kernels: Record<string, KernelFn> | null = matmul
-    ? { ...matmul, ...dataMovementKernels(original), ...(kind === 'native-sgemm' ? nativeElementwiseKernels(addon!, original) : {}) }
+    ? {
+        ...matmul,
+        ...dataMovementKernels(original),
+        ...(kind === 'native-sgemm' ? nativeElementwiseKernels(addon!, original) : {}),
+      }
     : null;
   for (const name of KERNELS) {
     const builtin = original[name];

@@ -52,7 +52,8 @@ export function sha256(bytes: Uint8Array): string {
 
 /** A relative path inside a bundle: forward slashes, no '..', no absolute paths, no empty parts. */
 export function isSafeBundlePath(path: string): boolean {
-  if (path.length === 0 || path.length > 400 || path.startsWith('/') || path.includes('\\') || path.includes('\0')) return false;
+  if (path.length === 0 || path.length > 400 || path.startsWith('/') || path.includes('\\') || path.includes('\0'))
+    return false;
   return path.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
 }
 
@@ -73,10 +74,16 @@ export function sealBundle(files: BundleFiles, manifest: Omit<BundleManifest, 'f
 }
 
 /** Writes a sealed bundle as a folder or (path ending in .zip) a zip; atomic: a temporary name, then rename. */
-export function writeBundle(files: BundleFiles, out: string): { path: string; format: 'zip' | 'folder'; bytes: number } {
+export function writeBundle(
+  files: BundleFiles,
+  out: string,
+): { path: string; format: 'zip' | 'folder'; bytes: number } {
   const target = resolve(out);
   const format = target.toLowerCase().endsWith('.zip') ? 'zip' : 'folder';
-  if (existsSync(target) && !(format === 'folder' && statSync(target).isDirectory() && readdirSync(target).length === 0)) {
+  if (
+    existsSync(target) &&
+    !(format === 'folder' && statSync(target).isDirectory() && readdirSync(target).length === 0)
+  ) {
     throw new BundleError(`${target} already exists; choose another path or remove it first.`);
   }
   mkdirSync(dirname(target), { recursive: true });
@@ -116,7 +123,8 @@ export function zipBundle(files: BundleFiles): Uint8Array {
   const zipped = zipSync(input);
   // fflate writes no archive comment: the end-of-central-directory record is the last 22 bytes.
   const eocd = zipped.length - 22;
-  if (new DataView(zipped.buffer, zipped.byteOffset).getUint32(eocd, true) !== 0x06054b50) throw new Error('zip writer: unexpected layout');
+  if (new DataView(zipped.buffer, zipped.byteOffset).getUint32(eocd, true) !== 0x06054b50)
+    throw new Error('zip writer: unexpected layout');
   const commentLength = Buffer.byteLength(ZIP_COMMENT_PREFIX) + 64;
   const out = new Uint8Array(zipped.length + commentLength);
   out.set(zipped);
@@ -143,9 +151,13 @@ function readFolder(root: string): BundleFiles {
       if (entry.isDirectory()) walk(full);
       else if (entry.isFile()) {
         total += statSync(full).size;
-        if (total > MAX_BUNDLE_BYTES) throw new BundleError(`${root}: more than ${MAX_BUNDLE_BYTES} bytes; not a bundle this app wrote.`);
+        if (total > MAX_BUNDLE_BYTES)
+          throw new BundleError(`${root}: more than ${MAX_BUNDLE_BYTES} bytes; not a bundle this app wrote.`);
         files.set(relative(root, full).split(sep).join('/'), new Uint8Array(readFileSync(full)));
-      } else throw new BundleError(`${root}: ${relative(root, full)} is neither a file nor a folder (links are not allowed in a bundle).`);
+      } else
+        throw new BundleError(
+          `${root}: ${relative(root, full)} is neither a file nor a folder (links are not allowed in a bundle).`,
+        );
     }
   };
   walk(root);
@@ -167,7 +179,10 @@ export function filesFromZip(bytes: Uint8Array, file: string): BundleFiles {
   let declared = 0;
   const filter = (entry: { name: string; originalSize: number }): boolean => {
     declared += entry.originalSize;
-    if (declared > MAX_BUNDLE_BYTES) throw new BundleError(`${file}: its files would unpack to more than ${MAX_BUNDLE_BYTES} bytes; not a bundle this app wrote.`);
+    if (declared > MAX_BUNDLE_BYTES)
+      throw new BundleError(
+        `${file}: its files would unpack to more than ${MAX_BUNDLE_BYTES} bytes; not a bundle this app wrote.`,
+      );
     return true;
   };
   try {
@@ -188,7 +203,9 @@ export function filesFromZip(bytes: Uint8Array, file: string): BundleFiles {
 function checkZipContainer(bytes: Uint8Array, file: string): void {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.length < 22 || view.getUint32(0, true) !== 0x04034b50) {
-    throw new BundleError(`${file} is not a zip file nor a bundle folder${bytes.length < 22 ? ' (it is too short; truncated?)' : ''}.`);
+    throw new BundleError(
+      `${file} is not a zip file nor a bundle folder${bytes.length < 22 ? ' (it is too short; truncated?)' : ''}.`,
+    );
   }
   for (let at = bytes.length - 22; at >= Math.max(0, bytes.length - 22 - 65535); at--) {
     if (view.getUint32(at, true) !== 0x06054b50) continue;
@@ -198,10 +215,14 @@ function checkZipContainer(bytes: Uint8Array, file: string): void {
     const comment = Buffer.from(bytes.subarray(at + 22)).toString('latin1');
     const expected = comment.startsWith(ZIP_COMMENT_PREFIX) ? comment.slice(ZIP_COMMENT_PREFIX.length) : null;
     if (expected === null || !/^[0-9a-f]{64}$/.test(expected)) {
-      throw new BundleError(`${file}: the zip's comment is not a ${BUNDLE_FORMAT} checksum; the file is corrupt or not a bundle.`);
+      throw new BundleError(
+        `${file}: the zip's comment is not a ${BUNDLE_FORMAT} checksum; the file is corrupt or not a bundle.`,
+      );
     }
     if (sha256(bytes.subarray(0, at + 22)) !== expected) {
-      throw new BundleError(`${file}: checksum mismatch: the zip was changed or damaged after export (sha256 of its bytes differs from the one recorded in it).`);
+      throw new BundleError(
+        `${file}: checksum mismatch: the zip was changed or damaged after export (sha256 of its bytes differs from the one recorded in it).`,
+      );
     }
     return;
   }
@@ -216,29 +237,48 @@ export function verifyBundle(files: BundleFiles, label: string): BundleManifest 
   if (!hashLine) throw new BundleError(`${label}: ${MANIFEST_HASH_FILE} is missing; the bundle is incomplete.`);
   const recorded = /^([0-9a-f]{64}) {2}manifest\.json\n?$/.exec(Buffer.from(hashLine).toString('utf8'));
   if (!recorded) throw new BundleError(`${label}: ${MANIFEST_HASH_FILE} is malformed; the bundle is corrupt.`);
-  if (sha256(manifestBytes) !== recorded[1]) throw new BundleError(`${label}: ${MANIFEST_FILE} does not match its sha256 in ${MANIFEST_HASH_FILE}; the bundle is corrupt or was edited.`);
+  if (sha256(manifestBytes) !== recorded[1])
+    throw new BundleError(
+      `${label}: ${MANIFEST_FILE} does not match its sha256 in ${MANIFEST_HASH_FILE}; the bundle is corrupt or was edited.`,
+    );
   let manifest: BundleManifest;
   try {
     manifest = JSON.parse(Buffer.from(manifestBytes).toString('utf8')) as BundleManifest;
   } catch {
     throw new BundleError(`${label}: ${MANIFEST_FILE} is not valid JSON.`);
   }
-  if (manifest?.format !== BUNDLE_FORMAT) throw new BundleError(`${label} is not a VAE Workbench bundle (format '${String(manifest?.format)}').`);
+  if (manifest?.format !== BUNDLE_FORMAT)
+    throw new BundleError(`${label} is not a VAE Workbench bundle (format '${String(manifest?.format)}').`);
   if (!Number.isInteger(manifest.formatVersion) || manifest.formatVersion > BUNDLE_FORMAT_VERSION) {
-    throw new BundleError(`${label}: bundle format version ${manifest.formatVersion} is newer than this app reads (${BUNDLE_FORMAT_VERSION}); update VAE Workbench.`);
+    throw new BundleError(
+      `${label}: bundle format version ${manifest.formatVersion} is newer than this app reads (${BUNDLE_FORMAT_VERSION}); update VAE Workbench.`,
+    );
   }
   if (!Array.isArray(manifest.files)) throw new BundleError(`${label}: ${MANIFEST_FILE} lists no files.`);
   const listed = new Set<string>();
   for (const entry of manifest.files) {
-    if (typeof entry?.path !== 'string' || !isSafeBundlePath(entry.path)) throw new BundleError(`${label}: ${MANIFEST_FILE} names an unsafe path '${String(entry?.path)}'.`);
+    if (typeof entry?.path !== 'string' || !isSafeBundlePath(entry.path))
+      throw new BundleError(`${label}: ${MANIFEST_FILE} names an unsafe path '${String(entry?.path)}'.`);
     const content = files.get(entry.path);
-    if (!content) throw new BundleError(`${label}: ${entry.path} is listed in the manifest but missing; the bundle is incomplete.`);
-    if (content.length !== entry.size) throw new BundleError(`${label}: ${entry.path} is ${content.length} bytes, the manifest says ${entry.size}; the file is truncated or corrupt.`);
-    if (sha256(content) !== entry.sha256) throw new BundleError(`${label}: ${entry.path} does not match its sha256 in the manifest; the file is corrupt or was edited.`);
+    if (!content)
+      throw new BundleError(`${label}: ${entry.path} is listed in the manifest but missing; the bundle is incomplete.`);
+    if (content.length !== entry.size)
+      throw new BundleError(
+        `${label}: ${entry.path} is ${content.length} bytes, the manifest says ${entry.size}; the file is truncated or corrupt.`,
+      );
+    if (sha256(content) !== entry.sha256)
+      throw new BundleError(
+        `${label}: ${entry.path} does not match its sha256 in the manifest; the file is corrupt or was edited.`,
+      );
     listed.add(entry.path);
   }
-  const extra = [...files.keys()].filter((path) => path !== MANIFEST_FILE && path !== MANIFEST_HASH_FILE && !listed.has(path));
-  if (extra.length > 0) throw new BundleError(`${label}: files not listed in the manifest: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ', ...' : ''}.`);
+  const extra = [...files.keys()].filter(
+    (path) => path !== MANIFEST_FILE && path !== MANIFEST_HASH_FILE && !listed.has(path),
+  );
+  if (extra.length > 0)
+    throw new BundleError(
+      `${label}: files not listed in the manifest: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ', ...' : ''}.`,
+    );
   return manifest;
 }
 

@@ -32,16 +32,25 @@ export function parseCheckpointChoice(text: string | undefined): CheckpointChoic
   if (text === undefined || text === 'latest') return 'latest';
   if (text === 'best') return 'best';
   const step = Number(text);
-  if (!Number.isSafeInteger(step) || step < 0) throw new ExchangeError(400, `--checkpoint must be 'latest', 'best' or a step number, got '${text}'`);
+  if (!Number.isSafeInteger(step) || step < 0)
+    throw new ExchangeError(400, `--checkpoint must be 'latest', 'best' or a step number, got '${text}'`);
   return step;
 }
 
 export function selectCheckpoint(store: Store, run: Run, choice: CheckpointChoice = 'latest'): Checkpoint {
   const all = store.checkpoints.list(run.id);
-  if (all.length === 0) throw new ExchangeError(409, `Run ${run.id} has no checkpoint yet (status ${run.status}); it needs at least one finished evaluation or a pause.`);
+  if (all.length === 0)
+    throw new ExchangeError(
+      409,
+      `Run ${run.id} has no checkpoint yet (status ${run.status}); it needs at least one finished evaluation or a pause.`,
+    );
   if (typeof choice === 'number') {
     const found = all.filter((c) => c.step === choice).at(-1);
-    if (!found) throw new ExchangeError(404, `Run ${run.id} has no checkpoint at step ${choice}; it has ${all.map((c) => c.step).join(', ')}.`);
+    if (!found)
+      throw new ExchangeError(
+        404,
+        `Run ${run.id} has no checkpoint at step ${choice}; it has ${all.map((c) => c.step).join(', ')}.`,
+      );
     return found;
   }
   if (choice === 'best') {
@@ -49,17 +58,25 @@ export function selectCheckpoint(store: Store, run: Run, choice: CheckpointChoic
     if (best) return best;
     const elbo = new Map(store.metrics.readSeriesRaw(run.id, 'test/elbo').map((p) => [p.step, p.value]));
     const scored = all.filter((c) => elbo.has(c.step));
-    if (scored.length > 0) return scored.reduce((a, b) => ((elbo.get(b.step) as number) > (elbo.get(a.step) as number) ? b : a));
+    if (scored.length > 0)
+      return scored.reduce((a, b) => ((elbo.get(b.step) as number) > (elbo.get(a.step) as number) ? b : a));
   }
   return all.reduce((a, b) => (b.step > a.step || (b.step === a.step && b.id > a.id) ? b : a));
 }
 
 /** The checkpoint's bytes, checked against the sha256 recorded when it was written. */
 export function readCheckpointBytes(checkpoint: Checkpoint): Uint8Array {
-  if (!existsSync(checkpoint.path)) throw new ExchangeError(409, `The checkpoint file of run ${checkpoint.runId} at step ${checkpoint.step} is missing: ${checkpoint.path}`);
+  if (!existsSync(checkpoint.path))
+    throw new ExchangeError(
+      409,
+      `The checkpoint file of run ${checkpoint.runId} at step ${checkpoint.step} is missing: ${checkpoint.path}`,
+    );
   const bytes = new Uint8Array(readFileSync(checkpoint.path));
   if (sha256(bytes) !== checkpoint.sha256) {
-    throw new ExchangeError(409, `The checkpoint file ${checkpoint.path} does not match the sha256 recorded for it; it was changed or damaged on disk.`);
+    throw new ExchangeError(
+      409,
+      `The checkpoint file ${checkpoint.path} does not match the sha256 recorded for it; it was changed or damaged on disk.`,
+    );
   }
   return bytes;
 }

@@ -45,13 +45,20 @@ function splitLine(line: string): string[] {
 
 export function csvToMetrics(text: string): MetricPoint[] {
   const lines = text.split('\n').filter((line) => line.length > 0);
-  if (lines[0] !== METRICS_CSV_HEADER) throw new Error(`metrics.csv: expected the header '${METRICS_CSV_HEADER}', got '${lines[0] ?? ''}'`);
+  if (lines[0] !== METRICS_CSV_HEADER)
+    throw new Error(`metrics.csv: expected the header '${METRICS_CSV_HEADER}', got '${lines[0] ?? ''}'`);
   return lines.slice(1).map((line, i) => {
     const fields = splitLine(line);
     if (fields.length !== 5) throw new Error(`metrics.csv line ${i + 2}: expected 5 fields, got ${fields.length}`);
     const [name, step, epoch, value, wallTime] = fields;
     const point = { name, step: Number(step), epoch: Number(epoch), value: Number(value), wallTime: Number(wallTime) };
-    if (!name || !Number.isSafeInteger(point.step) || !Number.isSafeInteger(point.epoch) || !Number.isFinite(point.value) || !Number.isFinite(point.wallTime)) {
+    if (
+      !name ||
+      !Number.isSafeInteger(point.step) ||
+      !Number.isSafeInteger(point.epoch) ||
+      !Number.isFinite(point.value) ||
+      !Number.isFinite(point.wallTime)
+    ) {
       throw new Error(`metrics.csv line ${i + 2}: not a valid point: ${line}`);
     }
     return point;

@@ -1,7 +1,14 @@
 // Export: one run with one checkpoint as a bundle folder or .zip (layout in index.ts).
 import type { MetricPoint } from '../../api/contract';
 import { APP_VERSION } from '../../api/version';
-import { BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, sealBundle, writeBundle, type BundleFiles, type BundleManifest } from './bundle';
+import {
+  BUNDLE_FORMAT,
+  BUNDLE_FORMAT_VERSION,
+  sealBundle,
+  writeBundle,
+  type BundleFiles,
+  type BundleManifest,
+} from './bundle';
 import { loadNeural, readCheckpoint, selectCheckpoint, type CheckpointChoice, type ExchangeContext } from './common';
 import { metricsToCsv } from './csv';
 import { inputShapeFor } from '../../training/runData';
@@ -82,7 +89,10 @@ export async function exportRun(ctx: ExchangeContext, runId: string, options: Ex
     for (const [name, network] of Object.entries(model.networks())) {
       const { files: netFiles } = await neural.layersModelFiles(network);
       for (const [file, bytes] of netFiles) files.set(`tfjs/${name}/${file}`, bytes);
-      networks[name] = { path: `tfjs/${name}/model.json`, ...describeNetwork(name, config.model.likelihood, inputShape) };
+      networks[name] = {
+        path: `tfjs/${name}/model.json`,
+        ...describeNetwork(name, config.model.likelihood, inputShape),
+      };
     }
   } finally {
     model.dispose();
@@ -146,22 +156,40 @@ export async function exportRun(ctx: ExchangeContext, runId: string, options: Ex
     dataset: { name: run.dataset, hash: run.datasetHash },
     backend: run.backend,
     inputShape,
-    checkpoint: { step: checkpoint.step, epoch: checkpoint.epoch, kind: checkpoint.kind, sha256: checkpoint.sha256, path: 'checkpoint.safetensors' },
+    checkpoint: {
+      step: checkpoint.step,
+      epoch: checkpoint.epoch,
+      kind: checkpoint.kind,
+      sha256: checkpoint.sha256,
+      path: 'checkpoint.safetensors',
+    },
     networks,
   });
   const written = writeBundle(files, options.out);
   return { ...written, runId: run.id, checkpointStep: checkpoint.step, files: manifest.files };
 }
 
-function describeNetwork(name: string, likelihood: string, [h, w, c]: [number, number, number]): { input: string; output: string } {
+function describeNetwork(
+  name: string,
+  likelihood: string,
+  [h, w, c]: [number, number, number],
+): { input: string; output: string } {
   const pixels = `${h * w * c} values (${h}x${w}x${c} image, flattened row-major, in [0, 1])`;
-  if (name === 'encoder') return { input: pixels, output: '[mu | logVar] of q(z|x): the first half is the posterior mean, the second its log-variance' };
+  if (name === 'encoder')
+    return {
+      input: pixels,
+      output: '[mu | logVar] of q(z|x): the first half is the posterior mean, the second its log-variance',
+    };
   if (name === 'decoder') {
     return {
       input: 'a latent z',
-      output: likelihood === 'bernoulli' ? `logits of p(x|z) over ${pixels}; apply a sigmoid for pixel probabilities` : `means of p(x|z) over ${pixels}`,
+      output:
+        likelihood === 'bernoulli'
+          ? `logits of p(x|z) over ${pixels}; apply a sigmoid for pixel probabilities`
+          : `means of p(x|z) over ${pixels}`,
     };
   }
-  if (name === 'pixelLogVariance') return { input: 'the constant [[1]]', output: 'per-pixel log sigma^2 of the Gaussian likelihood' };
+  if (name === 'pixelLogVariance')
+    return { input: 'the constant [[1]]', output: 'per-pixel log sigma^2 of the Gaussian likelihood' };
   return { input: 'see the ladder VAE (models/ladder.ts)', output: `network '${name}' of the model` };
 }

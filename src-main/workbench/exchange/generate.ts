@@ -2,7 +2,14 @@
 // samples as a PNG grid, and a latent interpolation between two test images as a PNG strip.
 import { PRIOR_GRID_SEED } from '../../training/seeds';
 import { encodeGrid, type GridImage } from '../../training/imageGrid';
-import { loadNeural, readCheckpoint, selectCheckpoint, ExchangeError, type CheckpointChoice, type ExchangeContext } from './common';
+import {
+  loadNeural,
+  readCheckpoint,
+  selectCheckpoint,
+  ExchangeError,
+  type CheckpointChoice,
+  type ExchangeContext,
+} from './common';
 import { evalTestPixels, inputShapeFor, loadRunDataset } from '../../training/runData';
 
 export interface GeneratedImage extends GridImage {
@@ -37,7 +44,11 @@ async function withModel<T>(
   ctx: ExchangeContext,
   runId: string,
   choice: CheckpointChoice | undefined,
-  fn: (neural: Awaited<ReturnType<typeof loadNeural>>, model: import('../../training/checkpointModel').CheckpointVaeModel, info: { runId: string; step: number; shape: [number, number, number]; backend: string }) => T | Promise<T>,
+  fn: (
+    neural: Awaited<ReturnType<typeof loadNeural>>,
+    model: import('../../training/checkpointModel').CheckpointVaeModel,
+    info: { runId: string; step: number; shape: [number, number, number]; backend: string },
+  ) => T | Promise<T>,
 ): Promise<T> {
   const { store } = ctx;
   const run = store.runs.require(store.runs.resolveId(runId));
@@ -54,9 +65,14 @@ async function withModel<T>(
   }
 }
 
-export function generateSamples(ctx: ExchangeContext, runId: string, options: SampleOptions = {}): Promise<GeneratedImage> {
+export function generateSamples(
+  ctx: ExchangeContext,
+  runId: string,
+  options: SampleOptions = {},
+): Promise<GeneratedImage> {
   const count = options.count ?? 64;
-  if (!Number.isInteger(count) || count < 1 || count > 1024) throw new ExchangeError(400, `count must be a whole number from 1 to 1024, got ${count}`);
+  if (!Number.isInteger(count) || count < 1 || count > 1024)
+    throw new ExchangeError(400, `count must be a whole number from 1 to 1024, got ${count}`);
   const columns = options.columns ?? Math.ceil(Math.sqrt(count));
   return withModel(ctx, runId, options.checkpoint, (neural, model, info) => {
     const pixels = neural.priorSamples(model, count, options.seed ?? PRIOR_GRID_SEED);
@@ -65,14 +81,25 @@ export function generateSamples(ctx: ExchangeContext, runId: string, options: Sa
   });
 }
 
-export async function interpolateLatent(ctx: ExchangeContext, runId: string, options: InterpolateOptions): Promise<GeneratedImage> {
+export async function interpolateLatent(
+  ctx: ExchangeContext,
+  runId: string,
+  options: InterpolateOptions,
+): Promise<GeneratedImage> {
   const steps = options.steps ?? 10;
-  if (!Number.isInteger(steps) || steps < 2 || steps > 64) throw new ExchangeError(400, `steps must be a whole number from 2 to 64, got ${steps}`);
+  if (!Number.isInteger(steps) || steps < 2 || steps > 64)
+    throw new ExchangeError(400, `steps must be a whole number from 2 to 64, got ${steps}`);
   const run = ctx.store.runs.require(ctx.store.runs.resolveId(runId));
   const data = await loadRunDataset(run.config).catch((error: Error) => {
-    throw new ExchangeError(409, `Interpolation needs the run's test images, but data set ${run.config.data.dataset} cannot be loaded here: ${error.message}`);
+    throw new ExchangeError(
+      409,
+      `Interpolation needs the run's test images, but data set ${run.config.data.dataset} cannot be loaded here: ${error.message}`,
+    );
   });
-  for (const [name, index] of [['from', options.from], ['to', options.to]] as const) {
+  for (const [name, index] of [
+    ['from', options.from],
+    ['to', options.to],
+  ] as const) {
     if (!Number.isInteger(index) || index < 0 || index >= data.test.count) {
       throw new ExchangeError(400, `${name} must be a test image index from 0 to ${data.test.count - 1}, got ${index}`);
     }

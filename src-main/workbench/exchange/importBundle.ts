@@ -42,7 +42,8 @@ export function importBundle(ctx: ExchangeContext, path: string): ImportResult {
   const points = parse('metrics.csv', 'metrics file', csvToMetrics);
   const images = record.images.map((image) => {
     const png = requireFile(files, image.path);
-    if (!PNG_SIGNATURE.every((byte, i) => png[i] === byte)) throw new BundleError(`${path}: ${image.path} is not a PNG.`);
+    if (!PNG_SIGNATURE.every((byte, i) => png[i] === byte))
+      throw new BundleError(`${path}: ${image.path} is not a PNG.`);
     return { ...image, png };
   });
   if (!manifest.checkpoint || !Number.isSafeInteger(manifest.checkpoint.step)) {
@@ -57,16 +58,24 @@ export function importBundle(ctx: ExchangeContext, path: string): ImportResult {
     throw new BundleError(`${path}: ${(error as Error).message}`);
   }
   if (checkpointStep !== manifest.checkpoint.step) {
-    throw new BundleError(`${path}: the checkpoint is from step ${checkpointStep}, the manifest says ${manifest.checkpoint.step}.`);
+    throw new BundleError(
+      `${path}: the checkpoint is from step ${checkpointStep}, the manifest says ${manifest.checkpoint.step}.`,
+    );
   }
   const status = importedStatus(record.status);
 
   const warnings: string[] = [];
-  if (manifest.appVersion !== APP_VERSION) warnings.push(`The bundle was written by VAE Workbench ${manifest.appVersion}; this is ${APP_VERSION}.`);
+  if (manifest.appVersion !== APP_VERSION)
+    warnings.push(`The bundle was written by VAE Workbench ${manifest.appVersion}; this is ${APP_VERSION}.`);
   if (!(BUILTIN_DATASETS as readonly string[]).includes(config.data.dataset) && !existsSync(config.data.dataset)) {
-    warnings.push(`Data set ${config.data.dataset} is not on this machine: curves, images and prior samples work, but continuing training and interpolating test images need it.`);
+    warnings.push(
+      `Data set ${config.data.dataset} is not on this machine: curves, images and prior samples work, but continuing training and interpolating test images need it.`,
+    );
   }
-  if (status !== record.status) warnings.push(`The run was ${record.status} when exported; it is imported as ${status} (resume it to continue from its checkpoint).`);
+  if (status !== record.status)
+    warnings.push(
+      `The run was ${record.status} when exported; it is imported as ${status} (resume it to continue from its checkpoint).`,
+    );
 
   // 3. Write, all or nothing.
   const { store } = ctx;
@@ -88,7 +97,15 @@ export function importBundle(ctx: ExchangeContext, path: string): ImportResult {
       store.notes.set(run.id, record.notes ? `${record.notes}\n\n${provenance}` : provenance);
       store.metricsWriter.append(points.map((p: MetricPoint) => ({ runId: run.id, ...p })));
       for (const image of images) {
-        store.images.add({ runId: run.id, step: image.step, epoch: image.epoch, kind: image.kind, png: image.png, width: image.width, height: image.height });
+        store.images.add({
+          runId: run.id,
+          step: image.step,
+          epoch: image.epoch,
+          kind: image.kind,
+          png: image.png,
+          width: image.width,
+          height: image.height,
+        });
       }
       folder = join(ctx.checkpointsDir, run.id);
       mkdirSync(folder, { recursive: true });
@@ -104,7 +121,11 @@ export function importBundle(ctx: ExchangeContext, path: string): ImportResult {
         sha256: sha256(checkpointBytes),
       });
       store.runs.updateStatus(run.id, 'running');
-      store.runs.updateStatus(run.id, status, { error: record.error ?? undefined, step: record.step, epoch: record.epoch });
+      store.runs.updateStatus(run.id, status, {
+        error: record.error ?? undefined,
+        step: record.step,
+        epoch: record.epoch,
+      });
       return run.id;
     });
     return { runId, sourceRunId: record.id, manifest, warnings, metricPoints: points.length, images: images.length };
@@ -116,6 +137,7 @@ export function importBundle(ctx: ExchangeContext, path: string): ImportResult {
 
 /** A run exported while queued or running is imported as interrupted: resumable, never claimed by a queue. */
 function importedStatus(status: string): RunStatus {
-  if (!(RUN_STATUSES as readonly string[]).includes(status)) throw new BundleError(`run.json has an unknown status '${status}'.`);
+  if (!(RUN_STATUSES as readonly string[]).includes(status))
+    throw new BundleError(`run.json has an unknown status '${status}'.`);
   return status === 'queued' || status === 'running' ? 'interrupted' : (status as RunStatus);
 }

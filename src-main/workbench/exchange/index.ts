@@ -16,8 +16,21 @@
 //   README.txt
 // A zip's archive comment holds the sha256 of all its bytes before the comment.
 export { BundleError, readBundle, BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, type BundleManifest } from './bundle';
-export { ExchangeError, parseCheckpointChoice, selectCheckpoint, loadNeural, type CheckpointChoice, type ExchangeContext } from './common';
+export {
+  ExchangeError,
+  parseCheckpointChoice,
+  selectCheckpoint,
+  loadNeural,
+  type CheckpointChoice,
+  type ExchangeContext,
+} from './common';
 export { exportRun, type ExportOptions, type ExportResult, type BundleRunRecord } from './exportRun';
 export { importBundle, type ImportResult } from './importBundle';
 export { compareRuns, expectedBackend, planReplay, TIMING_METRICS } from './replay';
-export { generateSamples, interpolateLatent, type GeneratedImage, type InterpolateOptions, type SampleOptions } from './generate';
+export {
+  generateSamples,
+  interpolateLatent,
+  type GeneratedImage,
+  type InterpolateOptions,
+  type SampleOptions,
+} from './generate';

@@ -15,7 +15,10 @@ export function expectedBackend(preference: BackendPreference): string {
   if (preference === 'wasm') return `wasm+${expectedWasmAccelerator()}`;
   if (preference !== 'auto') return preference;
   const require = createRequire(import.meta.url);
-  const chain = [['@tensorflow/tfjs-node', 'tensorflow'], ['@tensorflow/tfjs-backend-wasm', 'wasm']] as const;
+  const chain = [
+    ['@tensorflow/tfjs-node', 'tensorflow'],
+    ['@tensorflow/tfjs-backend-wasm', 'wasm'],
+  ] as const;
   for (const [module, name] of chain) {
     try {
       require.resolve(module);
@@ -42,24 +45,36 @@ export async function planReplay(run: Run, backendOverride?: BackendPreference):
   try {
     datasetHash = (await loadRunDataset(run.config)).hash;
   } catch (error) {
-    warnings.push(`Data set ${run.config.data.dataset} cannot be loaded here (${(error as Error).message}); the replay will fail.`);
+    warnings.push(
+      `Data set ${run.config.data.dataset} cannot be loaded here (${(error as Error).message}); the replay will fail.`,
+    );
   }
   if (run.backend && run.backend !== backend) {
-    warnings.push(`Backend differs: the original trained on '${run.backend}', this replay will use '${backend}'; curves will be close but not bit-identical.`);
+    warnings.push(
+      `Backend differs: the original trained on '${run.backend}', this replay will use '${backend}'; curves will be close but not bit-identical.`,
+    );
   }
-  if (!run.backend) warnings.push(`The original run recorded no backend (it never started); nothing to compare the replay with.`);
+  if (!run.backend)
+    warnings.push(`The original run recorded no backend (it never started); nothing to compare the replay with.`);
   if (run.datasetHash && datasetHash && run.datasetHash !== datasetHash) {
     warnings.push(
       `Data set hash differs: the original trained on ${run.config.data.dataset} with sha256 ${run.datasetHash.slice(0, 12)}…, ` +
         `here it loads as ${datasetHash.slice(0, 12)}…; the replay trains on different data.`,
     );
   }
-  return { runId: run.id, original: { backend: run.backend, datasetHash: run.datasetHash }, expected: { backend, datasetHash }, warnings };
+  return {
+    runId: run.id,
+    original: { backend: run.backend, datasetHash: run.datasetHash },
+    expected: { backend, datasetHash },
+    warnings,
+  };
 }
 
 /** For each metric of either run: the largest absolute difference over the steps both logged. */
 export function compareRuns(store: Store, first: string, second: string): RunComparison {
-  const names = [...new Set([...store.metrics.listMetricNames(first), ...store.metrics.listMetricNames(second)])].sort();
+  const names = [
+    ...new Set([...store.metrics.listMetricNames(first), ...store.metrics.listMetricNames(second)]),
+  ].sort();
   const metrics = names.map((metric): MetricDifference => {
     const a = store.metrics.readSeriesRaw(first, metric);
     const b = new Map(store.metrics.readSeriesRaw(second, metric).map((p) => [p.step, p.value]));
@@ -84,7 +99,16 @@ export function compareRuns(store: Store, first: string, second: string): RunCom
     }
     const onlyInSecond = b.size - points;
     const identical = bitEqual && onlyInFirst === 0 && onlyInSecond === 0;
-    return { metric, maxAbsDiff, atStep, points, onlyInFirst, onlyInSecond, identical, timing: TIMING_METRICS.includes(metric) };
+    return {
+      metric,
+      maxAbsDiff,
+      atStep,
+      points,
+      onlyInFirst,
+      onlyInSecond,
+      identical,
+      timing: TIMING_METRICS.includes(metric),
+    };
   });
   return { runIds: [first, second], metrics, identical: metrics.every((m) => m.timing || m.identical) };
 }

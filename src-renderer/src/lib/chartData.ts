@@ -76,7 +76,16 @@ export function rebucket(buckets: readonly SeriesBucket[], maxCount: number): re
       count += b.count;
       sum += b.mean * b.count;
     }
-    out.push({ step: lastBucket.step, epoch: lastBucket.epoch, wallTime: lastBucket.wallTime, min, max, last: lastBucket.last, mean: count > 0 ? sum / count : lastBucket.mean, count });
+    out.push({
+      step: lastBucket.step,
+      epoch: lastBucket.epoch,
+      wallTime: lastBucket.wallTime,
+      min,
+      max,
+      last: lastBucket.last,
+      mean: count > 0 ? sum / count : lastBucket.mean,
+      count,
+    });
   }
   return out;
 }
@@ -112,7 +121,10 @@ export function mapX(bucket: Pick<SeriesBucket, 'step' | 'epoch' | 'wallTime'>, 
 }
 
 export function mapXs(buckets: readonly SeriesBucket[], axis: XAxis, ctx: XContext): number[] {
-  const ctxStart = axis === 'relative' && ctx.startWall === null && buckets.length > 0 ? { ...ctx, startWall: buckets[0].wallTime } : ctx;
+  const ctxStart =
+    axis === 'relative' && ctx.startWall === null && buckets.length > 0
+      ? { ...ctx, startWall: buckets[0].wallTime }
+      : ctx;
   const out = new Array<number>(buckets.length);
   for (let i = 0; i < buckets.length; i++) out[i] = mapX(buckets[i], axis, ctxStart);
   return out;
@@ -135,7 +147,11 @@ const seedKeys = new WeakMap<object, string>();
 function computeSeedGroupKey(config: unknown): string {
   const flat = flattenConfig(config);
   delete flat['train.seed'];
-  return JSON.stringify(Object.keys(flat).sort().map((k) => [k, flat[k]]));
+  return JSON.stringify(
+    Object.keys(flat)
+      .sort()
+      .map((k) => [k, flat[k]]),
+  );
 }
 
 /** Groups items by seedGroupKey of their config, keeping first-seen order of groups and members. */
@@ -259,7 +275,10 @@ export interface ChartOptions {
 }
 
 /** Drops points a log axis cannot show; counts them so the view can say so. */
-function keepPositive(points: ChartPoint[], band: Band | null): { points: ChartPoint[]; band: Band | null; dropped: number } {
+function keepPositive(
+  points: ChartPoint[],
+  band: Band | null,
+): { points: ChartPoint[]; band: Band | null; dropped: number } {
   const kept = points.filter((p) => p.y > 0);
   let outBand = band;
   if (band) {
@@ -285,11 +304,17 @@ export function buildRunSeries(input: SeriesInput, options: ChartOptions): { lin
   let band = options.band ? buildBand(xs, buckets) : null;
   let dropped = 0;
   if (options.logY) ({ points, band, dropped } = keepPositive(points, band));
-  return { line: { id: input.runId, runIds: [input.runId], label: input.label, color: input.color, points, band }, dropped };
+  return {
+    line: { id: input.runId, runIds: [input.runId], label: input.label, color: input.color, points, band },
+    dropped,
+  };
 }
 
 /** A seed group's mean line with a mean ± std band. */
-export function buildGroupSeries(members: readonly SeriesInput[], options: ChartOptions): { line: LineSeries; dropped: number } {
+export function buildGroupSeries(
+  members: readonly SeriesInput[],
+  options: ChartOptions,
+): { line: LineSeries; dropped: number } {
   const max = options.maxPointsPerLine;
   const agg = aggregateBySteps(members.map((m) => (max ? rebucket(m.buckets, max) : m.buckets)));
   const ctx: XContext = {
@@ -297,10 +322,18 @@ export function buildGroupSeries(members: readonly SeriesInput[], options: Chart
     startWall: mean(members.map((m) => m.ctx.startWall ?? m.buckets[0]?.wallTime ?? 0)),
   };
   const xs = agg.map((p) => mapX(p, options.xAxis, ctx));
-  const smoothMean = smoothDebiasedEma(agg.map((p) => p.mean), options.smoothing);
-  const smoothStd = smoothDebiasedEma(agg.map((p) => p.std), options.smoothing);
+  const smoothMean = smoothDebiasedEma(
+    agg.map((p) => p.mean),
+    options.smoothing,
+  );
+  const smoothStd = smoothDebiasedEma(
+    agg.map((p) => p.std),
+    options.smoothing,
+  );
   let points: ChartPoint[] = agg.map((p, i) => ({ x: xs[i], y: smoothMean[i], v: p.mean, step: p.step }));
-  let band: Band | null = options.band ? { x: xs, lo: smoothMean.map((m, i) => m - smoothStd[i]), hi: smoothMean.map((m, i) => m + smoothStd[i]) } : null;
+  let band: Band | null = options.band
+    ? { x: xs, lo: smoothMean.map((m, i) => m - smoothStd[i]), hi: smoothMean.map((m, i) => m + smoothStd[i]) }
+    : null;
   let dropped = 0;
   if (options.logY) ({ points, band, dropped } = keepPositive(points, band));
   const first = members[0];
@@ -336,7 +369,11 @@ export type LineMemo = Map<string, { signature: string; line: LineSeries; droppe
  * The chart's line series: one per run, or one per seed group when aggregating. Linear in total
  * buckets; with a memo, only lines whose inputs changed (by `rev`) or options changed are rebuilt.
  */
-export function buildChartSeries(inputs: readonly SeriesInput[], options: ChartOptions, memo?: LineMemo): { lines: LineSeries[]; dropped: number } {
+export function buildChartSeries(
+  inputs: readonly SeriesInput[],
+  options: ChartOptions,
+  memo?: LineMemo,
+): { lines: LineSeries[]; dropped: number } {
   const lines: LineSeries[] = [];
   let dropped = 0;
   const optionsKey = `${options.xAxis}|${options.smoothing}|${options.logY}|${options.band}|${options.maxPointsPerLine}`;
@@ -384,7 +421,20 @@ export interface CsvSeries {
   smoothed?: readonly number[];
 }
 
-export const CSV_HEADER = ['run_id', 'run_name', 'metric', 'step', 'epoch', 'wall_time', 'value', 'min', 'max', 'mean', 'count', 'smoothed'];
+export const CSV_HEADER = [
+  'run_id',
+  'run_name',
+  'metric',
+  'step',
+  'epoch',
+  'wall_time',
+  'value',
+  'min',
+  'max',
+  'mean',
+  'count',
+  'smoothed',
+];
 
 /** Long-format CSV: one row per (run, bucket); `value` is the bucket's last value. */
 export function seriesToCsv(series: readonly CsvSeries[]): string {
@@ -393,7 +443,20 @@ export function seriesToCsv(series: readonly CsvSeries[]): string {
     for (let i = 0; i < s.buckets.length; i++) {
       const b = s.buckets[i];
       lines.push(
-        [s.runId, s.runName, s.metric, b.step, b.epoch, b.wallTime, b.last, b.min, b.max, b.mean, b.count, s.smoothed ? s.smoothed[i] : null]
+        [
+          s.runId,
+          s.runName,
+          s.metric,
+          b.step,
+          b.epoch,
+          b.wallTime,
+          b.last,
+          b.min,
+          b.max,
+          b.mean,
+          b.count,
+          s.smoothed ? s.smoothed[i] : null,
+        ]
           .map(csvField)
           .join(','),
       );
@@ -406,7 +469,12 @@ export function seriesToCsv(series: readonly CsvSeries[]): string {
  * Remaining time in ms from the average rate so far: (totalSteps - step) * elapsed / step.
  * null when it cannot be known (not started, no step yet, unknown total).
  */
-export function estimateEta(step: number, totalSteps: number | null, startedAt: number | null, now: number): number | null {
+export function estimateEta(
+  step: number,
+  totalSteps: number | null,
+  startedAt: number | null,
+  now: number,
+): number | null {
   if (totalSteps === null || startedAt === null || step <= 0) return null;
   if (step >= totalSteps) return 0;
   const elapsed = now - startedAt;

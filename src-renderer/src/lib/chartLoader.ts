@@ -6,7 +6,9 @@ import type { MetricChart } from './metricChart';
 
 /** jsdom (component tests) has no canvas: the chart is left out there. */
 export function canDrawCharts(): boolean {
-  return typeof navigator !== 'undefined' && !/jsdom/i.test(navigator.userAgent) && typeof HTMLCanvasElement !== 'undefined';
+  return (
+    typeof navigator !== 'undefined' && !/jsdom/i.test(navigator.userAgent) && typeof HTMLCanvasElement !== 'undefined'
+  );
 }
 
 let loading: Promise<typeof import('./metricChart')> | null = null;

@@ -112,7 +112,12 @@ const background: Plugin<'line'> = {
   },
 };
 
-const X_TITLES: Record<XAxis, string> = { step: 'step', epoch: 'epoch', wall: 'wall time', relative: 'time since start (h:mm:ss)' };
+const X_TITLES: Record<XAxis, string> = {
+  step: 'step',
+  epoch: 'epoch',
+  wall: 'wall time',
+  relative: 'time since start (h:mm:ss)',
+};
 
 export function formatX(value: number, axis: XAxis): string {
   switch (axis) {
@@ -171,15 +176,26 @@ export class MetricChart {
           line: { borderWidth: 1.6, tension: 0 },
         },
         scales: {
-          x: { type: 'linear', title: { display: true, text: 'step' }, ticks: { maxRotation: 0, callback: (v) => formatX(Number(v), this.#view?.xAxis ?? 'step') } },
-          y: { type: 'linear', title: { display: true, text: '' }, ticks: { callback: (v) => formatY(Number(v), this.#view?.logY ?? false) } },
+          x: {
+            type: 'linear',
+            title: { display: true, text: 'step' },
+            ticks: { maxRotation: 0, callback: (v) => formatX(Number(v), this.#view?.xAxis ?? 'step') },
+          },
+          y: {
+            type: 'linear',
+            title: { display: true, text: '' },
+            ticks: { callback: (v) => formatY(Number(v), this.#view?.logY ?? false) },
+          },
         },
         plugins: {
           legend: { display: false },
           tooltip: {
             itemSort: (a, b) => (b.parsed.y ?? 0) - (a.parsed.y ?? 0),
             callbacks: {
-              title: (items) => (items.length > 0 ? `${X_TITLES[this.#view?.xAxis ?? 'step']} ${formatX(items[0].parsed.x ?? 0, this.#view?.xAxis ?? 'step')}` : ''),
+              title: (items) =>
+                items.length > 0
+                  ? `${X_TITLES[this.#view?.xAxis ?? 'step']} ${formatX(items[0].parsed.x ?? 0, this.#view?.xAxis ?? 'step')}`
+                  : '',
               label: (item: TooltipItem<'line'>) => {
                 const p = item.raw as ChartPoint;
                 const smoothed = this.#view && this.#view.smoothing > 0 ? ` (smoothed ${formatValue(p.y)})` : '';

@@ -10,7 +10,9 @@ import { BUILTIN_DATASETS, DEFAULT_CONFIG, SWEEP_PARAMS } from './apiConstants';
 export { DEFAULT_CONFIG };
 
 /** The shared schema and cross-field rules (./runFormValidate's `checkConfig`). */
-export type ConfigCheck = (input: RunConfigInput) => { ok: true; config: RunConfig } | { ok: false; issues: { path: string; message: string }[] };
+export type ConfigCheck = (
+  input: RunConfigInput,
+) => { ok: true; config: RunConfig } | { ok: false; issues: { path: string; message: string }[] };
 
 export type ModelKind = RunConfig['model']['kind'];
 export type SweepParam = (typeof SWEEP_PARAMS)[number];
@@ -166,7 +168,8 @@ function parseList(text: string, field: FormField, errors: FieldErrors): number[
 /** Builds the config input from the form; fields hidden for the chosen options are left out. */
 export function toConfigInput(v: RunFormValues, errors: FieldErrors): RunConfigInput {
   const dataset = v.datasetChoice === 'path' ? v.datasetPath.trim() : v.datasetChoice;
-  if (v.datasetChoice === 'path' && dataset === '') errors['data.dataset'] = 'Type the path to an IDX (.gz), .npy file or a folder of PNGs';
+  if (v.datasetChoice === 'path' && dataset === '')
+    errors['data.dataset'] = 'Type the path to an IDX (.gz), .npy file or a folder of PNGs';
   const model: NonNullable<RunConfigInput['model']> = {
     kind: v.kind,
     architecture: v.architecture,
@@ -218,7 +221,8 @@ export function validateConfig(input: RunConfigInput, errors: FieldErrors, check
   return null;
 }
 
-export type FormRequest = { kind: 'run'; request: RequestOf<'createRun'> } | { kind: 'sweep'; request: RequestOf<'createSweep'> };
+export type FormRequest =
+  { kind: 'run'; request: RequestOf<'createRun'> } | { kind: 'sweep'; request: RequestOf<'createSweep'> };
 
 function setPath(config: RunConfig, path: SweepParam, value: number): RunConfig {
   const [section, field] = path.split('.') as ['model' | 'train', string];
@@ -229,14 +233,24 @@ function setPath(config: RunConfig, path: SweepParam, value: number): RunConfig 
  * The whole form -> a createRun or createSweep request, or the messages to show. Without `check`
  * (the schema not loaded yet) only the form's own rules run and the result is never ok.
  */
-export function buildRequest(v: RunFormValues, check?: ConfigCheck): { ok: true; value: FormRequest } | { ok: false; errors: FieldErrors } {
+export function buildRequest(
+  v: RunFormValues,
+  check?: ConfigCheck,
+): { ok: true; value: FormRequest } | { ok: false; errors: FieldErrors } {
   const errors: FieldErrors = {};
   const input = toConfigInput(v, errors);
   // A text field that did not parse already holds its message; the schema's comes second (??=).
   const config = check ? validateConfig(input, errors, check) : null;
   const experiment = v.experiment.trim();
   const name = v.name.trim();
-  const tags = [...new Set(v.tags.split(',').map((t) => t.trim()).filter(Boolean))];
+  const tags = [
+    ...new Set(
+      v.tags
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean),
+    ),
+  ];
   if (experiment.length > 200) errors.experiment = 'At most 200 characters';
   if (name.length > 200) errors.name = 'At most 200 characters';
   if (tags.some((t) => t.length > 64)) errors.tags = 'Each tag at most 64 characters';
@@ -244,10 +258,12 @@ export function buildRequest(v: RunFormValues, check?: ConfigCheck): { ok: true;
 
   if (v.sweepParam) {
     const values = parseList(v.sweepValues, 'sweep.values', errors);
-    if (!errors['sweep.values'] && (!values || values.length === 0)) errors['sweep.values'] = 'List the values to sweep, e.g. 1, 4, 16';
+    if (!errors['sweep.values'] && (!values || values.length === 0))
+      errors['sweep.values'] = 'List the values to sweep, e.g. 1, 4, 16';
     if (values && values.length > 64) errors['sweep.values'] = 'At most 64 values in one sweep';
     if (!experiment) errors.experiment = 'A sweep needs an experiment name to group its runs';
-    if (v.sweepParam === 'model.beta' && v.kind === 'vae') errors['sweep.param'] = "Sweeping beta needs model kind 'beta-vae' (a plain VAE has beta = 1)";
+    if (v.sweepParam === 'model.beta' && v.kind === 'vae')
+      errors['sweep.param'] = "Sweeping beta needs model kind 'beta-vae' (a plain VAE has beta = 1)";
     if (config && values && !errors['sweep.values'] && !errors['sweep.param']) {
       for (const value of values) {
         const one: FieldErrors = {};

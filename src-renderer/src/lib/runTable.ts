@@ -38,7 +38,9 @@ export function emptyFilters(): RunFilters {
 }
 
 export function isFiltering(f: RunFilters): boolean {
-  return f.text.trim() !== '' || f.status !== '' || f.model !== '' || f.dataset !== '' || f.experiment !== '' || f.tag !== '';
+  return (
+    f.text.trim() !== '' || f.status !== '' || f.model !== '' || f.dataset !== '' || f.experiment !== '' || f.tag !== ''
+  );
 }
 
 /** Latent size shown in the table: the ladder's per-layer sizes, else latentDim. */
@@ -56,7 +58,9 @@ export function filterRuns(runs: readonly RunSummary[], f: RunFilters): RunSumma
     if (f.experiment && (r.experiment ?? NO_EXPERIMENT) !== f.experiment) return false;
     if (f.tag && !r.tags.includes(f.tag)) return false;
     if (words.length > 0) {
-      const haystack = [r.name, r.id, r.experiment ?? '', r.modelKind, r.dataset, r.status, ...r.tags].join(' ').toLowerCase();
+      const haystack = [r.name, r.id, r.experiment ?? '', r.modelKind, r.dataset, r.status, ...r.tags]
+        .join(' ')
+        .toLowerCase();
       if (!words.every((w) => haystack.includes(w))) return false;
     }
     return true;
@@ -117,7 +121,12 @@ export function groupByExperiment(runs: readonly RunSummary[]): RunGroup[] {
 }
 
 /** Distinct values for the filter menus. */
-export function filterOptions(runs: readonly RunSummary[]): { models: string[]; datasets: string[]; experiments: string[]; tags: string[] } {
+export function filterOptions(runs: readonly RunSummary[]): {
+  models: string[];
+  datasets: string[];
+  experiments: string[];
+  tags: string[];
+} {
   const models = new Set<string>();
   const datasets = new Set<string>();
   const experiments = new Set<string>();

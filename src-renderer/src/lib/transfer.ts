@@ -17,7 +17,10 @@ export function exportFilename(runId: string): string {
 }
 
 /** Uploads a bundle .zip to browser mode's /upload/import; a refused bundle throws a RemoteError with the server's message. */
-export async function uploadBundle(file: Blob & { name?: string }, options: { base?: string; fetch?: typeof fetch } = {}): Promise<ImportResult> {
+export async function uploadBundle(
+  file: Blob & { name?: string },
+  options: { base?: string; fetch?: typeof fetch } = {},
+): Promise<ImportResult> {
   const doFetch = options.fetch ?? fetch;
   let response: Response;
   try {
@@ -30,8 +33,14 @@ export async function uploadBundle(file: Blob & { name?: string }, options: { ba
   } catch (error) {
     throw new RemoteError(`The upload did not reach the workbench: ${(error as Error).message}`);
   }
-  const body = (await response.json().catch(() => null)) as { ok: true; result: ImportResult } | { ok: false; error: { message: string; field?: string } } | null;
-  if (!body) throw new RemoteError(`Import: the server answered ${response.status} without a JSON body`, undefined, response.status);
+  const body = (await response.json().catch(() => null)) as
+    { ok: true; result: ImportResult } | { ok: false; error: { message: string; field?: string } } | null;
+  if (!body)
+    throw new RemoteError(
+      `Import: the server answered ${response.status} without a JSON body`,
+      undefined,
+      response.status,
+    );
   if (!body.ok) throw new RemoteError(body.error.message, body.error.field, response.status);
   return body.result;
 }

@@ -11,7 +11,10 @@ export interface Transport {
 
 /** What the preload script exposes on window (contextBridge), and nothing else. */
 export interface PreloadBridge {
-  call(method: string, request: unknown): Promise<{ ok: true; result: unknown } | { ok: false; error: { message: string; field?: string } }>;
+  call(
+    method: string,
+    request: unknown,
+  ): Promise<{ ok: true; result: unknown } | { ok: false; error: { message: string; field?: string } }>;
   subscribe(listener: (event: WorkbenchEvent) => void): () => void;
 }
 
@@ -58,10 +61,13 @@ export function httpTransport(base = ''): Transport {
         body: JSON.stringify(request ?? {}),
       });
       const body = (await response.json().catch(() => null)) as
-        | { ok: true; result: unknown }
-        | { ok: false; error: { message: string; field?: string } }
-        | null;
-      if (!body) throw new RemoteError(`${method}: the server answered ${response.status} without a JSON body`, undefined, response.status);
+        { ok: true; result: unknown } | { ok: false; error: { message: string; field?: string } } | null;
+      if (!body)
+        throw new RemoteError(
+          `${method}: the server answered ${response.status} without a JSON body`,
+          undefined,
+          response.status,
+        );
       if (!body.ok) throw new RemoteError(body.error.message, body.error.field, response.status);
       return body.result as never;
     },
@@ -86,5 +92,7 @@ export function httpTransport(base = ''): Transport {
 }
 
 export function createTransport(): Transport {
-  return typeof window !== 'undefined' && window.vaeWorkbench ? electronTransport(window.vaeWorkbench) : httpTransport();
+  return typeof window !== 'undefined' && window.vaeWorkbench
+    ? electronTransport(window.vaeWorkbench)
+    : httpTransport();
 }

@@ -4,7 +4,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../../src-main/training/backend';
-import { createAdam, FusedAdamOptimizer, loadSgemmAddon, resetSgemmAddonCache } from '../../../src-main/training/accelerate';
+import {
+  createAdam,
+  FusedAdamOptimizer,
+  loadSgemmAddon,
+  resetSgemmAddonCache,
+} from '../../../src-main/training/accelerate';
 
 const available = loadSgemmAddon().addon !== null && typeof loadSgemmAddon().addon?.adam === 'function';
 const saved = process.env.VAE_WORKBENCH_SGEMM;
@@ -32,17 +37,42 @@ function values(n: number, seed: number, scale = 1): Float32Array {
 const SHAPES: number[][] = [[300, 40], [40], [7], [40, 300]];
 
 /** Runs `steps` Adam steps on fresh variables with fixed gradients per step; returns parameters and slots. */
-async function run(optimizer: tf.AdamOptimizer, steps: number, tag: string, asList = false): Promise<{ params: Float32Array[]; slots: Float32Array[] }> {
-  const variables = SHAPES.map((shape, i) => tf.variable(tf.tensor(values(shape.reduce((a, b) => a * b, 1), 1 + i, 0.5), shape), true, `${tag}_${i}`));
+async function run(
+  optimizer: tf.AdamOptimizer,
+  steps: number,
+  tag: string,
+  asList = false,
+): Promise<{ params: Float32Array[]; slots: Float32Array[] }> {
+  const variables = SHAPES.map((shape, i) =>
+    tf.variable(
+      tf.tensor(
+        values(
+          shape.reduce((a, b) => a * b, 1),
+          1 + i,
+          0.5,
+        ),
+        shape,
+      ),
+      true,
+      `${tag}_${i}`,
+    ),
+  );
   for (let step = 0; step < steps; step++) {
     tf.tidy(() => {
-      const grads = variables.map((v, i) => tf.tensor(values(v.size, 1000 * step + i, step % 3 === 0 ? 1e-3 : 2), v.shape));
+      const grads = variables.map((v, i) =>
+        tf.tensor(values(v.size, 1000 * step + i, step % 3 === 0 ? 1e-3 : 2), v.shape),
+      );
       if (asList) optimizer.applyGradients(variables.map((v, i) => ({ name: v.name, tensor: grads[i] })));
-      else optimizer.applyGradients(Object.fromEntries(variables.map((v, i) => [v.name, grads[i]])) as unknown as Gradients);
+      else
+        optimizer.applyGradients(
+          Object.fromEntries(variables.map((v, i) => [v.name, grads[i]])) as unknown as Gradients,
+        );
     });
   }
   const params = variables.map((v) => v.dataSync() as Float32Array);
-  const slots = await Promise.all((await optimizer.getWeights()).slice(1).map(async (w) => (await w.tensor.data()) as Float32Array));
+  const slots = await Promise.all(
+    (await optimizer.getWeights()).slice(1).map(async (w) => (await w.tensor.data()) as Float32Array),
+  );
   variables.forEach((v) => v.dispose());
   return { params, slots };
 }
@@ -59,62 +89,79 @@ function expectClose(actual: Float32Array[], expected: Float32Array[], rtol: num
 }
 
 describe('fused native Adam', () => {
-  it.skipIf(!available)('matches tf.train.adam after 25 steps (parameters, m and v), gradients as a map or a list', async () => {
-    await initBackend('wasm', { accelerator: 'native-sgemm' });
-    const fused = createAdam(3e-3);
-    expect(fused).toBeInstanceOf(FusedAdamOptimizer);
-    const reference = tf.train.adam(3e-3);
-    expect(fused.getConfig()).toEqual(reference.getConfig());
-    expect(reference.getConfig()).toMatchObject({ beta1: 0.9, beta2: 0.999, epsilon: 1e-7 });
-    for (const asList of [false, true]) {
-      const a = await run(fused, 25, `fused${asList}`, asList);
-      const b = await run(reference, 25, `ref${asList}`, asList);
+  it.skipIf(!available)(
+    'matches tf.train.adam after 25 steps (parameters, m and v), gradients as a map or a list',
+    async () => {
+      await initBackend('wasm', { accelerator: 'native-sgemm' });
+      const fused = createAdam(3e-3);
+      expect(fused).toBeInstanceOf(FusedAdamOptimizer);
+      const reference = tf.train.adam(3e-3);
+      expect(fused.getConfig()).toEqual(reference.getConfig());
+      expect(reference.getConfig()).toMatchObject({ beta1: 0.9, beta2: 0.999, epsilon: 1e-7 });
+      for (const asList of [false, true]) {
+        const a = await run(fused, 25, `fused${asList}`, asList);
+        const b = await run(reference, 25, `ref${asList}`, asList);
+        expectClose(a.params, b.params, 1e-5);
+        expectClose(a.slots, b.slots, 1e-5);
+      }
+      expect((fused as FusedAdamOptimizer).stats).toMatchObject({ fused: 50, deferred: 0 });
+      expect(fused.iterations).toBe(reference.iterations);
+      const powers = (o: tf.AdamOptimizer) =>
+        ['accBeta1', 'accBeta2'].map((k) => (o as unknown as Record<string, tf.Variable>)[k].dataSync()[0]);
+      expect(powers(fused)).toEqual(powers(reference));
+      fused.dispose();
+      reference.dispose();
+    },
+  );
+
+  it.skipIf(!available)(
+    'checkpoint slots are tfjs Adam slots: same names and order, and state moves both ways',
+    async () => {
+      await initBackend('wasm', { accelerator: 'native-sgemm' });
+      const reference = tf.train.adam(1e-3);
+      const fused = createAdam(1e-3);
+      await run(reference, 3, 'a');
+      await run(fused, 3, 'a');
+      const names = (ws: { name: string }[]) => ws.map((w) => w.name);
+      expect(names(await fused.getWeights())).toEqual(names(await reference.getWeights()));
+      // tfjs state -> fused optimizer, and fused state -> tfjs optimizer: continuing gives the same result.
+      const copy = async (from: tf.AdamOptimizer, to: tf.AdamOptimizer) =>
+        to.setWeights(
+          await Promise.all(
+            (await from.getWeights()).map(async (w) => ({
+              name: w.name,
+              tensor: tf.tensor(await w.tensor.data(), w.tensor.shape, w.tensor.dtype),
+            })),
+          ),
+        );
+      const resumedFused = createAdam(1e-3);
+      const resumedTfjs = tf.train.adam(1e-3);
+      await copy(reference, resumedFused);
+      await copy(fused, resumedTfjs);
+      const a = await run(resumedFused, 4, 'b');
+      const b = await run(resumedTfjs, 4, 'b');
       expectClose(a.params, b.params, 1e-5);
-      expectClose(a.slots, b.slots, 1e-5);
-    }
-    expect((fused as FusedAdamOptimizer).stats).toMatchObject({ fused: 50, deferred: 0 });
-    expect(fused.iterations).toBe(reference.iterations);
-    const powers = (o: tf.AdamOptimizer) => ['accBeta1', 'accBeta2'].map((k) => (o as unknown as Record<string, tf.Variable>)[k].dataSync()[0]);
-    expect(powers(fused)).toEqual(powers(reference));
-    fused.dispose();
-    reference.dispose();
-  });
+      expect((resumedFused as FusedAdamOptimizer).stats.copies).toBeGreaterThan(0); // setWeights' slots share their tensors' buffers
+      for (const o of [reference, fused, resumedFused, resumedTfjs]) o.dispose();
+    },
+  );
 
-  it.skipIf(!available)('checkpoint slots are tfjs Adam slots: same names and order, and state moves both ways', async () => {
-    await initBackend('wasm', { accelerator: 'native-sgemm' });
-    const reference = tf.train.adam(1e-3);
-    const fused = createAdam(1e-3);
-    await run(reference, 3, 'a');
-    await run(fused, 3, 'a');
-    const names = (ws: { name: string }[]) => ws.map((w) => w.name);
-    expect(names(await fused.getWeights())).toEqual(names(await reference.getWeights()));
-    // tfjs state -> fused optimizer, and fused state -> tfjs optimizer: continuing gives the same result.
-    const copy = async (from: tf.AdamOptimizer, to: tf.AdamOptimizer) =>
-      to.setWeights(await Promise.all((await from.getWeights()).map(async (w) => ({ name: w.name, tensor: tf.tensor(await w.tensor.data(), w.tensor.shape, w.tensor.dtype) }))));
-    const resumedFused = createAdam(1e-3);
-    const resumedTfjs = tf.train.adam(1e-3);
-    await copy(reference, resumedFused);
-    await copy(fused, resumedTfjs);
-    const a = await run(resumedFused, 4, 'b');
-    const b = await run(resumedTfjs, 4, 'b');
-    expectClose(a.params, b.params, 1e-5);
-    expect((resumedFused as FusedAdamOptimizer).stats.copies).toBeGreaterThan(0); // setWeights' slots share their tensors' buffers
-    for (const o of [reference, fused, resumedFused, resumedTfjs]) o.dispose();
-  });
-
-  it.skipIf(!available)('the in-place update leaves tensors that shared a buffer with a variable untouched', async () => {
-    await initBackend('wasm', { accelerator: 'native-sgemm' });
-    const optimizer = createAdam(1e-2);
-    const v = tf.variable(tf.tensor(values(512, 3)), true, 'aliased');
-    const before = v.dataSync().slice();
-    const clone = tf.clone(v); // the copy-free Identity shares the buffer
-    tf.tidy(() => optimizer.applyGradients({ aliased: tf.ones([512]) } as unknown as Gradients));
-    expect(clone.dataSync()).toEqual(before);
-    expect(v.dataSync()[0]).not.toBe(before[0]);
-    clone.dispose();
-    v.dispose();
-    optimizer.dispose();
-  });
+  it.skipIf(!available)(
+    'the in-place update leaves tensors that shared a buffer with a variable untouched',
+    async () => {
+      await initBackend('wasm', { accelerator: 'native-sgemm' });
+      const optimizer = createAdam(1e-2);
+      const v = tf.variable(tf.tensor(values(512, 3)), true, 'aliased');
+      const before = v.dataSync().slice();
+      const clone = tf.clone(v); // the copy-free Identity shares the buffer
+      tf.tidy(() => optimizer.applyGradients({ aliased: tf.ones([512]) } as unknown as Gradients));
+      expect(clone.dataSync()).toEqual(before);
+      expect(v.dataSync()[0]).not.toBe(before[0]);
+      clone.dispose();
+      v.dispose();
+      optimizer.dispose();
+    },
+  );
 
   it('without the native kernels it is tfjs Adam', async () => {
     process.env.VAE_WORKBENCH_SGEMM = 'off';

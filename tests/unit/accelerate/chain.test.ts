@@ -11,7 +11,12 @@ import { join } from 'node:path';
 import { ModelConfigSchema } from '../../../src-main/api/config';
 import { createModel } from '../../../src-main/models';
 import { initBackend } from '../../../src-main/training/backend';
-import { activeMatMulKernels, loadSgemmAddon, resetSgemmAddonCache, type Accelerator } from '../../../src-main/training/accelerate';
+import {
+  activeMatMulKernels,
+  loadSgemmAddon,
+  resetSgemmAddonCache,
+  type Accelerator,
+} from '../../../src-main/training/accelerate';
 
 const available = loadSgemmAddon().addon !== null;
 const saved = process.env.VAE_WORKBENCH_SGEMM;
@@ -33,7 +38,10 @@ describe('backend chain and accelerators', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sgemm-'));
     try {
       copyFileSync(join(import.meta.dirname, '../../../native/index.cjs'), join(dir, 'index.cjs'));
-      const loaded = createRequire(import.meta.url)(join(dir, 'index.cjs')) as { addon: unknown; loadError: string | null };
+      const loaded = createRequire(import.meta.url)(join(dir, 'index.cjs')) as {
+        addon: unknown;
+        loadError: string | null;
+      };
       expect(loaded.addon).toBeNull();
       expect(loaded.loadError).toMatch(/sgemm\.node/);
     } finally {
@@ -57,12 +65,16 @@ describe('backend chain and accelerators', () => {
     const info = await initBackend('wasm');
     expect(info).toMatchObject({ name: 'wasm', accelerator: 'wasm-transpose-fast-path' });
     expect(info.skipped.join('; ')).toMatch(/native sgemm/);
-    expect(tf.tidy(() => tf.matMul(tf.tensor2d([[1, 2]]), tf.tensor2d([[3, 4]]), false, true).arraySync())).toEqual([[11]]);
+    expect(tf.tidy(() => tf.matMul(tf.tensor2d([[1, 2]]), tf.tensor2d([[3, 4]]), false, true).arraySync())).toEqual([
+      [11],
+    ]);
   });
 
   it('forcing the native kernel without the addon is refused; cpu still works after it', async () => {
     withoutAddon();
-    await expect(initBackend('wasm', { accelerator: 'native-sgemm' })).rejects.toThrow(/not available here.*native sgemm/);
+    await expect(initBackend('wasm', { accelerator: 'native-sgemm' })).rejects.toThrow(
+      /not available here.*native sgemm/,
+    );
     const cpu = await initBackend('cpu');
     expect(cpu).toMatchObject({ name: 'cpu', accelerator: 'none' });
   });
@@ -96,7 +108,15 @@ describe('backend chain and accelerators', () => {
       const loss = tf.tidy(() => {
         const x = tf.tensor2d(pixels, [64, 784]);
         const { value, grads } = tf.variableGrads(
-          () => model.lossTerms(x, { klWeight: 1, freeBits: 0, capacity: null, objective: 'elbo', samples: 1, seed: 100 + step }).loss,
+          () =>
+            model.lossTerms(x, {
+              klWeight: 1,
+              freeBits: 0,
+              capacity: null,
+              objective: 'elbo',
+              samples: 1,
+              seed: 100 + step,
+            }).loss,
           variables,
         );
         optimizer.applyGradients(grads as unknown as Parameters<typeof optimizer.applyGradients>[0]);
@@ -115,7 +135,9 @@ describe('backend chain and accelerators', () => {
     const reference = await losses('none', steps);
     const accelerated = await losses(accelerator, steps);
     expect(reference[steps - 1]).toBeLessThan(reference[0]);
-    accelerated.forEach((loss, i) => expect(Math.abs(loss - reference[i]) / Math.abs(reference[i]), `step ${i}`).toBeLessThan(1e-4));
+    accelerated.forEach((loss, i) =>
+      expect(Math.abs(loss - reference[i]) / Math.abs(reference[i]), `step ${i}`).toBeLessThan(1e-4),
+    );
   };
   it.skipIf(!available)('training curves agree with and without the native kernel', curveCase('native-sgemm'));
   it('training curves agree with and without the transposed fast path', curveCase('wasm-transpose-fast-path'));

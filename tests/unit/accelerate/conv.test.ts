@@ -6,7 +6,12 @@ import { ModelConfigSchema } from '../../../src-main/api/config';
 import { createModel } from '../../../src-main/models';
 import type { LossOptions } from '../../../src-main/models/types';
 import { initBackend } from '../../../src-main/training/backend';
-import { installMatMulKernels, loadSgemmAddon, activeMatMulKernels, type Accelerator } from '../../../src-main/training/accelerate';
+import {
+  installMatMulKernels,
+  loadSgemmAddon,
+  activeMatMulKernels,
+  type Accelerator,
+} from '../../../src-main/training/accelerate';
 import { installConvKernels } from '../../../src-main/training/accelerate/conv';
 import { trainStep } from '../../../src-main/training/step';
 
@@ -60,11 +65,25 @@ const CASES: Case[] = [
 ];
 
 /** tfjs-core's conv2DBackpropFilter op is not exported; run its kernel with the attrs the op passes. */
-function backpropFilter(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: number[], strides: number, pad: 'same' | 'valid'): tf.Tensor4D {
-  return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides, pad, dataFormat: 'NHWC', filterShape }) as tf.Tensor4D;
+function backpropFilter(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  filterShape: number[],
+  strides: number,
+  pad: 'same' | 'valid',
+): tf.Tensor4D {
+  return tf
+    .engine()
+    .runKernel('Conv2DBackpropFilter', { x, dy }, { strides, pad, dataFormat: 'NHWC', filterShape }) as tf.Tensor4D;
 }
 
-async function filterGradient(backend: 'cpu' | 'wasm', c: Case, xValues: Float32Array, dyShape: number[], dyValues: Float32Array): Promise<Float32Array> {
+async function filterGradient(
+  backend: 'cpu' | 'wasm',
+  c: Case,
+  xValues: Float32Array,
+  dyShape: number[],
+  dyValues: Float32Array,
+): Promise<Float32Array> {
   await tf.setBackend(backend);
   return tf.tidy(() => {
     const x = tf.tensor4d(xValues, c.x);
@@ -77,8 +96,14 @@ describe('Conv2DBackpropFilter on wasm', () => {
   it.each(CASES)('matches the cpu backend: $name', async (c) => {
     const info = tf.backend_util.computeConv2DInfo(c.x, c.filter, c.strides, 1, c.pad);
     const dyShape = [info.batchSize, info.outHeight, info.outWidth, info.outChannels];
-    const xValues = randomValues(c.x.reduce((a, b) => a * b, 1), 7);
-    const dyValues = randomValues(dyShape.reduce((a, b) => a * b, 1), 11);
+    const xValues = randomValues(
+      c.x.reduce((a, b) => a * b, 1),
+      7,
+    );
+    const dyValues = randomValues(
+      dyShape.reduce((a, b) => a * b, 1),
+      11,
+    );
     const expected = await filterGradient('cpu', c, xValues, dyShape, dyValues);
     const actual = await filterGradient('wasm', c, xValues, dyShape, dyValues);
     expect(actual.length).toBe(expected.length);
@@ -89,8 +114,14 @@ describe('Conv2DBackpropFilter on wasm', () => {
     const c = CASES[4];
     const info = tf.backend_util.computeConv2DInfo(c.x, c.filter, c.strides, 1, c.pad);
     const dyShape = [info.batchSize, info.outHeight, info.outWidth, info.outChannels];
-    const xValues = randomValues(c.x.reduce((a, b) => a * b, 1), 13);
-    const dyValues = randomValues(dyShape.reduce((a, b) => a * b, 1), 17);
+    const xValues = randomValues(
+      c.x.reduce((a, b) => a * b, 1),
+      13,
+    );
+    const dyValues = randomValues(
+      dyShape.reduce((a, b) => a * b, 1),
+      17,
+    );
     const expected = await filterGradient('cpu', c, xValues, dyShape, dyValues);
     const addon = loadSgemmAddon().addon;
     const kinds: Accelerator[] = ['none', 'wasm-transpose-fast-path', ...(addon ? (['native-sgemm'] as const) : [])];
@@ -143,11 +174,20 @@ describe('conv VAE on wasm', () => {
     // Blobs of different sizes: something learnable.
     for (let b = 0; b < batch; b++) {
       const r = 4 + (b % 8);
-      for (let i = 0; i < 28; i++) for (let j = 0; j < 28; j++) pixels[b * 784 + i * 28 + j] = (i - 14) ** 2 + (j - 14) ** 2 < r * r ? 1 : 0;
+      for (let i = 0; i < 28; i++)
+        for (let j = 0; j < 28; j++) pixels[b * 784 + i * 28 + j] = (i - 14) ** 2 + (j - 14) ** 2 < r * r ? 1 : 0;
     }
-    const options = (step: number): LossOptions => ({ klWeight: 1, freeBits: 0, capacity: null, objective: 'elbo', samples: 1, seed: 100 + step });
+    const options = (step: number): LossOptions => ({
+      klWeight: 1,
+      freeBits: 0,
+      capacity: null,
+      objective: 'elbo',
+      samples: 1,
+      seed: 100 + step,
+    });
     const losses: number[] = [];
-    for (let step = 0; step < 8; step++) losses.push(trainStep(model, optimizer, variables, pixels, batch, options(step))[0]);
+    for (let step = 0; step < 8; step++)
+      losses.push(trainStep(model, optimizer, variables, pixels, batch, options(step))[0]);
     expect(losses.every(Number.isFinite)).toBe(true);
     expect(losses[losses.length - 1]).toBeLessThan(losses[0] * 0.9);
     optimizer.dispose();

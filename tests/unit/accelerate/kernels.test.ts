@@ -17,7 +17,10 @@ function random(shape: number[]): tf.Tensor {
   return tf.randomUniform(shape, -1, 1, 'float32', seed++);
 }
 
-function relativeError(actual: Float32Array | Int32Array | Uint8Array, expected: Float32Array | Int32Array | Uint8Array): number {
+function relativeError(
+  actual: Float32Array | Int32Array | Uint8Array,
+  expected: Float32Array | Int32Array | Uint8Array,
+): number {
   let diff = 0;
   let scale = 0;
   for (let i = 0; i < expected.length; i++) {
@@ -31,12 +34,19 @@ function relativeError(actual: Float32Array | Int32Array | Uint8Array, expected:
  * Runs `op` with the built-in kernels (or `reference`, also on the built-in kernels) and with
  * `kind`; returns the relative error and both shapes.
  */
-function compare(kind: Accelerator, op: () => tf.Tensor, reference: () => tf.Tensor = op): { error: number; shapes: [number[], number[]] } {
+function compare(
+  kind: Accelerator,
+  op: () => tf.Tensor,
+  reference: () => tf.Tensor = op,
+): { error: number; shapes: [number[], number[]] } {
   installMatMulKernels('none');
   const expected = reference();
   installMatMulKernels(kind, kind === 'native-sgemm' ? addon : null);
   const actual = op();
-  const result = { error: relativeError(actual.dataSync(), expected.dataSync()), shapes: [actual.shape, expected.shape] as [number[], number[]] };
+  const result = {
+    error: relativeError(actual.dataSync(), expected.dataSync()),
+    shapes: [actual.shape, expected.shape] as [number[], number[]],
+  };
   tf.dispose([expected, actual]);
   return result;
 }
@@ -102,7 +112,16 @@ describe('accelerated wasm kernels match the built-in ones', () => {
             const bias = random([13]);
             const { error } = compare(
               kind,
-              () => tf.fused.matMul({ a: a as tf.Tensor2D, b: b as tf.Tensor2D, transposeA: ta, transposeB: tb, bias, activation, leakyreluAlpha: 0.1 }),
+              () =>
+                tf.fused.matMul({
+                  a: a as tf.Tensor2D,
+                  b: b as tf.Tensor2D,
+                  transposeA: ta,
+                  transposeB: tb,
+                  bias,
+                  activation,
+                  leakyreluAlpha: 0.1,
+                }),
               () => ACTIVATE[activation](tf.add(tf.matMul(a, b, ta, tb), bias)),
             );
             expect(error, `${activation} ${ta} ${tb}`).toBeLessThan(1e-5);
@@ -116,7 +135,11 @@ describe('accelerated wasm kernels match the built-in ones', () => {
         const w = random([40, 24]);
         const bias = random([24]);
         const f = () => {
-          const g = tf.grads((xx: tf.Tensor, ww: tf.Tensor) => tf.sum(tf.sigmoid(tf.fused.matMul({ a: xx as tf.Tensor2D, b: ww as tf.Tensor2D, bias, activation: 'relu' }))));
+          const g = tf.grads((xx: tf.Tensor, ww: tf.Tensor) =>
+            tf.sum(
+              tf.sigmoid(tf.fused.matMul({ a: xx as tf.Tensor2D, b: ww as tf.Tensor2D, bias, activation: 'relu' })),
+            ),
+          );
           const [dx, dw] = g([x, w]);
           return tf.concat([dx.reshape([-1]), dw.reshape([-1])]);
         };

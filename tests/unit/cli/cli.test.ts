@@ -10,17 +10,58 @@ import { Workbench } from '../../../src-main/workbench/service';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const BIN = join(ROOT, 'bin', 'vae-workbench.js');
-const tiny = ['--dataset', 'mnist', '--train-size', '256', '--test-size', '32', '--batch-size', '32', '--hidden', '32', '--latent-dim', '3', '--iwae-k', '4', '--iwae-examples', '8', '--grid-size', '4', '--backend', 'wasm'];
+const tiny = [
+  '--dataset',
+  'mnist',
+  '--train-size',
+  '256',
+  '--test-size',
+  '32',
+  '--batch-size',
+  '32',
+  '--hidden',
+  '32',
+  '--latent-dim',
+  '3',
+  '--iwae-k',
+  '4',
+  '--iwae-examples',
+  '8',
+  '--grid-size',
+  '4',
+  '--backend',
+  'wasm',
+];
 
 function cli(db: string, args: string[]) {
-  const result = spawnSync(process.execPath, [BIN, '--db', db, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+  const result = spawnSync(process.execPath, [BIN, '--db', db, ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
 describe('vae-workbench CLI', () => {
   it('train, runs --json, show --json and delete work on one data folder', () => {
     const db = mkdtempSync(join(tmpdir(), 'vaewb-cli-'));
-    const trained = cli(db, ['train', ...tiny, '--epochs', '2', '--model', 'beta-vae', '--beta', '4', '--experiment', 'betas', '--tag', 'smoke', '--seed', '3', '--json']);
+    const trained = cli(db, [
+      'train',
+      ...tiny,
+      '--epochs',
+      '2',
+      '--model',
+      'beta-vae',
+      '--beta',
+      '4',
+      '--experiment',
+      'betas',
+      '--tag',
+      'smoke',
+      '--seed',
+      '3',
+      '--json',
+    ]);
     expect(trained.code, trained.stderr).toBe(0);
     const run = JSON.parse(trained.stdout) as RunSummary;
     expect(run.status).toBe('completed');
@@ -37,7 +78,12 @@ describe('vae-workbench CLI', () => {
     expect(shown.metricNames).toContain('train/kl_weight');
     expect(shown.config.train.epochs).toBe(2);
     const sqlite = new Database(join(db, 'workbench.sqlite'), { readonly: true });
-    expect(sqlite.prepare("SELECT value FROM metric_points WHERE run_id = ? AND name = 'train/kl_weight' LIMIT 1").pluck().get(run.id)).toBe(4);
+    expect(
+      sqlite
+        .prepare("SELECT value FROM metric_points WHERE run_id = ? AND name = 'train/kl_weight' LIMIT 1")
+        .pluck()
+        .get(run.id),
+    ).toBe(4);
     sqlite.close();
 
     expect(cli(db, ['delete', run.id]).code).toBe(0);
@@ -65,7 +111,10 @@ describe('vae-workbench CLI', () => {
 
   it('Ctrl-C pauses the run with a checkpoint at its last step and exits 130', async () => {
     const db = mkdtempSync(join(tmpdir(), 'vaewb-sigint-'));
-    const child = spawn(process.execPath, [BIN, '--db', db, 'train', ...tiny, '--epochs', '40'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, '--db', db, 'train', ...tiny, '--epochs', '40'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     await new Promise<void>((resolve) => {
@@ -85,7 +134,10 @@ describe('vae-workbench CLI', () => {
 
   it('kill -9 mid-training leaves an intact database that lost at most the last second, and the run resumes as interrupted', async () => {
     const db = mkdtempSync(join(tmpdir(), 'vaewb-kill-'));
-    const child = spawn(process.execPath, [BIN, '--db', db, 'train', ...tiny, '--epochs', '40'], { cwd: ROOT, stdio: 'ignore' });
+    const child = spawn(process.execPath, [BIN, '--db', db, 'train', ...tiny, '--epochs', '40'], {
+      cwd: ROOT,
+      stdio: 'ignore',
+    });
     const file = join(db, 'workbench.sqlite');
     // Wait until training has written a good number of steps.
     let steps = 0;
@@ -93,7 +145,9 @@ describe('vae-workbench CLI', () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
       try {
         const peek = new Database(file, { readonly: true, fileMustExist: true });
-        steps = (peek.prepare("SELECT max(step) FROM metric_points WHERE name = 'train/loss'").pluck().get() as number | null) ?? 0;
+        steps =
+          (peek.prepare("SELECT max(step) FROM metric_points WHERE name = 'train/loss'").pluck().get() as
+            number | null) ?? 0;
         peek.close();
       } catch {
         steps = 0;

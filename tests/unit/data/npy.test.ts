@@ -30,7 +30,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('.npy reader', () => {
   it('round-trips uint8, float32 and float64 arrays with numpy-compatible headers', () => {
-    const bytes = encodeNpy([12, 3, 3], Uint8Array.from({ length: 108 }, (_, i) => i));
+    const bytes = encodeNpy(
+      [12, 3, 3],
+      Uint8Array.from({ length: 108 }, (_, i) => i),
+    );
     // numpy aligns the data to 64 bytes and ends the header with a newline.
     const headerEnd = 10 + new DataView(bytes.buffer).getUint16(8, true);
     expect(headerEnd % 64).toBe(0);
@@ -71,7 +74,9 @@ describe('.npy reader', () => {
       return copy;
     };
     writeFileSync(file('i4.npy'), header("{'descr': '<i4'"));
-    expect((await errorOf(loadNpyPool(file('i4.npy')))).message).toMatch(/i4\.npy: unsupported dtype '<i4'.*'\|u1'.*'<f4'.*'<f8'/);
+    expect((await errorOf(loadNpyPool(file('i4.npy')))).message).toMatch(
+      /i4\.npy: unsupported dtype '<i4'.*'\|u1'.*'<f4'.*'<f8'/,
+    );
 
     writeFileSync(file('big.npy'), header("{'descr': '>f4'"));
     expect((await errorOf(loadNpyPool(file('big.npy')))).message).toContain("unsupported dtype '>f4'");
@@ -83,10 +88,14 @@ describe('.npy reader', () => {
     expect((await errorOf(loadNpyPool(file('notnpy.npy')))).message).toMatch(/notnpy\.npy: not a \.npy file/);
 
     writeFileSync(file('short.npy'), bytes.subarray(0, bytes.length - 10));
-    expect((await errorOf(loadNpyPool(file('short.npy')))).message).toMatch(/short\.npy: expected \d+ bytes for shape \(12, 16\) of \|u1 but the file has \d+/);
+    expect((await errorOf(loadNpyPool(file('short.npy')))).message).toMatch(
+      /short\.npy: expected \d+ bytes for shape \(12, 16\) of \|u1 but the file has \d+/,
+    );
 
     writeFileSync(file('d15.npy'), encodeNpy([12, 15], new Uint8Array(12 * 15)));
-    expect((await errorOf(loadNpyPool(file('d15.npy')))).message).toMatch(/d15\.npy: expected images of shape .* found \(12, 15\)/);
+    expect((await errorOf(loadNpyPool(file('d15.npy')))).message).toMatch(
+      /d15\.npy: expected images of shape .* found \(12, 15\)/,
+    );
 
     writeFileSync(file('rgb.npy'), encodeNpy([2, 4, 4, 3], new Uint8Array(2 * 48)));
     expect((await errorOf(loadNpyPool(file('rgb.npy')))).message).toContain('found (2, 4, 4, 3)');
@@ -94,7 +103,9 @@ describe('.npy reader', () => {
     const floats = new Float32Array(12 * 16).fill(0.5);
     floats[40] = 1.5;
     writeFileSync(file('range.npy'), encodeNpy([12, 16], floats));
-    expect((await errorOf(loadNpyPool(file('range.npy')))).message).toMatch(/range\.npy: float pixel values must lie in \[0, 1\]; value 40 \(image 2\) is 1\.5/);
+    expect((await errorOf(loadNpyPool(file('range.npy')))).message).toMatch(
+      /range\.npy: float pixel values must lie in \[0, 1\]; value 40 \(image 2\) is 1\.5/,
+    );
     floats[40] = NaN;
     writeFileSync(file('nan.npy'), encodeNpy([12, 16], floats));
     expect((await errorOf(loadNpyPool(file('nan.npy')))).message).toContain('is NaN');

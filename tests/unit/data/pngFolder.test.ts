@@ -42,7 +42,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('PNG folder', () => {
   it('round-trips greyscale images in file-name order', async () => {
     const path = folder('grey');
-    for (let n = 0; n < 8; n++) writeFileSync(join(path, `img${n}.png`), encode({ width: 6, height: 5, data: grey(n), channels: 1, depth: 8 }));
+    for (let n = 0; n < 8; n++)
+      writeFileSync(join(path, `img${n}.png`), encode({ width: 6, height: 5, data: grey(n), channels: 1, depth: 8 }));
     writeFileSync(join(path, '.DS_Store'), 'ignored: hidden files are skipped');
     const pool = await loadPngFolderPool(path);
     expect([pool.count, pool.height, pool.width, pool.channels]).toEqual([8, 5, 6, 1]);
@@ -88,6 +89,8 @@ describe('PNG folder', () => {
     expect((await errorOf(loadPngFolderPool(other))).message).toContain(`${join(other, 'notes.txt')}: not a PNG image`);
 
     expect((await errorOf(loadPngFolderPool(folder('empty')))).message).toContain('no PNG images');
-    expect((await errorOf(loadDataset(options(join(dir, 'grey'), { trainSize: 7 })))).message).toMatch(/has 8 examples but trainSize \+ testSize asks for 7 \+ 2 = 9/);
+    expect((await errorOf(loadDataset(options(join(dir, 'grey'), { trainSize: 7 })))).message).toMatch(
+      /has 8 examples but trainSize \+ testSize asks for 7 \+ 2 = 9/,
+    );
   });
 });

@@ -35,6 +35,8 @@ describe('createRandom', () => {
     const p = permutation(100, createRandom(3));
     expect(Array.from(p).sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => i));
     expect(p).toEqual(permutation(100, createRandom(3)));
-    expect(shuffleInPlace([1, 2, 3, 4, 5, 6], createRandom(9))).toEqual(shuffleInPlace([1, 2, 3, 4, 5, 6], createRandom(9)));
+    expect(shuffleInPlace([1, 2, 3, 4, 5, 6], createRandom(9))).toEqual(
+      shuffleInPlace([1, 2, 3, 4, 5, 6], createRandom(9)),
+    );
   });
 });

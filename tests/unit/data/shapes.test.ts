@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { loadDataset } from '../../../src-main/data';
 import { createRandom } from '../../../src-main/data/random';
-import { SHAPE_COMBINATIONS, SHAPE_FACTOR_SIZES, renderShape, sampleShapeFactors, shapeCombination } from '../../../src-main/data/shapes';
+import {
+  SHAPE_COMBINATIONS,
+  SHAPE_FACTOR_SIZES,
+  renderShape,
+  sampleShapeFactors,
+  shapeCombination,
+} from '../../../src-main/data/shapes';
 import { DatasetError, type LoadOptions } from '../../../src-main/data/types';
 
 const options = (o: Partial<LoadOptions> = {}): LoadOptions => ({
@@ -84,7 +90,9 @@ describe('shapes', () => {
     expect(data.test.factors!.length).toBe(100 * 5);
     for (let n = 0; n < 100; n++) {
       expect(data.test.labels![n]).toBe(data.test.factors![n * 5]);
-      expect(data.test.pixels.subarray(n * 1024, (n + 1) * 1024)).toEqual(renderShape(data.test.factors!.subarray(n * 5, n * 5 + 5)));
+      expect(data.test.pixels.subarray(n * 1024, (n + 1) * 1024)).toEqual(
+        renderShape(data.test.factors!.subarray(n * 5, n * 5 + 5)),
+      );
     }
     const recorded = await loadDataset(options({ trainSize: 100, testSize: 20, seed: 0 }));
     expect(recorded.hash).toBe('22cf7b67045859b05da4d610f3b8e69e9c9f3410206b4292a723c488748a702f');

@@ -49,7 +49,11 @@ describe('bundle container', () => {
     for (const path of [zip.path, folder.path]) {
       const read = readBundle(path);
       expect([...read.files.keys()].sort()).toEqual([...files.keys()].sort());
-      expect(read.manifest.files.map((f) => f.path)).toEqual(['config.json', 'metrics.csv', 'tfjs/decoder/group1-shard1of1.bin']);
+      expect(read.manifest.files.map((f) => f.path)).toEqual([
+        'config.json',
+        'metrics.csv',
+        'tfjs/decoder/group1-shard1of1.bin',
+      ]);
     }
     expect(readFileSync(join(folder.path, 'manifest.sha256'), 'utf8')).toMatch(/^[0-9a-f]{64} {2}manifest\.json\n$/);
     expect(() => writeBundle(files, join(temp, 'a.zip'))).toThrow(/already exists/);
@@ -75,7 +79,12 @@ describe('bundle container', () => {
   it('refuses a folder whose manifest was edited, a missing or extra file, and unsafe paths', () => {
     const files = sample();
     const edited = new Map(files);
-    edited.set('manifest.json', Buffer.from(Buffer.from(files.get('manifest.json')!).toString().replace('"appVersion": "test"', '"appVersion": "tesT"')));
+    edited.set(
+      'manifest.json',
+      Buffer.from(
+        Buffer.from(files.get('manifest.json')!).toString().replace('"appVersion": "test"', '"appVersion": "tesT"'),
+      ),
+    );
     expect(() => verifyBundle(edited, 'b')).toThrow(/manifest\.json does not match its sha256/);
     const missing = new Map(files);
     missing.delete('metrics.csv');
@@ -83,8 +92,11 @@ describe('bundle container', () => {
     const extra = new Map(files);
     extra.set('evil.sh', Buffer.from('rm -rf /'));
     expect(() => verifyBundle(extra, 'b')).toThrow(/files not listed in the manifest: evil\.sh/);
-    expect(() => verifyBundle(new Map([['x', Buffer.from('y')]]), 'b')).toThrow(/not a VAE Workbench bundle: it has no manifest\.json/);
-    for (const bad of ['../x', '/etc/passwd', 'a//b', 'a\\b', './a', '']) expect(isSafeBundlePath(bad), bad).toBe(false);
+    expect(() => verifyBundle(new Map([['x', Buffer.from('y')]]), 'b')).toThrow(
+      /not a VAE Workbench bundle: it has no manifest\.json/,
+    );
+    for (const bad of ['../x', '/etc/passwd', 'a//b', 'a\\b', './a', ''])
+      expect(isSafeBundlePath(bad), bad).toBe(false);
     expect(isSafeBundlePath('tfjs/decoder/model.json')).toBe(true);
   });
 

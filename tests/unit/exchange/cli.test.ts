@@ -14,9 +14,14 @@ let runId = '';
 
 function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [join(ROOT, 'bin', 'vae-workbench.js'), ...args], { cwd: temp, timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [join(ROOT, 'bin', 'vae-workbench.js'), ...args],
+      { cwd: temp, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -46,14 +51,29 @@ describe('vae-workbench export / import / generate / replay', () => {
   it('exports a chosen checkpoint, imports it, generates from it, and refuses a damaged copy', async () => {
     const exported = await cli('--db', source, 'export', runId, '--checkpoint', '2', '--out', 'run.zip', '--json');
     expect(exported.stderr).toBe('');
-    expect(JSON.parse(exported.stdout)).toMatchObject({ format: 'zip', checkpointStep: 2, runId, path: join(temp, 'run.zip') });
+    expect(JSON.parse(exported.stdout)).toMatchObject({
+      format: 'zip',
+      checkpointStep: 2,
+      runId,
+      path: join(temp, 'run.zip'),
+    });
 
     const imported = await cli('--db', join(temp, 'target'), 'import', 'run.zip', '--json');
     expect(imported.code).toBe(0);
     const result = JSON.parse(imported.stdout);
     expect(result).toMatchObject({ sourceRunId: runId, run: { status: 'completed', step: 4 } });
 
-    const generated = await cli('--db', join(temp, 'target'), 'generate', result.run.id, '--count', '9', '--out', 'nine.png', '--json');
+    const generated = await cli(
+      '--db',
+      join(temp, 'target'),
+      'generate',
+      result.run.id,
+      '--count',
+      '9',
+      '--out',
+      'nine.png',
+      '--json',
+    );
     expect(generated.code).toBe(0);
     expect(JSON.parse(generated.stdout)).toMatchObject({ count: 9, checkpointStep: 2, path: join(temp, 'nine.png') });
     const png = decodePng(readFileSync(join(temp, 'nine.png')));

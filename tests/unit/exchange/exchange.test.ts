@@ -31,7 +31,10 @@ let original: RunSummary;
 
 beforeAll(async () => {
   source = await workbench('source');
-  const created = await source.createRun({ config, name: 'exchange original', tags: ['x'], experiment: 'exchange' }, { startHere: true });
+  const created = await source.createRun(
+    { config, name: 'exchange original', tags: ['x'], experiment: 'exchange' },
+    { startHere: true },
+  );
   original = await source.waitForRun(created.id);
   await source.setNotes({ runId: original.id, text: 'a note' });
   await ensureBackend('wasm');
@@ -43,19 +46,32 @@ afterAll(async () => {
 });
 
 function allPoints(w: Workbench, runId: string) {
-  return w.store.metrics.listMetricNames(runId).map((name) => ({ name, points: w.store.metrics.readSeriesRaw(runId, name) }));
+  return w.store.metrics
+    .listMetricNames(runId)
+    .map((name) => ({ name, points: w.store.metrics.readSeriesRaw(runId, name) }));
 }
 function allImages(w: Workbench, runId: string) {
   return w.store.images.list(runId).map((meta) => {
     const image = w.store.images.get(meta.id)!;
-    return { kind: meta.kind, step: meta.step, epoch: meta.epoch, width: meta.width, height: meta.height, png: Buffer.from(image.png).toString('base64') };
+    return {
+      kind: meta.kind,
+      step: meta.step,
+      epoch: meta.epoch,
+      width: meta.width,
+      height: meta.height,
+      png: Buffer.from(image.png).toString('base64'),
+    };
   });
 }
 /** Decoder means of the run's latest checkpoint for fixed latents, in this process. */
 function decoderOutputs(w: Workbench, runId: string, z: Float32Array) {
   const run = w.store.runs.require(runId);
   const checkpoint = w.store.checkpoints.latest(runId)!;
-  const model = modelFromCheckpoint(run.config, [28, 28, 1], decodeCheckpoint(new Uint8Array(readFileSync(checkpoint.path))));
+  const model = modelFromCheckpoint(
+    run.config,
+    [28, 28, 1],
+    decodeCheckpoint(new Uint8Array(readFileSync(checkpoint.path))),
+  );
   try {
     return tf.tidy(() => Array.from(model.decode(tf.tensor2d(z, [z.length / 3, 3])).dataSync()));
   } finally {
@@ -65,8 +81,13 @@ function decoderOutputs(w: Workbench, runId: string, z: Float32Array) {
 const fixedZ = Float32Array.from({ length: 5 * 3 }, (_, i) => Math.sin(i * 1.7) * 1.5);
 function snapshotDb(w: Workbench) {
   return {
-    runs: w.store.runs.list().map((r) => r.id).sort(),
-    checkpointFiles: existsSync(w.paths.checkpointsDir) ? readdirSync(w.paths.checkpointsDir, { recursive: true }).map(String).sort() : [],
+    runs: w.store.runs
+      .list()
+      .map((r) => r.id)
+      .sort(),
+    checkpointFiles: existsSync(w.paths.checkpointsDir)
+      ? readdirSync(w.paths.checkpointsDir, { recursive: true }).map(String).sort()
+      : [],
   };
 }
 
@@ -78,7 +99,17 @@ describe('export and import', () => {
     expect(exported.format).toBe('zip');
     expect(exported.checkpointStep).toBe(8);
     const paths = exported.files.map((f) => f.path);
-    for (const expected of ['config.json', 'run.json', 'metrics.csv', 'checkpoint.safetensors', 'tfjs/encoder/model.json', 'tfjs/encoder/group1-shard1of1.bin', 'tfjs/decoder/model.json', 'tfjs/decoder/group1-shard1of1.bin', 'images/samples-step00000008.png']) {
+    for (const expected of [
+      'config.json',
+      'run.json',
+      'metrics.csv',
+      'checkpoint.safetensors',
+      'tfjs/encoder/model.json',
+      'tfjs/encoder/group1-shard1of1.bin',
+      'tfjs/decoder/model.json',
+      'tfjs/decoder/group1-shard1of1.bin',
+      'images/samples-step00000008.png',
+    ]) {
       expect(paths).toContain(expected);
     }
 
@@ -88,7 +119,16 @@ describe('export and import', () => {
     expect(imported.warnings).toEqual([]);
     const run = imported.run;
     expect(run.id).not.toBe('');
-    expect(run).toMatchObject({ status: 'completed', name: 'exchange original', experiment: 'exchange', tags: ['x'], backend: original.backend, datasetHash: original.datasetHash, step: 8, seed: 7 });
+    expect(run).toMatchObject({
+      status: 'completed',
+      name: 'exchange original',
+      experiment: 'exchange',
+      tags: ['x'],
+      backend: original.backend,
+      datasetHash: original.datasetHash,
+      step: 8,
+      seed: 7,
+    });
     expect(run.config).toEqual(original.config);
     expect(run.final).toEqual(original.final);
     expect((await target.getRun({ runId: run.id })).notes).toMatch(/^a note\n\nImported .* from run /);
@@ -99,7 +139,11 @@ describe('export and import', () => {
 
     // Playback on the imported run: the grids as they were at the first evaluation.
     const atFirst = await target.imagesAtStep({ runId: run.id, step: 5 });
-    expect(atFirst.map((i) => [i.kind, i.step])).toEqual([['reconstructions', 4], ['samples', 4], ['traversal', 4]]);
+    expect(atFirst.map((i) => [i.kind, i.step])).toEqual([
+      ['reconstructions', 4],
+      ['samples', 4],
+      ['traversal', 4],
+    ]);
   });
 
   it('writes a folder whose decoder loads with tf.loadLayersModel and matches the workbench for the same z', async () => {
@@ -107,20 +151,37 @@ describe('export and import', () => {
     const exported = await source.exportRun({ runId: original.id, out, checkpoint: 'best' });
     expect(exported.format).toBe('folder');
     const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
-    expect(manifest).toMatchObject({ format: 'vae-workbench-bundle', formatVersion: 1, appVersion: original.appVersion, dataset: { name: 'mnist', hash: original.datasetHash }, backend: original.backend, inputShape: [28, 28, 1] });
+    expect(manifest).toMatchObject({
+      format: 'vae-workbench-bundle',
+      formatVersion: 1,
+      appVersion: original.appVersion,
+      dataset: { name: 'mnist', hash: original.datasetHash },
+      backend: original.backend,
+      inputShape: [28, 28, 1],
+    });
     const modelJson = JSON.parse(readFileSync(join(out, 'tfjs/decoder/model.json'), 'utf8'));
     expect(modelJson.format).toBe('layers-model');
     expect(modelJson.weightsManifest[0].paths).toEqual(['group1-shard1of1.bin']);
 
     // Through a file IO handler (what the browser's and tfjs-node's loaders do) and through fromMemory.
     const decoderDir = join(out, 'tfjs', 'decoder');
-    const fromFiles = await tf.loadLayersModel(filesIOHandler((name) => new Uint8Array(readFileSync(join(decoderDir, name)))));
+    const fromFiles = await tf.loadLayersModel(
+      filesIOHandler((name) => new Uint8Array(readFileSync(join(decoderDir, name)))),
+    );
     const shard = readFileSync(join(decoderDir, 'group1-shard1of1.bin'));
     const fromMemory = await tf.loadLayersModel(
-      tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs: modelJson.weightsManifest[0].weights, weightData: shard.buffer.slice(shard.byteOffset, shard.byteOffset + shard.byteLength) }),
+      tf.io.fromMemory({
+        modelTopology: modelJson.modelTopology,
+        weightSpecs: modelJson.weightsManifest[0].weights,
+        weightData: shard.buffer.slice(shard.byteOffset, shard.byteOffset + shard.byteLength),
+      }),
     );
     const checkpoint = source.store.checkpoints.list(original.id).find((c) => c.step === exported.checkpointStep)!;
-    const model = modelFromCheckpoint(source.store.runs.require(original.id).config, [28, 28, 1], decodeCheckpoint(new Uint8Array(readFileSync(checkpoint.path))));
+    const model = modelFromCheckpoint(
+      source.store.runs.require(original.id).config,
+      [28, 28, 1],
+      decodeCheckpoint(new Uint8Array(readFileSync(checkpoint.path))),
+    );
     try {
       const z = tf.tensor2d(fixedZ, [5, 3]);
       const expectedRaw = (model.networks().decoder.predict(z) as tf.Tensor).dataSync();
@@ -154,7 +215,9 @@ describe('export and import', () => {
       writeFileSync(path, bytes);
       const error = await target.importBundle({ path }).catch((e: unknown) => e);
       expect(error, name).toBeInstanceOf(ApiError);
-      expect((error as ApiError).message, name).toMatch(/Bundle refused, nothing was imported: .*(corrupt|truncated|checksum|not a)/);
+      expect((error as ApiError).message, name).toMatch(
+        /Bundle refused, nothing was imported: .*(corrupt|truncated|checksum|not a)/,
+      );
     }
     // A folder bundle with one byte changed in a shard.
     const folder = join(temp, 'bundle-folder');
@@ -162,7 +225,9 @@ describe('export and import', () => {
     const shard = readFileSync(shardPath);
     shard[17] ^= 0x80;
     writeFileSync(shardPath, shard);
-    await expect(target.importBundle({ path: folder })).rejects.toThrow(/tfjs\/decoder\/group1-shard1of1\.bin does not match its sha256/);
+    await expect(target.importBundle({ path: folder })).rejects.toThrow(
+      /tfjs\/decoder\/group1-shard1of1\.bin does not match its sha256/,
+    );
     expect(snapshotDb(target)).toEqual(before);
     expect(target.store.runs.list()).toHaveLength(0);
   });
@@ -196,7 +261,10 @@ describe('continuing an imported run', () => {
     const model = (w: Workbench, runId: string) =>
       allPoints(w, runId)
         .filter((s) => s.name !== 'train/samples_per_sec')
-        .map(({ name, points }) => ({ name, points: points.map(({ step, epoch, value }) => ({ step, epoch, value })) }));
+        .map(({ name, points }) => ({
+          name,
+          points: points.map(({ step, epoch, value }) => ({ step, epoch, value })),
+        }));
     expect(model(target, imported.run.id)).toEqual(model(source, original.id));
   });
 });
@@ -204,27 +272,48 @@ describe('continuing an imported run', () => {
 describe('generation', () => {
   it('draws prior samples and interpolates between two test images from a checkpoint', async () => {
     const samples = await source.generateSamples({ runId: original.id, count: 16 });
-    expect(samples).toMatchObject({ runId: original.id, checkpointStep: 8, count: 16, columns: 4, width: 4 * 28 + 3, height: 4 * 28 + 3 });
+    expect(samples).toMatchObject({
+      runId: original.id,
+      checkpointStep: 8,
+      count: 16,
+      columns: 4,
+      width: 4 * 28 + 3,
+      height: 4 * 28 + 3,
+    });
     const png = decodePng(Buffer.from(samples.dataUrl.split(',')[1], 'base64'));
     expect([png.width, png.height]).toEqual([115, 115]);
     // Same seed and count as the trainer's samples grid: the same picture (same backend).
     const stored = source.store.images.atOrBefore(original.id, 8).find((i) => i.kind === 'samples')!;
-    expect(Buffer.from(samples.dataUrl.split(',')[1], 'base64')).toEqual(Buffer.from(source.store.images.get(stored.id)!.png));
+    expect(Buffer.from(samples.dataUrl.split(',')[1], 'base64')).toEqual(
+      Buffer.from(source.store.images.get(stored.id)!.png),
+    );
 
     const strip = await source.interpolateLatent({ runId: original.id, from: 0, to: 1, steps: 6, checkpoint: 4 });
     expect(strip).toMatchObject({ checkpointStep: 4, count: 8, columns: 8, width: 8 * 28 + 7, height: 28 });
-    await expect(source.interpolateLatent({ runId: original.id, from: 0, to: 99 })).rejects.toThrow(/to must be a test image index from 0 to 31/);
-    await expect(source.generateSamples({ runId: original.id, checkpoint: 3 })).rejects.toThrow(/no checkpoint at step 3; it has 4, 8/);
+    await expect(source.interpolateLatent({ runId: original.id, from: 0, to: 99 })).rejects.toThrow(
+      /to must be a test image index from 0 to 31/,
+    );
+    await expect(source.generateSamples({ runId: original.id, checkpoint: 3 })).rejects.toThrow(
+      /no checkpoint at step 3; it has 4, 8/,
+    );
   });
 });
 
 describe('replay', () => {
   it('re-runs a run on the same backend to the last bit, linked by replay_of', async () => {
     const plan = await source.planReplay({ runId: original.id });
-    expect(plan).toMatchObject({ expected: { backend: original.backend, datasetHash: original.datasetHash }, warnings: [] });
+    expect(plan).toMatchObject({
+      expected: { backend: original.backend, datasetHash: original.datasetHash },
+      warnings: [],
+    });
     const { run } = await source.replayRun({ runId: original.id });
     const replayed = await source.waitForRun(run.id);
-    expect(replayed).toMatchObject({ status: 'completed', replayOf: original.id, backend: original.backend, datasetHash: original.datasetHash });
+    expect(replayed).toMatchObject({
+      status: 'completed',
+      replayOf: original.id,
+      backend: original.backend,
+      datasetHash: original.datasetHash,
+    });
     const comparison = await source.compareRuns({ runIds: [original.id, replayed.id] });
     expect(comparison.metrics.filter((m) => !m.timing && !m.identical)).toEqual([]);
     expect(comparison.identical).toBe(true);
@@ -239,11 +328,15 @@ describe('replay', () => {
     const other = await Workbench.open({ db: join(temp, 'source'), runQueue: false, backend: 'cpu' });
     open.push(other);
     const plan = await other.planReplay({ runId: original.id });
-    expect(plan.warnings.join('\n')).toContain(`Backend differs: the original trained on '${original.backend}', this replay will use 'cpu'`);
+    expect(plan.warnings.join('\n')).toContain(
+      `Backend differs: the original trained on '${original.backend}', this replay will use 'cpu'`,
+    );
     source.store.runs.setInfo(original.id, { datasetHash: 'f'.repeat(64) });
     try {
       const changed = await source.planReplay({ runId: original.id });
-      expect(changed.warnings.join('\n')).toMatch(/Data set hash differs: the original trained on mnist with sha256 ffffffffffff/);
+      expect(changed.warnings.join('\n')).toMatch(
+        /Data set hash differs: the original trained on mnist with sha256 ffffffffffff/,
+      );
     } finally {
       source.store.runs.setInfo(original.id, { datasetHash: original.datasetHash! });
     }

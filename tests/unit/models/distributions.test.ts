@@ -41,7 +41,10 @@ describe('closed-form KL against Monte Carlo (200k samples)', () => {
       const lv = tf.tensor2d([logVar]);
       const z = sampleDiagGaussian(tf.tile(m, [N, 1]), tf.tile(lv, [N, 1]), 42);
       const logRatio = tf.sub(logNormalDiag(z, m, lv), logStandardNormal(z));
-      return { closed: klStandardNormal(m, lv).dataSync()[0], mc: meanAndStandardError(logRatio.dataSync() as Float32Array) };
+      return {
+        closed: klStandardNormal(m, lv).dataSync()[0],
+        mc: meanAndStandardError(logRatio.dataSync() as Float32Array),
+      };
     });
     const byHand = mu.reduce((s, m, i) => s + 0.5 * (m * m + Math.exp(logVar[i]) - logVar[i] - 1), 0);
     expect(closed).toBeCloseTo(byHand, 5);
@@ -60,7 +63,10 @@ describe('closed-form KL against Monte Carlo (200k samples)', () => {
         closed: klGaussians(mq, lq, mp, lp).dataSync()[0],
         mc: meanAndStandardError(logRatio.dataSync() as Float32Array),
         // against N(0, I) it reduces to the standard-normal form
-        vsStandard: [klGaussians(mq, lq, tf.zeros([1, 3]), tf.zeros([1, 3])).dataSync()[0], klStandardNormal(mq, lq).dataSync()[0]],
+        vsStandard: [
+          klGaussians(mq, lq, tf.zeros([1, 3]), tf.zeros([1, 3])).dataSync()[0],
+          klStandardNormal(mq, lq).dataSync()[0],
+        ],
       };
     });
     expect(Math.abs(mc.mean - closed)).toBeLessThan(4 * mc.se);
@@ -81,10 +87,20 @@ describe('closed-form KL against Monte Carlo (200k samples)', () => {
 describe('likelihoods and helpers', () => {
   it('Bernoulli log-likelihood from logits is x l - softplus(l), finite for huge logits', () => {
     const values = tf.tidy(() =>
-      bernoulliLogLikelihood(tf.tensor2d([[1, 0, 0.5], [1, 0, 1]]), tf.tensor2d([[0.3, -1.2, 2], [200, -200, -200]])).arraySync(),
+      bernoulliLogLikelihood(
+        tf.tensor2d([
+          [1, 0, 0.5],
+          [1, 0, 1],
+        ]),
+        tf.tensor2d([
+          [0.3, -1.2, 2],
+          [200, -200, -200],
+        ]),
+      ).arraySync(),
     ) as number[];
     const logSigmoid = (l: number) => -Math.log1p(Math.exp(-l));
-    const first = logSigmoid(0.3) + Math.log(1 - 1 / (1 + Math.exp(1.2))) + (0.5 * logSigmoid(2) + 0.5 * logSigmoid(-2));
+    const first =
+      logSigmoid(0.3) + Math.log(1 - 1 / (1 + Math.exp(1.2))) + (0.5 * logSigmoid(2) + 0.5 * logSigmoid(-2));
     expect(values[0]).toBeCloseTo(first, 5);
     expect(values[1]).toBeCloseTo(-200, 3); // log sigmoid(200) + log(1 - sigmoid(-200)) + log sigmoid(-200)
   });
@@ -96,14 +112,21 @@ describe('likelihoods and helpers', () => {
       gaussianLogLikelihood(tf.tensor2d(x), tf.tensor2d(m), Math.log(0.01)).dataSync()[0],
       gaussianLogLikelihood(tf.tensor2d(x), tf.tensor2d(m), tf.tensor2d([[Math.log(0.01), Math.log(4)]])).dataSync()[0],
     ]);
-    const logN = (v: number, mean: number, variance: number) => -0.5 * (Math.log(2 * Math.PI * variance) + (v - mean) ** 2 / variance);
+    const logN = (v: number, mean: number, variance: number) =>
+      -0.5 * (Math.log(2 * Math.PI * variance) + (v - mean) ** 2 / variance);
     expect(fixed).toBeCloseTo(logN(0.2, 0.1, 0.01) + logN(0.9, 0.5, 0.01), 4);
     expect(perPixel).toBeCloseTo(logN(0.2, 0.1, 0.01) + logN(0.9, 0.5, 4), 4);
   });
 
   it('log-sum-exp and log-add-exp are stable for large magnitudes', () => {
     const [lse, lae] = tf.tidy(() => [
-      logSumExp(tf.tensor2d([[1000, -1000], [1000, -1000]]), 0).arraySync() as number[],
+      logSumExp(
+        tf.tensor2d([
+          [1000, -1000],
+          [1000, -1000],
+        ]),
+        0,
+      ).arraySync() as number[],
       logAddExp(tf.tensor1d([-1000, 5]), tf.tensor1d([-1000, 5])).arraySync() as number[],
     ]);
     expect(lse[0]).toBeCloseTo(1000 + Math.log(2), 3);
@@ -115,7 +138,12 @@ describe('likelihoods and helpers', () => {
   it('precision-weighted merge: sigma_q^2 = 1/(sigma_hat^-2 + sigma_p^-2), mu_q = (mu_hat sigma_hat^-2 + mu_p sigma_p^-2) sigma_q^2', () => {
     const [muHat, varHat, muP, varP] = [1.5, 0.5, -1, 2];
     const { mu, logVar } = tf.tidy(() => {
-      const r = precisionWeightedMerge(tf.tensor1d([muHat]), tf.tensor1d([Math.log(varHat)]), tf.tensor1d([muP]), tf.tensor1d([Math.log(varP)]));
+      const r = precisionWeightedMerge(
+        tf.tensor1d([muHat]),
+        tf.tensor1d([Math.log(varHat)]),
+        tf.tensor1d([muP]),
+        tf.tensor1d([Math.log(varP)]),
+      );
       return { mu: r.mu.dataSync()[0], logVar: r.logVar.dataSync()[0] };
     });
     const varQ = 1 / (1 / varHat + 1 / varP);

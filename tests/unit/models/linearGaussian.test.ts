@@ -76,7 +76,10 @@ function exactLogMarginal(x: number[]): number {
 /** A linear encoder x -> [mu | logVar]: mu = M x + c, logVar = v (constant). */
 function linearEncoder(M: number[][], c: number[], logVar: number[]): tf.Sequential {
   const kernel = Array.from({ length: D }, (_, i) => [...M.map((row) => row[i]), ...new Array<number>(L).fill(0)]);
-  const net = tf.sequential({ name: 'encoder', layers: [tf.layers.dense({ name: 'encoder_out', units: 2 * L, inputShape: [D] })] });
+  const net = tf.sequential({
+    name: 'encoder',
+    layers: [tf.layers.dense({ name: 'encoder_out', units: 2 * L, inputShape: [D] })],
+  });
   net.layers[0].setWeights([tf.tensor2d(kernel), tf.tensor1d([...c, ...logVar])]);
   return net;
 }
@@ -84,7 +87,11 @@ function linearEncoder(M: number[][], c: number[], logVar: number[]): tf.Sequent
 /** The exact posterior, optionally with its variance scaled and its mean shifted by a fraction of a std. */
 function posteriorEncoder(varianceScale = 1, meanShift = 0): tf.Sequential {
   const c = A.map((row, j) => -row.reduce((s, a, i) => s + a * B[i], 0) + meanShift * Math.sqrt(S[j]));
-  return linearEncoder(A, c, S.map((s) => Math.log(s * varianceScale)));
+  return linearEncoder(
+    A,
+    c,
+    S.map((s) => Math.log(s * varianceScale)),
+  );
 }
 
 function randomEncoder(seed: number): tf.Sequential {
@@ -95,11 +102,22 @@ function randomEncoder(seed: number): tf.Sequential {
   return linearEncoder(M, c, logVar);
 }
 
-const config = ModelConfigSchema.parse({ likelihood: 'gaussian', gaussianVariance: 'fixed', gaussianSigma: SIGMA, latentDim: L });
+const config = ModelConfigSchema.parse({
+  likelihood: 'gaussian',
+  gaussianVariance: 'fixed',
+  gaussianSigma: SIGMA,
+  latentDim: L,
+});
 
 function linearGaussianVae(encoder: tf.Sequential): Vae {
-  const decoder = tf.sequential({ name: 'decoder', layers: [tf.layers.dense({ name: 'decoder_out', units: D, inputShape: [L] })] });
-  decoder.layers[0].setWeights([tf.tensor2d(Array.from({ length: L }, (_, j) => W.map((row) => row[j]))), tf.tensor1d(B)]);
+  const decoder = tf.sequential({
+    name: 'decoder',
+    layers: [tf.layers.dense({ name: 'decoder_out', units: D, inputShape: [L] })],
+  });
+  decoder.layers[0].setWeights([
+    tf.tensor2d(Array.from({ length: L }, (_, j) => W.map((row) => row[j]))),
+    tf.tensor1d(B),
+  ]);
   return new Vae(config, [1, D, 1], encoder, decoder, createLikelihood(config, D));
 }
 
@@ -138,7 +156,9 @@ describe('linear-Gaussian model: bounds against the exact log p(x)', () => {
 
   it('IWAE_k rises with k (k = 1, 10, 100, 1000, averaged over examples) towards log p(x)', () => {
     const model = linearGaussianVae(posteriorEncoder(0.4, 0.8));
-    const bounds = [1, 10, 100, 1000].map((k) => tf.tidy(() => mean(model.iwaeBound(x, k, { chunk: 250, seed: 5 }).dataSync())));
+    const bounds = [1, 10, 100, 1000].map((k) =>
+      tf.tidy(() => mean(model.iwaeBound(x, k, { chunk: 250, seed: 5 }).dataSync())),
+    );
     model.dispose();
     const logP = mean(exact);
     for (let i = 1; i < bounds.length; i++) expect(bounds[i]).toBeGreaterThan(bounds[i - 1] + 0.01);
@@ -149,7 +169,10 @@ describe('linear-Gaussian model: bounds against the exact log p(x)', () => {
   it('IWAE_5000 is within 0.05 nats of log p(x) for well-fitted encoders', () => {
     const rows = 12;
     const sub = x.slice([0, 0], [rows, D]);
-    for (const [varianceScale, shift] of [[1, 0], [1.5, 0.2]]) {
+    for (const [varianceScale, shift] of [
+      [1, 0],
+      [1.5, 0.2],
+    ]) {
       const model = linearGaussianVae(posteriorEncoder(varianceScale, shift));
       const bound = tf.tidy(() => model.iwaeBound(sub, 5000, { chunk: 500, seed: 9 }).dataSync());
       const elbo = mcElbo(model, 0, 2000, 1);
@@ -171,7 +194,8 @@ describe('linear-Gaussian model: bounds against the exact log p(x)', () => {
       const xr = tf.tile(x.slice([0, 0], [1, D]), [R, 1]);
       const mu = tf.tile(tf.tensor2d([mu0]), [R, 1]);
       const logVar = tf.tile(tf.tensor2d([logVarQ]), [R, 1]);
-      const logLik = (z: tf.Tensor) => gaussianLogLikelihood(xr, decoder.apply(z) as tf.Tensor, Math.log(SIGMA * SIGMA));
+      const logLik = (z: tf.Tensor) =>
+        gaussianLogLikelihood(xr, decoder.apply(z) as tf.Tensor, Math.log(SIGMA * SIGMA));
       // reparameterization: grad_mu f(mu + sigma eps), one row per repetition
       const gReparam = tf.grad((m: tf.Tensor) => tf.sum(logLik(sampleDiagGaussian(m, logVar, 21))))(mu);
       // score function: f(z) grad_mu log q(z; mu, sigma^2), same draws
@@ -183,7 +207,9 @@ describe('linear-Gaussian model: bounds against the exact log p(x)', () => {
     model.dispose();
     // exact gradient: W^T (x - W mu - b) / sigma^2
     const residual = data[0].map((xi, i) => xi - B[i] - W[i].reduce((s, w, j) => s + w * mu0[j], 0));
-    const exactGrad = Array.from({ length: L }, (_, j) => residual.reduce((s, r, i) => s + (W[i][j] * r) / (SIGMA * SIGMA), 0));
+    const exactGrad = Array.from({ length: L }, (_, j) =>
+      residual.reduce((s, r, i) => s + (W[i][j] * r) / (SIGMA * SIGMA), 0),
+    );
     for (let j = 0; j < L; j++) {
       const stats = (g: number[][]) => {
         const m = mean(g.map((row) => row[j]));

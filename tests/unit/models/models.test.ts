@@ -52,7 +52,10 @@ const make = (config: ModelConfig, seed = 1): VaeModel => {
 beforeAll(async () => {
   await initBackend('cpu');
   // binary "images" from the seeded stream
-  x = tf.tensor2d(Array.from(standardNormalValues(BATCH * D, 3), (v) => (v > 0.3 ? 1 : 0)), [BATCH, D]);
+  x = tf.tensor2d(
+    Array.from(standardNormalValues(BATCH * D, 3), (v) => (v > 0.3 ? 1 : 0)),
+    [BATCH, D],
+  );
 });
 afterAll(() => {
   x.dispose();
@@ -136,7 +139,10 @@ describe('loss terms', () => {
     const vae = make(cfg({ kind: 'vae' }));
     const gradients = (pick: (t: LossTerms) => tf.Scalar) =>
       tf.tidy(() => {
-        const { grads } = tf.variableGrads(() => pick(vae.lossTerms(x, elboOptions({ freeBits: 1000 }))), vae.trainableVariables());
+        const { grads } = tf.variableGrads(
+          () => pick(vae.lossTerms(x, elboOptions({ freeBits: 1000 }))),
+          vae.trainableVariables(),
+        );
         return Object.values(grads).map((g) => Array.from(g.dataSync()));
       });
     const t = lossNumbers(vae, x, elboOptions({ freeBits: 1000 }));
@@ -154,7 +160,9 @@ describe('loss terms', () => {
       expect(t.recon).toBe(plain.recon);
       expect(t.loss - t.recon).toBeCloseTo(100 * Math.abs(plain.kl - c), 2);
     }
-    expect(() => make(cfg({ kind: 'vae' })).lossTerms(x, elboOptions({ capacity: { gamma: 1, c: 1 } }))).toThrow(/beta-vae/);
+    expect(() => make(cfg({ kind: 'vae' })).lossTerms(x, elboOptions({ capacity: { gamma: 1, c: 1 } }))).toThrow(
+      /beta-vae/,
+    );
   });
 
   it('the IWAE objective minimises -IWAE_k on the same draws as iwaeBound', () => {
@@ -230,10 +238,12 @@ describe('encoding, decoding, generation and export', () => {
       // every network exports in the TF.js Layers format
       for (const net of Object.values(model.networks())) {
         let topology: unknown = null;
-        await net.save(tf.io.withSaveHandler(async (artifacts) => {
-          topology = artifacts.modelTopology;
-          return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-        }));
+        await net.save(
+          tf.io.withSaveHandler(async (artifacts) => {
+            topology = artifacts.modelTopology;
+            return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+          }),
+        );
         expect(topology).not.toBeNull();
       }
     }
@@ -242,7 +252,9 @@ describe('encoding, decoding, generation and export', () => {
   it('the conv architecture maps 28x28x1 images through 14x14x32 and 7x7x64 and back', () => {
     const model = createModel(cfg({ architecture: 'conv', hidden: [32] }), [28, 28, 1], 1);
     const { encoder, decoder } = model.networks();
-    expect(encoder.layers.filter((l) => l.name.includes('conv') && !l.name.endsWith('act')).map((l) => l.outputShape)).toEqual([
+    expect(
+      encoder.layers.filter((l) => l.name.includes('conv') && !l.name.endsWith('act')).map((l) => l.outputShape),
+    ).toEqual([
       [null, 14, 14, 32],
       [null, 7, 7, 64],
     ]);
@@ -258,7 +270,8 @@ describe('encoding, decoding, generation and export', () => {
     const model = make(cfg({ kind: 'ladder' }));
     const zTop = tf.zeros([2, 2]) as tf.Tensor2D;
     const calls = [
-      () => tf.dispose(model.lossTerms(x, elboOptions({ objective: 'iwae', samples: 3 })) as unknown as tf.TensorContainer),
+      () =>
+        tf.dispose(model.lossTerms(x, elboOptions({ objective: 'iwae', samples: 3 })) as unknown as tf.TensorContainer),
       () => model.iwaeBound(x, 20, { chunk: 7, seed: 1 }).dispose(),
       () => model.encodeMean(x).dispose(),
       () => model.reconstruct(x).dispose(),

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { activeUnits, unitActivity } from '../../../src-main/models/activeUnits';
-import { capacityAt, constantWeight, cyclicalWeight, klWeightAt, linearWarmup } from '../../../src-main/models/schedules';
+import {
+  capacityAt,
+  constantWeight,
+  cyclicalWeight,
+  klWeightAt,
+  linearWarmup,
+} from '../../../src-main/models/schedules';
 
 describe('KL schedules', () => {
   it('constant is 1 at every step', () => {

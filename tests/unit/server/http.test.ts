@@ -38,14 +38,20 @@ interface Reply {
 }
 
 /** A raw request, so the Host header can be anything (fetch will not let a test forge it). */
-function raw(path: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Reply> {
+function raw(
+  path: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<Reply> {
   const url = new URL(server.url);
   return new Promise((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, path, method: options.method ?? 'GET', headers: options.headers }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
+    const req = request(
+      { host: url.hostname, port: url.port, path, method: options.method ?? 'GET', headers: options.headers },
+      (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
     req.on('error', reject);
     if (options.body) req.write(options.body);
     req.end();
@@ -58,7 +64,11 @@ const createBody = JSON.stringify({ config: tinyConfig({ epochs: 1 }) });
 describe('browser mode security', () => {
   it('answers 401 to a request without the token, and stores nothing', async () => {
     const before = runCount();
-    const reply = await raw('/api/createRun', { method: 'POST', headers: { 'content-type': 'application/json' }, body: createBody });
+    const reply = await raw('/api/createRun', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: createBody,
+    });
     expect(reply.status).toBe(401);
     expect(JSON.parse(reply.body).error.message).toMatch(/token/);
     expect((await raw('/')).status).toBe(401); // the page too
@@ -77,21 +87,37 @@ describe('browser mode security', () => {
   });
 
   it('answers 403 to a foreign Origin', async () => {
-    const reply = await raw('/api/listRuns', { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, origin: 'http://evil.example' }, body: '{}' });
+    const reply = await raw('/api/listRuns', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, origin: 'http://evil.example' },
+      body: '{}',
+    });
     expect(reply.status).toBe(403);
   });
 
   it('answers 400 naming the field to an invalid payload, and stores nothing', async () => {
     const before = runCount();
     const bad = JSON.stringify({ config: { train: { lr: 'fast' } } });
-    const reply = await raw('/api/createRun', { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: bad });
+    const reply = await raw('/api/createRun', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: bad,
+    });
     expect(reply.status).toBe(400);
     const error = JSON.parse(reply.body).error;
     expect(error.field).toBe('config.train.lr');
     expect(error.message).toContain('train.lr');
-    const notJson = await raw('/api/createRun', { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: '{oops' });
+    const notJson = await raw('/api/createRun', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}` },
+      body: '{oops',
+    });
     expect(notJson.status).toBe(400);
-    const unknownField = await raw('/api/getRun', { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ runId: 'x', extra: 1 }) });
+    const unknownField = await raw('/api/getRun', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify({ runId: 'x', extra: 1 }),
+    });
     expect(unknownField.status).toBe(400);
     expect(runCount()).toBe(before);
   });
@@ -140,7 +166,10 @@ describe.each(transports)('API contract over the %s transport', (_name, make) =>
   beforeAll(() => {
     // Node's fetch has no cookie jar: send the token as a bearer header, as a script would.
     globalThis.fetch = ((input: string | URL | Request, init?: RequestInit) =>
-      originalFetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), authorization: `Bearer ${TOKEN}` } })) as typeof fetch;
+      originalFetch(input, {
+        ...init,
+        headers: { ...(init?.headers as Record<string, string>), authorization: `Bearer ${TOKEN}` },
+      })) as typeof fetch;
     transport = make();
   });
   afterAll(() => {
@@ -148,7 +177,11 @@ describe.each(transports)('API contract over the %s transport', (_name, make) =>
   });
 
   it('creates a run, trains it, and reads back its series, images and detail', async () => {
-    const run = await transport.call('createRun', { config: tinyConfig({ epochs: 1 }), experiment: 'contract', tags: ['t1'] });
+    const run = await transport.call('createRun', {
+      config: tinyConfig({ epochs: 1 }),
+      experiment: 'contract',
+      tags: ['t1'],
+    });
     expect(run.status === 'queued' || run.status === 'running').toBe(true);
     const finished = await workbench.waitForRun(run.id);
     expect(finished.status).toBe('completed');
@@ -169,7 +202,9 @@ describe.each(transports)('API contract over the %s transport', (_name, make) =>
   });
 
   it('answers a bad request with a RemoteError naming the field', async () => {
-    const error = await transport.call('createRun', { config: { model: { latentDim: 9999 } } }).catch((e: unknown) => e);
+    const error = await transport
+      .call('createRun', { config: { model: { latentDim: 9999 } } })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RemoteError);
     expect((error as RemoteError).field).toBe('config.model.latentDim');
     const missing = await transport.call('getRun', { runId: 'nosuchrun' }).catch((e: unknown) => e);
@@ -182,16 +217,20 @@ describe('server-sent events', () => {
     const received: string[] = [];
     const done = new Promise<void>((resolve, reject) => {
       const url = new URL(server.url);
-      const req = request({ host: url.hostname, port: url.port, path: '/api/events', headers: { authorization: `Bearer ${TOKEN}` } }, (res) => {
-        expect(res.headers['content-type']).toBe('text/event-stream');
-        res.on('data', (chunk: Buffer) => {
-          for (const line of chunk.toString().split('\n')) if (line.startsWith('data: ')) received.push(JSON.parse(line.slice(6)).type);
-          if (received.includes('run')) {
-            req.destroy();
-            resolve();
-          }
-        });
-      });
+      const req = request(
+        { host: url.hostname, port: url.port, path: '/api/events', headers: { authorization: `Bearer ${TOKEN}` } },
+        (res) => {
+          expect(res.headers['content-type']).toBe('text/event-stream');
+          res.on('data', (chunk: Buffer) => {
+            for (const line of chunk.toString().split('\n'))
+              if (line.startsWith('data: ')) received.push(JSON.parse(line.slice(6)).type);
+            if (received.includes('run')) {
+              req.destroy();
+              resolve();
+            }
+          });
+        },
+      );
       req.on('error', (e) => (received.includes('run') ? resolve() : reject(e)));
       req.end();
     });
@@ -201,4 +240,3 @@ describe('server-sent events', () => {
     expect(received).toContain('run');
   });
 });
-

@@ -26,14 +26,23 @@ interface Reply {
   body: Buffer;
 }
 
-function raw(server: RunningServer, path: string, options: { method?: string; headers?: Record<string, string>; body?: Uint8Array } = {}): Promise<Reply> {
+function raw(
+  server: RunningServer,
+  path: string,
+  options: { method?: string; headers?: Record<string, string>; body?: Uint8Array } = {},
+): Promise<Reply> {
   const url = new URL(server.url);
   return new Promise((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, path, method: options.method ?? 'GET', headers: options.headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
+    const req = request(
+      { host: url.hostname, port: url.port, path, method: options.method ?? 'GET', headers: options.headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
+      },
+    );
     req.on('error', reject);
     if (options.body) req.write(options.body);
     req.end();
@@ -48,9 +57,14 @@ async function tempsBackTo(prefix: string, expected: number): Promise<number> {
 }
 
 const auth = { authorization: `Bearer ${TOKEN}` };
-const count = (workbench: Workbench, table: string) => workbench.store.db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
+const count = (workbench: Workbench, table: string) =>
+  workbench.store.db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
 const upload = (body: Uint8Array, headers: Record<string, string> = {}) =>
-  raw(targetServer, '/upload/import', { method: 'POST', headers: { ...auth, 'content-type': 'application/zip', 'x-file-name': 'my-run.zip', ...headers }, body });
+  raw(targetServer, '/upload/import', {
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/zip', 'x-file-name': 'my-run.zip', ...headers },
+    body,
+  });
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'vaewb-transfer-'));
@@ -80,7 +94,9 @@ describe('GET /download/export/<runId>.zip', () => {
     const reply = await raw(sourceServer, `/download/export/${runId}.zip?checkpoint=latest`, { headers: auth });
     expect(reply.status, reply.body.toString()).toBe(200);
     expect(reply.headers['content-type']).toBe('application/zip');
-    expect(String(reply.headers['content-disposition'])).toMatch(new RegExp(`^attachment; filename="vae-workbench-${runId}-step\\d+\\.zip"$`));
+    expect(String(reply.headers['content-disposition'])).toMatch(
+      new RegExp(`^attachment; filename="vae-workbench-${runId}-step\\d+\\.zip"$`),
+    );
     expect(Number(reply.headers['content-length'])).toBe(reply.body.length);
     zip = reply.body;
     const files = unzipSync(new Uint8Array(zip));
@@ -88,12 +104,16 @@ describe('GET /download/export/<runId>.zip', () => {
     expect(manifest.run).toMatchObject({ id: runId, name: 'transfer me', status: 'completed' });
     const listed = new Set((manifest.files as { path: string; sha256: string }[]).map((f) => f.path));
     for (const f of manifest.files as { sha256: string }[]) expect(f.sha256).toMatch(/^[0-9a-f]{64}$/);
-    for (const name of Object.keys(files)) if (name !== 'manifest.json' && name !== 'manifest.sha256') expect(listed.has(name), name).toBe(true);
+    for (const name of Object.keys(files))
+      if (name !== 'manifest.json' && name !== 'manifest.sha256') expect(listed.has(name), name).toBe(true);
     expect(await tempsBackTo('vaewb-export-', tempBefore)).toBe(tempBefore);
   });
 
   it('exports the best checkpoint too, and answers 400 to a bad checkpoint and 404 to an unknown run', async () => {
-    expect((await raw(sourceServer, `/download/export/${runId}.zip?checkpoint=best`, { method: 'HEAD', headers: auth })).status).toBe(200);
+    expect(
+      (await raw(sourceServer, `/download/export/${runId}.zip?checkpoint=best`, { method: 'HEAD', headers: auth }))
+        .status,
+    ).toBe(200);
     const bad = await raw(sourceServer, `/download/export/${runId}.zip?checkpoint=newest`, { headers: auth });
     expect(bad.status).toBe(400);
     expect(JSON.parse(bad.body.toString()).error.message).toMatch(/checkpoint/);
@@ -113,7 +133,15 @@ describe('GET /download/export/<runId>.zip', () => {
 describe('POST /upload/import', () => {
   it('refuses an upload without the token, from a foreign Origin, or of another type, and writes nothing', async () => {
     const before = count(target, 'runs');
-    expect((await raw(targetServer, '/upload/import', { method: 'POST', headers: { 'content-type': 'application/zip' }, body: zip })).status).toBe(401);
+    expect(
+      (
+        await raw(targetServer, '/upload/import', {
+          method: 'POST',
+          headers: { 'content-type': 'application/zip' },
+          body: zip,
+        })
+      ).status,
+    ).toBe(401);
     expect((await upload(zip, { origin: 'http://evil.example' })).status).toBe(403);
     expect((await upload(zip, { 'content-type': 'text/plain' })).status).toBe(400);
     expect(count(target, 'runs')).toBe(before);
@@ -145,7 +173,8 @@ describe('POST /upload/import', () => {
     expect(body.ok).toBe(true);
     expect(body.result.sourceRunId).toBe(runId);
     const imported = body.result.run.id as string;
-    const rows = (w: Workbench, id: string) => w.store.db.prepare('SELECT count(*) FROM metric_points WHERE run_id = ?').pluck().get(id) as number;
+    const rows = (w: Workbench, id: string) =>
+      w.store.db.prepare('SELECT count(*) FROM metric_points WHERE run_id = ?').pluck().get(id) as number;
     expect(rows(target, imported)).toBe(rows(source, runId));
     expect(body.result.metricPoints).toBe(rows(source, runId));
     const runs = await target.listRuns();

@@ -5,7 +5,17 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../../src-main/store/db';
 import { StoreCorruptError, StoreFullError, StoreNotWritableError } from '../../../src-main/store/errors';
 import { ROLLUP_LEVELS } from '../../../src-main/store/metrics';
-import { cleanup, config, countRows, openAgain, openTempStore, range, runFixture, seriesPoints, tempDir } from './helpers';
+import {
+  cleanup,
+  config,
+  countRows,
+  openAgain,
+  openTempStore,
+  range,
+  runFixture,
+  seriesPoints,
+  tempDir,
+} from './helpers';
 
 afterEach(cleanup);
 
@@ -46,9 +56,14 @@ describe('two connections', () => {
 
     const cli = openAgain(app);
     expect(cli.metrics.summary(run.id, 'train/loss')).toMatchObject({ count: 20_000, minStep: 0, maxStep: 19_999 });
-    expect(cli.metrics.summary(run.id, 'app/metric')).toMatchObject({ count: batches * 250, maxStep: batches * 250 - 1 });
+    expect(cli.metrics.summary(run.id, 'app/metric')).toMatchObject({
+      count: batches * 250,
+      maxStep: batches * 250 - 1,
+    });
     for (const level of ROLLUP_LEVELS) {
-      expect(cli.db.prepare('SELECT sum(point_count) FROM metric_rollups WHERE level = ?').pluck().get(level)).toBe(20_000 + batches * 250);
+      expect(cli.db.prepare('SELECT sum(point_count) FROM metric_rollups WHERE level = ?').pluck().get(level)).toBe(
+        20_000 + batches * 250,
+      );
     }
     const buckets = cli.metrics.readSeries(run.id, 'train/loss', { maxBuckets: 100 });
     expect(buckets.reduce((sum, b) => sum + b.count * b.mean, 0)).toBeCloseTo((19_999 * 20_000) / 2, 0);

@@ -57,8 +57,20 @@ export function rng(seed: number): () => number {
   };
 }
 
-export function seriesPoints(runId: string, name: string, steps: Iterable<number>, value: (step: number) => number): MetricPoint[] {
-  return [...steps].map((step) => ({ runId, name, step, epoch: Math.floor(step / 100), value: value(step), wallTime: 1_700_000_000_000 + step }));
+export function seriesPoints(
+  runId: string,
+  name: string,
+  steps: Iterable<number>,
+  value: (step: number) => number,
+): MetricPoint[] {
+  return [...steps].map((step) => ({
+    runId,
+    name,
+    step,
+    epoch: Math.floor(step / 100),
+    value: value(step),
+    wallTime: 1_700_000_000_000 + step,
+  }));
 }
 
 export function range(from: number, to: number): number[] {
@@ -66,11 +78,18 @@ export function range(from: number, to: number): number[] {
 }
 
 export function countRows(store: Store, table: string, where = '1', ...params: unknown[]): number {
-  return store.db.prepare(`SELECT count(*) FROM ${table} WHERE ${where}`).pluck().get(...params) as number;
+  return store.db
+    .prepare(`SELECT count(*) FROM ${table} WHERE ${where}`)
+    .pluck()
+    .get(...params) as number;
 }
 
 /** Runs a fixture script under tsx in a child process; resolves with its parsed JSON output. */
-export function runFixture<T>(script: string, args: string[], options: { uid?: number; gid?: number } = {}): Promise<T> {
+export function runFixture<T>(
+  script: string,
+  args: string[],
+  options: { uid?: number; gid?: number } = {},
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(FIXTURES, script), ...args], {
       cwd: REPO_ROOT,

@@ -56,9 +56,13 @@ describe('MetricsWriter', () => {
     expect(countRows(store, 'metrics')).toBe(10_000);
     expect(countRows(store, 'metric_series', 'run_id = ?', runId)).toBe(2);
     for (const level of ROLLUP_LEVELS) {
-      expect(store.db.prepare('SELECT sum(point_count) FROM metric_rollups WHERE level = ?').pluck().get(level)).toBe(10_000);
+      expect(store.db.prepare('SELECT sum(point_count) FROM metric_rollups WHERE level = ?').pluck().get(level)).toBe(
+        10_000,
+      );
     }
-    expect(store.db.prepare('SELECT count(*) FROM metric_rollups WHERE level = 2').pluck().get()).toBe(2 * Math.ceil(5000 / 16));
+    expect(store.db.prepare('SELECT count(*) FROM metric_rollups WHERE level = 2').pluck().get()).toBe(
+      2 * Math.ceil(5000 / 16),
+    );
   });
 
   it('a batch that fails midway writes nothing: repeated step, unknown run, or NaN', () => {
@@ -68,7 +72,10 @@ describe('MetricsWriter', () => {
 
     const repeated = seriesPoints(runId, 'train/loss', [3, 4, 5, 2, 6], (s) => s); // step 2 is already stored
     expect(() => store.metricsWriter.append(repeated)).toThrow(InvalidInputError);
-    const unknownRun = [...seriesPoints(runId, 'train/new', [10, 11], (s) => s), ...seriesPoints('ffffffff', 'train/loss', [1], () => 1)];
+    const unknownRun = [
+      ...seriesPoints(runId, 'train/new', [10, 11], (s) => s),
+      ...seriesPoints('ffffffff', 'train/loss', [1], () => 1),
+    ];
     expect(() => store.metricsWriter.append(unknownRun)).toThrow(NotFoundError);
     const withNaN = seriesPoints(runId, 'train/loss', [7, 8, 9], (s) => (s === 8 ? NaN : s));
     expect(() => store.metricsWriter.append(withNaN)).toThrow(/train\/loss.*step 8 is NaN/);
@@ -97,11 +104,15 @@ describe('MetricsWriter', () => {
   it('non-finite values are rejected by the writer and by the schema alike', () => {
     const { store, runId } = storeWithRun();
     for (const value of [NaN, Infinity, -Infinity]) {
-      expect(() => store.metricsWriter.append(seriesPoints(runId, 'train/loss', [1], () => value))).toThrow(InvalidInputError);
+      expect(() => store.metricsWriter.append(seriesPoints(runId, 'train/loss', [1], () => value))).toThrow(
+        InvalidInputError,
+      );
     }
     store.metricsWriter.append(seriesPoints(runId, 'train/loss', [1], () => -Number.MAX_VALUE));
     const seriesId = store.db.prepare('SELECT id FROM metric_series').pluck().get();
-    const insert = store.db.prepare('INSERT INTO metrics (series_id, step, epoch, value, wall_time) VALUES (?, ?, 0, ?, 0)');
+    const insert = store.db.prepare(
+      'INSERT INTO metrics (series_id, step, epoch, value, wall_time) VALUES (?, ?, 0, ?, 0)',
+    );
     expect(() => insert.run(seriesId, 2, Infinity)).toThrow(/CHECK constraint/);
     expect(() => insert.run(seriesId, 3, NaN)).toThrow(/NOT NULL constraint/);
     expect(store.metrics.readSeriesRaw(runId, 'train/loss').map((p) => p.value)).toEqual([-Number.MAX_VALUE]);
@@ -137,7 +148,9 @@ describe('readSeries', () => {
     const { store, runId } = storeWithRun();
     const random = rng(42);
     const spikeStep = 1 + Math.floor(random() * 199_998);
-    const points = seriesPoints(runId, 'train/loss', range(0, 200_000), (s) => (s === spikeStep ? 1e6 : 1 + Math.sin(s / 500)));
+    const points = seriesPoints(runId, 'train/loss', range(0, 200_000), (s) =>
+      s === spikeStep ? 1e6 : 1 + Math.sin(s / 500),
+    );
     appendInBatches(store, points, 10_000);
 
     const buckets = store.metrics.readSeries(runId, 'train/loss', { maxBuckets: 1000 });
@@ -150,7 +163,11 @@ describe('readSeries', () => {
     expect(buckets.at(-1)).toMatchObject({ step: 199_999, last: points[199_999].value });
 
     // A zoomed window with unaligned edges keeps the spike too.
-    const window = store.metrics.readSeries(runId, 'train/loss', { maxBuckets: 300, fromStep: spikeStep - 12_345, toStep: spikeStep + 23_456 });
+    const window = store.metrics.readSeries(runId, 'train/loss', {
+      maxBuckets: 300,
+      fromStep: spikeStep - 12_345,
+      toStep: spikeStep + 23_456,
+    });
     expect(window.length).toBeLessThanOrEqual(300);
     expect(Math.max(...window.map((b) => b.max))).toBe(1e6);
     expect(window.reduce((n, b) => n + b.count, 0)).toBe(
@@ -162,7 +179,9 @@ describe('readSeries', () => {
     const { store, runId } = storeWithRun();
     const random = rng(3);
     // Steps with gaps, values with spikes, written shuffled in uneven batches.
-    const steps = range(0, 40_000).filter(() => random() < 0.6).map((s) => s + 17);
+    const steps = range(0, 40_000)
+      .filter(() => random() < 0.6)
+      .map((s) => s + 17);
     const points = seriesPoints(runId, 'test/elbo', steps, () => (random() < 0.001 ? 500 : -100 + random()));
     const shuffled = [...points].sort(() => random() - 0.5);
     appendInBatches(store, shuffled, 3333);
@@ -187,7 +206,12 @@ describe('readSeries', () => {
 
   it('a short series comes back as raw points, one per bucket', () => {
     const { store, runId } = storeWithRun();
-    const points = seriesPoints(runId, 'test/iwae', range(0, 500).map((i) => i * 70), (s) => -90 - s / 1e4);
+    const points = seriesPoints(
+      runId,
+      'test/iwae',
+      range(0, 500).map((i) => i * 70),
+      (s) => -90 - s / 1e4,
+    );
     store.metricsWriter.append(points);
     const buckets = store.metrics.readSeries(runId, 'test/iwae');
     expect(buckets).toHaveLength(500);
@@ -210,8 +234,14 @@ describe('metric reads', () => {
       'test/elbo': { step: 3, epoch: 0, value: -95.5, wallTime: 1_700_000_000_003 },
       'train/loss': { step: 3, epoch: 0, value: 7, wallTime: 1_700_000_000_003 },
     });
-    expect(store.metrics.readSeriesRaw(runId, 'train/loss', { fromStep: 1, toStep: 2 }).map((p) => p.value)).toEqual([9, 8]);
-    expect(store.metrics.pointsAfter(runId, 1).map((p) => `${p.step}:${p.name}`)).toEqual(['2:train/loss', '3:test/elbo', '3:train/loss']);
+    expect(store.metrics.readSeriesRaw(runId, 'train/loss', { fromStep: 1, toStep: 2 }).map((p) => p.value)).toEqual([
+      9, 8,
+    ]);
+    expect(store.metrics.pointsAfter(runId, 1).map((p) => `${p.step}:${p.name}`)).toEqual([
+      '2:train/loss',
+      '3:test/elbo',
+      '3:train/loss',
+    ]);
     expect(store.metrics.pointsAfter(runId, 1, 1)).toHaveLength(1);
   });
 });

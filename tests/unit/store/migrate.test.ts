@@ -10,12 +10,23 @@ import { REPO_ROOT, cleanup, config, countRows, openTempStore, tempDir } from '.
 afterEach(cleanup);
 
 const REPO_MIGRATIONS = path.join(REPO_ROOT, 'migrations');
-const TABLES = ['checkpoints', 'experiments', 'images', 'metric_rollups', 'metric_series', 'metrics', 'notes', 'runs', 'tags'];
+const TABLES = [
+  'checkpoints',
+  'experiments',
+  'images',
+  'metric_rollups',
+  'metric_series',
+  'metrics',
+  'notes',
+  'runs',
+  'tags',
+];
 
 /** A migrations folder holding the repository's files plus `extra` (name -> SQL). */
 function migrationsDirWith(extra: Record<string, string>): string {
   const dir = tempDir();
-  for (const name of fs.readdirSync(REPO_MIGRATIONS)) fs.copyFileSync(path.join(REPO_MIGRATIONS, name), path.join(dir, name));
+  for (const name of fs.readdirSync(REPO_MIGRATIONS))
+    fs.copyFileSync(path.join(REPO_MIGRATIONS, name), path.join(dir, name));
   for (const [name, sql] of Object.entries(extra)) fs.writeFileSync(path.join(dir, name), sql);
   return dir;
 }
@@ -25,7 +36,10 @@ describe('migrations', () => {
     const files = fs.readdirSync(REPO_MIGRATIONS).filter((name) => /^\d{4}_.+\.sql$/.test(name));
     const store = openTempStore();
     expect(store.schemaVersion).toBe(files.length);
-    const tables = store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all();
+    const tables = store.db
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+      .pluck()
+      .all();
     expect(tables).toEqual(TABLES);
     expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(store.db.pragma('foreign_keys', { simple: true })).toBe(1);
@@ -68,13 +82,19 @@ describe('migrations', () => {
     expect(v2.db.prepare('SELECT colour FROM runs WHERE id = ?').pluck().get(run.id)).toBe('#888888');
     expect(countRows(v2, 'bookmarks')).toBe(0);
     const kept = v2.runs.get(run.id)!;
-    expect([kept.experimentName, kept.tags, v2.metrics.finalMetrics(run.id)['train/loss'].value]).toEqual(['baseline', ['a'], 2.5]);
+    expect([kept.experimentName, kept.tags, v2.metrics.finalMetrics(run.id)['train/loss'].value]).toEqual([
+      'baseline',
+      ['a'],
+      2.5,
+    ]);
   });
 
   it('a migration that fails rolls back whole and leaves the version where it was', () => {
     const v1 = openTempStore();
     v1.close();
-    const dir = migrationsDirWith({ '0002_broken.sql': 'CREATE TABLE half_done (x INTEGER);\nINSERT INTO no_such_table VALUES (1);' });
+    const dir = migrationsDirWith({
+      '0002_broken.sql': 'CREATE TABLE half_done (x INTEGER);\nINSERT INTO no_such_table VALUES (1);',
+    });
     expect(() => openStore(v1.file, { migrationsDir: dir })).toThrow(MigrationsError);
     const db = new Database(v1.file);
     try {

@@ -12,8 +12,16 @@ const PNG = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 
 const SHA = 'ab'.repeat(32);
 
 /** Puts a run straight into a status, as if it had got there earlier. */
-function forceStatus(store: Store, runId: string, status: RunStatus, owner: string | null = null, heartbeatAt = Date.now()): void {
-  store.db.prepare('UPDATE runs SET status = ?, owner = ?, heartbeat_at = ? WHERE id = ?').run(status, owner, heartbeatAt, runId);
+function forceStatus(
+  store: Store,
+  runId: string,
+  status: RunStatus,
+  owner: string | null = null,
+  heartbeatAt = Date.now(),
+): void {
+  store.db
+    .prepare('UPDATE runs SET status = ?, owner = ?, heartbeat_at = ? WHERE id = ?')
+    .run(status, owner, heartbeatAt, runId);
 }
 
 /** The pid of a process that has exited. */
@@ -74,12 +82,18 @@ describe('runs', () => {
 
     const all = store.runs.list();
     expect(all.map((r) => r.id)).toEqual([b.id, a.id]);
-    expect(all[1]).toMatchObject({ experimentName: 'x', tags: ['keep'], metrics: { 'test/elbo': -80, 'test/iwae': null, 'train/loss': 3.25 } });
+    expect(all[1]).toMatchObject({
+      experimentName: 'x',
+      tags: ['keep'],
+      metrics: { 'test/elbo': -80, 'test/iwae': null, 'train/loss': 3.25 },
+    });
     expect(all[0].metrics).toEqual({ 'test/elbo': null, 'test/iwae': null, 'train/loss': null });
     expect(store.runs.list({ tag: 'keep' }).map((r) => r.id)).toEqual([a.id]);
     expect(store.runs.list({ experiment: 'x' }).map((r) => r.id)).toEqual([a.id]);
     expect(store.runs.list({ status: ['running', 'paused'] }).map((r) => r.id)).toEqual([b.id]);
-    expect(store.runs.list({ limit: 1, offset: 1, metrics: ['train/loss'] })).toMatchObject([{ id: a.id, metrics: { 'train/loss': 3.25 } }]);
+    expect(store.runs.list({ limit: 1, offset: 1, metrics: ['train/loss'] })).toMatchObject([
+      { id: a.id, metrics: { 'train/loss': 3.25 } },
+    ]);
   });
 
   it('updateStatus allows exactly the lifecycle transitions', () => {
@@ -102,9 +116,18 @@ describe('runs', () => {
     // The policy, spelled out: nothing leaves a finished state through updateStatus (resume does that).
     expect(outcomes.sort()).toEqual(
       [
-        'queued->running', 'queued->cancelled', 'queued->failed',
-        'running->paused', 'running->completed', 'running->failed', 'running->cancelled', 'running->diverged', 'running->interrupted',
-        'paused->running', 'paused->cancelled', 'paused->failed',
+        'queued->running',
+        'queued->cancelled',
+        'queued->failed',
+        'running->paused',
+        'running->completed',
+        'running->failed',
+        'running->cancelled',
+        'running->diverged',
+        'running->interrupted',
+        'paused->running',
+        'paused->cancelled',
+        'paused->failed',
       ].sort(),
     );
     expect(outcomes.length).toBe(RUN_STATUSES.reduce((n, from) => n + STATUS_TRANSITIONS[from].length, 0));
@@ -117,8 +140,17 @@ describe('runs', () => {
     expect(running.startedAt).not.toBeNull();
     expect(running.owner).toBe(`${os.hostname()}:${process.pid}`);
     expect(running.finishedAt).toBeNull();
-    const diverged = store.runs.updateStatus(run.id, 'diverged', { step: 1234, epoch: 3, error: 'train/loss is NaN at step 1234' });
-    expect(diverged).toMatchObject({ status: 'diverged', step: 1234, epoch: 3, error: 'train/loss is NaN at step 1234' });
+    const diverged = store.runs.updateStatus(run.id, 'diverged', {
+      step: 1234,
+      epoch: 3,
+      error: 'train/loss is NaN at step 1234',
+    });
+    expect(diverged).toMatchObject({
+      status: 'diverged',
+      step: 1234,
+      epoch: 3,
+      error: 'train/loss is NaN at step 1234',
+    });
     expect(diverged.finishedAt).toBeGreaterThanOrEqual(running.startedAt!);
     expect(() => store.runs.updateStatus(run.id, 'running')).toThrow(/diverged.*running.*duplicate/);
   });
@@ -170,7 +202,8 @@ describe('runs', () => {
     const store = openTempStore();
     const host = os.hostname();
     const make = () => store.runs.create({ config: config() }).id;
-    const [noOwner, deadOwner, recycledPid, staleOtherHost, liveOther, liveOtherHost, claimedHere, queued, paused] = range(0, 9).map(make);
+    const [noOwner, deadOwner, recycledPid, staleOtherHost, liveOther, liveOtherHost, claimedHere, queued, paused] =
+      range(0, 9).map(make);
     const now = Date.now();
     forceStatus(store, noOwner, 'running', null);
     forceStatus(store, deadOwner, 'running', `${host}:${deadPid()}`);
@@ -184,7 +217,10 @@ describe('runs', () => {
     const marked = store.runs.markInterrupted();
     expect(marked.sort()).toEqual([noOwner, deadOwner, recycledPid, staleOtherHost].sort());
     for (const id of marked) {
-      expect(store.runs.get(id)).toMatchObject({ status: 'interrupted', error: expect.stringMatching(/^Interrupted: .*Resume it/) });
+      expect(store.runs.get(id)).toMatchObject({
+        status: 'interrupted',
+        error: expect.stringMatching(/^Interrupted: .*Resume it/),
+      });
       expect(store.runs.get(id)!.finishedAt).not.toBeNull();
     }
     expect([liveOther, liveOtherHost, claimedHere, queued, paused].map((id) => store.runs.get(id)!.status)).toEqual([
@@ -208,14 +244,40 @@ describe('runs', () => {
       store.images.add({ runId: id, step: 1, epoch: 0, kind: 'samples', png: PNG, width: 1, height: 1 });
       store.notes.set(id, 'note');
     }
-    store.checkpoints.add({ runId: run.id, step: 100, epoch: 1, kind: 'epoch', path: '/ck/b.bin', size: 10, sha256: SHA });
-    store.checkpoints.add({ runId: run.id, step: 200, epoch: 2, kind: 'latest', path: '/ck/a.bin', size: 10, sha256: SHA });
-    store.checkpoints.add({ runId: run.id, step: 300, epoch: 3, kind: 'latest', path: '/ck/a.bin', size: 10, sha256: SHA });
+    store.checkpoints.add({
+      runId: run.id,
+      step: 100,
+      epoch: 1,
+      kind: 'epoch',
+      path: '/ck/b.bin',
+      size: 10,
+      sha256: SHA,
+    });
+    store.checkpoints.add({
+      runId: run.id,
+      step: 200,
+      epoch: 2,
+      kind: 'latest',
+      path: '/ck/a.bin',
+      size: 10,
+      sha256: SHA,
+    });
+    store.checkpoints.add({
+      runId: run.id,
+      step: 300,
+      epoch: 3,
+      kind: 'latest',
+      path: '/ck/a.bin',
+      size: 10,
+      sha256: SHA,
+    });
 
     expect(store.runs.delete(run.id)).toEqual(['/ck/a.bin', '/ck/b.bin']);
     expect(store.runs.get(run.id)).toBeNull();
     const left = (table: string, column = 'run_id') => countRows(store, table, `${column} = ?`, run.id);
-    expect([left('metric_series'), left('images'), left('checkpoints'), left('tags'), left('notes')]).toEqual([0, 0, 0, 0, 0]);
+    expect([left('metric_series'), left('images'), left('checkpoints'), left('tags'), left('notes')]).toEqual([
+      0, 0, 0, 0, 0,
+    ]);
     expect(countRows(store, 'metrics')).toBe(300); // only the other run's
     expect(countRows(store, 'metric_rollups', 'series_id NOT IN (SELECT id FROM metric_series)')).toBe(0);
     expect(store.runs.get(replay.id)!.replayOf).toBeNull();
@@ -253,27 +315,56 @@ describe('images and checkpoints', () => {
   it('lists images without their bytes, returns one with them, and picks the latest per kind at or before a step', () => {
     const store = openTempStore();
     const run = store.runs.create({ config: config() });
-    const add = (step: number, kind: string) => store.images.add({ runId: run.id, step, epoch: step / 100, kind, png: PNG, width: 8, height: 8 });
-    const ids = [add(100, 'samples'), add(200, 'samples'), add(300, 'samples'), add(150, 'reconstructions'), add(250, 'traversal')].map((i) => i.id);
+    const add = (step: number, kind: string) =>
+      store.images.add({ runId: run.id, step, epoch: step / 100, kind, png: PNG, width: 8, height: 8 });
+    const ids = [
+      add(100, 'samples'),
+      add(200, 'samples'),
+      add(300, 'samples'),
+      add(150, 'reconstructions'),
+      add(250, 'traversal'),
+    ].map((i) => i.id);
 
     const listed = store.images.list(run.id);
     expect(listed).toHaveLength(5);
     expect(listed.every((image) => !('png' in image) && image.bytes === PNG.length)).toBe(true);
     expect(store.images.list(run.id, 'samples').map((i) => i.step)).toEqual([100, 200, 300]);
     const image = store.images.get(ids[1])!;
-    expect([image.step, image.kind, image.width, Buffer.from(image.png).equals(Buffer.from(PNG))]).toEqual([200, 'samples', 8, true]);
+    expect([image.step, image.kind, image.width, Buffer.from(image.png).equals(Buffer.from(PNG))]).toEqual([
+      200,
+      'samples',
+      8,
+      true,
+    ]);
     expect(store.images.get(9999)).toBeNull();
-    expect(store.images.latest(run.id).map((i) => `${i.kind}@${i.step}`)).toEqual(['reconstructions@150', 'samples@300', 'traversal@250']);
-    expect(store.images.atOrBefore(run.id, 220).map((i) => `${i.kind}@${i.step}`)).toEqual(['reconstructions@150', 'samples@200']);
+    expect(store.images.latest(run.id).map((i) => `${i.kind}@${i.step}`)).toEqual([
+      'reconstructions@150',
+      'samples@300',
+      'traversal@250',
+    ]);
+    expect(store.images.atOrBefore(run.id, 220).map((i) => `${i.kind}@${i.step}`)).toEqual([
+      'reconstructions@150',
+      'samples@200',
+    ]);
     const rawPixels = new Uint8Array(64);
-    expect(() => store.images.add({ runId: run.id, step: 1, epoch: 0, kind: 'samples', png: rawPixels, width: 8, height: 8 })).toThrow(/not a PNG/);
+    expect(() =>
+      store.images.add({ runId: run.id, step: 1, epoch: 0, kind: 'samples', png: rawPixels, width: 8, height: 8 }),
+    ).toThrow(/not a PNG/);
   });
 
   it('checkpoint rows: add, list, latest (optionally by kind), delete for retention', () => {
     const store = openTempStore();
     const run = store.runs.create({ config: config() });
     const add = (step: number, kind: 'latest' | 'best' | 'epoch') =>
-      store.checkpoints.add({ runId: run.id, step, epoch: step / 100, kind, path: `/ck/${kind}-${step}.bin`, size: step, sha256: SHA });
+      store.checkpoints.add({
+        runId: run.id,
+        step,
+        epoch: step / 100,
+        kind,
+        path: `/ck/${kind}-${step}.bin`,
+        size: step,
+        sha256: SHA,
+      });
     const [e1, , best] = [add(100, 'epoch'), add(200, 'epoch'), add(150, 'best'), add(250, 'latest')];
     expect(store.checkpoints.list(run.id).map((c) => c.step)).toEqual([100, 150, 200, 250]);
     expect(store.checkpoints.list(run.id, 'epoch').map((c) => c.step)).toEqual([100, 200]);

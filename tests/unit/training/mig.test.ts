@@ -41,7 +41,13 @@ describe('mutualInformationGap', () => {
     result.perFactor.forEach((g) => expect(g).toBeGreaterThan(0.97));
     result.factorEntropy.forEach((h, j) => expect(h).toBeCloseTo(Math.log(sizes[j]), 2));
     // Affine rescaling and the order of the latents do not matter (bins span each latent's range).
-    const rescaled = mutualInformationGap(codes([(n) => 0.1 * factor(2)(n) + 3, (n) => -5 * factor(0)(n), factor(1)]), N, 3, factors, sizes);
+    const rescaled = mutualInformationGap(
+      codes([(n) => 0.1 * factor(2)(n) + 3, (n) => -5 * factor(0)(n), factor(1)]),
+      N,
+      3,
+      factors,
+      sizes,
+    );
     expect(rescaled.mig).toBeCloseTo(result.mig, 6);
   });
 
@@ -71,8 +77,16 @@ describe('mutualInformationGap', () => {
 
   it('checks its inputs and skips a constant factor', () => {
     expect(() => mutualInformationGap(new Float32Array(5), 3, 2, new Int32Array(3), [2])).toThrow(/3 x 2 codes/);
-    expect(() => mutualInformationGap(new Float32Array(2), 2, 1, Int32Array.from([0, 4]), [3])).toThrow(/outside 0\.\.2/);
-    const result = mutualInformationGap(Float32Array.from([0, 1, 0, 1]), 4, 1, Int32Array.from([0, 0, 1, 0, 0, 0, 1, 0]), [2, 2]);
+    expect(() => mutualInformationGap(new Float32Array(2), 2, 1, Int32Array.from([0, 4]), [3])).toThrow(
+      /outside 0\.\.2/,
+    );
+    const result = mutualInformationGap(
+      Float32Array.from([0, 1, 0, 1]),
+      4,
+      1,
+      Int32Array.from([0, 0, 1, 0, 0, 0, 1, 0]),
+      [2, 2],
+    );
     expect(result.perFactor[1]).toBeNaN();
     expect(result.mig).toBeCloseTo(1, 10);
   });

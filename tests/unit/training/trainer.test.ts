@@ -46,7 +46,9 @@ async function record(job: TrainJob, onEvent?: (event: TrainerEvent, control: In
 }
 
 const series = (r: Recorded, name: string) =>
-  [...r.values.entries()].filter(([k]) => k.startsWith(`${name}@`)).map(([k, v]) => [Number(k.split('@')[1]), v] as const);
+  [...r.values.entries()]
+    .filter(([k]) => k.startsWith(`${name}@`))
+    .map(([k, v]) => [Number(k.split('@')[1]), v] as const);
 
 describe('trainer', () => {
   it('a short MNIST run lowers the test loss, and reports the terms with elbo = -(recon + kl)', async () => {
@@ -74,7 +76,11 @@ describe('trainer', () => {
   });
 
   it('a NaN loss stops the run as diverged, recording the step', async () => {
-    const run = await record({ runId: 'd', config: config({ train: { lr: 1 }, data: { binarization: 'none' } }), resumeFrom: null });
+    const run = await record({
+      runId: 'd',
+      config: config({ train: { lr: 1 }, data: { binarization: 'none' } }),
+      resumeFrom: null,
+    });
     expect(run.status).toBe('diverged');
     const finished = run.events.at(-1) as Extract<TrainerEvent, { type: 'finished' }>;
     const lastFinite = Math.max(...series(run, 'train/loss').map(([s]) => s));
@@ -96,7 +102,9 @@ describe('trainer', () => {
       if (event.type === 'progress' && event.step === 5) Atomics.store(control, 0, CONTROL.pause);
     });
     expect(paused.status).toBe('paused');
-    const checkpoint = paused.events.find((e): e is Extract<TrainerEvent, { type: 'checkpoint' }> => e.type === 'checkpoint')!;
+    const checkpoint = paused.events.find(
+      (e): e is Extract<TrainerEvent, { type: 'checkpoint' }> => e.type === 'checkpoint',
+    )!;
     expect(checkpoint.step).toBe(5);
     const file = join(mkdtempSync(join(tmpdir(), 'vaewb-ckpt-')), 'pause.safetensors');
     writeFileSync(file, checkpoint.bytes);

@@ -9,10 +9,14 @@ import { tinyConfig } from '../../helpers/configs';
 import { ApiError, type WorkbenchEvent } from '../../../src-main/api/contract';
 import { Workbench } from '../../../src-main/workbench/service';
 
-
 const open: Workbench[] = [];
 async function workbench(db: string, options: { runQueue?: boolean; concurrency?: number } = {}): Promise<Workbench> {
-  const w = await Workbench.open({ db, runQueue: options.runQueue ?? true, concurrency: options.concurrency ?? 2, heartbeatMs: 200 });
+  const w = await Workbench.open({
+    db,
+    runQueue: options.runQueue ?? true,
+    concurrency: options.concurrency ?? 2,
+    heartbeatMs: 200,
+  });
   open.push(w);
   return w;
 }
@@ -41,15 +45,21 @@ describe('workbench service', () => {
     expect(ra.final['test/elbo']).toBeLessThan(0);
 
     const db = new Database(join(dir, 'workbench.sqlite'), { readonly: true });
-    const steps = db.prepare("SELECT count(*) AS n FROM metric_points WHERE run_id = ? AND name = 'train/loss'").get(a.id) as { n: number };
+    const steps = db
+      .prepare("SELECT count(*) AS n FROM metric_points WHERE run_id = ? AND name = 'train/loss'")
+      .get(a.id) as { n: number };
     expect(steps.n).toBe(16); // 256 / 32 * 2 epochs
-    const images = db.prepare('SELECT kind, count(*) AS n FROM images WHERE run_id = ? GROUP BY kind ORDER BY kind').all(a.id);
+    const images = db
+      .prepare('SELECT kind, count(*) AS n FROM images WHERE run_id = ? GROUP BY kind ORDER BY kind')
+      .all(a.id);
     expect(images).toEqual([
       { kind: 'reconstructions', n: 2 },
       { kind: 'samples', n: 2 },
       { kind: 'traversal', n: 2 },
     ]);
-    const checkpoints = db.prepare('SELECT path, size, sha256, step FROM checkpoints WHERE run_id = ? ORDER BY step').all(a.id) as { path: string; size: number; sha256: string; step: number }[];
+    const checkpoints = db
+      .prepare('SELECT path, size, sha256, step FROM checkpoints WHERE run_id = ? ORDER BY step')
+      .all(a.id) as { path: string; size: number; sha256: string; step: number }[];
     expect(checkpoints.map((c) => c.step)).toEqual([8, 16]);
     for (const c of checkpoints) {
       const bytes = readFileSync(c.path);
@@ -58,7 +68,9 @@ describe('workbench service', () => {
     }
     db.close();
     // Views saw the same truth live: metrics events for both runs, and each run's end.
-    expect(new Set(events.filter((e) => e.type === 'metrics').map((e) => (e as { runId: string }).runId))).toEqual(new Set([a.id, b.id]));
+    expect(new Set(events.filter((e) => e.type === 'metrics').map((e) => (e as { runId: string }).runId))).toEqual(
+      new Set([a.id, b.id]),
+    );
     expect(events.some((e) => e.type === 'run' && e.run.id === b.id && e.run.status === 'completed')).toBe(true);
   });
 
@@ -103,7 +115,9 @@ describe('workbench service', () => {
     expect(finished.status).toBe('cancelled');
     // The worker stopped: no step was logged long after the cancel.
     const db = new Database(join(dir, 'workbench.sqlite'), { readonly: true });
-    const last = db.prepare('SELECT max(wall_time) AS t, max(step) AS s FROM metric_points WHERE run_id = ?').get(run.id) as { t: number; s: number };
+    const last = db
+      .prepare('SELECT max(wall_time) AS t, max(step) AS s FROM metric_points WHERE run_id = ?')
+      .get(run.id) as { t: number; s: number };
     db.close();
     expect(last.t).toBeLessThan(cancelledAt + 2000); // heartbeat every 200 ms, then one batch; slack for a loaded CI machine
     expect(last.s).toBeLessThan(400);
@@ -128,7 +142,10 @@ describe('workbench service', () => {
     const finished = await app.waitForRun(survivor.id);
     expect(finished.status).toBe('completed');
     const db = new Database(join(dir, 'workbench.sqlite'), { readonly: true });
-    const steps = db.prepare("SELECT count(*) FROM metric_points WHERE run_id = ? AND name = 'train/loss'").pluck().get(survivor.id);
+    const steps = db
+      .prepare("SELECT count(*) FROM metric_points WHERE run_id = ? AND name = 'train/loss'")
+      .pluck()
+      .get(survivor.id);
     const leftovers = db.prepare('SELECT count(*) FROM runs WHERE id = ?').pluck().get(doomed.id);
     db.close();
     expect(steps).toBe(24);
@@ -158,7 +175,10 @@ describe('workbench service', () => {
     expect(done.status).toBe('completed');
     expect(done.step).toBe(24);
     const db = new Database(join(dir, 'workbench.sqlite'), { readonly: true });
-    const steps = db.prepare("SELECT step FROM metric_points WHERE run_id = ? AND name = 'train/loss' ORDER BY step").pluck().all(run.id);
+    const steps = db
+      .prepare("SELECT step FROM metric_points WHERE run_id = ? AND name = 'train/loss' ORDER BY step")
+      .pluck()
+      .all(run.id);
     db.close();
     expect(steps).toEqual(Array.from({ length: 24 }, (_, i) => i + 1));
   });

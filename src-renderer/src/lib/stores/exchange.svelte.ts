@@ -1,7 +1,15 @@
 // View state of export/import, replay, generation and playback (issue #6). Each class holds one
 // panel's state and talks to the workbench through the one transport (the import upload, which
 // the API has no method for, goes to browser mode's /upload/import).
-import type { GeneratedImage, ImageMeta, ImportResult, ReplayPlan, RunComparison, RunSummary, SeriesBucket } from '@api/contract';
+import type {
+  GeneratedImage,
+  ImageMeta,
+  ImportResult,
+  ReplayPlan,
+  RunComparison,
+  RunSummary,
+  SeriesBucket,
+} from '@api/contract';
 import { ACTIVE_STATUSES } from '../apiConstants';
 import { evaluationSteps, stepIndexAtOrBefore, uploadBundle, type CheckpointChoice } from '../transfer';
 import type { Transport } from '../transport';
@@ -73,7 +81,8 @@ export class ReplayStore {
       const plan = await this.runs.transport.call('planReplay', { runId: run.id });
       if (mine === this.#request) this.dialog = { status: 'ready', run, plan };
     } catch (error) {
-      if (mine === this.#request) this.dialog = { status: 'error', run, plan: null, message: `Could not plan the replay: ${message(error)}` };
+      if (mine === this.#request)
+        this.dialog = { status: 'error', run, plan: null, message: `Could not plan the replay: ${message(error)}` };
     }
   }
 
@@ -90,7 +99,12 @@ export class ReplayStore {
       this.dialog = null;
       return run;
     } catch (error) {
-      this.dialog = { status: 'error', run: dialog.run, plan: dialog.plan, message: `Could not start the replay: ${message(error)}` };
+      this.dialog = {
+        status: 'error',
+        run: dialog.run,
+        plan: dialog.plan,
+        message: `Could not start the replay: ${message(error)}`,
+      };
       return null;
     }
   }
@@ -146,13 +160,21 @@ export class ComparisonStore {
 /** The metrics to list: differing ones first, largest difference first; timing metrics last. */
 export function rankDifferences(result: RunComparison): RunComparison['metrics'] {
   return [...result.metrics].sort(
-    (a, b) => Number(a.timing) - Number(b.timing) || Number(a.identical) - Number(b.identical) || b.maxAbsDiff - a.maxAbsDiff || a.metric.localeCompare(b.metric),
+    (a, b) =>
+      Number(a.timing) - Number(b.timing) ||
+      Number(a.identical) - Number(b.identical) ||
+      b.maxAbsDiff - a.maxAbsDiff ||
+      a.metric.localeCompare(b.metric),
   );
 }
 
 // ---- generation -----------------------------------------------------------------------------------
 
-export type GenerateState = { status: 'idle' } | { status: 'busy' } | { status: 'ready'; image: GeneratedImage } | { status: 'error'; message: string };
+export type GenerateState =
+  | { status: 'idle' }
+  | { status: 'busy' }
+  | { status: 'ready'; image: GeneratedImage }
+  | { status: 'error'; message: string };
 
 /** Prior samples and latent interpolations of one run from a chosen checkpoint. */
 export class GenerateStore {
@@ -181,7 +203,10 @@ export class GenerateStore {
     }
   }
 
-  async interpolate(runId: string, options: { checkpoint: CheckpointChoice; from: number; to: number; steps: number }): Promise<void> {
+  async interpolate(
+    runId: string,
+    options: { checkpoint: CheckpointChoice; from: number; to: number; steps: number },
+  ): Promise<void> {
     this.forRun(runId);
     this.interpolation = { status: 'busy' };
     try {
@@ -248,7 +273,13 @@ export class PlaybackStore {
       );
       this.metricNames = names;
       this.index = Math.max(0, this.steps.length - 1);
-      const metric = names.includes(this.metric) ? this.metric : names.includes('train/loss') ? 'train/loss' : names.includes(EVAL_METRIC) ? EVAL_METRIC : (names[0] ?? '');
+      const metric = names.includes(this.metric)
+        ? this.metric
+        : names.includes('train/loss')
+          ? 'train/loss'
+          : names.includes(EVAL_METRIC)
+            ? EVAL_METRIC
+            : (names[0] ?? '');
       await Promise.all([this.#loadImages(), this.setMetric(metric)]);
     } catch (error) {
       if (mine === this.#open) this.error = message(error);

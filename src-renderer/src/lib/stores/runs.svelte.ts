@@ -5,7 +5,18 @@
 import type { RequestOf, RunDetail, RunSummary, WorkbenchEvent } from '@api/contract';
 import { ACTIVE_STATUSES } from '../apiConstants';
 import type { Transport } from '../transport';
-import { emptyFilters, filterOptions, filterRuns, groupByExperiment, PALETTE, pickColor, sortRuns, type RunFilters, type SortDir, type SortKey } from '../runTable';
+import {
+  emptyFilters,
+  filterOptions,
+  filterRuns,
+  groupByExperiment,
+  PALETTE,
+  pickColor,
+  sortRuns,
+  type RunFilters,
+  type SortDir,
+  type SortKey,
+} from '../runTable';
 
 /** Headline metrics kept current in `final` from live metric points. */
 const HEADLINE_METRICS = new Set(['test/elbo', 'test/iwae', 'test/recon', 'test/kl', 'train/loss', 'train/elbo']);
@@ -42,8 +53,12 @@ export class RunsStore {
   visible = $derived(sortRuns(filterRuns(this.runs, this.filters), this.sortKey, this.sortDir));
   groups = $derived(groupByExperiment(this.visible));
   options = $derived(filterOptions(this.runs));
-  selectedRuns = $derived([...this.selectedIds].map((id) => this.byId.get(id)).filter((r): r is RunSummary => r !== undefined));
-  focused = $derived((this.focusedId !== null ? this.byId.get(this.focusedId) : undefined) ?? this.selectedRuns[0] ?? null);
+  selectedRuns = $derived(
+    [...this.selectedIds].map((id) => this.byId.get(id)).filter((r): r is RunSummary => r !== undefined),
+  );
+  focused = $derived(
+    (this.focusedId !== null ? this.byId.get(this.focusedId) : undefined) ?? this.selectedRuns[0] ?? null,
+  );
   /** The selected runs as the chart sees them; the same array while nothing it draws has changed. */
   chartRuns = $derived.by(() => this.#stableChartRuns(this.selectedRuns.map((r) => this.#chartRun(r))));
 
@@ -81,7 +96,10 @@ export class RunsStore {
       this.loaded = true;
       if (firstLoad && this.selectedIds.size === 0 && this.runs.length > 0) {
         const newest = sortRuns(this.runs, 'createdAt', -1).slice(0, INITIAL_SELECTION);
-        this.setSelected(newest.map((r) => r.id), true);
+        this.setSelected(
+          newest.map((r) => r.id),
+          true,
+        );
       }
     } catch (error) {
       this.loadError = `Could not load the runs: ${(error as Error).message}`;
@@ -115,8 +133,7 @@ export class RunsStore {
     if (i === -1) {
       this.runs = [...this.runs, run];
       if (this.loaded) this.setSelected([run.id], true);
-    }
-    else if (this.runs[i] !== run) {
+    } else if (this.runs[i] !== run) {
       const next = this.runs.slice();
       next[i] = run;
       this.runs = next;
@@ -149,7 +166,12 @@ export class RunsStore {
     }
     const active = ACTIVE_STATUSES.includes(run.status);
     if ((active && step !== run.step) || final) {
-      this.upsert({ ...run, step: active ? step : run.step, epoch: active ? epoch : run.epoch, final: final ?? run.final });
+      this.upsert({
+        ...run,
+        step: active ? step : run.step,
+        epoch: active ? epoch : run.epoch,
+        final: final ?? run.final,
+      });
     }
   }
 
@@ -216,7 +238,8 @@ export class RunsStore {
     else {
       this.sortKey = key;
       // Names read best A-Z; numbers and dates best largest first.
-      this.sortDir = key === 'name' || key === 'experiment' || key === 'model' || key === 'dataset' || key === 'status' ? 1 : -1;
+      this.sortDir =
+        key === 'name' || key === 'experiment' || key === 'model' || key === 'dataset' || key === 'status' ? 1 : -1;
     }
   }
 
@@ -297,7 +320,14 @@ export class RunsStore {
   // Chart view of the selection
 
   #chartRun(r: RunSummary): ChartRun {
-    return { id: r.id, name: r.name, color: this.colorOf(r.id), config: r.config, totalSteps: r.totalSteps, startedAt: r.startedAt };
+    return {
+      id: r.id,
+      name: r.name,
+      color: this.colorOf(r.id),
+      config: r.config,
+      totalSteps: r.totalSteps,
+      startedAt: r.startedAt,
+    };
   }
 
   #stableChartRuns(next: ChartRun[]): ChartRun[] {
@@ -307,7 +337,13 @@ export class RunsStore {
       next.every((n, i) => {
         const p = prev[i];
         // A run's config never changes, so its id stands for it.
-        return p.id === n.id && p.name === n.name && p.color === n.color && p.totalSteps === n.totalSteps && p.startedAt === n.startedAt;
+        return (
+          p.id === n.id &&
+          p.name === n.name &&
+          p.color === n.color &&
+          p.totalSteps === n.totalSteps &&
+          p.startedAt === n.startedAt
+        );
       });
     if (same) return prev;
     this.#chartRunsPrev = next;

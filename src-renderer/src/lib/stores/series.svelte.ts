@@ -92,7 +92,17 @@ export class SeriesStore {
     }
     if (missing.length === 0 && coarse.length === 0) return;
     for (const runId of missing) {
-      this.#entries.set(key(runId, metric), { runId, metric, buckets: [], rev: 0, state: 'loading', error: null, appended: 0, resolution: want, complete: false });
+      this.#entries.set(key(runId, metric), {
+        runId,
+        metric,
+        buckets: [],
+        rev: 0,
+        state: 'loading',
+        error: null,
+        appended: 0,
+        resolution: want,
+        complete: false,
+      });
     }
     // Asked for once: the effects that call ensure again meanwhile do not ask twice.
     for (const runId of coarse) this.#entries.get(key(runId, metric))!.resolution = want;
@@ -170,7 +180,8 @@ export class SeriesStore {
    * curve ends on exactly what the store holds (a point whose event was missed included).
    */
   settle(runId: string): void {
-    for (const entry of this.#entries.values()) if (entry.runId === runId && entry.state === 'ready' && entry.appended > 0) this.#markDirty(entry);
+    for (const entry of this.#entries.values())
+      if (entry.runId === runId && entry.state === 'ready' && entry.appended > 0) this.#markDirty(entry);
   }
 
   /** Appends live points to every cached series of the run they belong to. */
@@ -186,7 +197,16 @@ export class SeriesStore {
       if (!entry || entry.state === 'error') continue;
       const last = entry.buckets[entry.buckets.length - 1];
       if (last && p.step <= last.step) continue; // already there (or a rewind that the next fetch settles)
-      entry.buckets.push({ step: p.step, epoch: p.epoch, wallTime: p.wallTime, min: p.value, max: p.value, last: p.value, mean: p.value, count: 1 });
+      entry.buckets.push({
+        step: p.step,
+        epoch: p.epoch,
+        wallTime: p.wallTime,
+        min: p.value,
+        max: p.value,
+        last: p.value,
+        mean: p.value,
+        count: 1,
+      });
       entry.appended++;
       entry.rev++;
       changed = true;
