@@ -4,7 +4,7 @@
 // any failure.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
 const reports = join(root, 'test-results');
@@ -14,6 +14,8 @@ mkdirSync(reports, { recursive: true });
 const bin = (name) => join(root, 'node_modules', '.bin', name);
 let failedSteps = [];
 const totals = { passed: 0, failed: 0, skipped: 0 };
+/** test file -> how many of its tests skipped (from Vitest's JSON reports). */
+const skippedByFile = new Map();
 
 function step(title, command, args) {
   const started = Date.now();
@@ -28,6 +30,29 @@ function step(title, command, args) {
   console.log(`=== ${title}: ${ok ? 'ok' : `FAILED (exit ${result.status ?? result.signal})`} in ${seconds} s`);
   if (!ok) failedSteps.push(title);
   return ok;
+}
+
+// Each skipped test says why: tests/helpers/requirements.ts writes one line per missing requirement
+// and test file; here they are counted per reason.
+function printSkipReasons() {
+  if (skippedByFile.size === 0) return;
+  let lines = [];
+  try {
+    lines = readFileSync(join(reports, 'skip-reasons.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+  } catch {
+    // no requirement was missing: the skips below are unexplained
+  }
+  const byReason = new Map();
+  for (const [file, count] of skippedByFile) {
+    const reasons = [...new Set(lines.filter((l) => l.file === file).map((l) => l.reason))];
+    const reason = reasons.join('; ') || `no stated reason (${file})`;
+    byReason.set(reason, (byReason.get(reason) ?? 0) + count);
+  }
+  console.log('\nSkipped:');
+  for (const [reason, count] of byReason) console.log(`  ${count} test${count === 1 ? '' : 's'}: ${reason}`);
 }
 
 function vitest(title, projects, report) {
@@ -45,6 +70,10 @@ function vitest(title, projects, report) {
     totals.failed +=
       json.numFailedTests + (json.numFailedTestSuites > 0 && json.numFailedTests === 0 ? json.numFailedTestSuites : 0);
     totals.skipped += json.numPendingTests + json.numTodoTests;
+    for (const file of json.testResults ?? []) {
+      const skipped = (file.assertionResults ?? []).filter((t) => t.status === 'pending' || t.status === 'skipped');
+      if (skipped.length > 0) skippedByFile.set(relative(root, file.name), skipped.length);
+    }
   } catch {
     totals.failed += 1; // the runner died before writing its report
   }
@@ -66,6 +95,7 @@ if (typed) {
     vitest('end-to-end tests (chromium)', ['e2e'], join(reports, 'e2e.json'));
   }
 }
+printSkipReasons();
 if (failedSteps.length > 0) console.log(`\nFailed steps: ${failedSteps.join(', ')}`);
 console.log(
   `\nTests: ${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`,

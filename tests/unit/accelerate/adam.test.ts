@@ -10,8 +10,13 @@ import {
   loadSgemmAddon,
   resetSgemmAddonCache,
 } from '../../../src-main/training/accelerate';
+import { requirement } from '../../helpers/requirements';
 
-const available = loadSgemmAddon().addon !== null && typeof loadSgemmAddon().addon?.adam === 'function';
+const available = requirement(
+  import.meta.filename,
+  loadSgemmAddon().addon !== null && typeof loadSgemmAddon().addon?.adam === 'function',
+  'the native sgemm addon is not built (it needs a BLAS: apt-get install libopenblas-dev, then npm rebuild vae-workbench-sgemm)',
+).ok;
 const saved = process.env.VAE_WORKBENCH_SGEMM;
 
 afterEach(() => {

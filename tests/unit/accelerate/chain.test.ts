@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { ModelConfigSchema } from '../../../src-main/api/config';
 import { createModel } from '../../../src-main/models';
 import { initBackend } from '../../../src-main/training/backend';
+import { requirement } from '../../helpers/requirements';
 import {
   activeMatMulKernels,
   loadSgemmAddon,
@@ -18,7 +19,11 @@ import {
   type Accelerator,
 } from '../../../src-main/training/accelerate';
 
-const available = loadSgemmAddon().addon !== null;
+const available = requirement(
+  import.meta.filename,
+  loadSgemmAddon().addon !== null,
+  'the native sgemm addon is not built (it needs a BLAS: apt-get install libopenblas-dev, then npm rebuild vae-workbench-sgemm)',
+).ok;
 const saved = process.env.VAE_WORKBENCH_SGEMM;
 
 afterEach(() => {

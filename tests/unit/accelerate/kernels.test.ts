@@ -5,12 +5,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../../src-main/training/backend';
 import { installMatMulKernels, loadSgemmAddon, type Accelerator } from '../../../src-main/training/accelerate';
+import { requirement } from '../../helpers/requirements';
 
 const addon = loadSgemmAddon().addon;
 // The native kernel runs wherever the addon was built (here: OpenBLAS from libopenblas-dev). It is
 // skipped only where the addon is absent (no BLAS or compiler at install), which is the fallback
 // that chain.test.ts covers.
-const available = addon !== null;
+const available = requirement(
+  import.meta.filename,
+  addon !== null,
+  'the native sgemm addon is not built (it needs a BLAS: apt-get install libopenblas-dev, then npm rebuild vae-workbench-sgemm)',
+).ok;
 
 let seed = 1;
 function random(shape: number[]): tf.Tensor {

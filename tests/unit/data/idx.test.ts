@@ -12,6 +12,7 @@ import {
   readIdx,
 } from '../../../src-main/data/idx';
 import { DatasetError, type LoadOptions } from '../../../src-main/data/types';
+import { requirement } from '../../helpers/requirements';
 
 let dir: string;
 const COUNT = 30;
@@ -113,25 +114,28 @@ describe('IDX reader', () => {
   });
 });
 
-describe.runIf(existsSync(join(DEFAULT_FASHION_MNIST_FOLDER, 'train-images-idx3-ubyte.gz')))(
-  'Fashion-MNIST (Debian folder)',
-  () => {
-    it('loads train from train-* and test from t10k-*, 28x28 with 10 classes', async () => {
-      const data = await loadDataset(options('fashion-mnist', { trainSize: 2000, testSize: 500 }));
-      expect([data.height, data.width, data.channels]).toEqual([28, 28, 1]);
-      expect(data.source).toContain(DEFAULT_FASHION_MNIST_FOLDER);
-      expect(data.train.count).toBe(2000);
-      expect(data.test.count).toBe(500);
-      expect(new Set(data.train.labels).size).toBe(10);
-      expect(Math.max(...data.test.labels!)).toBe(9);
-      expect(data.train.pixels.every((v) => v >= 0 && v <= 1)).toBe(true);
-
-      // The folder given as a path is the same data set.
-      const byPath = await loadDataset(options(DEFAULT_FASHION_MNIST_FOLDER, { trainSize: 2000, testSize: 500 }));
-      expect(byPath.hash).toBe(data.hash);
-
-      const error = await errorOf(loadDataset(options('fashion-mnist', { trainSize: 60_001 })));
-      expect(error.message).toMatch(/'fashion-mnist' has 60,000 training examples but trainSize asks for 60001/);
-    });
-  },
+const fashionMnist = requirement(
+  import.meta.filename,
+  existsSync(join(DEFAULT_FASHION_MNIST_FOLDER, 'train-images-idx3-ubyte.gz')),
+  `Fashion-MNIST is not in ${DEFAULT_FASHION_MNIST_FOLDER} (apt-get install dataset-fashion-mnist)`,
 );
+
+describe.runIf(fashionMnist.ok)('Fashion-MNIST (Debian folder)', () => {
+  it('loads train from train-* and test from t10k-*, 28x28 with 10 classes', async () => {
+    const data = await loadDataset(options('fashion-mnist', { trainSize: 2000, testSize: 500 }));
+    expect([data.height, data.width, data.channels]).toEqual([28, 28, 1]);
+    expect(data.source).toContain(DEFAULT_FASHION_MNIST_FOLDER);
+    expect(data.train.count).toBe(2000);
+    expect(data.test.count).toBe(500);
+    expect(new Set(data.train.labels).size).toBe(10);
+    expect(Math.max(...data.test.labels!)).toBe(9);
+    expect(data.train.pixels.every((v) => v >= 0 && v <= 1)).toBe(true);
+
+    // The folder given as a path is the same data set.
+    const byPath = await loadDataset(options(DEFAULT_FASHION_MNIST_FOLDER, { trainSize: 2000, testSize: 500 }));
+    expect(byPath.hash).toBe(data.hash);
+
+    const error = await errorOf(loadDataset(options('fashion-mnist', { trainSize: 60_001 })));
+    expect(error.message).toMatch(/'fashion-mnist' has 60,000 training examples but trainSize asks for 60001/);
+  });
+});
