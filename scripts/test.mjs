@@ -1,6 +1,6 @@
-// `npm test`: typecheck (main/preload/CLI with tsc, renderer with svelte-check), unit and
-// component tests (Vitest), build, then end-to-end tests in Debian's headless chromium against
-// browser mode. Ends with one summary line "Tests: N passed, N failed" and a non-zero exit on
+// `npm test`: lint and format check, typecheck (main/preload/CLI with tsc, renderer with
+// svelte-check), unit and component tests (Vitest), build, then end-to-end tests in headless
+// Chromium (tests/helpers/browser.ts finds one) against browser mode. Ends with one summary line "Tests: N passed, N failed" and a non-zero exit on
 // any failure.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -79,6 +79,11 @@ function vitest(title, projects, report) {
   }
   return ok;
 }
+
+// Lint first (ESLint, with the architecture's layer rule, and Prettier's check); a failure is
+// reported at the end, and the tests still run so that one look shows everything.
+step('lint (eslint)', bin('eslint'), ['.']);
+step('format check (prettier)', bin('prettier'), ['--check', '.']);
 
 const typed =
   step('typecheck main, preload, CLI', bin('tsc'), ['-p', 'tsconfig.node.json', '--noEmit']) &&

@@ -55,7 +55,7 @@ export function randomInt(random: Random, n: number): number {
 }
 
 /** Fisher-Yates shuffle in place. */
-export function shuffleInPlace<T extends { length: number; [i: number]: any }>(array: T, random: Random): T {
+export function shuffleInPlace<V, T extends { length: number; [i: number]: V }>(array: T, random: Random): T {
   for (let i = array.length - 1; i > 0; i--) {
     const j = randomInt(random, i + 1);
     const tmp = array[i];

@@ -40,7 +40,7 @@ export function modelFromCheckpoint(
     setNamedWeights(model, content.model);
   } catch (error) {
     model.dispose();
-    throw new Error(`The checkpoint does not fit its run's model: ${(error as Error).message}`);
+    throw new Error(`The checkpoint does not fit its run's model: ${(error as Error).message}`, { cause: error });
   }
   return model;
 }

@@ -44,7 +44,9 @@ export async function inputShapeFor(config: RunConfig, weights: NamedArray[]): P
     return [data.height, data.width, data.channels];
   } catch (error) {
     if (guessed) return guessed;
-    throw new Error(`Cannot tell the image size of data set '${config.data.dataset}': ${(error as Error).message}`);
+    throw new Error(`Cannot tell the image size of data set '${config.data.dataset}': ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 

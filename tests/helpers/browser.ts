@@ -48,6 +48,7 @@ async function locate(): Promise<ChromiumLocation> {
     throw new Error(
       `no Chromium found: set CHROMIUM_PATH, install one (Debian: apt-get install chromium), ` +
         `or keep the devDependency @sparticuz/chromium installed (${(error as Error).message})`,
+      { cause: error },
     );
   }
 }

@@ -1,90 +1,126 @@
-// The layering of ../shared/ARCHITECTURE.md, held by a test so nobody has to remember it:
-// lower layers never import higher ones; only the store imports better-sqlite3; only the Electron
-// shell imports electron; the renderer imports no Node code; the data layer has no tfjs.
+// The layering of the README's architecture section is held by one lint rule
+// (scripts/eslint-layers.mjs, run by `npm run lint` and first in `npm test`). These tests hold the
+// rule itself: each deliberate violation below must fail lint, with the message naming the line it
+// crosses, and the real tree must pass.
 import { describe, expect, it } from 'vitest';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { ESLint } from 'eslint';
+import { join } from 'node:path';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const LAYERS = ['api', 'models', 'data', 'training', 'store', 'workbench', 'server', 'cli', 'electron'] as const;
-type Layer = (typeof LAYERS)[number];
+const eslint = new ESLint({ cwd: ROOT });
 
-/** What each layer of src-main may import from its siblings. */
-const ALLOWED: Record<Layer, Layer[]> = {
-  api: [],
-  models: ['api'],
-  data: ['api'],
-  training: ['api', 'models', 'data'],
-  store: ['api'],
-  workbench: ['api', 'training', 'store'],
-  server: ['api', 'workbench'],
-  cli: ['api', 'workbench', 'server'],
-  electron: ['api', 'workbench'],
-};
-
-function files(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) return files(path);
-    return /\.(ts|mts|mjs|svelte)$/.test(name) ? [path] : [];
-  });
+/** The layer-rule messages ESLint gives for `code` placed at `file`. */
+async function layerErrors(file: string, code: string): Promise<string[]> {
+  const [result] = await eslint.lintText(code, { filePath: join(ROOT, file) });
+  return result.messages.filter((m) => m.ruleId === 'layers/allowed-imports').map((m) => m.message);
 }
 
-function imports(file: string): string[] {
-  const text = readFileSync(file, 'utf8');
-  return [...text.matchAll(/(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)].map(
-    (m) => m[1] ?? m[2],
-  );
-}
+describe('architecture layers (lint rule layers/allowed-imports)', () => {
+  const violations: [string, string, string, RegExp][] = [
+    [
+      'better-sqlite3 from training',
+      'src-main/training/x.ts',
+      "import Database from 'better-sqlite3';\nexport const d = Database;\n",
+      /only src-main\/store imports better-sqlite3/,
+    ],
+    [
+      'store from the renderer',
+      'src-renderer/src/lib/x.ts',
+      "import { openStore } from '../../../src-main/store';\nexport const o = openStore;\n",
+      /src-renderer may import only src-main\/api/,
+    ],
+    [
+      'a side-effect import of a higher layer',
+      'src-main/models/x.ts',
+      "import '../store/db';\n",
+      /src-main\/models may import api, not src-main\/store/,
+    ],
+    [
+      'a dynamic import of a higher layer',
+      'src-main/data/x.ts',
+      "export const w = () => import('../workbench/service');\n",
+      /src-main\/data may import api, not src-main\/workbench/,
+    ],
+    [
+      'a createRequire string',
+      'src-main/training/x.ts',
+      "import { createRequire } from 'node:module';\nexport const e = createRequire(import.meta.url)('electron');\n",
+      /only src-main\/electron imports electron/,
+    ],
+    [
+      'require.resolve of a package owned elsewhere',
+      'src-main/workbench/x.ts',
+      "import { createRequire } from 'node:module';\nconst require = createRequire(import.meta.url);\nexport const p = require.resolve('better-sqlite3');\n",
+      /only src-main\/store imports better-sqlite3/,
+    ],
+    [
+      'tfjs on the main thread',
+      'src-main/server/x.ts',
+      "import * as tf from '@tensorflow/tfjs';\nexport const t = tf;\n",
+      /runs on the main thread and must not import @tensorflow\/tfjs/,
+    ],
+    [
+      'a training module that loads tfjs, statically, from the main thread',
+      'src-main/workbench/x.ts',
+      "import { train } from '../training/trainer';\nexport const t = train;\n",
+      /main-thread module imports training\/trainer, which loads tfjs/,
+    ],
+    [
+      'Node code in the renderer',
+      'src-renderer/src/lib/x.ts',
+      "import { readFileSync } from 'node:fs';\nexport const r = readFileSync;\n",
+      /renderer runs in a browser sandbox and cannot import node:fs/,
+    ],
+    [
+      'a package in api',
+      'src-main/api/x.ts',
+      "import { encode } from 'fast-png';\nexport const e = encode;\n",
+      /src-main\/api is plain TypeScript plus zod/,
+    ],
+    [
+      'a lower layer reaching the shells',
+      'src-main/store/x.ts',
+      "export { startServer } from '../server/http';\n",
+      /src-main\/store may import api, not src-main\/server/,
+    ],
+  ];
 
-describe('architecture layers', () => {
-  for (const layer of LAYERS) {
-    it(`src-main/${layer} imports only ${ALLOWED[layer].join(', ') || 'nothing else in src-main'}`, () => {
-      const violations: string[] = [];
-      for (const file of files(join(ROOT, 'src-main', layer))) {
-        for (const spec of imports(file)) {
-          // The layer an import lands in, wherever in the tree the importing file sits.
-          const target = spec.startsWith('.')
-            ? relative(join(ROOT, 'src-main'), resolve(dirname(file), spec)).split(sep)[0]
-            : undefined;
-          const sibling = LAYERS.includes(target as Layer) ? (target as Layer) : undefined;
-          if (sibling && sibling !== layer && !ALLOWED[layer].includes(sibling))
-            violations.push(`${relative(ROOT, file)} -> ${spec}`);
-          if (spec === 'better-sqlite3' && layer !== 'store')
-            violations.push(`${relative(ROOT, file)} imports better-sqlite3`);
-          if (spec === 'electron' && layer !== 'electron') violations.push(`${relative(ROOT, file)} imports electron`);
-          if (
-            spec.startsWith('@tensorflow/') &&
-            ['data', 'store', 'api', 'server', 'cli', 'electron'].includes(layer)
-          ) {
-            violations.push(`${relative(ROOT, file)} imports ${spec}`);
-          }
-          if (layer === 'api' && !spec.startsWith('./') && spec !== 'zod')
-            violations.push(`${relative(ROOT, file)} -> ${spec} (api is plain TS + zod)`);
-        }
-      }
-      expect(violations).toEqual([]);
+  for (const [what, file, code, message] of violations) {
+    it(`refuses ${what}`, async () => {
+      const errors = await layerErrors(file, code);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatch(message);
     });
   }
 
-  it('src-main/api/constants.ts imports nothing (the renderer loads it at start-up, without zod)', () => {
-    expect(imports(join(ROOT, 'src-main', 'api', 'constants.ts'))).toEqual([]);
+  it('allows what the table allows: api from the renderer, pool and type-only trainer imports in the workbench, tfjs in training', async () => {
+    expect(
+      await layerErrors('src-renderer/src/lib/x.ts', "import type { RunSummary } from '@api/contract';\n"),
+    ).toEqual([]);
+    expect(
+      await layerErrors(
+        'src-main/workbench/x.ts',
+        "import { startJob } from '../training/pool';\nexport const s = startJob;\n",
+      ),
+    ).toEqual([]);
+    expect(
+      await layerErrors(
+        'src-main/workbench/x.ts',
+        "import type { Emit } from '../training/trainer';\nexport type T = Emit;\n",
+      ),
+    ).toEqual([]);
+    expect(
+      await layerErrors('src-main/training/x.ts', "import * as tf from '@tensorflow/tfjs';\nexport const t = tf;\n"),
+    ).toEqual([]);
   });
 
-  it('the renderer imports only the api contract (and zod, its schema library), svelte, chart.js and its own files', () => {
-    const violations: string[] = [];
-    for (const file of files(join(ROOT, 'src-renderer'))) {
-      for (const spec of imports(file)) {
-        const ok =
-          spec.startsWith('.') ||
-          spec.startsWith('@api/') ||
-          spec === 'svelte' ||
-          spec.startsWith('svelte/') ||
-          spec.startsWith('chart.js') ||
-          spec === 'zod';
-        if (!ok) violations.push(`${relative(ROOT, file)} -> ${spec}`);
-      }
-    }
-    expect(violations).toEqual([]);
+  it('the source tree passes the layer rule', async () => {
+    const results = await eslint.lintFiles(['src-main', 'src-renderer']);
+    const errors = results.flatMap((r) =>
+      r.messages
+        .filter((m) => m.ruleId === 'layers/allowed-imports')
+        .map((m) => `${r.filePath}:${m.line} ${m.message}`),
+    );
+    expect(errors).toEqual([]);
   });
 });

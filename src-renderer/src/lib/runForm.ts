@@ -5,7 +5,7 @@
 // paints without it.
 import type { RunConfig, RunConfigInput } from '@api/config';
 import type { RequestOf } from '@api/contract';
-import { BUILTIN_DATASETS, DEFAULT_CONFIG, SWEEP_PARAMS } from './apiConstants';
+import { type BUILTIN_DATASETS, DEFAULT_CONFIG, type SWEEP_PARAMS } from './apiConstants';
 
 export { DEFAULT_CONFIG };
 
