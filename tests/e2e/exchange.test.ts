@@ -176,7 +176,8 @@ describe('export, replay, playback, generation and import in browser mode', () =
       return ((await response.json()) as { result: { warnings: string[] } }).result;
     }, runId)) as { warnings: string[] };
     expect(await warnings.getAttribute('data-count')).toBe(String(plan.warnings.length));
-    const shown = (await warnings.textContent()) ?? '';
+    // innerText: the text as a person reads it (the template's line breaks collapse to spaces).
+    const shown = await warnings.innerText();
     if (plan.warnings.length === 0) expect(shown).toMatch(/should match it to the last bit/);
     for (const warning of plan.warnings) expect(shown).toContain(warning);
     expect(runCount()).toBe(before);
