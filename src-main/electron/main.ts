@@ -1,15 +1,17 @@
 // Electron main: one window over the workbench service, hardened as the Electron security
-// checklist asks (context isolation, sandbox, no Node in the renderer, CSP, navigation and
-// window-opening locked down, permissions denied, IPC senders checked).
-import { app, BrowserWindow, dialog, ipcMain, Menu, session, shell, type IpcMainInvokeEvent } from 'electron';
+// checklist asks (context isolation, sandbox, no Node in the renderer, CSP, the renderer served
+// from app:// rather than file://, navigation and window-opening locked down, permissions denied,
+// IPC senders checked). README.md's Security section lists each item and where it is done.
+import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, session, shell, type IpcMainInvokeEvent } from 'electron';
 import { readFileSync, writeFileSync, mkdirSync, existsSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { ApiError, type ExportResult, type ImportResult } from '../api/contract';
 import { Workbench } from '../workbench/service';
 import { defaultDataDir } from '../workbench/paths';
 import { IPC_CALL, IPC_EVENT } from './channels';
 import { handleIpcCall } from './ipcHandler';
+import { APP_INDEX_URL, APP_ROOT_URL, APP_SCHEME, APP_SCHEME_PRIVILEGES, serveAppRequest } from './appProtocol';
 import {
   APP_CSP,
   DEFAULT_BOUNDS,
@@ -20,8 +22,8 @@ import {
 } from './windowOptions';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const rendererIndex = join(here, '..', 'renderer', 'index.html');
-const appRoot = process.env.ELECTRON_RENDERER_URL ?? pathToFileURL(dirname(rendererIndex) + '/').href;
+const rendererDir = join(here, '..', 'renderer');
+const appRoot = process.env.ELECTRON_RENDERER_URL ?? APP_ROOT_URL;
 const boundsFile = (): string => join(defaultDataDir(), 'window.json');
 
 let workbench: Workbench | null = null;
@@ -29,6 +31,9 @@ let mainWindow: BrowserWindow | null = null;
 
 // One data folder for the app, the CLI and browser mode (Electron would otherwise use the product name).
 app.setPath('userData', defaultDataDir());
+
+// app://workbench/ serves the built renderer folder and nothing else (must be registered before ready).
+protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: APP_SCHEME_PRIVILEGES }]);
 
 if (!app.requestSingleInstanceLock()) {
   app.quit();
@@ -79,8 +84,10 @@ async function start(): Promise<void> {
   });
   const service = workbench;
 
+  protocol.handle(APP_SCHEME, (request) => serveAppRequest(rendererDir, request));
   session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
   session.defaultSession.setPermissionCheckHandler(() => false);
+  // app:// responses carry the CSP themselves (serveAppRequest); this covers the dev server's.
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [APP_CSP] } });
   });
@@ -118,8 +125,7 @@ async function start(): Promise<void> {
   });
 
   Menu.setApplicationMenu(buildMenu());
-  if (process.env.ELECTRON_RENDERER_URL) await window.loadURL(process.env.ELECTRON_RENDERER_URL);
-  else await window.loadFile(rendererIndex);
+  await window.loadURL(process.env.ELECTRON_RENDERER_URL ?? APP_INDEX_URL);
 }
 
 function buildMenu(): Menu {

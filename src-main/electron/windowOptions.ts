@@ -57,13 +57,24 @@ export function isExternalLinkAllowed(url: string): boolean {
   }
 }
 
-/** Whether `url` belongs to the app itself (the built renderer folder, or the dev server). */
+/**
+ * Whether `url` belongs to the app itself: the same scheme and host as `appRoot`
+ * ('app://workbench/', or the dev server's http://localhost:PORT/), with no credentials.
+ * Scheme and host are compared rather than `origin`, since a URL parser that does not know
+ * app:// as a standard scheme (Node's) gives every such URL the origin 'null'.
+ */
 export function isAppUrl(url: string, appRoot: string): boolean {
   try {
     const parsed = new URL(url);
     const root = new URL(appRoot);
-    if (parsed.protocol === 'file:') return root.protocol === 'file:' && parsed.pathname.startsWith(root.pathname);
-    return parsed.origin === root.origin;
+    if (!['app:', 'http:', 'https:'].includes(root.protocol)) return false;
+    return (
+      parsed.protocol === root.protocol &&
+      parsed.host.toLowerCase() === root.host.toLowerCase() &&
+      parsed.host !== '' &&
+      parsed.username === '' &&
+      parsed.password === ''
+    );
   } catch {
     return false;
   }

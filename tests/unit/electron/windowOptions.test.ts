@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { APP_CSP, isAppUrl, isExternalLinkAllowed, mainWindowOptions } from '../../../src-main/electron/windowOptions';
+import { APP_INDEX_URL, APP_ROOT_URL } from '../../../src-main/electron/appProtocol';
 import { APP_VERSION } from '../../../src-main/api/version';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
@@ -33,10 +34,24 @@ describe('main window options', () => {
     expect(isExternalLinkAllowed('https://arxiv.org/abs/1312.6114')).toBe(true);
     expect(isExternalLinkAllowed('file:///etc/passwd')).toBe(false);
     expect(isExternalLinkAllowed('javascript:alert(1)')).toBe(false);
-    const root = 'file:///app/out/renderer/';
-    expect(isAppUrl('file:///app/out/renderer/index.html', root)).toBe(true);
-    expect(isAppUrl('file:///etc/passwd', root)).toBe(false);
-    expect(isAppUrl('https://evil.example/', root)).toBe(false);
+    expect(isAppUrl(APP_INDEX_URL, APP_ROOT_URL)).toBe(true);
+    expect(isAppUrl('file:///app/out/renderer/index.html', APP_ROOT_URL)).toBe(false);
+    expect(isAppUrl('file:///etc/passwd', APP_ROOT_URL)).toBe(false);
+    expect(isAppUrl('https://evil.example/', APP_ROOT_URL)).toBe(false);
+    // The dev server (ELECTRON_RENDERER_URL): same scheme, host and port only.
+    expect(isAppUrl('http://localhost:5173/index.html', 'http://localhost:5173/')).toBe(true);
+    expect(isAppUrl('http://localhost:5174/', 'http://localhost:5173/')).toBe(false);
+    // A file:// root is no longer an app root at all.
+    expect(isAppUrl('file:///app/out/renderer/index.html', 'file:///app/out/renderer/')).toBe(false);
+  });
+  it('the window loads app://workbench/index.html, served from the renderer folder only', () => {
+    expect(APP_INDEX_URL).toBe('app://workbench/index.html');
+    const main = readFileSync(join(ROOT, 'src-main', 'electron', 'main.ts'), 'utf8');
+    expect(main).toContain('protocol.registerSchemesAsPrivileged');
+    expect(main).toContain('protocol.handle(APP_SCHEME, (request) => serveAppRequest(rendererDir, request))');
+    expect(main).toContain('loadURL(process.env.ELECTRON_RENDERER_URL ?? APP_INDEX_URL)');
+    expect(main).not.toContain('loadFile(');
+    expect(main).not.toContain('pathToFileURL');
   });
   it('preload exposes one object and nothing else; main checks the IPC sender', () => {
     const preload = readFileSync(join(ROOT, 'src-main', 'electron', 'preload.ts'), 'utf8');
