@@ -297,3 +297,65 @@ export function validateRequest<M extends MethodName>(
 }
 
 export { RunConfigSchema };
+
+// ---- The desktop shell's own methods (issue #11 item 5) ------------------------------------------
+// Native dialogs exist only in the Electron window, so only its main process answers these; they
+// travel the same preload call and IPC channel as every workbench method. The dialog and the
+// workbench call both happen in main: the renderer never names a path on disk.
+
+const BundleFormat = z.enum(['zip', 'folder']);
+
+/** Request schemas of the desktop shell's methods, one per method. */
+export const desktopRequestSchemas = {
+  /** A save dialog (zip) or folder picker, then exportRun into what was chosen. */
+  exportRunWithDialog: z.object({ runId, checkpoint: CheckpointRef.optional(), format: BundleFormat }).strict(),
+  /** An open dialog for a bundle .zip or folder, then importBundle of what was chosen. */
+  importBundleWithDialog: z.object({ format: BundleFormat }).strict(),
+};
+
+export type DesktopMethodName = keyof typeof desktopRequestSchemas;
+export type DesktopRequestOf<M extends DesktopMethodName> = z.input<(typeof desktopRequestSchemas)[M]>;
+
+/** What a dialog-driven method answers: nothing when the user cancelled, else the path and the result. */
+export type DialogOutcome<T> = { canceled: true } | { canceled: false; path: string; result: T };
+
+export interface DesktopResponseMap {
+  exportRunWithDialog: DialogOutcome<ExportResult>;
+  importBundleWithDialog: DialogOutcome<ImportResult>;
+}
+
+export type DesktopApi = {
+  [M in DesktopMethodName]: (request: z.output<(typeof desktopRequestSchemas)[M]>) => Promise<DesktopResponseMap[M]>;
+};
+
+export function isDesktopMethodName(name: string): name is DesktopMethodName {
+  return Object.prototype.hasOwnProperty.call(desktopRequestSchemas, name);
+}
+
+/** Validates a request for a desktop method, as `validateRequest` does for the workbench's. */
+export function validateDesktopRequest<M extends DesktopMethodName>(
+  method: M,
+  payload: unknown,
+): z.output<(typeof desktopRequestSchemas)[M]> {
+  const result = desktopRequestSchemas[method].safeParse(payload ?? {});
+  if (!result.success) {
+    const [first] = describeIssues(result.error);
+    throw new ApiError(400, `Invalid request to ${method}: ${first.path}: ${first.message}`, first.path);
+  }
+  return result.data as z.output<(typeof desktopRequestSchemas)[M]>;
+}
+
+/** Every method the preload bridge carries: the workbench's and the desktop shell's. */
+export type BridgeMethodName = MethodName | DesktopMethodName;
+export type BridgeRequestOf<M extends BridgeMethodName> = M extends MethodName
+  ? RequestOf<M>
+  : M extends DesktopMethodName
+    ? DesktopRequestOf<M>
+    : never;
+export type BridgeReply = { ok: true; result: unknown } | { ok: false; error: { message: string; field?: string } };
+
+/** What the Electron preload exposes on `window.vaeWorkbench` (contextBridge), and nothing else. */
+export interface PreloadBridge {
+  call<M extends BridgeMethodName>(method: M, request: BridgeRequestOf<M>): Promise<BridgeReply>;
+  subscribe(listener: (event: WorkbenchEvent) => void): () => void;
+}

@@ -1,17 +1,38 @@
 // The body of the one IPC handler, kept free of Electron imports so the contract tests can drive
 // the preload transport's exact request/reply path under Node.
-import { ApiError } from '../api/contract';
+import {
+  ApiError,
+  isDesktopMethodName,
+  validateDesktopRequest,
+  type AppInfo,
+  type BridgeReply,
+  type DesktopApi,
+} from '../api/contract';
 import type { Workbench } from '../workbench/service';
 
-export type IpcReply = { ok: true; result: unknown } | { ok: false; error: { message: string; field?: string } };
+export type IpcReply = BridgeReply;
 
+/**
+ * One call from the preload bridge: a desktop-shell method (native dialogs) goes to `desktop`,
+ * validated against its schema; anything else to the workbench's dispatch. The workbench does not
+ * know which shell carries it, so this shell stamps appInfo with its own transport.
+ */
 export async function handleIpcCall(
   workbench: Pick<Workbench, 'dispatch'>,
   method: unknown,
   payload: unknown,
+  desktop?: DesktopApi,
 ): Promise<IpcReply> {
   try {
-    return { ok: true, result: await workbench.dispatch(String(method), payload) };
+    const name = String(method);
+    if (isDesktopMethodName(name)) {
+      if (!desktop) throw new ApiError(404, `'${name}' is answered only by the desktop window`);
+      const handler = desktop[name] as (request: unknown) => Promise<unknown>;
+      return { ok: true, result: await handler(validateDesktopRequest(name, payload)) };
+    }
+    const result = await workbench.dispatch(name, payload);
+    if (name === 'appInfo') return { ok: true, result: { ...(result as AppInfo), transport: 'electron' } };
+    return { ok: true, result };
   } catch (error) {
     const field = error instanceof ApiError ? error.field : undefined;
     return {

@@ -3,13 +3,14 @@
 // from app:// rather than file://, navigation and window-opening locked down, permissions denied,
 // IPC senders checked). README.md's Security section lists each item and where it is done.
 import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, session, shell, type IpcMainInvokeEvent } from 'electron';
-import { readFileSync, writeFileSync, mkdirSync, existsSync, renameSync, rmSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ApiError, type ExportResult, type ImportResult } from '../api/contract';
+import { ApiError } from '../api/contract';
 import { Workbench } from '../workbench/service';
 import { defaultDataDir } from '../workbench/paths';
 import { IPC_CALL, IPC_EVENT } from './channels';
+import { createDesktopApi, type DesktopDialogs } from './desktopApi';
 import { handleIpcCall } from './ipcHandler';
 import { APP_INDEX_URL, APP_ROOT_URL, APP_SCHEME, APP_SCHEME_PRIVILEGES, serveAppRequest } from './appProtocol';
 import {
@@ -98,7 +99,7 @@ async function start(): Promise<void> {
     } catch (error) {
       return { ok: false, error: { message: (error as Error).message } };
     }
-    return handleIpcCall(service, method, payload);
+    return handleIpcCall(service, method, payload, desktop);
   });
 
   const bounds = loadBounds();
@@ -138,12 +139,10 @@ function buildMenu(): Menu {
           click: () => void shell.openPath(workbench?.paths.dataDir ?? defaultDataDir()),
         },
         { type: 'separator' },
-        // Bundles (issue #6). The renderer cannot open native dialogs (its preload exposes only
-        // call/subscribe), so import and export of the desktop app live here.
+        // Bundles (issue #6). Export lives in the run's details panel, which knows the run and
+        // asks main for the save dialog through the preload bridge (exportRunWithDialog).
         { label: 'Import Bundle (.zip)…', click: () => void importBundleFromMenu('zip') },
         { label: 'Import Bundle Folder…', click: () => void importBundleFromMenu('folder') },
-        { label: 'Export Run as .zip…', click: () => void exportRunFromMenu('zip') },
-        { label: 'Export Run to Folder…', click: () => void exportRunFromMenu('folder') },
         { type: 'separator' },
         { role: 'quit' },
       ],
@@ -185,25 +184,28 @@ function showMessage(options: Electron.MessageBoxOptions): Promise<Electron.Mess
     : dialog.showMessageBox(options);
 }
 
-async function importBundleFromMenu(kind: 'zip' | 'folder'): Promise<void> {
-  const service = workbench;
-  if (!service) return;
-  const options: Electron.OpenDialogOptions =
-    kind === 'zip'
-      ? {
-          title: 'Import a run bundle',
-          properties: ['openFile'],
-          filters: [{ name: 'Run bundle', extensions: ['zip'] }],
-        }
-      : { title: 'Import a run bundle folder', properties: ['openDirectory'] };
-  const picked =
+/** Electron's dialogs, attached to the window when there is one, for the desktop API. */
+const dialogs: DesktopDialogs = {
+  showOpenDialog: (options) =>
     mainWindow && !mainWindow.isDestroyed()
-      ? await dialog.showOpenDialog(mainWindow, options)
-      : await dialog.showOpenDialog(options);
-  if (picked.canceled || picked.filePaths.length === 0) return;
+      ? dialog.showOpenDialog(mainWindow, options)
+      : dialog.showOpenDialog(options),
+  showSaveDialog: (options) =>
+    mainWindow && !mainWindow.isDestroyed()
+      ? dialog.showSaveDialog(mainWindow, options)
+      : dialog.showSaveDialog(options),
+  defaultSaveDir: () => app.getPath('downloads'),
+};
+
+/** The desktop shell's methods (native dialogs), answered for the renderer and the File menu alike. */
+const desktop = createDesktopApi(() => workbench, dialogs);
+
+/** File › Import Bundle…: the same dialog and import as the window's import panel, reported in a message box. */
+async function importBundleFromMenu(format: 'zip' | 'folder'): Promise<void> {
   try {
-    // Every hash is verified before anything is written; the new run reaches the window as an event.
-    const result = (await service.dispatch('importBundle', { path: picked.filePaths[0] })) as ImportResult;
+    const outcome = await desktop.importBundleWithDialog({ format });
+    if (outcome.canceled) return;
+    const { result } = outcome;
     await showMessage({
       type: result.warnings.length > 0 ? 'warning' : 'info',
       message: `Imported “${result.run.name}” as run ${result.run.id}`,
@@ -216,90 +218,6 @@ async function importBundleFromMenu(kind: 'zip' | 'folder'): Promise<void> {
     await showMessage({
       type: 'error',
       message: 'Import refused',
-      detail: error instanceof Error ? error.message : String(error),
-    });
-  }
-}
-
-/** The run shown in the window's details panel (the renderer marks it with data-run-id). */
-async function focusedRunId(): Promise<string | null> {
-  if (!mainWindow || mainWindow.isDestroyed()) return null;
-  const value: unknown = await mainWindow.webContents
-    .executeJavaScript(`document.querySelector('[data-testid="run-detail"]')?.getAttribute('data-run-id') ?? ''`)
-    .catch(() => '');
-  return typeof value === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(value) ? value : null;
-}
-
-async function exportRunFromMenu(kind: 'zip' | 'folder'): Promise<void> {
-  const service = workbench;
-  if (!service) return;
-  const runId = await focusedRunId();
-  if (!runId) {
-    await showMessage({
-      type: 'info',
-      message: 'No run chosen',
-      detail: "Click a run's name in the runs table so its details show, then choose Export Run again.",
-    });
-    return;
-  }
-  const choice = await showMessage({
-    type: 'question',
-    message: `Export run ${runId}`,
-    detail: 'Which checkpoint goes into the bundle? (Metrics and image grids are always complete.)',
-    buttons: ['Latest checkpoint', 'Best checkpoint (highest test ELBO)', 'Cancel'],
-    defaultId: 0,
-    cancelId: 2,
-  });
-  if (choice.response === 2) return;
-  const checkpoint = choice.response === 1 ? 'best' : 'latest';
-  let out: string;
-  if (kind === 'zip') {
-    const options: Electron.SaveDialogOptions = {
-      title: 'Export run bundle',
-      defaultPath: join(app.getPath('downloads'), `vae-workbench-${runId}.zip`),
-      filters: [{ name: 'Run bundle', extensions: ['zip'] }],
-      properties: ['createDirectory', 'showOverwriteConfirmation'],
-    };
-    const saved =
-      mainWindow && !mainWindow.isDestroyed()
-        ? await dialog.showSaveDialog(mainWindow, options)
-        : await dialog.showSaveDialog(options);
-    if (saved.canceled || !saved.filePath) return;
-    out = saved.filePath.toLowerCase().endsWith('.zip') ? saved.filePath : `${saved.filePath}.zip`;
-  } else {
-    const options: Electron.OpenDialogOptions = {
-      title: 'Export run bundle into an empty folder',
-      properties: ['openDirectory', 'createDirectory'],
-    };
-    const picked =
-      mainWindow && !mainWindow.isDestroyed()
-        ? await dialog.showOpenDialog(mainWindow, options)
-        : await dialog.showOpenDialog(options);
-    if (picked.canceled || picked.filePaths.length === 0) return;
-    out = picked.filePaths[0];
-  }
-  try {
-    // The save dialog already asked about replacing a file; exportRun refuses existing paths, so
-    // write beside it and move it over the old one.
-    const replacing = kind === 'zip' && existsSync(out);
-    const target = replacing ? join(dirname(out), `.vae-workbench-export-${process.pid}-${Date.now()}.zip`) : out;
-    const result = (await service.dispatch('exportRun', { runId, checkpoint, out: target })) as ExportResult;
-    if (replacing) {
-      rmSync(out, { force: true });
-      renameSync(target, out);
-    }
-    const shown = await showMessage({
-      type: 'info',
-      message: `Exported run ${result.runId}`,
-      detail: `${result.files.length} files, ${result.bytes} bytes, checkpoint at step ${result.checkpointStep}:\n${out}`,
-      buttons: ['OK', 'Show in Folder'],
-      defaultId: 0,
-    });
-    if (shown.response === 1) shell.showItemInFolder(out);
-  } catch (error) {
-    await showMessage({
-      type: 'error',
-      message: 'Export failed',
       detail: error instanceof Error ? error.message : String(error),
     });
   }
