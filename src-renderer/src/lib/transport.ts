@@ -1,21 +1,31 @@
 // The renderer's one way to reach the workbench: the Electron preload bridge when present,
 // otherwise HTTP + Server-Sent Events against browser mode. Chosen once, at start-up.
-import type { MethodName, RequestOf, ResponseMap, WorkbenchEvent } from '@api/contract';
+import type {
+  BridgeRequestOf,
+  DesktopMethodName,
+  DesktopRequestOf,
+  DesktopResponseMap,
+  MethodName,
+  PreloadBridge,
+  RequestOf,
+  ResponseMap,
+  WorkbenchEvent,
+} from '@api/contract';
+
+export type { PreloadBridge } from '@api/contract';
+
+/** The desktop shell's methods (native save/open dialogs), present only in the Electron window. */
+export interface DesktopCalls {
+  call<M extends DesktopMethodName>(method: M, request: DesktopRequestOf<M>): Promise<DesktopResponseMap[M]>;
+}
 
 export interface Transport {
   readonly kind: 'electron' | 'http';
   call<M extends MethodName>(method: M, request: RequestOf<M>): Promise<ResponseMap[M]>;
   /** Listens to pushed events; returns the function that stops listening. */
   subscribe(listener: (event: WorkbenchEvent) => void): () => void;
-}
-
-/** What the preload script exposes on window (contextBridge), and nothing else. */
-export interface PreloadBridge {
-  call(
-    method: string,
-    request: unknown,
-  ): Promise<{ ok: true; result: unknown } | { ok: false; error: { message: string; field?: string } }>;
-  subscribe(listener: (event: WorkbenchEvent) => void): () => void;
+  /** Native dialogs through the preload bridge; absent in browser mode. */
+  readonly desktop?: DesktopCalls;
 }
 
 declare global {
@@ -40,11 +50,18 @@ export function electronTransport(bridge: PreloadBridge): Transport {
   return {
     kind: 'electron',
     async call(method, request) {
-      const reply = await bridge.call(method, request);
+      const reply = await bridge.call(method, request as BridgeRequestOf<typeof method>);
       if (!reply.ok) throw new RemoteError(reply.error.message, reply.error.field);
       return reply.result as never;
     },
     subscribe: (listener) => bridge.subscribe(listener),
+    desktop: {
+      async call(method, request) {
+        const reply = await bridge.call(method, request as BridgeRequestOf<typeof method>);
+        if (!reply.ok) throw new RemoteError(reply.error.message, reply.error.field);
+        return reply.result as never;
+      },
+    },
   };
 }
 

@@ -2,6 +2,7 @@
 // panel's state and talks to the workbench through the one transport (the import upload, which
 // the API has no method for, goes to browser mode's /upload/import).
 import type {
+  ExportResult,
   GeneratedImage,
   ImageMeta,
   ImportResult,
@@ -33,23 +34,98 @@ export class ImportStore {
     private readonly upload: (file: Blob & { name?: string }) => Promise<ImportResult> = (file) => uploadBundle(file),
   ) {}
 
-  /** Browser mode only: the Electron window imports through File › Import Bundle…. */
+  /** Browser mode uploads the chosen file; the Electron window asks main for an open dialog instead. */
   get available(): boolean {
     return this.runs.transport.kind === 'http';
+  }
+
+  /** The Electron window: a native open dialog (zip or folder) through the preload bridge. */
+  get nativeDialog(): boolean {
+    return this.runs.transport.desktop !== undefined;
+  }
+
+  /** True while the open dialog is up or the chosen bundle imports. */
+  choosing = $state(false);
+
+  /** Electron: main shows the open dialog and imports what was chosen; a cancel changes nothing. */
+  async importWithDialog(format: 'zip' | 'folder'): Promise<boolean> {
+    const desktop = this.runs.transport.desktop;
+    if (!desktop || this.choosing) return false;
+    this.choosing = true;
+    try {
+      const outcome = await desktop.call('importBundleWithDialog', { format });
+      if (outcome.canceled) return false;
+      const fileName = outcome.path.split(/[\\/]/).filter(Boolean).pop() ?? outcome.path;
+      this.#imported(fileName, outcome.result);
+      return true;
+    } catch (error) {
+      this.state = {
+        status: 'error',
+        fileName: format === 'zip' ? 'bundle.zip' : 'bundle folder',
+        message: message(error),
+      };
+      return false;
+    } finally {
+      this.choosing = false;
+    }
+  }
+
+  #imported(fileName: string, result: ImportResult): void {
+    this.state = { status: 'done', fileName, result };
+    this.runs.upsert(result.run);
+    this.runs.setSelected([result.run.id], true);
+    this.runs.focus(result.run.id);
   }
 
   async importFile(file: Blob & { name?: string }): Promise<boolean> {
     const fileName = file.name ?? 'bundle.zip';
     this.state = { status: 'uploading', fileName };
     try {
-      const result = await this.upload(file);
-      this.state = { status: 'done', fileName, result };
-      this.runs.upsert(result.run);
-      this.runs.setSelected([result.run.id], true);
-      this.runs.focus(result.run.id);
+      this.#imported(fileName, await this.upload(file));
       return true;
     } catch (error) {
       this.state = { status: 'error', fileName, message: message(error) };
+      return false;
+    }
+  }
+
+  dismiss(): void {
+    this.state = { status: 'idle' };
+  }
+}
+
+// ---- export (Electron) ----------------------------------------------------------------------------
+
+export type ExportState =
+  | { status: 'idle' }
+  | { status: 'exporting'; format: 'zip' | 'folder' }
+  | { status: 'done'; result: ExportResult }
+  | { status: 'error'; message: string };
+
+/** The Electron window's export: main shows the save dialog and writes the bundle where chosen. */
+export class ExportStore {
+  state = $state.raw<ExportState>({ status: 'idle' });
+
+  constructor(readonly transport: Transport) {}
+
+  get available(): boolean {
+    return this.transport.desktop !== undefined;
+  }
+
+  async exportWithDialog(runId: string, checkpoint: CheckpointChoice, format: 'zip' | 'folder'): Promise<boolean> {
+    const desktop = this.transport.desktop;
+    if (!desktop || this.state.status === 'exporting') return false;
+    this.state = { status: 'exporting', format };
+    try {
+      const outcome = await desktop.call('exportRunWithDialog', { runId, checkpoint, format });
+      if (outcome.canceled) {
+        this.state = { status: 'idle' };
+        return false;
+      }
+      this.state = { status: 'done', result: outcome.result };
+      return true;
+    } catch (error) {
+      this.state = { status: 'error', message: message(error) };
       return false;
     }
   }
