@@ -23,6 +23,8 @@ describe('main window options', () => {
       allowRunningInsecureContent: false,
       webviewTag: false,
     });
+    expect(options.webPreferences).toMatchObject({ experimentalFeatures: false });
+    expect(options.webPreferences).not.toHaveProperty('enableBlinkFeatures');
     expect([options.x, options.y, options.width, options.height]).toEqual([10, 20, 1200, 800]);
   });
   it('the CSP allows scripts from the app only', () => {
