@@ -30,6 +30,22 @@ const boundsFile = (): string => join(defaultDataDir(), 'window.json');
 let workbench: Workbench | null = null;
 let mainWindow: BrowserWindow | null = null;
 
+/** Electron's dialogs, attached to the window when there is one, for the desktop API. */
+const dialogs: DesktopDialogs = {
+  showOpenDialog: (options) =>
+    mainWindow && !mainWindow.isDestroyed()
+      ? dialog.showOpenDialog(mainWindow, options)
+      : dialog.showOpenDialog(options),
+  showSaveDialog: (options) =>
+    mainWindow && !mainWindow.isDestroyed()
+      ? dialog.showSaveDialog(mainWindow, options)
+      : dialog.showSaveDialog(options),
+  defaultSaveDir: () => app.getPath('downloads'),
+};
+
+/** The desktop shell's methods (native dialogs), answered for the renderer and the File menu alike. */
+const desktop = createDesktopApi(() => workbench, dialogs);
+
 // One data folder for the app, the CLI and browser mode (Electron would otherwise use the product name).
 app.setPath('userData', defaultDataDir());
 
@@ -183,22 +199,6 @@ function showMessage(options: Electron.MessageBoxOptions): Promise<Electron.Mess
     ? dialog.showMessageBox(mainWindow, options)
     : dialog.showMessageBox(options);
 }
-
-/** Electron's dialogs, attached to the window when there is one, for the desktop API. */
-const dialogs: DesktopDialogs = {
-  showOpenDialog: (options) =>
-    mainWindow && !mainWindow.isDestroyed()
-      ? dialog.showOpenDialog(mainWindow, options)
-      : dialog.showOpenDialog(options),
-  showSaveDialog: (options) =>
-    mainWindow && !mainWindow.isDestroyed()
-      ? dialog.showSaveDialog(mainWindow, options)
-      : dialog.showSaveDialog(options),
-  defaultSaveDir: () => app.getPath('downloads'),
-};
-
-/** The desktop shell's methods (native dialogs), answered for the renderer and the File menu alike. */
-const desktop = createDesktopApi(() => workbench, dialogs);
 
 /** File › Import Bundle…: the same dialog and import as the window's import panel, reported in a message box. */
 async function importBundleFromMenu(format: 'zip' | 'folder'): Promise<void> {
