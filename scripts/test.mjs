@@ -98,6 +98,8 @@ if (typed) {
   vitest('unit and component tests', ['unit', 'components'], join(reports, 'unit.json'));
   if (step('build', bin('electron-vite'), ['build', '--config', 'electron.config.ts'])) {
     vitest('end-to-end tests (chromium)', ['e2e'], join(reports, 'e2e.json'));
+    // The real Electron app under Xvfb; skips, saying why, where the Electron binary is not installed.
+    vitest('desktop launch test (Electron)', ['desktop'], join(reports, 'desktop.json'));
   }
 }
 printSkipReasons();

@@ -3,16 +3,7 @@
 // the user chose. Driven here through the exact IPC handler body with a real workbench, real
 // bundles on disk and scripted dialogs in place of Electron's.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AppInfo, DesktopResponseMap, RunSummary } from '../../../src-main/api/contract';
