@@ -18,6 +18,7 @@ import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { _electron, type ElectronApplication, type Page } from 'playwright-core';
 import type { AppInfo, BridgeReply } from '../../src-main/api/contract';
+import { requirement } from '../helpers/requirements';
 import {
   chartGrowth,
   fillTinyRun,
@@ -55,6 +56,7 @@ const SKIP_REASON = !ELECTRON
     ? 'no display: DISPLAY is unset and Xvfb is not installed (apt-get install xvfb)'
     : null;
 if (SKIP_REASON) console.log(`desktop launch test skipped: ${SKIP_REASON}`);
+requirement(import.meta.filename, SKIP_REASON === null, `desktop launch test: ${SKIP_REASON}`);
 
 /** Starts Xvfb on a free display; resolves with ':N'. */
 function startXvfb(): Promise<{ display: string; child: ChildProcess }> {
