@@ -133,16 +133,21 @@ export class LadderVae extends BaseVae<BottomUp> {
     return tf.tidy(() => this.topDown(this.posterior(x), 1, 0, null).mu);
   }
 
-  /** Ancestral sampling: z_L = zTop, z_i ~ p(z_i | z_{i+1}) with the seed, then the decoder mean at z_1. */
-  generate(zTop: tf.Tensor2D, seed: number): tf.Tensor2D {
+  /** Ancestral sampling: z_L = zTop, z_i ~ p(z_i | z_{i+1}) with the seed, down to z_1. */
+  protected override bottomLatent(zTop: tf.Tensor2D, seed: number): tf.Tensor2D {
     return tf.tidy(() => {
       let z = zTop;
       for (let i = this.latentDims.length - 2; i >= 0; i--) {
         const prior = splitHead(run(this.nets.down[i], z));
         z = sampleDiagGaussian(prior.mu, prior.logVar, layerNoiseSeed(seed, i)) as tf.Tensor2D;
       }
-      return this.decode(z);
+      return z;
     });
+  }
+
+  /** Ancestral sampling to z_1, then the decoder mean at z_1. */
+  generate(zTop: tf.Tensor2D, seed: number): tf.Tensor2D {
+    return tf.tidy(() => this.decode(this.bottomLatent(zTop, seed)));
   }
 }
 
@@ -165,18 +170,16 @@ export function buildLadderVae(config: ModelConfig, inputShape: [number, number,
   const upHead = dims.map((d, i) =>
     buildMlp({ name: `upHead${i + 1}`, inputDim: width(i), hidden: [], activation: act, outputDim: 2 * d, seed }),
   );
-  const down = dims
-    .slice(0, -1)
-    .map((d, i) =>
-      buildMlp({
-        name: `down${i + 1}`,
-        inputDim: dims[i + 1],
-        hidden: [width(i)],
-        activation: act,
-        outputDim: 2 * d,
-        seed,
-      }),
-    );
+  const down = dims.slice(0, -1).map((d, i) =>
+    buildMlp({
+      name: `down${i + 1}`,
+      inputDim: dims[i + 1],
+      hidden: [width(i)],
+      activation: act,
+      outputDim: 2 * d,
+      seed,
+    }),
+  );
   const decoder = buildMlpDecoder(dims[0], [width(0)], act, dim, seed);
   return new LadderVae(config, inputShape, [...dims], { up, upHead, down, decoder }, createLikelihood(config, dim));
 }
