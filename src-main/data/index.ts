@@ -3,6 +3,7 @@
 import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { binarizeBatch } from './binarize';
+import { MAX_IMAGE_PIXELS, MAX_POOL_VALUES } from './files';
 import {
   loadFashionMnist,
   fashionMnistFolder,
@@ -34,7 +35,21 @@ interface Loaded {
   factors?: { names: string[]; sizes: number[] };
 }
 
+/** Refuses a source whose images or whose split would not fit the data limits (before the split allocates). */
+function checkBounds(pool: ExamplePool, name: string, examples: number): void {
+  const pixels = pool.height * pool.width * pool.channels;
+  if (pixels > MAX_IMAGE_PIXELS)
+    throw new DatasetError(
+      `Data set '${name}': images of ${pool.height}x${pool.width}x${pool.channels} are ${pixels} values, over the limit of ${MAX_IMAGE_PIXELS}`,
+    );
+  if (examples * pixels > MAX_POOL_VALUES)
+    throw new DatasetError(
+      `Data set '${name}': ${examples} examples of ${pixels} values are ${examples * pixels} values, over the limit of ${MAX_POOL_VALUES}; use a smaller trainSize/testSize`,
+    );
+}
+
 function fromPool(pool: ExamplePool, name: string, options: LoadOptions, random: Random): Loaded {
+  checkBounds(pool, name, Math.min(pool.count, options.trainSize + options.testSize));
   const { train, test } = splitPool(pool, name, options.trainSize, options.testSize, random);
   return { train, test, height: pool.height, width: pool.width, channels: pool.channels, source: pool.source };
 }
@@ -47,6 +62,7 @@ function fromPublishedSplit(
   options: LoadOptions,
   random: Random,
 ): Loaded {
+  checkBounds(pools.train, name, Math.min(pools.train.count, options.trainSize + options.testSize));
   const train = samplePool(pools.train, name, options.trainSize, 'trainSize', random);
   const test = samplePool(pools.test, name, options.testSize, 'testSize', random);
   const { height, width, channels } = pools.train;
