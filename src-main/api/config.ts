@@ -11,6 +11,7 @@ import {
   OBJECTIVES,
   BACKEND_PREFERENCES,
 } from './constants';
+import { costProblem } from './cost';
 
 export {
   MODEL_KINDS,
@@ -163,6 +164,9 @@ export function parseRunConfig(input: unknown): RunConfig {
       message: `must be at least eval.gridSize (${config.eval.gridSize}) for the reconstruction grid`,
     });
   }
+  // The whole config's memory estimate against the run budget (api/cost.ts).
+  const cost = costProblem(config);
+  if (cost) extra.push({ path: 'train.batchSize', message: cost });
   if (extra.length > 0) {
     throw new ConfigError(`Invalid run config: ${extra.map((i) => `${i.path}: ${i.message}`).join('; ')}`, extra);
   }

@@ -18,14 +18,21 @@ import {
   LIKELIHOODS,
   MODEL_KINDS,
   OBJECTIVES,
-  parseRunConfig,
 } from '../api/config';
 import { ApiError, type RunSummary } from '../api/contract';
 import { APP_VERSION } from '../api/version';
 import { serve } from '../server/http';
 import { Workbench } from '../workbench/service';
 import { parseCheckpointChoice, type CheckpointChoice } from '../workbench/exchange';
-import { configFromFlags, type TrainFlags } from './options';
+import { runConfigFromFlags, type TrainFlags } from './options';
+
+// `vae-workbench show RUN | head -3`: a reader that goes away ends the CLI quietly, not with EPIPE.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
 
 const program = new Command();
 program
@@ -114,7 +121,7 @@ const train = program
   .option('--tag <tag...>', 'tags')
   .option('--json', 'print the finished run as JSON')
   .action(async (flags: TrainFlags & { experiment?: string; name?: string; tag?: string[]; json?: boolean }) => {
-    const config = parseRunConfig(configFromFlags(flags));
+    const config = runConfigFromFlags(flags);
     const code = await withWorkbench(async (workbench) => {
       const run = await workbench.createRun(
         { config, experiment: flags.experiment, name: flags.name, tags: flags.tag },
