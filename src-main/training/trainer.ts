@@ -40,7 +40,12 @@ interface Run {
   totalSteps: number;
   /** The test split binarized once (fixed across evaluations) when the run binarizes. */
   testPixels: Float32Array;
+  /** Restored from a checkpoint taken by a pause during an evaluation: that evaluation runs first. */
+  pendingEvaluation: number | null;
 }
+
+/** How an evaluation ended: a cancel or pause is seen between its blocks, not only between batches. */
+type EvaluationOutcome = 'ok' | 'cancelled' | 'paused';
 
 /** Trains one run to completion, pause, cancellation or divergence. Never throws: failures become a 'failed' finish. */
 export async function train(job: TrainJob, control: Int32Array, emit: Emit): Promise<FinishStatus> {
@@ -124,6 +129,7 @@ async function prepare(job: TrainJob): Promise<Run> {
     stepsPerEpoch,
     totalSteps: stepsPerEpoch * config.train.epochs,
     testPixels,
+    pendingEvaluation: null,
   };
 }
 
@@ -141,10 +147,17 @@ async function restore(run: Run, path: string): Promise<number> {
   }
   const step = Number(content.metadata.step);
   if (!Number.isInteger(step) || step < 0) throw new Error(`${path}: checkpoint has no valid step in its metadata`);
+  const pending = content.metadata.pendingEvaluationEpoch;
+  run.pendingEvaluation = pending !== undefined && /^\d+$/.test(pending) ? Number(pending) : null;
   return step;
 }
 
-async function snapshot(run: Run, step: number, epoch: number): Promise<Uint8Array> {
+async function snapshot(
+  run: Run,
+  step: number,
+  epoch: number,
+  pendingEvaluationEpoch: number | null = null,
+): Promise<Uint8Array> {
   const optimizerWeights = await run.optimizer.getWeights();
   const optimizer: NamedArray[] = [];
   for (const { name, tensor } of optimizerWeights) {
@@ -167,6 +180,8 @@ async function snapshot(run: Run, step: number, epoch: number): Promise<Uint8Arr
       // from the running product in the last bit; restoring them exactly keeps a resume bit-identical.
       adamAccBeta1: String(accBeta1.dataSync()[0]),
       adamAccBeta2: String(accBeta2.dataSync()[0]),
+      // Paused in the middle of this epoch's evaluation: a resume runs it before training on.
+      ...(pendingEvaluationEpoch === null ? {} : { pendingEvaluationEpoch: String(pendingEvaluationEpoch) }),
     },
   });
 }
@@ -218,6 +233,29 @@ async function loop(
   const { train: t } = config;
   const layers = model.latentDims.length;
   let step = startStep;
+  /** Evaluates after `finishedEpoch` and writes its checkpoint; a pause inside keeps the evaluation pending. */
+  const evaluateAndCheckpoint = async (finishedEpoch: number): Promise<FinishStatus | null> => {
+    const evaluated = await evaluate(run, control, emit, step, finishedEpoch);
+    if (evaluated === 'cancelled') return 'cancelled';
+    if (evaluated === 'paused') {
+      emitCheckpoint(emit, await snapshot(run, step, finishedEpoch, finishedEpoch), step, finishedEpoch, 'pause');
+      return 'paused';
+    }
+    emitCheckpoint(
+      emit,
+      await snapshot(run, step, finishedEpoch),
+      step,
+      finishedEpoch,
+      step >= totalSteps ? 'final' : 'epoch',
+    );
+    return null;
+  };
+  if (run.pendingEvaluation !== null) {
+    const pending = run.pendingEvaluation;
+    run.pendingEvaluation = null;
+    const stopped = await evaluateAndCheckpoint(pending);
+    if (stopped) return stopped;
+  }
   while (step < totalSteps) {
     const epoch = Math.floor(step / stepsPerEpoch);
     const order = permutation(data.train.count, deriveSeed(t.seed, SEED_PURPOSE.shuffle, epoch));
@@ -276,15 +314,8 @@ async function loop(
     }
     const finishedEpoch = epoch;
     if ((finishedEpoch + 1) % config.eval.everyEpochs === 0 || step >= totalSteps) {
-      const evaluated = await evaluate(run, control, emit, step, finishedEpoch);
-      if (evaluated === 'cancelled') return 'cancelled';
-      emitCheckpoint(
-        emit,
-        await snapshot(run, step, finishedEpoch),
-        step,
-        finishedEpoch,
-        step >= totalSteps ? 'final' : 'epoch',
-      );
+      const stopped = await evaluateAndCheckpoint(finishedEpoch);
+      if (stopped) return stopped;
     }
   }
   return 'completed';
@@ -296,8 +327,14 @@ async function evaluate(
   emit: Emit,
   step: number,
   epoch: number,
-): Promise<'ok' | 'cancelled'> {
+): Promise<EvaluationOutcome> {
   const { config, data, model, inputDim } = run;
+  // The control word is shared memory: read between every block of work, an evaluation of many
+  // examples (IWAE with a large k, MIG) stops within one block of a cancel or pause.
+  const stop = (): EvaluationOutcome | null => {
+    const signal = Atomics.load(control, 0);
+    return signal === CONTROL.cancel ? 'cancelled' : signal === CONTROL.pause ? 'paused' : null;
+  };
   const test = run.testPixels;
   const n = data.test.count;
   const layers = model.latentDims.length;
@@ -307,7 +344,8 @@ async function evaluate(
   const point = (name: string, value: number): MetricPoint => ({ name: `test/${name}`, step, epoch, value, wallTime });
   const means: Float32Array[] = model.latentDims.map((d) => new Float32Array(n * d));
   for (let start = 0; start < n; start += EVAL_BATCH) {
-    if (Atomics.load(control, 0) === CONTROL.cancel) return 'cancelled';
+    const stopped = stop();
+    if (stopped) return stopped;
     const count = Math.min(EVAL_BATCH, n - start);
     const values = tf.tidy(() => {
       const x = tf.tensor2d(test.subarray(start * inputDim, (start + count) * inputDim), [count, inputDim]);
@@ -345,7 +383,8 @@ async function evaluate(
   const chunk = Math.max(1, Math.min(k, Math.floor(2_000_000 / (inputDim * 50))));
   let iwaeSum = 0;
   for (let start = 0; start < iwaeN; start += 50) {
-    if (Atomics.load(control, 0) === CONTROL.cancel) return 'cancelled';
+    const stopped = stop();
+    if (stopped) return stopped;
     const count = Math.min(50, iwaeN - start);
     const bound = tf.tidy(() => {
       const x = tf.tensor2d(test.subarray(start * inputDim, (start + count) * inputDim), [count, inputDim]);
@@ -359,6 +398,8 @@ async function evaluate(
   points.push(point('iwae', iwaeSum / iwaeN));
   points.push(point('iwae_k', k));
 
+  const beforeMig = stop();
+  if (beforeMig) return beforeMig;
   if (data.test.factors && data.factorSizes) {
     const top = means.length - 1;
     const { mig } = mutualInformationGap(means[top], n, model.latentDims[top], data.test.factors, data.factorSizes);
