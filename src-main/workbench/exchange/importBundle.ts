@@ -5,11 +5,16 @@ import { join } from 'node:path';
 import { BUILTIN_DATASETS, parseRunConfig, type RunConfig } from '../../api/config';
 import { RUN_STATUSES, type MetricPoint, type RunStatus } from '../../api/contract';
 import { APP_VERSION } from '../../api/version';
-import { decodeCheckpoint } from '../../training/checkpoint';
 import { BundleError, readBundle, requireFile, sha256, type BundleManifest } from './bundle';
 import type { ExchangeContext } from './common';
 import { csvToMetrics } from './csv';
-import type { BundleRunRecord } from './exportRun';
+import {
+  checkBundleListing,
+  checkpointTensors,
+  matchCheckpointToModel,
+  parseManifest,
+  parseRunRecord,
+} from './validate';
 
 export interface ImportResult {
   runId: string;
@@ -22,9 +27,12 @@ export interface ImportResult {
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
-export function importBundle(ctx: ExchangeContext, path: string): ImportResult {
+export async function importBundle(ctx: ExchangeContext, path: string): Promise<ImportResult> {
   // 1. Integrity: manifest hash, every file's size and sha256, no unlisted files.
-  const { files, manifest } = readBundle(path);
+  const read = readBundle(path);
+  const { files } = read;
+  // Types, ranges and enums of the manifest (validate.ts): the first field that fails is named.
+  const manifest = parseManifest(read.manifest, path) as BundleManifest;
 
   // 2. Content: everything parsed and checked before the first write.
   const parse = <T>(file: string, what: string, fn: (text: string) => T): T => {
@@ -35,10 +43,11 @@ export function importBundle(ctx: ExchangeContext, path: string): ImportResult {
     }
   };
   const config: RunConfig = parse('config.json', 'run config', (t) => parseRunConfig(JSON.parse(t)));
-  const record = parse('run.json', 'run record', (t) => JSON.parse(t) as BundleRunRecord);
-  if (typeof record.name !== 'string' || !Array.isArray(record.images) || !Array.isArray(record.tags)) {
-    throw new BundleError(`${path}: run.json lacks its name, tags or image index.`);
-  }
+  const record = parseRunRecord(
+    parse('run.json', 'run record', (t) => JSON.parse(t) as unknown),
+    path,
+  );
+  checkBundleListing(parseManifest(manifest, path), record, path);
   const points = parse('metrics.csv', 'metrics file', csvToMetrics);
   const images = record.images.map((image) => {
     const png = requireFile(files, image.path);
@@ -50,13 +59,19 @@ export function importBundle(ctx: ExchangeContext, path: string): ImportResult {
     throw new BundleError(`${path}: the manifest names no checkpoint (or no valid step for it).`);
   }
   const checkpointBytes = requireFile(files, manifest.checkpoint.path ?? 'checkpoint.safetensors');
-  let checkpointStep: number;
+  // Every tensor's dtype, shape and offsets, then each matched against the model the config builds.
+  const { tensors, metadata } = checkpointTensors(checkpointBytes, path);
+  const checkpointStep = Number(metadata.step);
+  let expected: { name: string; shape: number[] }[];
   try {
-    const content = decodeCheckpoint(checkpointBytes, 'checkpoint.safetensors');
-    checkpointStep = Number(content.metadata.step);
+    const { modelWeightSpec } = await import('../../training/weightSpec');
+    expected = await modelWeightSpec(config, manifest.inputShape, ctx.backend);
   } catch (error) {
-    throw new BundleError(`${path}: ${(error as Error).message}`);
+    throw new BundleError(
+      `${path}: manifest.json: inputShape: the model of config.json cannot be built for ${manifest.inputShape.join('x')}: ${(error as Error).message}`,
+    );
   }
+  matchCheckpointToModel(tensors, expected, path);
   if (checkpointStep !== manifest.checkpoint.step) {
     throw new BundleError(
       `${path}: the checkpoint is from step ${checkpointStep}, the manifest says ${manifest.checkpoint.step}.`,
