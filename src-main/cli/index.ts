@@ -321,6 +321,38 @@ program
   });
 
 program
+  .command('import-dataset <path>')
+  .description(
+    "copy an IDX (plain or .gz) or .npy file into the data folder, so browser mode and the app can train on it as 'dataset:<id>'",
+  )
+  .option('--name <name>', 'a name to show for it (default: the file name)')
+  .option('--json', 'print the record as JSON')
+  .action(async (path: string, flags: { name?: string; json?: boolean }) => {
+    await withWorkbench(async (workbench) => {
+      const dataset = await workbench.importDataset({ path: resolve(path), name: flags.name });
+      if (flags.json) return console.log(JSON.stringify(dataset, null, 2));
+      console.log(
+        `Data set ${dataset.ref} (${dataset.name}): ${dataset.count} images of ${dataset.height}x${dataset.width}, sha256 ${dataset.sha256.slice(0, 12)}`,
+      );
+    });
+  });
+
+program
+  .command('datasets')
+  .description('list the data sets imported into the data folder')
+  .option('--json', 'print as JSON')
+  .action(async (flags: { json?: boolean }) => {
+    await withWorkbench(async (workbench) => {
+      const datasets = await workbench.listDatasets({});
+      if (flags.json) return console.log(JSON.stringify(datasets, null, 2));
+      if (datasets.length === 0)
+        return console.log('No imported data sets. Add one with `vae-workbench import-dataset FILE`.');
+      for (const d of datasets)
+        console.log(`${d.ref.padEnd(24)} ${`${d.count} x ${d.height}x${d.width}`.padEnd(18)} ${d.name}`);
+    });
+  });
+
+program
   .command('replay <run>')
   .description(
     'train a run again from its config and seed, in this process, linked to it (replay_of), and compare the curves',

@@ -1,7 +1,9 @@
 // The data layer's entry point: loads a data set by name or path, takes a seeded train/test split,
 // applies static binarization when asked, and fingerprints exactly what the trainer will see.
+import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { extname } from 'node:path';
+import { extname, join } from 'node:path';
+import { parseDatasetRef } from '../api/datasetRef';
 import { binarizeBatch } from './binarize';
 import { MAX_IMAGE_PIXELS, MAX_POOL_VALUES } from './files';
 import {
@@ -89,6 +91,26 @@ async function loadPath(path: string, options: LoadOptions, random: Random): Pro
   return fromPool(await loadIdxPool(path, siblingLabelsFile(path)), path, options, random);
 }
 
+/** The file of imported data set `id` in `datasetsDir` (<id>.idx, <id>.idx.gz or <id>.npy). */
+export function importedDatasetFile(datasetsDir: string | undefined, id: string): string {
+  if (!datasetsDir)
+    throw new DatasetError(
+      `Data set 'dataset:${id}' is an imported data set, but no data folder was given to find it in`,
+    );
+  for (const format of ['idx', 'idx.gz', 'npy']) {
+    const file = join(datasetsDir, `${id}.${format}`);
+    if (existsSync(file)) return file;
+  }
+  throw new DatasetError(
+    `Data set 'dataset:${id}' is not in this data folder (${datasetsDir}); import the file again (importDataset)`,
+  );
+}
+
+/** An imported file, by its stored format (the extension the import gave it). */
+export function loadImportedPool(file: string): Promise<ExamplePool> {
+  return file.endsWith('.npy') ? loadNpyPool(file) : loadIdxPool(file, null);
+}
+
 async function loadSource(options: LoadOptions, random: Random): Promise<Loaded> {
   switch (options.dataset) {
     case 'mnist':
@@ -117,8 +139,14 @@ async function loadSource(options: LoadOptions, random: Random): Promise<Loaded>
         factors: { names: SHAPE_FACTOR_NAMES, sizes: SHAPE_FACTOR_SIZES },
       };
     }
-    default:
+    default: {
+      const ref = parseDatasetRef(options.dataset);
+      if (ref.kind === 'imported') {
+        const file = importedDatasetFile(options.datasetsDir, ref.id);
+        return fromPool(await loadImportedPool(file), options.dataset, options, random);
+      }
       return loadPath(options.dataset, options, random);
+    }
   }
 }
 

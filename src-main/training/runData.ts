@@ -13,8 +13,8 @@ const BUILTIN_SHAPES: Record<string, [number, number, number]> = {
 };
 
 /** The data set exactly as the trainer loads it for this config (same split, same hash). */
-export function loadRunDataset(config: RunConfig): Promise<Dataset> {
-  return loadDataset({ ...config.data, seed: config.train.seed });
+export function loadRunDataset(config: RunConfig, datasetsDir?: string): Promise<Dataset> {
+  return loadDataset({ ...config.data, seed: config.train.seed, datasetsDir });
 }
 
 /** From the decoder's weights, for square single-channel (MLP) or square (conv) images; null when unsure. */

@@ -106,7 +106,7 @@ function divergedMessage(step: number, epoch: number): string {
 
 async function prepare(job: TrainJob): Promise<Run> {
   const { config } = job;
-  const data = await loadDataset({ ...config.data, seed: config.train.seed });
+  const data = await loadDataset({ ...config.data, seed: config.train.seed, datasetsDir: job.datasetsDir });
   const inputShape: [number, number, number] = [data.height, data.width, data.channels];
   const model = createModel(config.model, inputShape, deriveSeed(config.train.seed, SEED_PURPOSE.init));
   // tf.train.adam(lr), with a fused native update on wasm + native sgemm (same slots and state, so
