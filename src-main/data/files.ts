@@ -99,13 +99,14 @@ export function readFileHead(path: string, count: number, what: string): { head:
  * Gunzips `compressed` with a running total: inflation stops as soon as the output passes `limit`
  * (never a whole bomb in memory). `sizeFromHead`, given the first bytes of the output, may return
  * the exact size the content declares; the output buffer is then allocated once at that size, and
- * a declared size over the limit is refused before anything else is inflated.
+ * a declared size over the limit is refused before anything else is inflated. 'invalid' stops
+ * inflating at once and resolves with the head alone (its header is not one the caller reads).
  */
 export function gunzipBounded(
   compressed: Uint8Array,
   limit: number,
   what: string,
-  sizeFromHead?: (head: Buffer) => number | null,
+  sizeFromHead?: (head: Buffer) => number | null | 'invalid',
 ): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const gunzip = createGunzip();
@@ -138,6 +139,12 @@ export function gunzipBounded(
       if (sizeFromHead && declared === null) {
         const head = Buffer.concat(chunks);
         const size = sizeFromHead(head);
+        if (size === 'invalid') {
+          // Not the format expected: stop inflating; the caller's decoder names the problem from the head.
+          settled = true;
+          gunzip.destroy();
+          return resolve(head);
+        }
         if (size !== null) {
           declared = size;
           if (size > limit) {

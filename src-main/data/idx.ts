@@ -84,14 +84,14 @@ export function encodeIdx(dims: number[], data: Uint8Array): Uint8Array {
 }
 
 /**
- * The total byte size an IDX file declares in its header (magic, dims, values), or null while
- * `head` is too short to tell; an invalid header gives null too (decodeIdx names the problem).
+ * The total byte size an IDX file declares in its header (magic, dims, values), null while `head`
+ * is too short to tell, 'invalid' when it is no IDX header (decodeIdx names the problem).
  */
-export function idxDeclaredSize(head: Uint8Array): number | null {
+export function idxDeclaredSize(head: Uint8Array): number | null | 'invalid' {
   if (head.length < 4) return null;
   const code = head[2] as IdxTypeCode;
   const ndims = head[3];
-  if (head[0] !== 0 || head[1] !== 0 || !(code in IDX_TYPES) || ndims === 0) return null;
+  if (head[0] !== 0 || head[1] !== 0 || !(code in IDX_TYPES) || ndims === 0) return 'invalid';
   const headerSize = 4 + 4 * ndims;
   if (head.length < headerSize) return null;
   const view = new DataView(head.buffer, head.byteOffset, head.byteLength);

@@ -30,8 +30,8 @@ const NPY_MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
 function detectFormat(bytes: Uint8Array, file: string): DatasetFormat {
   if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) return 'idx.gz';
   if (NPY_MAGIC.every((b, i) => bytes[i] === b)) return 'npy';
-  if (bytes.length >= 4 && idxDeclaredSize(bytes.subarray(0, Math.min(bytes.length, 4 + 4 * 255))) !== null)
-    return 'idx';
+  const declared = idxDeclaredSize(bytes.subarray(0, Math.min(bytes.length, 4 + 4 * 255)));
+  if (typeof declared === 'number') return 'idx';
   throw new DatasetError(`${file}: not an IDX file (plain or .gz) nor a .npy file; only those can be imported`);
 }
 

@@ -1,12 +1,14 @@
 // Import: verify every hash first, check the content, then write the run, its metrics, images and
 // checkpoint in one transaction. Any failure writes nothing and leaves no file behind.
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUILTIN_DATASETS, parseRunConfig, type RunConfig } from '../../api/config';
 import { RUN_STATUSES, type MetricPoint, type RunStatus } from '../../api/contract';
 import { APP_VERSION } from '../../api/version';
 import { BundleError, readBundle, requireFile, sha256, type BundleManifest } from './bundle';
 import type { ExchangeContext } from './common';
+import { readBoundedFile } from '../../data/files';
+import { checkZipUnpackedSize, MAX_BUNDLE_UNPACKED_BYTES } from './zipBounds';
 import { csvToMetrics } from './csv';
 import {
   checkBundleListing,
@@ -25,9 +27,22 @@ export interface ImportResult {
   images: number;
 }
 
+/** Largest bundle file read (a zip no bigger than what it may unpack to). */
+const MAX_BUNDLE_FILE_BYTES = MAX_BUNDLE_UNPACKED_BYTES;
+
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 export async function importBundle(ctx: ExchangeContext, path: string): Promise<ImportResult> {
+  // 0. A zip is inflated as a counted stream first: a bomb is refused at the limit (zipBounds.ts).
+  if (existsSync(path) && statSync(path).isFile()) {
+    let bytes: Uint8Array;
+    try {
+      bytes = readBoundedFile(path, MAX_BUNDLE_FILE_BYTES, 'bundle');
+    } catch (error) {
+      throw new BundleError((error as Error).message);
+    }
+    await checkZipUnpackedSize(bytes, path);
+  }
   // 1. Integrity: manifest hash, every file's size and sha256, no unlisted files.
   const read = readBundle(path);
   const { files } = read;
