@@ -1,0 +1,130 @@
+// Browser mode against hostile requests, the server in a child process: no server path is taken
+// (bundles by upload and download, data sets by id), a zip or gzip bomb is refused with the
+// server's peak memory under 512 MB, and listRuns keeps answering within 200 ms meanwhile. The
+// database is unchanged by every refusal. Before issue #13 exportRun wrote where it was told,
+// importBundle read any file, and a 4 MB zip peaked at 3.7 GB.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  api,
+  databaseHash,
+  deflatedZeros,
+  gzipOf,
+  MEMORY_BOUND_MB,
+  peakMbOf,
+  startServer,
+  tempDir,
+  whileAnswering,
+  zipOf,
+  type ServerChild,
+} from './helpers';
+
+let dir: string;
+let server: ServerChild;
+let before: string;
+
+beforeAll(async () => {
+  dir = tempDir();
+  server = await startServer(join(dir, 'data'));
+  before = databaseHash(server.dbFile);
+}, 90_000);
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+async function upload(path: string, body: Buffer, type = 'application/zip') {
+  const response = await fetch(new URL(path, server.url), {
+    method: 'POST',
+    headers: { authorization: `Bearer ${server.token}`, 'content-type': type },
+    body,
+  });
+  return { status: response.status, body: (await response.json()) as { ok: boolean; error?: { message: string } } };
+}
+
+describe('hostile requests to browser mode', () => {
+  it('exportRun with a path is refused and writes nothing there', async () => {
+    const target = join(dir, 'x', 'a', 'b', 'evil.zip');
+    const reply = await api(server, 'exportRun', { runId: 'abcd1234', out: `../../../../${target}` });
+    expect(reply.status).toBe(403);
+    expect(reply.body.error.message).toMatch(/exportRun takes a path on the machine.*\/download\/export/);
+    expect(existsSync(join(dir, 'x'))).toBe(false);
+    expect(databaseHash(server.dbFile)).toBe(before);
+  });
+
+  it('importBundle with a path is refused alike for a file that exists and one that does not', async () => {
+    const shadow = await api(server, 'importBundle', { path: '/etc/shadow' });
+    const missing = await api(server, 'importBundle', { path: '/no/such/file.zip' });
+    expect(shadow.status).toBe(403);
+    expect(missing.status).toBe(403);
+    expect(shadow.body.error.message).toBe(missing.body.error.message);
+    expect(shadow.body.error.message).toMatch(/\/upload\/import/);
+    expect(databaseHash(server.dbFile)).toBe(before);
+  });
+
+  it('createRun with a dataset of /etc/passwd is refused without reading it', async () => {
+    const reply = await api(server, 'createRun', { config: { data: { dataset: '/etc/passwd' } } });
+    expect(reply.status).toBe(403);
+    expect(reply.body.error.field).toBe('config.data.dataset');
+    expect(reply.body.error.message).toMatch(/is a path on the machine/);
+    expect(reply.body.error.message).not.toMatch(/root|0x/);
+    const sweep = await api(server, 'createSweep', {
+      config: { data: { dataset: '/etc/passwd' } },
+      experiment: 'e',
+      param: 'train.seed',
+      values: [1],
+    });
+    expect(sweep.status).toBe(403);
+    expect(databaseHash(server.dbFile)).toBe(before);
+  });
+
+  it('a config too big for the memory budget is refused with its estimate', async () => {
+    const reply = await api(server, 'createRun', {
+      config: {
+        model: { hidden: [4096, 4096], latentDim: 512 },
+        train: { batchSize: 4096, objective: 'iwae', objectiveSamples: 256 },
+      },
+    });
+    expect(reply.status).toBe(400);
+    expect(reply.body.error.message).toMatch(/about \d+ MiB .*over the memory budget of 2048 MiB/);
+    expect(databaseHash(server.dbFile)).toBe(before);
+  });
+
+  it('a 4 MB zip that would inflate to 4 GB is refused under 512 MB, and listRuns answers within 200 ms', async () => {
+    const entry = await deflatedZeros(1907); // 1907 MiB of zeros each: 4.0 GB in all
+    const bomb = zipOf([
+      { name: 'manifest.json', data: entry, size: 1907 * 2 ** 20 },
+      { name: 'checkpoint.safetensors', data: entry, size: 1907 * 2 ** 20 },
+    ]);
+    expect(bomb.length).toBeLessThan(5 * 1024 ** 2);
+    const { result, slowestMs, calls } = await whileAnswering(server, () => upload('/upload/import', bomb));
+    expect(result.status).toBe(400);
+    expect(result.body.error?.message).toMatch(/unpack to more than the limit of 1073741824 bytes/);
+    expect(calls).toBeGreaterThan(0);
+    expect(slowestMs).toBeLessThan(200);
+    expect(peakMbOf(server.pid)).toBeLessThan(MEMORY_BOUND_MB);
+    expect(databaseHash(server.dbFile)).toBe(before);
+  }, 120_000);
+
+  it('an uploaded .idx.gz bomb is refused as a data set under 512 MB, and listRuns keeps answering', async () => {
+    const header = Buffer.alloc(16);
+    header.writeUInt32BE(0x00000803, 0);
+    header.writeUInt32BE(60_000, 4);
+    header.writeUInt32BE(1000, 8);
+    header.writeUInt32BE(1000, 12);
+    const bomb = gzipOf(await deflatedZeros(2048, header), 0);
+    const { result, slowestMs } = await whileAnswering(server, () =>
+      upload('/upload/dataset?name=bomb', bomb, 'application/octet-stream'),
+    );
+    expect(result.status).toBe(400);
+    expect(result.body.error?.message).toMatch(/declares 60000000016 bytes, over the limit of \d+ bytes/);
+    expect(slowestMs).toBeLessThan(200);
+    expect(peakMbOf(server.pid)).toBeLessThan(MEMORY_BOUND_MB);
+    expect((await api(server, 'listDatasets', {})).body.result).toEqual([]);
+    expect(
+      readdirSync(join(dir, 'data')).includes('datasets') ? readdirSync(join(dir, 'data', 'datasets')) : [],
+    ).toEqual([]);
+    expect(databaseHash(server.dbFile)).toBe(before);
+  }, 120_000);
+});
