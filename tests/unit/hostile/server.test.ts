@@ -38,7 +38,7 @@ async function upload(path: string, body: Buffer, type = 'application/zip') {
   const response = await fetch(new URL(path, server.url), {
     method: 'POST',
     headers: { authorization: `Bearer ${server.token}`, 'content-type': type },
-    body,
+    body: new Uint8Array(body),
   });
   return { status: response.status, body: (await response.json()) as { ok: boolean; error?: { message: string } } };
 }
