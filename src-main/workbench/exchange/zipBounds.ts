@@ -32,7 +32,9 @@ function centralDirectory(bytes: Uint8Array, label: string): ZipEntry[] {
   const entries: ZipEntry[] = [];
   for (let i = 0; i < count; i++) {
     if (at + 46 > bytes.length || view.getUint32(at, true) !== 0x02014b50)
-      throw new BundleError(`${label}: zip directory entry ${i} lies outside the file.`);
+      throw new BundleError(
+        `${label}: zip directory entry ${i} lies outside the file; the zip is corrupt or truncated.`,
+      );
     const method = view.getUint16(at + 10, true);
     const compressedSize = view.getUint32(at + 20, true);
     const nameLength = view.getUint16(at + 28, true);
@@ -43,10 +45,12 @@ function centralDirectory(bytes: Uint8Array, label: string): ZipEntry[] {
     if (compressedSize === 0xffffffff || local === 0xffffffff)
       throw new BundleError(`${label}: ${name} is a zip64 entry; a bundle this app wrote has none.`);
     if (local + 30 > bytes.length || view.getUint32(local, true) !== 0x04034b50)
-      throw new BundleError(`${label}: the local header of ${name} lies outside the file.`);
+      throw new BundleError(
+        `${label}: the local header of ${name} lies outside the file; the zip is corrupt or truncated.`,
+      );
     const dataStart = local + 30 + view.getUint16(local + 26, true) + view.getUint16(local + 28, true);
     if (dataStart + compressedSize > bytes.length)
-      throw new BundleError(`${label}: the data of ${name} lies outside the file.`);
+      throw new BundleError(`${label}: the data of ${name} lies outside the file; the zip is corrupt or truncated.`);
     entries.push({ name, method, compressedSize, dataStart });
     at += 46 + nameLength + extraLength + commentLength;
   }
