@@ -10,7 +10,7 @@ import { isConfinedDatasetRef } from './datasetRef';
 export const PATH_METHODS: Readonly<Record<string, string>> = {
   exportRun: 'download the bundle from /download/export/<runId>.zip (File › Export in the desktop app)',
   importBundle: 'upload the bundle .zip to /upload/import (File › Import in the desktop app)',
-  importDataset: 'upload the data file to /upload/dataset (File › Import Data Set in the desktop app)',
+  importDataset: 'upload the data file to /upload/dataset (or run `vae-workbench import-dataset FILE`)',
 };
 
 /** Methods that train or load a stored run's data set: that data set must not be a path either. */

@@ -2,7 +2,8 @@
 // checkpoint in one transaction. Any failure writes nothing and leaves no file behind.
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BUILTIN_DATASETS, parseRunConfig, type RunConfig } from '../../api/config';
+import { parseRunConfig, type RunConfig } from '../../api/config';
+import { parseDatasetRef } from '../../api/datasetRef';
 import { RUN_STATUSES, type MetricPoint, type RunStatus } from '../../api/contract';
 import { APP_VERSION } from '../../api/version';
 import { BundleError, readBundle, requireFile, sha256, type BundleManifest } from './bundle';
@@ -97,9 +98,11 @@ export async function importBundle(ctx: ExchangeContext, path: string): Promise<
   const warnings: string[] = [];
   if (manifest.appVersion !== APP_VERSION)
     warnings.push(`The bundle was written by VAE Workbench ${manifest.appVersion}; this is ${APP_VERSION}.`);
-  if (!(BUILTIN_DATASETS as readonly string[]).includes(config.data.dataset) && !existsSync(config.data.dataset)) {
+  // Never stat a path a bundle names: the answer would tell an uploader whether it exists (issue #13).
+  const datasetRef = parseDatasetRef(config.data.dataset);
+  if (datasetRef.kind === 'path' || (datasetRef.kind === 'imported' && !ctx.store.datasets.get(datasetRef.id))) {
     warnings.push(
-      `Data set ${config.data.dataset} is not on this machine: curves, images and prior samples work, but continuing training and interpolating test images need it.`,
+      `Data set ${config.data.dataset} ${datasetRef.kind === 'path' ? 'is a path on the machine the run was trained on' : 'is not imported here'}: curves, images and prior samples work, but continuing training and interpolating test images need it${datasetRef.kind === 'path' ? ' (the CLI can train on a path; browser mode and the app take built-ins and imported data sets)' : ''}.`,
     );
   }
   if (status !== record.status)

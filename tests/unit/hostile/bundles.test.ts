@@ -202,6 +202,27 @@ describe('hostile bundles', () => {
     60_000,
   );
 
+  it('a bundle naming a path as its data set gets the same warning whether the path exists or not', async () => {
+    const warnings: string[][] = [];
+    for (const path of ['/etc/passwd', '/no/such/data.idx']) {
+      const other = await Workbench.open({
+        db: join(dir, `paths-${warnings.length}`),
+        runQueue: false,
+        backend: 'wasm',
+      });
+      open.push(other);
+      const file = variant((f) => {
+        const config = json(f, 'config.json');
+        config.data.dataset = path;
+        setJson(f, 'config.json', config);
+      });
+      const imported = await other.importBundle({ path: file });
+      warnings.push(imported.warnings.map((w) => w.split(path).join('<path>')));
+    }
+    expect(warnings[0]).toEqual(warnings[1]);
+    expect(warnings[0].join(' ')).toMatch(/<path> is a path on the machine the run was trained on/);
+  }, 60_000);
+
   it('a file the manifest lists but the format does not define is refused', async () => {
     const file = variant((f) => f.set('extra/payload.bin', new Uint8Array([1, 2, 3])));
     await refused(file, /manifest\.json: files\.\d+\.path: extra\/payload\.bin is not a file a bundle holds/);
