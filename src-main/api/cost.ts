@@ -65,7 +65,8 @@ function networkSize(config: RunConfig, inputShape: [number, number, number]) {
   if (model.architecture === 'conv') {
     const grid2 = (h / 2) * (w / 2) * 32;
     const grid4 = (h / 4) * (w / 4) * 64;
-    const convParameters = 2 * (4 * 4 * c * 32 + 32 + 4 * 4 * 32 * 64 + 64);
+    // conv 4x4 c->32, conv 4x4 32->64; deconv 4x4 64->32, deconv 4x4 32->c (kernels + biases).
+    const convParameters = 16 * c * 32 + 32 + 16 * 32 * 64 + 64 + (16 * 64 * 32 + 32) + (16 * 32 * c + c);
     parameters =
       convParameters + dense([grid4, ...hidden, 2 * latent]) + dense([latent, ...[...hidden].reverse(), grid4]);
     encoderWidth = d + grid2 + grid4 + hidden.reduce((a, b) => a + b, 0) + 2 * latent;
@@ -76,7 +77,8 @@ function networkSize(config: RunConfig, inputShape: [number, number, number]) {
     decoderWidth = latent + hidden.reduce((a, b) => a + b, 0) + d;
   }
   if (model.kind === 'ladder') {
-    // Top-down layers between the stochastic layers: roughly one more dense pair per layer.
+    // Top-down layers between the stochastic layers: roughly one more dense pair per layer (the
+    // ladder count is within about 20% of the model's; the single-layer counts are exact).
     for (let l = 1; l < latents.length; l++) parameters += 2 * dense([latents[l], hidden[0], 2 * latents[l - 1]]);
     decoderWidth += latents.length * (hidden[0] + 2 * latent);
   }

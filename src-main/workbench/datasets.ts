@@ -109,6 +109,33 @@ export async function importDatasetFile(
  * bounded. Throws ApiError 400 naming config.data.dataset or the cost.
  */
 export async function admitRunConfig(config: RunConfig, store: Store, datasetsDir: string): Promise<void> {
+  await admitRunConfigs([config], store, datasetsDir);
+}
+
+/**
+ * admitRunConfig for the members of a sweep: configs naming the same data set (and sizes) load it
+ * once; each config is costed on its shape.
+ */
+export async function admitRunConfigs(configs: RunConfig[], store: Store, datasetsDir: string): Promise<void> {
+  const shapes = new Map<string, [number, number, number]>();
+  for (const config of configs) {
+    const key = JSON.stringify([config.data, config.train.seed]);
+    let inputShape = shapes.get(key);
+    if (!inputShape) {
+      inputShape = await admittedInputShape(config, store, datasetsDir);
+      shapes.set(key, inputShape);
+    }
+    const cost = costProblem(config, inputShape);
+    if (cost) throw new ApiError(400, `Invalid run config: train.batchSize: ${cost}`, 'config.train.batchSize');
+  }
+}
+
+/** The input shape of the config's data set once it is known to load; ApiError 400 otherwise. */
+async function admittedInputShape(
+  config: RunConfig,
+  store: Store,
+  datasetsDir: string,
+): Promise<[number, number, number]> {
   const ref = parseDatasetRef(config.data.dataset);
   const field = 'config.data.dataset';
   let inputShape: [number, number, number];
@@ -143,6 +170,5 @@ export async function admitRunConfig(config: RunConfig, store: Store, datasetsDi
     if (error instanceof DatasetError) throw new ApiError(400, error.message, field);
     throw error;
   }
-  const cost = costProblem(config, inputShape);
-  if (cost) throw new ApiError(400, `Invalid run config: train.batchSize: ${cost}`, 'config.train.batchSize');
+  return inputShape;
 }

@@ -38,7 +38,7 @@ import type { TrainerEvent } from '../training/events';
 import { startJob, type RunningJob } from '../training/pool';
 import { resolveDataPaths, type DataPaths } from './paths';
 import * as exchange from './exchange';
-import { admitRunConfig, datasetInfo, importDatasetFile } from './datasets'; // issue #13
+import { admitRunConfig, admitRunConfigs, datasetInfo, importDatasetFile } from './datasets'; // issue #13
 
 export interface WorkbenchOptions {
   /** `--db`: a data folder or a .sqlite file; default $VAE_WORKBENCH_HOME or the per-user folder. */
@@ -230,7 +230,7 @@ export class Workbench implements WorkbenchApi {
       if (param === 'model.beta' && copy.model.kind === 'vae' && value !== 1) copy.model.kind = 'beta-vae';
       return this.parseConfig(copy);
     });
-    for (const c of configs) await admitRunConfig(c, this.store, this.paths.datasetsDir); // issue #13 (h-hostile)
+    await admitRunConfigs(configs, this.store, this.paths.datasetsDir); // issue #13 (h-hostile)
     const runs = this.guard(() =>
       this.store.transaction(() =>
         configs.map((c, i) =>
