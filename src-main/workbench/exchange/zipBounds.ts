@@ -60,7 +60,8 @@ function centralDirectory(bytes: Uint8Array, label: string): ZipEntry[] {
 /** Bytes `data` inflates to, counted as a stream and stopped once `budget` is passed. */
 function inflatedSize(data: Uint8Array, budget: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const inflate = createInflateRaw();
+    // Large output chunks: few callbacks on the main thread while a gigabyte is counted.
+    const inflate = createInflateRaw({ chunkSize: 1 << 20 });
     let total = 0;
     let done = false;
     inflate.on('data', (chunk: Buffer) => {
