@@ -144,15 +144,17 @@ export class Workbench implements WorkbenchApi {
       ...this.summary(run),
       notes: this.store.notes.get(run.id)?.text ?? '',
       metricNames: this.store.metrics.listMetricNames(run.id),
-      checkpoints: this.store.checkpoints.list(run.id).map(({ id, step, epoch, kind, size, sha256, createdAt }) => ({
-        id,
-        step,
-        epoch,
-        kind,
-        size,
-        sha256,
-        createdAt,
-      })),
+      checkpoints: this.store.checkpoints
+        .list(run.id)
+        .map(({ id, step, epoch, kind, size, sha256, createdAt }) => ({
+          id,
+          step,
+          epoch,
+          kind,
+          size,
+          sha256,
+          createdAt,
+        })),
     };
   }
 
