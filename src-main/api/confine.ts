@@ -14,7 +14,7 @@ export const PATH_METHODS: Readonly<Record<string, string>> = {
 };
 
 /** Methods that train or load a stored run's data set: that data set must not be a path either. */
-const RUN_DATA_METHODS = new Set(['duplicateRun', 'replayRun', 'planReplay', 'resumeRun']);
+const RUN_DATA_METHODS = new Set(['duplicateRun', 'replayRun', 'planReplay', 'resumeRun', 'interpolateLatent']);
 
 function refuseDataset(dataset: unknown, field: string): void {
   if (typeof dataset === 'string' && !isConfinedDatasetRef(dataset)) {

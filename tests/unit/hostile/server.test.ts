@@ -6,6 +6,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { unzipSync } from 'fflate';
+import {
+  MANIFEST_FILE,
+  MANIFEST_HASH_FILE,
+  sealBundle,
+  zipBundle,
+  type BundleFiles,
+  type BundleManifest,
+} from '../../../src-main/workbench/exchange/bundle';
 import {
   api,
   databaseHash,
@@ -23,6 +32,7 @@ import {
 let dir: string;
 let server: ServerChild;
 let before: string;
+let trainedRunId: string;
 
 beforeAll(async () => {
   dir = tempDir();
@@ -117,7 +127,36 @@ describe('hostile requests to browser mode', () => {
     }
     expect(run.status).toBe('completed');
     expect(run.datasetHash).toMatch(/^[0-9a-f]{64}$/);
+    trainedRunId = run.id;
     before = databaseHash(server.dbFile); // the refusals below must leave this state as it is
+  }, 120_000);
+
+  it('a run imported from a bundle naming a server path is not replayed, duplicated or resumed over HTTP', async () => {
+    const download = await fetch(new URL(`/download/export/${trainedRunId}.zip`, server.url), {
+      headers: { authorization: `Bearer ${server.token}` },
+    });
+    expect(download.status).toBe(200);
+    const entries = unzipSync(new Uint8Array(await download.arrayBuffer()));
+    const files: BundleFiles = new Map(
+      Object.entries(entries).filter(([path]) => path !== MANIFEST_FILE && path !== MANIFEST_HASH_FILE),
+    );
+    const manifest = JSON.parse(Buffer.from(entries[MANIFEST_FILE]).toString('utf8')) as BundleManifest;
+    const config = JSON.parse(Buffer.from(files.get('config.json')!).toString('utf8'));
+    config.data.dataset = '/etc/passwd';
+    files.set('config.json', Buffer.from(JSON.stringify(config), 'utf8'));
+    const { files: _, ...head } = manifest;
+    sealBundle(files, head);
+    const imported = await upload('/upload/import', Buffer.from(zipBundle(files)));
+    expect(imported.status).toBe(200);
+    const runId = (imported.body as unknown as { result: { run: { id: string } } }).result.run.id;
+    const hash = databaseHash(server.dbFile);
+    for (const method of ['planReplay', 'replayRun', 'duplicateRun', 'resumeRun', 'interpolateLatent']) {
+      const reply = await api(server, method, method === 'interpolateLatent' ? { runId, from: 0, to: 1 } : { runId });
+      expect(reply.status, method).toBe(403);
+      expect(reply.body.error.message, method).toMatch(/'\/etc\/passwd' is a path on the machine/);
+    }
+    expect(databaseHash(server.dbFile)).toBe(hash);
+    before = hash;
   }, 120_000);
 
   it('a config too big for the memory budget is refused with its estimate', async () => {
