@@ -17,7 +17,7 @@ import {
   type BundleManifest,
 } from '../../../src-main/workbench/exchange/bundle';
 import { Workbench } from '../../../src-main/workbench/service';
-import { databaseHash, tempDir } from './helpers';
+import { databaseHash, tempDir, removeTempDirs } from './helpers';
 
 const dir = tempDir();
 const open: Workbench[] = [];
@@ -65,6 +65,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const w of open.splice(0)) await w.close();
+  removeTempDirs();
 });
 
 let counter = 0;

@@ -3,12 +3,12 @@
 // stored; `--dataset ''` is refused; a closed pipe ends the CLI quietly. Before issue #13 unknown
 // keys, arrays, strings and numbers trained with defaults, and null, truncated files and folders
 // gave raw JavaScript errors without the file name.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Workbench } from '../../../src-main/workbench/service';
-import { BIN, cli, databaseHash, MEMORY_BOUND_MB, ROOT, tempDir } from './helpers';
+import { BIN, cli, databaseHash, MEMORY_BOUND_MB, ROOT, tempDir, removeTempDirs } from './helpers';
 
 let dir: string;
 let db: string;
@@ -39,6 +39,8 @@ function refusedConfig(name: string, content: string | null, pattern: RegExp) {
   expect(result.peakMb).toBeLessThan(MEMORY_BOUND_MB);
   expect(databaseHash(dbFile)).toBe(before);
 }
+
+afterAll(removeTempDirs);
 
 describe('hostile CLI input', () => {
   it('an unknown top-level key is refused, naming it and the file', () => {

@@ -2,11 +2,11 @@
 // names the input and the limit, peak memory stays under 512 MB, and the database is unchanged (no
 // run row: the data set is loaded before a run is created). Before issue #13 these grew the process
 // to 3-6 GB, hung on a FIFO, or left a failed run behind.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, ftruncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, databaseHash, deflatedZeros, gzipOf, MEMORY_BOUND_MB, tempDir } from './helpers';
+import { cli, databaseHash, deflatedZeros, gzipOf, MEMORY_BOUND_MB, tempDir, removeTempDirs } from './helpers';
 
 const tiny = ['--train-size', '64', '--test-size', '16', '--batch-size', '16', '--hidden', '8', '--latent-dim', '2'];
 tiny.push('--epochs', '1', '--iwae-k', '2', '--iwae-examples', '4', '--grid-size', '4', '--backend', 'wasm');
@@ -65,6 +65,8 @@ async function hugePng(width: number, height: number): Promise<Buffer> {
     chunk('IEND', Buffer.alloc(0)),
   ]);
 }
+
+afterAll(removeTempDirs);
 
 describe('hostile data sets (CLI train --dataset)', () => {
   it('an .idx.gz whose header declares 60 GB is refused at the header', async () => {

@@ -3,7 +3,7 @@
 // run completed). Now the evaluation stops at its next block, the pause checkpoint records the
 // evaluation as pending, and a resume runs it first with the very same result.
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseRunConfig } from '../../../src-main/api/config';
@@ -48,13 +48,15 @@ describe('evaluation honours the control word', () => {
     const bytes = (checkpoint as Extract<TrainerEvent, { type: 'checkpoint' }>).bytes;
     expect(decodeCheckpoint(bytes).metadata.pendingEvaluationEpoch).toBe('0');
 
-    const file = join(mkdtempSync(join(tmpdir(), 'vaewb-evalpause-')), 'pause.safetensors');
+    const folder = mkdtempSync(join(tmpdir(), 'vaewb-evalpause-'));
+    const file = join(folder, 'pause.safetensors');
     writeFileSync(file, bytes);
     const resumed = await record({ runId: 'p', config, resumeFrom: { path: file, step: 2 } });
     expect(resumed.status).toBe('completed');
     expect(resumed.metric('test/iwae')).toEqual([iwae]);
     expect(resumed.metric('test/elbo')).toEqual(reference.metric('test/elbo'));
     expect(resumed.metric('train/loss')).toEqual([]);
+    rmSync(folder, { recursive: true, force: true });
   }, 120_000);
 
   it('a cancel during the evaluation ends the run as cancelled with no test metrics', async () => {

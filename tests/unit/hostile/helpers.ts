@@ -3,7 +3,7 @@
 // in a child process with its peak memory read from /proc.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { constants, createDeflateRaw } from 'node:zlib';
@@ -15,8 +15,17 @@ const PRELOAD = join(import.meta.dirname, 'maxrss.mjs');
 /** The memory bound every hostile input must stay under. */
 export const MEMORY_BOUND_MB = 512;
 
+const created: string[] = [];
+
 export function tempDir(prefix = 'vaewb-hostile-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  created.push(dir);
+  return dir;
+}
+
+/** Removes the folders tempDir made (call in afterAll, after closing what uses them). */
+export function removeTempDirs(): void {
+  for (const dir of created.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
 export interface ChildResult {

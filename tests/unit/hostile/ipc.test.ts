@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { handleIpcCall } from '../../../src-main/electron/ipcHandler';
 import { Workbench } from '../../../src-main/workbench/service';
-import { databaseHash, tempDir } from './helpers';
+import { databaseHash, tempDir, removeTempDirs } from './helpers';
 
 let dir: string;
 let workbench: Workbench;
@@ -17,6 +17,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await workbench.close();
+  removeTempDirs();
 });
 
 describe('IPC confinement', () => {

@@ -27,6 +27,7 @@ import {
   whileAnswering,
   zipOf,
   type ServerChild,
+  removeTempDirs,
 } from './helpers';
 
 let dir: string;
@@ -42,6 +43,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.stop();
+  removeTempDirs();
 });
 
 async function upload(path: string, body: Buffer, type = 'application/zip') {
