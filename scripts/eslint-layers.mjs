@@ -15,8 +15,9 @@ export const LAYERS = {
   training: ['api', 'models', 'data'],
   store: ['api'],
   workbench: ['api', 'data', 'training', 'store'],
-  server: ['api', 'workbench'],
-  cli: ['api', 'workbench', 'server'],
+  // The shells read files through the data layer's bounded readers (size caps, regular files only).
+  server: ['api', 'data', 'workbench'],
+  cli: ['api', 'data', 'workbench', 'server'],
   electron: ['api', 'workbench'],
 };
 

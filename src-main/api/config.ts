@@ -13,6 +13,7 @@ import {
   FREE_BITS_GROUPS,
   GAUSSIAN_SIGMA_FLOOR,
 } from './constants';
+import { costProblem } from './cost';
 
 export {
   GAUSSIAN_SIGMA_FLOOR,
@@ -282,6 +283,9 @@ export function parseRunConfig(input: unknown): RunConfig {
     });
   }
   extra.push(...unusedSettings(config));
+  // The whole config's memory estimate against the run budget (api/cost.ts).
+  const cost = costProblem(config);
+  if (cost) extra.push({ path: 'train.batchSize', message: cost });
   if (extra.length > 0) {
     throw new ConfigError(`Invalid run config: ${extra.map((i) => `${i.path}: ${i.message}`).join('; ')}`, extra);
   }

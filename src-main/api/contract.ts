@@ -165,6 +165,21 @@ export interface GeneratedImage {
   backend: string;
 }
 
+/** A data set imported into the data folder; `ref` ('dataset:<id>') is what data.dataset takes. */
+export interface DatasetInfo {
+  id: string;
+  ref: string;
+  name: string;
+  format: 'idx' | 'idx.gz' | 'npy';
+  size: number;
+  sha256: string;
+  count: number;
+  height: number;
+  width: number;
+  channels: number;
+  createdAt: number;
+}
+
 /** Request schemas, one per method. */
 export const requestSchemas = {
   appInfo: z.object({}).strict(),
@@ -234,6 +249,12 @@ export const requestSchemas = {
     })
     .strict(),
   imagesAtStep: z.object({ runId, step: z.number().int().min(0) }).strict(),
+  // Data sets by id (issue #13). importDataset takes a server path, so only the trusted shells call
+  // it (the CLI, browser mode's /upload/dataset, the Electron menu); see api/confine.ts.
+  importDataset: z
+    .object({ path: z.string().trim().min(1).max(4096), name: z.string().trim().min(1).max(200).optional() })
+    .strict(),
+  listDatasets: z.object({}).strict(),
 };
 
 export type MethodName = keyof typeof requestSchemas;
@@ -265,6 +286,8 @@ export interface ResponseMap {
   generateSamples: GeneratedImage;
   interpolateLatent: GeneratedImage;
   imagesAtStep: ImageMeta[];
+  importDataset: DatasetInfo;
+  listDatasets: DatasetInfo[];
 }
 
 export type WorkbenchApi = {

@@ -18,14 +18,21 @@ import {
   LIKELIHOODS,
   MODEL_KINDS,
   OBJECTIVES,
-  parseRunConfig,
 } from '../api/config';
 import { ApiError, type RunSummary } from '../api/contract';
 import { APP_VERSION } from '../api/version';
 import { serve } from '../server/http';
 import { Workbench } from '../workbench/service';
 import { parseCheckpointChoice, type CheckpointChoice } from '../workbench/exchange';
-import { configFromFlags, type TrainFlags } from './options';
+import { runConfigFromFlags, type TrainFlags } from './options';
+
+// `vae-workbench show RUN | head -3`: a reader that goes away ends the CLI quietly, not with EPIPE.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
 
 const program = new Command();
 program
@@ -126,7 +133,7 @@ const train = program
   .option('--tag <tag...>', 'tags')
   .option('--json', 'print the finished run as JSON')
   .action(async (flags: TrainFlags & { experiment?: string; name?: string; tag?: string[]; json?: boolean }) => {
-    const config = parseRunConfig(configFromFlags(flags));
+    const config = runConfigFromFlags(flags);
     const code = await withWorkbench(async (workbench) => {
       const run = await workbench.createRun(
         { config, experiment: flags.experiment, name: flags.name, tags: flags.tag },
@@ -323,6 +330,38 @@ program
         `Imported run ${result.sourceRunId} as ${result.run.id}: ${result.metricPoints} metric points, ${result.images} images`,
       );
       printRunLine(result.run);
+    });
+  });
+
+program
+  .command('import-dataset <path>')
+  .description(
+    "copy an IDX (plain or .gz) or .npy file into the data folder, so browser mode and the app can train on it as 'dataset:<id>'",
+  )
+  .option('--name <name>', 'a name to show for it (default: the file name)')
+  .option('--json', 'print the record as JSON')
+  .action(async (path: string, flags: { name?: string; json?: boolean }) => {
+    await withWorkbench(async (workbench) => {
+      const dataset = await workbench.importDataset({ path: resolve(path), name: flags.name });
+      if (flags.json) return console.log(JSON.stringify(dataset, null, 2));
+      console.log(
+        `Data set ${dataset.ref} (${dataset.name}): ${dataset.count} images of ${dataset.height}x${dataset.width}, sha256 ${dataset.sha256.slice(0, 12)}`,
+      );
+    });
+  });
+
+program
+  .command('datasets')
+  .description('list the data sets imported into the data folder')
+  .option('--json', 'print as JSON')
+  .action(async (flags: { json?: boolean }) => {
+    await withWorkbench(async (workbench) => {
+      const datasets = await workbench.listDatasets({});
+      if (flags.json) return console.log(JSON.stringify(datasets, null, 2));
+      if (datasets.length === 0)
+        return console.log('No imported data sets. Add one with `vae-workbench import-dataset FILE`.');
+      for (const d of datasets)
+        console.log(`${d.ref.padEnd(24)} ${`${d.count} x ${d.height}x${d.width}`.padEnd(18)} ${d.name}`);
     });
   });
 

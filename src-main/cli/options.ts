@@ -1,7 +1,10 @@
-// Maps `vae-workbench train` flags onto a RunConfigInput; validation happens once, in parseRunConfig.
-import { existsSync, readFileSync } from 'node:fs';
+// Maps `vae-workbench train` flags onto a RunConfigInput; validation happens once, in parseRunConfig,
+// the same strict root schema HTTP and IPC use. A --config file is read bounded (a regular file of
+// at most MAX_CONFIG_FILE_BYTES) and its name is in every error about it.
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { BUILTIN_DATASETS, type RunConfigInput } from '../api/config';
+import { BUILTIN_DATASETS, ConfigError, parseRunConfig, type RunConfig, type RunConfigInput } from '../api/config';
+import { MAX_CONFIG_FILE_BYTES, readBoundedFile } from '../data/files';
 
 export interface TrainFlags {
   config?: string;
@@ -54,17 +57,69 @@ function assign(target: Record<string, unknown>, key: string, value: unknown): v
   if (value !== undefined) target[key] = value;
 }
 
+const CONFIG_GROUPS = ['model', 'data', 'train', 'eval'] as const;
+
+/**
+ * A --config file as a JSON object: refused, naming the file, when it is not a regular file, is
+ * over the size limit, is not JSON, or is not an object (null, an array, a string, a number), or
+ * when one of its groups is not an object. Unknown keys stay, for the strict schema to refuse.
+ */
+export function readConfigFile(file: string): Record<string, unknown> {
+  const fail = (message: string, path = '(root)') => new ConfigError(`${file}: ${message}`, [{ path, message }]);
+  let text: string;
+  try {
+    text = readBoundedFile(file, MAX_CONFIG_FILE_BYTES, 'config file').toString('utf8');
+  } catch (error) {
+    throw new ConfigError((error as Error).message, [{ path: '(root)', message: (error as Error).message }]);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw fail(`not valid JSON (${(error as Error).message})`);
+  }
+  const isObject = (value: unknown) => typeof value === 'object' && value !== null && !Array.isArray(value);
+  if (!isObject(parsed)) {
+    const kind = parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : `a ${typeof parsed}`;
+    throw fail(`a run config must be a JSON object like {"model": {...}, "train": {...}}, found ${kind}`);
+  }
+  const config = parsed as Record<string, unknown>;
+  for (const group of CONFIG_GROUPS) {
+    if (group in config && !isObject(config[group])) throw fail(`${group}: expected an object`, group);
+  }
+  return config;
+}
+
+/** The flags (over an optional --config file) as a validated RunConfig; errors name the file when there is one. */
+export function runConfigFromFlags(flags: TrainFlags, cwd = process.cwd()): RunConfig {
+  const input = configFromFlags(flags, cwd);
+  try {
+    return parseRunConfig(input);
+  } catch (error) {
+    if (error instanceof ConfigError && flags.config) {
+      throw new ConfigError(`${resolve(cwd, flags.config)}: ${error.message}`, error.issues);
+    }
+    throw error;
+  }
+}
+
 /** Dataset names stay as they are; a path is made absolute so a run can be resumed from anywhere. */
 export function resolveDatasetArgument(dataset: string, cwd = process.cwd()): string {
+  if (dataset.trim() === '')
+    throw new ConfigError(
+      '--dataset: an empty name; give mnist, fashion-mnist, shapes or a path to a data file or folder',
+      [{ path: 'data.dataset', message: 'empty' }],
+    );
   if ((BUILTIN_DATASETS as readonly string[]).includes(dataset)) return dataset;
   const absolute = resolve(cwd, dataset);
   return existsSync(absolute) ? absolute : dataset;
 }
 
 export function configFromFlags(flags: TrainFlags, cwd = process.cwd()): RunConfigInput {
-  const base: Record<string, Record<string, unknown>> = flags.config
-    ? (JSON.parse(readFileSync(resolve(cwd, flags.config), 'utf8')) as Record<string, Record<string, unknown>>)
-    : {};
+  const base = (flags.config ? readConfigFile(resolve(cwd, flags.config)) : {}) as Record<
+    string,
+    Record<string, unknown>
+  >;
   const model: Record<string, unknown> = { ...(base.model ?? {}) };
   const data: Record<string, unknown> = { ...(base.data ?? {}) };
   const train: Record<string, unknown> = { ...(base.train ?? {}) };
@@ -111,5 +166,5 @@ export function configFromFlags(flags: TrainFlags, cwd = process.cwd()): RunConf
   assign(evaluation, 'everyEpochs', number(flags.evalEvery));
   assign(evaluation, 'gridSize', number(flags.gridSize));
   assign(evaluation, 'migPoints', number(flags.migPoints));
-  return { model, data, train, eval: evaluation } as RunConfigInput;
+  return { ...base, model, data, train, eval: evaluation } as RunConfigInput;
 }

@@ -2,14 +2,10 @@
 // number (0x00 0x00, a type byte, the number of dimensions), one big-endian uint32 per dimension,
 // then the values, big-endian, row-major. Files may be gzipped.
 import { existsSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
+import { gunzipBounded, InputError, MAX_DATA_FILE_BYTES, MAX_UNPACKED_DATA_BYTES, readBoundedFile } from './files';
 import type { ExamplePool } from './pool';
 import { DatasetError } from './types';
-
-const gunzipAsync = promisify(gunzip);
 
 const IDX_TYPES = {
   0x08: { name: 'ubyte', size: 1 },
@@ -87,19 +83,41 @@ export function encodeIdx(dims: number[], data: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Reads a plain or gzipped IDX file (gzip is recognised by its magic bytes, not the name). */
+/**
+ * The total byte size an IDX file declares in its header (magic, dims, values), null while `head`
+ * is too short to tell, 'invalid' when it is no IDX header (decodeIdx names the problem).
+ */
+export function idxDeclaredSize(head: Uint8Array): number | null | 'invalid' {
+  if (head.length < 4) return null;
+  const code = head[2] as IdxTypeCode;
+  const ndims = head[3];
+  if (head[0] !== 0 || head[1] !== 0 || !(code in IDX_TYPES) || ndims === 0) return 'invalid';
+  const headerSize = 4 + 4 * ndims;
+  if (head.length < headerSize) return null;
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  let count = 1;
+  for (let i = 0; i < ndims; i++) count *= view.getUint32(4 + 4 * i);
+  return headerSize + count * IDX_TYPES[code].size;
+}
+
+/**
+ * Reads a plain or gzipped IDX file (gzip is recognised by its magic bytes, not the name). Only a
+ * regular file of at most MAX_DATA_FILE_BYTES is read; a .gz is inflated with a running total, and
+ * refused as soon as its header declares, or its output reaches, more than MAX_UNPACKED_DATA_BYTES.
+ */
 export async function readIdx(file: string): Promise<IdxArray> {
   let bytes: Uint8Array;
   try {
-    bytes = await readFile(file);
+    bytes = readBoundedFile(file, MAX_DATA_FILE_BYTES, 'IDX file');
   } catch (error) {
-    throw new DatasetError(`Cannot read IDX file ${file}: ${(error as Error).message}`);
+    throw new DatasetError((error as Error).message);
   }
   const gzipped = bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
   if (gzipped) {
     try {
-      bytes = await gunzipAsync(bytes);
+      bytes = await gunzipBounded(bytes, MAX_UNPACKED_DATA_BYTES, `IDX file ${file}`, idxDeclaredSize);
     } catch (error) {
+      if (error instanceof InputError) throw new DatasetError(error.message);
       throw new DatasetError(`${file}: the gzip stream is damaged or truncated (${(error as Error).message})`);
     }
   }

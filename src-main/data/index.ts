@@ -1,9 +1,12 @@
 // The data layer's entry point: loads a data set by name or path, takes the train/test split (the
 // source's published test split, in order, where it has one; else a split drawn with the split
 // seed), applies static binarization when asked, and fingerprints exactly what the trainer will see.
+import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { extname } from 'node:path';
+import { extname, join } from 'node:path';
+import { parseDatasetRef } from '../api/datasetRef';
 import { binarizeBatch } from './binarize';
+import { MAX_IMAGE_PIXELS, MAX_POOL_VALUES } from './files';
 import {
   loadFashionMnist,
   fashionMnistFolder,
@@ -49,7 +52,21 @@ function isEightBit(pool: ExamplePool): boolean {
   return pool.data instanceof Uint8Array;
 }
 
+/** Refuses a source whose images or whose split would not fit the data limits (before the split allocates). */
+function checkBounds(pool: ExamplePool, name: string, examples: number): void {
+  const pixels = pool.height * pool.width * pool.channels;
+  if (pixels > MAX_IMAGE_PIXELS)
+    throw new DatasetError(
+      `Data set '${name}': images of ${pool.height}x${pool.width}x${pool.channels} are ${pixels} values, over the limit of ${MAX_IMAGE_PIXELS}`,
+    );
+  if (examples * pixels > MAX_POOL_VALUES)
+    throw new DatasetError(
+      `Data set '${name}': ${examples} examples of ${pixels} values are ${examples * pixels} values, over the limit of ${MAX_POOL_VALUES}; use a smaller trainSize/testSize`,
+    );
+}
+
 function fromPool(pool: ExamplePool, name: string, options: LoadOptions, random: Random): Loaded {
+  checkBounds(pool, name, Math.min(pool.count, options.trainSize + options.testSize));
   const { train, test } = splitPool(pool, name, options.trainSize, options.testSize, random);
   return {
     train,
@@ -74,6 +91,7 @@ function fromPublishedSplit(
   options: LoadOptions,
   random: Random,
 ): Loaded {
+  checkBounds(pools.train, name, Math.min(pools.train.count, options.trainSize + options.testSize));
   const train = samplePool(pools.train, name, options.trainSize, 'trainSize', random);
   const test = firstExamples(pools.test, name, options.testSize, 'testSize');
   const { height, width, channels } = pools.train;
@@ -99,6 +117,26 @@ async function loadPath(path: string, options: LoadOptions, random: Random): Pro
   if (extension === '.png')
     throw new DatasetError(`${path}: a single PNG image is not a data set; name the folder that holds the images`);
   return fromPool(await loadIdxPool(path, siblingLabelsFile(path)), path, options, random);
+}
+
+/** The file of imported data set `id` in `datasetsDir` (<id>.idx, <id>.idx.gz or <id>.npy). */
+export function importedDatasetFile(datasetsDir: string | undefined, id: string): string {
+  if (!datasetsDir)
+    throw new DatasetError(
+      `Data set 'dataset:${id}' is an imported data set, but no data folder was given to find it in`,
+    );
+  for (const format of ['idx', 'idx.gz', 'npy']) {
+    const file = join(datasetsDir, `${id}.${format}`);
+    if (existsSync(file)) return file;
+  }
+  throw new DatasetError(
+    `Data set 'dataset:${id}' is not in this data folder (${datasetsDir}); import the file again (importDataset)`,
+  );
+}
+
+/** An imported file, by its stored format (the extension the import gave it). */
+export function loadImportedPool(file: string): Promise<ExamplePool> {
+  return file.endsWith('.npy') ? loadNpyPool(file) : loadIdxPool(file, null);
 }
 
 async function loadSource(options: LoadOptions, random: Random): Promise<Loaded> {
@@ -135,8 +173,14 @@ async function loadSource(options: LoadOptions, random: Random): Promise<Loaded>
         testSplit: 'generated',
       };
     }
-    default:
+    default: {
+      const ref = parseDatasetRef(options.dataset);
+      if (ref.kind === 'imported') {
+        const file = importedDatasetFile(options.datasetsDir, ref.id);
+        return fromPool(await loadImportedPool(file), options.dataset, options, random);
+      }
       return loadPath(options.dataset, options, random);
+    }
   }
 }
 

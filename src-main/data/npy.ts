@@ -1,7 +1,7 @@
 // NumPy .npy files (https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html):
 // the magic "\x93NUMPY", a version, a little-endian header length (uint16 in v1, uint32 in v2/v3),
 // a Python dict literal {'descr', 'fortran_order', 'shape'}, then the raw values.
-import { readFile } from 'node:fs/promises';
+import { MAX_DATA_FILE_BYTES, readBoundedFile } from './files';
 import type { ExamplePool } from './pool';
 import { DatasetError } from './types';
 
@@ -98,9 +98,9 @@ export function encodeNpy(shape: number[], data: Uint8Array | Float32Array | Flo
 export async function loadNpyPool(file: string): Promise<ExamplePool> {
   let bytes: Uint8Array;
   try {
-    bytes = await readFile(file);
+    bytes = readBoundedFile(file, MAX_DATA_FILE_BYTES, '.npy file');
   } catch (error) {
-    throw new DatasetError(`Cannot read .npy file ${file}: ${(error as Error).message}`);
+    throw new DatasetError((error as Error).message);
   }
   const array = decodeNpy(bytes, file);
   const { shape } = array;

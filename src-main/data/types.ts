@@ -44,6 +44,8 @@ export interface LoadOptions extends Pick<DataConfig, 'dataset' | 'trainSize' | 
   seed: number;
   /** Image side of the generated 'shapes' data set (default 32; dSprites itself is 64). */
   shapesSize?: number;
+  /** The data folder's datasets/, where 'dataset:<id>' references resolve (imported data sets). */
+  datasetsDir?: string;
 }
 
 /** A data file that cannot be read or has the wrong shape; the message names the file and the problem. */

@@ -1,5 +1,6 @@
 // The body of the one IPC handler, kept free of Electron imports so the contract tests can drive
 // the preload transport's exact request/reply path under Node.
+import { confineRequest } from '../api/confine';
 import {
   ApiError,
   isDesktopMethodName,
@@ -7,6 +8,7 @@ import {
   type AppInfo,
   type BridgeReply,
   type DesktopApi,
+  type RunSummary,
 } from '../api/contract';
 import type { Workbench } from '../workbench/service';
 
@@ -26,10 +28,13 @@ export async function handleIpcCall(
   try {
     const name = String(method);
     if (isDesktopMethodName(name)) {
+      // The desktop methods name no paths: main shows the native dialog and uses what the person chose.
       if (!desktop) throw new ApiError(404, `'${name}' is answered only by the desktop window`);
       const handler = desktop[name] as (request: unknown) => Promise<unknown>;
       return { ok: true, result: await handler(validateDesktopRequest(name, payload)) };
     }
+    // The window runs web content: it names no paths on the machine (issue #13).
+    await confineRequest(name, payload, (runId) => workbench.dispatch('getRun', { runId }) as Promise<RunSummary>);
     const result = await workbench.dispatch(name, payload);
     if (name === 'appInfo') return { ok: true, result: { ...(result as AppInfo), transport: 'electron' } };
     return { ok: true, result };

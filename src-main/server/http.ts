@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import { extname, join, normalize, sep } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ApiError, type ExportResult, type WorkbenchEvent } from '../api/contract';
+import { confineRequest } from '../api/confine';
+import { ApiError, type ExportResult, type RunSummary, type WorkbenchEvent } from '../api/contract';
+import { MAX_DATA_FILE_BYTES } from '../data/files';
 import type { Workbench } from '../workbench/service';
 
 export interface ServeOptions {
@@ -48,6 +50,8 @@ const CSP =
 /** Largest bundle /upload/import accepts. */
 const MAX_UPLOAD = 1024 ** 3;
 const UPLOAD_TYPES = ['application/zip', 'application/x-zip-compressed', 'application/octet-stream'];
+/** Largest data file /upload/dataset accepts (the data readers' own limit). */
+const MAX_DATASET_UPLOAD = MAX_DATA_FILE_BYTES;
 
 /** ?checkpoint= of an export download: 'latest' (default), 'best' or a step. */
 function parseCheckpointParam(value: string | null): 'latest' | 'best' | number {
@@ -144,6 +148,7 @@ export async function serve(workbench: Workbench, options: ServeOptions): Promis
       // Bundle transfer (issue #6): the same token, Host and Origin checks as the API.
       if (url.pathname.startsWith('/download/export/')) return await handleExportDownload(req, res, url);
       if (url.pathname === '/upload/import') return await handleImportUpload(req, res, url);
+      if (url.pathname === '/upload/dataset') return await handleDatasetUpload(req, res, url);
       return await handleStatic(req, res, url, queryToken !== undefined);
     } catch (error) {
       if (error instanceof ApiError) return sendError(res, error.status, error.message, error.field);
@@ -158,6 +163,8 @@ export async function serve(workbench: Workbench, options: ServeOptions): Promis
     // Cross-site form posts carry an Origin (or none on old clients); refuse any foreign one.
     checkOrigin(req);
     const payload = await readBody(req);
+    // No server paths over the web API (issue #13): bundles by upload/download, data sets by id.
+    await confineRequest(name, payload, (runId) => workbench.dispatch('getRun', { runId }) as Promise<RunSummary>);
     const result = await workbench.dispatch(name, payload);
     sendJson(res, 200, { ok: true, result });
   }
@@ -255,6 +262,50 @@ export async function serve(workbench: Workbench, options: ServeOptions): Promis
           throw new ApiError(
             error.status,
             error.message.split(file).join(shownName).split(folder).join('upload'),
+            error.field,
+          );
+        throw error;
+      }
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * POST /upload/dataset?name=<display name> with the data file as the body (an IDX file, plain or
+   * .gz, or a .npy file, at most MAX_DATASET_UPLOAD bytes): streamed to a temporary file, imported
+   * into the data folder (importDataset), then deleted. Answers {ok, result: DatasetInfo}.
+   */
+  async function handleDatasetUpload(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    if (req.method !== 'POST') throw new ApiError(400, 'Use POST for /upload/dataset');
+    checkOrigin(req);
+    const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    if (type !== 'application/octet-stream' && type !== 'application/gzip')
+      throw new ApiError(400, `Upload a data file as application/octet-stream (got '${type || 'no content type'}')`);
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    if (declared > MAX_DATASET_UPLOAD) throw new ApiError(413, `The data file is over ${MAX_DATASET_UPLOAD} bytes`);
+    const name = (url.searchParams.get('name') ?? '').trim().slice(0, 200) || 'uploaded data set';
+    const folder = await mkdtemp(join(tmpdir(), 'vaewb-dataset-'));
+    const file = join(folder, 'upload.bin');
+    try {
+      let size = 0;
+      const limit = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          size += chunk.length;
+          if (size > MAX_DATASET_UPLOAD) done(new ApiError(413, `The data file is over ${MAX_DATASET_UPLOAD} bytes`));
+          else done(null, chunk);
+        },
+      });
+      await pipeline(req, limit, createWriteStream(file));
+      if (size === 0) throw new ApiError(400, 'The upload is empty: send the data file as the request body');
+      try {
+        const result = await workbench.dispatch('importDataset', { path: file, name });
+        sendJson(res, 200, { ok: true, result });
+      } catch (error) {
+        if (error instanceof ApiError)
+          throw new ApiError(
+            error.status,
+            error.message.split(file).join(name).split(folder).join('upload'),
             error.field,
           );
         throw error;

@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { Notes, Tags } from './annotations';
 import { Checkpoints } from './checkpoints';
 import { createContext, type StoreContext } from './context';
+import { Datasets } from './datasets'; // issue #13
 import { translateError } from './errors';
 import { Experiments } from './experiments';
 import { Images } from './images';
@@ -36,6 +37,8 @@ export class Store {
   readonly checkpoints: Checkpoints;
   readonly metrics: MetricsReader;
   readonly metricsWriter: MetricsWriter;
+  /** Imported data sets (issue #13). */
+  readonly datasets: Datasets;
 
   constructor(private readonly ctx: StoreContext) {
     this.experiments = new Experiments(ctx);
@@ -46,6 +49,7 @@ export class Store {
     this.notes = new Notes(ctx);
     this.images = new Images(ctx);
     this.checkpoints = new Checkpoints(ctx);
+    this.datasets = new Datasets(ctx); // issue #13
   }
 
   /** Absolute path of the database file. */

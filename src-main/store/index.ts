@@ -18,3 +18,4 @@ export {
   type SeriesSummary,
 } from './metrics';
 export { benchIngest, benchSeriesQuery, type IngestBench, type SeriesQueryBench } from './bench';
+export { DATASET_FORMATS, type DatasetFormat, type NewDataset, type StoredDataset } from './datasets';

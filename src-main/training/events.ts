@@ -10,6 +10,8 @@ export interface TrainJob {
   resumeFrom: { path: string; step: number } | null;
   /** Overrides config.train.backend (tests, bench). */
   backend?: BackendPreference;
+  /** The data folder's datasets/, for configs naming an imported data set ('dataset:<id>'). */
+  datasetsDir?: string;
 }
 
 /** Control word shared with the worker (SharedArrayBuffer): read at every batch. */

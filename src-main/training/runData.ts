@@ -21,8 +21,8 @@ export function splitSeedOf(config: RunConfig): number {
 }
 
 /** The data set exactly as the trainer loads it for this config (same split, same hash). */
-export function loadRunDataset(config: RunConfig): Promise<Dataset> {
-  return loadDataset({ ...config.data, seed: splitSeedOf(config) });
+export function loadRunDataset(config: RunConfig, datasetsDir?: string): Promise<Dataset> {
+  return loadDataset({ ...config.data, seed: splitSeedOf(config), datasetsDir });
 }
 
 /** From the decoder's weights, for square single-channel (MLP) or square (conv) images; null when unsure. */

@@ -53,7 +53,12 @@ interface Run {
   discrete: boolean;
   /** The MIG points (shapes only), drawn at the first evaluation and kept. */
   migShapes?: Split;
+  /** Restored from a checkpoint taken by a pause during an evaluation: that evaluation runs first. */
+  pendingEvaluation: number | null;
 }
+
+/** How an evaluation ended: a cancel or pause is seen between its blocks, not only between batches. */
+type EvaluationOutcome = 'ok' | 'cancelled' | 'paused';
 
 /** Trains one run to completion, pause, cancellation or divergence. Never throws: failures become a 'failed' finish. */
 export async function train(job: TrainJob, control: Int32Array, emit: Emit): Promise<FinishStatus> {
@@ -116,7 +121,7 @@ function divergedMessage(step: number, epoch: number): string {
 
 async function prepare(job: TrainJob): Promise<Run> {
   const { config } = job;
-  const data = await loadRunDataset(config);
+  const data = await loadRunDataset(config, job.datasetsDir);
   if (config.data.dequantize && !data.eightBit) {
     throw new Error(
       `data.dequantize: data set '${config.data.dataset}' is not 8-bit grey levels (float pixels); set data.dequantize to false for a plain Gaussian density`,
@@ -145,6 +150,7 @@ async function prepare(job: TrainJob): Promise<Run> {
     discreteOffset: config.data.dequantize ? inputDim * LOG_256 : 0,
     discrete:
       config.data.dequantize || (config.model.likelihood === 'bernoulli' && config.data.binarization !== 'none'),
+    pendingEvaluation: null,
   };
 }
 
@@ -162,10 +168,17 @@ async function restore(run: Run, path: string): Promise<number> {
   }
   const step = Number(content.metadata.step);
   if (!Number.isInteger(step) || step < 0) throw new Error(`${path}: checkpoint has no valid step in its metadata`);
+  const pending = content.metadata.pendingEvaluationEpoch;
+  run.pendingEvaluation = pending !== undefined && /^\d+$/.test(pending) ? Number(pending) : null;
   return step;
 }
 
-async function snapshot(run: Run, step: number, epoch: number): Promise<Uint8Array> {
+async function snapshot(
+  run: Run,
+  step: number,
+  epoch: number,
+  pendingEvaluationEpoch: number | null = null,
+): Promise<Uint8Array> {
   const optimizerWeights = await run.optimizer.getWeights();
   const optimizer: NamedArray[] = [];
   for (const { name, tensor } of optimizerWeights) {
@@ -188,6 +201,8 @@ async function snapshot(run: Run, step: number, epoch: number): Promise<Uint8Arr
       // from the running product in the last bit; restoring them exactly keeps a resume bit-identical.
       adamAccBeta1: String(accBeta1.dataSync()[0]),
       adamAccBeta2: String(accBeta2.dataSync()[0]),
+      // Paused in the middle of this epoch's evaluation: a resume runs it before training on.
+      ...(pendingEvaluationEpoch === null ? {} : { pendingEvaluationEpoch: String(pendingEvaluationEpoch) }),
     },
   });
 }
@@ -239,6 +254,29 @@ async function loop(
   const { train: t } = config;
   const layers = model.latentDims.length;
   let step = startStep;
+  /** Evaluates after `finishedEpoch` and writes its checkpoint; a pause inside keeps the evaluation pending. */
+  const evaluateAndCheckpoint = async (finishedEpoch: number): Promise<FinishStatus | null> => {
+    const evaluated = await evaluate(run, control, emit, step, finishedEpoch);
+    if (evaluated === 'cancelled') return 'cancelled';
+    if (evaluated === 'paused') {
+      emitCheckpoint(emit, await snapshot(run, step, finishedEpoch, finishedEpoch), step, finishedEpoch, 'pause');
+      return 'paused';
+    }
+    emitCheckpoint(
+      emit,
+      await snapshot(run, step, finishedEpoch),
+      step,
+      finishedEpoch,
+      step >= totalSteps ? 'final' : 'epoch',
+    );
+    return null;
+  };
+  if (run.pendingEvaluation !== null) {
+    const pending = run.pendingEvaluation;
+    run.pendingEvaluation = null;
+    const stopped = await evaluateAndCheckpoint(pending);
+    if (stopped) return stopped;
+  }
   while (step < totalSteps) {
     const epoch = Math.floor(step / stepsPerEpoch);
     const order = permutation(data.train.count, deriveSeed(t.seed, SEED_PURPOSE.shuffle, epoch));
@@ -302,15 +340,8 @@ async function loop(
     }
     const finishedEpoch = epoch;
     if ((finishedEpoch + 1) % config.eval.everyEpochs === 0 || step >= totalSteps) {
-      const evaluated = await evaluate(run, control, emit, step, finishedEpoch);
-      if (evaluated === 'cancelled') return 'cancelled';
-      emitCheckpoint(
-        emit,
-        await snapshot(run, step, finishedEpoch),
-        step,
-        finishedEpoch,
-        step >= totalSteps ? 'final' : 'epoch',
-      );
+      const stopped = await evaluateAndCheckpoint(finishedEpoch);
+      if (stopped) return stopped;
     }
   }
   return 'completed';
@@ -329,8 +360,14 @@ async function evaluate(
   emit: Emit,
   step: number,
   epoch: number,
-): Promise<'ok' | 'cancelled'> {
+): Promise<EvaluationOutcome> {
   const { config, data, model, inputDim } = run;
+  // The control word is shared memory: read between every block of work, an evaluation of many
+  // examples (IWAE with a large k, MIG) stops within one block of a cancel or pause.
+  const stop = (): EvaluationOutcome | null => {
+    const signal = Atomics.load(control, 0);
+    return signal === CONTROL.cancel ? 'cancelled' : signal === CONTROL.pause ? 'paused' : null;
+  };
   const test = run.testPixels;
   const n = data.test.count;
   const subset = iwaeSubsetSize(config, n);
@@ -343,7 +380,8 @@ async function evaluate(
   const means: Float32Array[] = model.latentDims.map((d) => new Float32Array(n * d));
   // Batches end at `subset`, so the ELBO of the IWAE subset is a sum of whole batches.
   for (let start = 0; start < n;) {
-    if (Atomics.load(control, 0) === CONTROL.cancel) return 'cancelled';
+    const stopped = stop();
+    if (stopped) return stopped;
     const count = Math.min(EVAL_BATCH, (start < subset ? subset : n) - start);
     const values = tf.tidy(() => {
       const x = tf.tensor2d(test.subarray(start * inputDim, (start + count) * inputDim), [count, inputDim]);
@@ -385,7 +423,8 @@ async function evaluate(
   const chunk = Math.max(1, Math.min(k, Math.floor(2_000_000 / (inputDim * IWAE_BATCH))));
   let iwaeSum = 0;
   for (let start = 0; start < subset; start += IWAE_BATCH) {
-    if (Atomics.load(control, 0) === CONTROL.cancel) return 'cancelled';
+    const stopped = stop();
+    if (stopped) return stopped;
     const count = Math.min(IWAE_BATCH, subset - start);
     const bound = tf.tidy(() => {
       const x = tf.tensor2d(test.subarray(start * inputDim, (start + count) * inputDim), [count, inputDim]);
@@ -408,9 +447,12 @@ async function evaluate(
     points.push(point('iwae_bpd', bitsPerDim(iwae)));
   }
 
+  const beforeMig = stop();
+  if (beforeMig) return beforeMig;
   if (data.factorSizes) {
     const mig = await migOnFreshShapes(run, control);
-    if (mig === null) return 'cancelled';
+    // null: a cancel or pause arrived between its batches
+    if (mig === null) return stop() ?? 'cancelled';
     points.push(point('mig', mig.value));
     points.push(point('mig_points', mig.points));
   }
@@ -431,7 +473,7 @@ async function migOnFreshShapes(run: Run, control: Int32Array): Promise<{ value:
   const d = model.latentDims[top];
   const codes = new Float32Array(count * d);
   for (let start = 0; start < count; start += EVAL_BATCH) {
-    if (Atomics.load(control, 0) === CONTROL.cancel) return null;
+    if (Atomics.load(control, 0) !== CONTROL.run) return null;
     const size = Math.min(EVAL_BATCH, count - start);
     tf.tidy(() => {
       const x = tf.tensor2d(shapes.pixels.subarray(start * inputDim, (start + size) * inputDim), [size, inputDim]);

@@ -21,14 +21,22 @@ export interface DataPaths {
   dataDir: string;
   dbFile: string;
   checkpointsDir: string;
+  /** Imported data sets (issue #13): <dataDir>/datasets/<id>.<format>. */
+  datasetsDir: string;
 }
 
 /** `--db PATH`: a .sqlite/.db file (its folder holds checkpoints) or a data folder. */
 export function resolveDataPaths(dbOption?: string, env: NodeJS.ProcessEnv = process.env): DataPaths {
   if (dbOption && /\.(sqlite3?|db)$/i.test(dbOption)) {
     const dbFile = resolve(dbOption);
-    return { dataDir: dirname(dbFile), dbFile, checkpointsDir: join(dirname(dbFile), 'checkpoints') };
+    const dataDir = dirname(dbFile);
+    return { dataDir, dbFile, checkpointsDir: join(dataDir, 'checkpoints'), datasetsDir: join(dataDir, 'datasets') };
   }
   const dataDir = dbOption ? resolve(dbOption) : defaultDataDir(env);
-  return { dataDir, dbFile: join(dataDir, DB_FILE_NAME), checkpointsDir: join(dataDir, 'checkpoints') };
+  return {
+    dataDir,
+    dbFile: join(dataDir, DB_FILE_NAME),
+    checkpointsDir: join(dataDir, 'checkpoints'),
+    datasetsDir: join(dataDir, 'datasets'),
+  };
 }

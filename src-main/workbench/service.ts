@@ -38,6 +38,7 @@ import type { TrainerEvent } from '../training/events';
 import { startJob, type RunningJob } from '../training/pool';
 import { resolveDataPaths, type DataPaths } from './paths';
 import * as exchange from './exchange';
+import { admitRunConfig, admitRunConfigs, datasetInfo, importDatasetFile } from './datasets'; // issue #13
 
 export interface WorkbenchOptions {
   /** `--db`: a data folder or a .sqlite file; default $VAE_WORKBENCH_HOME or the per-user folder. */
@@ -198,6 +199,8 @@ export class Workbench implements WorkbenchApi {
     options: { startHere?: boolean; replayOf?: string } = {},
   ): Promise<RunSummary> {
     const config = this.parseConfig(request.config);
+    // issue #13 (h-hostile): no run row before the data set loads and the config is costed on it.
+    await admitRunConfig(config, this.store, this.paths.datasetsDir);
     const run = this.guard(() =>
       this.store.transaction(() => {
         const created = this.store.runs.create({
@@ -227,6 +230,7 @@ export class Workbench implements WorkbenchApi {
       if (param === 'model.beta' && copy.model.kind === 'vae' && value !== 1) copy.model.kind = 'beta-vae';
       return this.parseConfig(copy);
     });
+    await admitRunConfigs(configs, this.store, this.paths.datasetsDir); // issue #13 (h-hostile)
     const runs = this.guard(() =>
       this.store.transaction(() =>
         configs.map((c, i) =>
@@ -333,7 +337,12 @@ export class Workbench implements WorkbenchApi {
   // ---- export, import, replay, generation, playback (exchange/) ---------------------------------
 
   private exchangeContext(): exchange.ExchangeContext {
-    return { store: this.store, checkpointsDir: this.paths.checkpointsDir, backend: this.options.backend };
+    return {
+      store: this.store,
+      checkpointsDir: this.paths.checkpointsDir,
+      backend: this.options.backend,
+      datasetsDir: this.paths.datasetsDir, // issue #13 (h-hostile)
+    };
   }
 
   /** Exchange failures become API errors: a refused bundle is bad input (400), a missing checkpoint a conflict. */
@@ -370,7 +379,7 @@ export class Workbench implements WorkbenchApi {
   }
 
   async planReplay({ runId }: RequestOf<'planReplay'>): Promise<ResponseMap['planReplay']> {
-    return exchange.planReplay(this.requireRun(runId), this.options.backend);
+    return exchange.planReplay(this.requireRun(runId), this.options.backend, this.paths.datasetsDir);
   }
 
   /** Trains the run's config again (same seed) as a new run linked by replay_of; the plan names what may differ. */
@@ -379,7 +388,7 @@ export class Workbench implements WorkbenchApi {
     options: { startHere?: boolean } = {},
   ): Promise<ResponseMap['replayRun']> {
     const original = this.requireRun(runId);
-    const plan = await exchange.planReplay(original, this.options.backend);
+    const plan = await exchange.planReplay(original, this.options.backend, this.paths.datasetsDir);
     const run = await this.createRun(
       {
         config: original.config,
@@ -426,6 +435,22 @@ export class Workbench implements WorkbenchApi {
     return this.store.images.atOrBefore(this.requireRun(runId).id, step).map(toImageMeta);
   }
 
+  // ---- data sets by id (issue #13, h-hostile; the logic lives in ./datasets.ts) -------------------
+
+  async importDataset({ path, name }: RequestOf<'importDataset'>): Promise<ResponseMap['importDataset']> {
+    try {
+      return await importDatasetFile(this.store, this.paths.datasetsDir, path, name);
+    } catch (error) {
+      return this.guard(() => {
+        throw error; // store errors become 409 / 507 as elsewhere
+      });
+    }
+  }
+
+  async listDatasets(_request?: RequestOf<'listDatasets'>): Promise<ResponseMap['listDatasets']> {
+    return this.store.datasets.list().map(datasetInfo);
+  }
+
   // ---- the queue and the workers ----------------------------------------------------------------
 
   /** Starts queued runs while fewer than `concurrency` run here. */
@@ -445,8 +470,15 @@ export class Workbench implements WorkbenchApi {
       checkpoint && checkpoint.step > 0 && existsSync(checkpoint.path)
         ? { path: checkpoint.path, step: checkpoint.step }
         : null;
-    const job = startJob({ runId: run.id, config: run.config, resumeFrom, backend: this.options.backend }, (event) =>
-      this.onTrainerEvent(run.id, event),
+    const job = startJob(
+      {
+        runId: run.id,
+        config: run.config,
+        resumeFrom,
+        backend: this.options.backend,
+        datasetsDir: this.paths.datasetsDir, // issue #13 (h-hostile)
+      },
+      (event) => this.onTrainerEvent(run.id, event),
     );
     this.active.set(run.id, {
       job,

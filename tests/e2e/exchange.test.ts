@@ -4,7 +4,7 @@
 // copy of its bundle refused on upload with nothing written.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -241,5 +241,32 @@ describe('export, replay, playback, generation and import in browser mode', () =
     // The imported run is focused and plays back like the original.
     await page.locator(`[data-testid="run-detail"][data-run-id="${importedId}"]`).waitFor();
     await page.locator('[data-testid="playback-image"]').first().waitFor();
+  });
+
+  it('the page API takes no server paths: exportRun and importBundle with paths are refused (issue #13)', async () => {
+    const before = runCount();
+    const target = join(dataDir, 'evil', 'out.zip');
+    const replies = (await page.evaluate(
+      async ([id, out, zip]) => {
+        const call = async (method: string, body: unknown) => {
+          const response = await fetch(`/api/${method}`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(body),
+          });
+          return {
+            status: response.status,
+            message: ((await response.json()) as { error?: { message: string } }).error?.message,
+          };
+        };
+        return [await call('exportRun', { runId: id, out }), await call('importBundle', { path: zip })];
+      },
+      [runId, target, zipPath],
+    )) as { status: number; message?: string }[];
+    expect(replies.map((r) => r.status)).toEqual([403, 403]);
+    expect(replies[0].message).toMatch(/\/download\/export/);
+    expect(replies[1].message).toMatch(/\/upload\/import/);
+    expect(existsSync(join(dataDir, 'evil'))).toBe(false);
+    expect(runCount()).toBe(before);
   });
 });

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { unzipSync, zipSync } from 'fflate';
+import { checkUniqueZipEntries } from './validate';
 
 export const BUNDLE_FORMAT = 'vae-workbench-bundle';
 export const BUNDLE_FORMAT_VERSION = 1;
@@ -173,6 +174,7 @@ function readZip(file: string): BundleFiles {
 /** The files of a zip bundle held in memory; the container checksum is verified first. */
 export function filesFromZip(bytes: Uint8Array, file: string): BundleFiles {
   checkZipContainer(bytes, file);
+  checkUniqueZipEntries(bytes, file); // issue #13: a second config.json must not replace the first
   let entries: Record<string, Uint8Array>;
   // Refuse a zip whose entries would unpack to more than a bundle can hold (a zip bomb), before
   // inflating anything: fflate sizes each entry's output from its declared original size.

@@ -12,6 +12,8 @@ export interface ExchangeContext {
   checkpointsDir: string;
   /** tfjs backend for export and generation in this process (default 'auto'). */
   backend?: BackendPreference;
+  /** The data folder's datasets/, where imported data sets ('dataset:<id>') are found. */
+  datasetsDir?: string;
 }
 
 /** An error the caller can show as it is; `status` follows the API's (404 not found, 409 conflict, 400 bad input). */

@@ -90,7 +90,7 @@ export async function interpolateLatent(
   if (!Number.isInteger(steps) || steps < 2 || steps > 64)
     throw new ExchangeError(400, `steps must be a whole number from 2 to 64, got ${steps}`);
   const run = ctx.store.runs.require(ctx.store.runs.resolveId(runId));
-  const data = await loadRunDataset(run.config).catch((error: Error) => {
+  const data = await loadRunDataset(run.config, ctx.datasetsDir).catch((error: Error) => {
     throw new ExchangeError(
       409,
       `Interpolation needs the run's test images, but data set ${run.config.data.dataset} cannot be loaded here: ${error.message}`,

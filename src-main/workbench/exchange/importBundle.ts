@@ -1,15 +1,23 @@
 // Import: verify every hash first, check the content, then write the run, its metrics, images and
 // checkpoint in one transaction. Any failure writes nothing and leaves no file behind.
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BUILTIN_DATASETS, parseRunConfig, type RunConfig } from '../../api/config';
+import { parseRunConfig, type RunConfig } from '../../api/config';
+import { parseDatasetRef } from '../../api/datasetRef';
 import { RUN_STATUSES, type MetricPoint, type RunStatus } from '../../api/contract';
 import { APP_VERSION } from '../../api/version';
-import { decodeCheckpoint } from '../../training/checkpoint';
 import { BundleError, readBundle, requireFile, sha256, type BundleManifest } from './bundle';
 import type { ExchangeContext } from './common';
+import { readBoundedFile } from '../../data/files';
+import { checkZipUnpackedSize, MAX_BUNDLE_UNPACKED_BYTES } from './zipBounds';
 import { csvToMetrics } from './csv';
-import type { BundleRunRecord } from './exportRun';
+import {
+  checkBundleListing,
+  checkpointTensors,
+  matchCheckpointToModel,
+  parseManifest,
+  parseRunRecord,
+} from './validate';
 
 export interface ImportResult {
   runId: string;
@@ -20,11 +28,27 @@ export interface ImportResult {
   images: number;
 }
 
+/** Largest bundle file read (a zip no bigger than what it may unpack to). */
+const MAX_BUNDLE_FILE_BYTES = MAX_BUNDLE_UNPACKED_BYTES;
+
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
-export function importBundle(ctx: ExchangeContext, path: string): ImportResult {
+export async function importBundle(ctx: ExchangeContext, path: string): Promise<ImportResult> {
+  // 0. A zip is inflated as a counted stream first: a bomb is refused at the limit (zipBounds.ts).
+  if (existsSync(path) && statSync(path).isFile()) {
+    let bytes: Uint8Array;
+    try {
+      bytes = readBoundedFile(path, MAX_BUNDLE_FILE_BYTES, 'bundle');
+    } catch (error) {
+      throw new BundleError((error as Error).message);
+    }
+    await checkZipUnpackedSize(bytes, path);
+  }
   // 1. Integrity: manifest hash, every file's size and sha256, no unlisted files.
-  const { files, manifest } = readBundle(path);
+  const read = readBundle(path);
+  const { files } = read;
+  // Types, ranges and enums of the manifest (validate.ts): the first field that fails is named.
+  const manifest = parseManifest(read.manifest, path) as BundleManifest;
 
   // 2. Content: everything parsed and checked before the first write.
   const parse = <T>(file: string, what: string, fn: (text: string) => T): T => {
@@ -35,10 +59,11 @@ export function importBundle(ctx: ExchangeContext, path: string): ImportResult {
     }
   };
   const config: RunConfig = parse('config.json', 'run config', (t) => parseRunConfig(JSON.parse(t)));
-  const record = parse('run.json', 'run record', (t) => JSON.parse(t) as BundleRunRecord);
-  if (typeof record.name !== 'string' || !Array.isArray(record.images) || !Array.isArray(record.tags)) {
-    throw new BundleError(`${path}: run.json lacks its name, tags or image index.`);
-  }
+  const record = parseRunRecord(
+    parse('run.json', 'run record', (t) => JSON.parse(t) as unknown),
+    path,
+  );
+  checkBundleListing(parseManifest(manifest, path), record, path);
   const points = parse('metrics.csv', 'metrics file', csvToMetrics);
   const images = record.images.map((image) => {
     const png = requireFile(files, image.path);
@@ -50,13 +75,19 @@ export function importBundle(ctx: ExchangeContext, path: string): ImportResult {
     throw new BundleError(`${path}: the manifest names no checkpoint (or no valid step for it).`);
   }
   const checkpointBytes = requireFile(files, manifest.checkpoint.path ?? 'checkpoint.safetensors');
-  let checkpointStep: number;
+  // Every tensor's dtype, shape and offsets, then each matched against the model the config builds.
+  const { tensors, metadata } = checkpointTensors(checkpointBytes, path);
+  const checkpointStep = Number(metadata.step);
+  let expected: { name: string; shape: number[] }[];
   try {
-    const content = decodeCheckpoint(checkpointBytes, 'checkpoint.safetensors');
-    checkpointStep = Number(content.metadata.step);
+    const { modelWeightSpec } = await import('../../training/weightSpec');
+    expected = await modelWeightSpec(config, manifest.inputShape, ctx.backend);
   } catch (error) {
-    throw new BundleError(`${path}: ${(error as Error).message}`);
+    throw new BundleError(
+      `${path}: manifest.json: inputShape: the model of config.json cannot be built for ${manifest.inputShape.join('x')}: ${(error as Error).message}`,
+    );
   }
+  matchCheckpointToModel(tensors, expected, path);
   if (checkpointStep !== manifest.checkpoint.step) {
     throw new BundleError(
       `${path}: the checkpoint is from step ${checkpointStep}, the manifest says ${manifest.checkpoint.step}.`,
@@ -67,9 +98,11 @@ export function importBundle(ctx: ExchangeContext, path: string): ImportResult {
   const warnings: string[] = [];
   if (manifest.appVersion !== APP_VERSION)
     warnings.push(`The bundle was written by VAE Workbench ${manifest.appVersion}; this is ${APP_VERSION}.`);
-  if (!(BUILTIN_DATASETS as readonly string[]).includes(config.data.dataset) && !existsSync(config.data.dataset)) {
+  // Never stat a path a bundle names: the answer would tell an uploader whether it exists (issue #13).
+  const datasetRef = parseDatasetRef(config.data.dataset);
+  if (datasetRef.kind === 'path' || (datasetRef.kind === 'imported' && !ctx.store.datasets.get(datasetRef.id))) {
     warnings.push(
-      `Data set ${config.data.dataset} is not on this machine: curves, images and prior samples work, but continuing training and interpolating test images need it.`,
+      `Data set ${config.data.dataset} ${datasetRef.kind === 'path' ? 'is a path on the machine the run was trained on' : 'is not imported here'}: curves, images and prior samples work, but continuing training and interpolating test images need it${datasetRef.kind === 'path' ? ' (the CLI can train on a path; browser mode and the app take built-ins and imported data sets)' : ''}.`,
     );
   }
   if (status !== record.status)

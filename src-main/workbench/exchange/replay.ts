@@ -38,12 +38,16 @@ function expectedWasmAccelerator(): string {
 }
 
 /** What a replay of `run` will differ in; loads the data set (no tfjs) to compare its hash. */
-export async function planReplay(run: Run, backendOverride?: BackendPreference): Promise<ReplayPlan> {
+export async function planReplay(
+  run: Run,
+  backendOverride?: BackendPreference,
+  datasetsDir?: string,
+): Promise<ReplayPlan> {
   const warnings: string[] = [];
   const backend = expectedBackend(backendOverride ?? run.config.train.backend);
   let datasetHash: string | null = null;
   try {
-    datasetHash = (await loadRunDataset(run.config)).hash;
+    datasetHash = (await loadRunDataset(run.config, datasetsDir)).hash;
   } catch (error) {
     warnings.push(
       `Data set ${run.config.data.dataset} cannot be loaded here (${(error as Error).message}); the replay will fail.`,

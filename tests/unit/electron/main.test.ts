@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-type Handler = (...args: any[]) => any; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Handler = (...args: any[]) => any;
 
 const fake = vi.hoisted(() => {
   let ready: () => void = () => undefined;

@@ -12,6 +12,7 @@ afterEach(cleanup);
 const REPO_MIGRATIONS = path.join(REPO_ROOT, 'migrations');
 const TABLES = [
   'checkpoints',
+  'datasets',
   'experiments',
   'images',
   'metric_rollups',
@@ -22,9 +23,9 @@ const TABLES = [
   'tags',
 ];
 
+/** How many migrations the repository has, and the file name the next one would take. */
 const REPO_VERSION = fs.readdirSync(REPO_MIGRATIONS).filter((name) => /^\d{4}_.+\.sql$/.test(name)).length;
-/** The file-name prefix of the migration after the repository's last one. */
-const NEXT = String(REPO_VERSION + 1).padStart(4, '0');
+const next = (name: string) => `${String(REPO_VERSION + 1).padStart(4, '0')}_${name}.sql`;
 
 /** A migrations folder holding the repository's files plus `extra` (name -> SQL). */
 function migrationsDirWith(extra: Record<string, string>): string {
@@ -71,13 +72,13 @@ describe('migrations', () => {
     expect(countRows(again, 'runs')).toBe(1);
   });
 
-  it('upgrades a database to the next version from one more file, keeping its data', () => {
+  it('upgrades a database at the repository version by one more file, keeping its data', () => {
     const v1 = openTempStore();
     const run = v1.runs.create({ config: config(), experimentName: 'baseline', tags: ['a'] });
     v1.metricsWriter.append([{ runId: run.id, name: 'train/loss', step: 1, epoch: 0, value: 2.5, wallTime: 1 }]);
     v1.close();
     const dir = migrationsDirWith({
-      [`${NEXT}_run_colour.sql`]: `
+      [next('run_colour')]: `
         ALTER TABLE runs ADD COLUMN colour TEXT NOT NULL DEFAULT '#888888';
         CREATE TABLE bookmarks (run_id TEXT REFERENCES runs (id) ON DELETE CASCADE, step INTEGER);`,
     });
@@ -97,7 +98,7 @@ describe('migrations', () => {
     const v1 = openTempStore();
     v1.close();
     const dir = migrationsDirWith({
-      [`${NEXT}_broken.sql`]: 'CREATE TABLE half_done (x INTEGER);\nINSERT INTO no_such_table VALUES (1);',
+      [next('broken')]: 'CREATE TABLE half_done (x INTEGER);\nINSERT INTO no_such_table VALUES (1);',
     });
     expect(() => openStore(v1.file, { migrationsDir: dir })).toThrow(MigrationsError);
     const db = new Database(v1.file);

@@ -89,16 +89,20 @@ describe('workbench service', () => {
     expect(await service.listRuns()).toEqual([]);
   });
 
-  it('a corrupt data file fails the run with a message naming the file', async () => {
+  it('a corrupt data file is refused before any run row exists, with a message naming the file', async () => {
     const dir = tempDir();
     const bad = join(dir, 'digits.npy');
     writeFileSync(bad, Buffer.from('this is not a numpy file'));
     const service = await workbench(dir);
     const config = tinyConfig();
-    const run = await service.createRun({ config: { ...config, data: { ...config.data, dataset: bad } } });
-    const finished = await service.waitForRun(run.id);
-    expect(finished.status).toBe('failed');
-    expect(finished.error).toContain(bad);
+    const error = await service
+      .createRun({ config: { ...config, data: { ...config.data, dataset: bad } } })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect((error as ApiError).status).toBe(400);
+    expect((error as ApiError).field).toBe('config.data.dataset');
+    expect((error as ApiError).message).toContain(bad);
+    expect(await service.listRuns()).toEqual([]);
   });
 
   it('a cancel from a second connection (the CLI beside the app) stops the run within two seconds', async () => {

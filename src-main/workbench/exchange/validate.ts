@@ -1,0 +1,326 @@
+// Bundle content validated whole before anything is written. Hashes (bundle.ts) prove a bundle is
+// the one that was exported; they do not prove it was sane: a hand-made bundle with good hashes can
+// carry `epoch: "abc"`, an image kind of "../../evil", a 20 MB name, two config.json entries in one
+// zip, or a checkpoint whose tensors have zero count, flattened shapes or offsets outside the file.
+// Everything here is pure (no fs, no store, no tfjs) and every failure names the first field that failed.
+import { z } from 'zod';
+import { IMAGE_KINDS, RUN_STATUSES } from '../../api/constants';
+import { BundleError, isSafeBundlePath } from './bundle';
+
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 (64 lowercase hex digits)');
+const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const text = (max: number) => z.string().max(max);
+const safePath = z
+  .string()
+  .refine((path) => isSafeBundlePath(path), 'a relative path inside the bundle (no .., no leading /)');
+const runIdText = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a run id (letters, digits, - and _)');
+const nameText = z.string().trim().min(1).max(200);
+const time = z.number().int().min(0).max(8.64e15);
+
+export const ManifestSchema = z
+  .object({
+    format: z.literal('vae-workbench-bundle'),
+    formatVersion: z.number().int().min(1).max(1),
+    appVersion: text(64),
+    createdAt: text(64),
+    run: z.object({ id: runIdText, name: nameText, status: z.enum(RUN_STATUSES) }).strict(),
+    dataset: z.object({ name: z.string().min(1).max(4096), hash: hex64.nullable() }).strict(),
+    backend: text(100).nullable(),
+    inputShape: z.tuple([
+      z.number().int().min(1).max(4096),
+      z.number().int().min(1).max(4096),
+      z.number().int().min(1).max(4),
+    ]),
+    checkpoint: z
+      .object({
+        step: count,
+        epoch: count,
+        kind: z.enum(['latest', 'best', 'epoch']),
+        sha256: hex64,
+        path: safePath,
+      })
+      .strict(),
+    networks: z
+      .record(
+        z.string().regex(/^[A-Za-z0-9_]{1,64}$/, 'a network name'),
+        z.object({ path: safePath, input: text(1000), output: text(1000) }).strict(),
+      )
+      .refine((value) => Object.keys(value).length <= 16, 'at most 16 networks'),
+    files: z.array(z.object({ path: safePath, size: count, sha256: hex64 }).strict()).max(100_000),
+  })
+  .strict();
+
+export const RunRecordSchema = z
+  .object({
+    id: runIdText,
+    name: nameText,
+    experiment: nameText.nullable(),
+    status: z.enum(RUN_STATUSES),
+    tags: z.array(z.string().trim().min(1).max(64)).max(32),
+    notes: text(100_000),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1),
+    modelKind: text(32),
+    dataset: z.string().min(1).max(4096),
+    datasetHash: hex64.nullable(),
+    backend: text(100).nullable(),
+    appVersion: text(64),
+    createdAt: time,
+    startedAt: time.nullable(),
+    finishedAt: time.nullable(),
+    step: count,
+    epoch: count,
+    totalSteps: count.nullable(),
+    error: text(10_000).nullable(),
+    replayOf: runIdText.nullable(),
+    images: z
+      .array(
+        z
+          .object({
+            path: safePath.refine((p) => p.startsWith('images/') && p.endsWith('.png'), 'images/<name>.png'),
+            kind: z.enum(IMAGE_KINDS),
+            step: count,
+            epoch: count,
+            width: z.number().int().min(1).max(16_384),
+            height: z.number().int().min(1).max(16_384),
+          })
+          .strict(),
+      )
+      .max(100_000),
+  })
+  .strict();
+
+export type ValidManifest = z.infer<typeof ManifestSchema>;
+export type ValidRunRecord = z.infer<typeof RunRecordSchema>;
+
+/** "run.json: epoch: Invalid input: expected number, received string" for the first issue. */
+function firstIssue(file: string, error: z.ZodError): string {
+  const [issue] = error.issues;
+  const path = issue.path.map(String).join('.') || '(root)';
+  return `${file}: ${path}: ${issue.message}`;
+}
+
+export function parseManifest(value: unknown, label: string): ValidManifest {
+  const result = ManifestSchema.safeParse(value);
+  if (!result.success) throw new BundleError(`${label}: ${firstIssue('manifest.json', result.error)}`);
+  return result.data;
+}
+
+export function parseRunRecord(value: unknown, label: string): ValidRunRecord {
+  const result = RunRecordSchema.safeParse(value);
+  if (!result.success) throw new BundleError(`${label}: ${firstIssue('run.json', result.error)}`);
+  return result.data;
+}
+
+/** Files a bundle may hold besides images/*.png and tfjs/<network>/*: what exportRun writes. */
+const KNOWN_FILES = new Set([
+  'manifest.json',
+  'manifest.sha256',
+  'config.json',
+  'run.json',
+  'metrics.csv',
+  'README.txt',
+  'checkpoint.safetensors',
+]);
+
+/**
+ * The manifest, the run record and the file list agree: no path listed twice, every image of the
+ * record listed once, no file the format does not define, the checkpoint and networks present.
+ */
+export function checkBundleListing(manifest: ValidManifest, record: ValidRunRecord, label: string): void {
+  const listed = new Set<string>();
+  for (const [i, entry] of manifest.files.entries()) {
+    if (listed.has(entry.path))
+      throw new BundleError(`${label}: manifest.json: files.${i}.path: ${entry.path} is listed twice`);
+    listed.add(entry.path);
+  }
+  const images = new Set<string>();
+  for (const [i, image] of record.images.entries()) {
+    if (images.has(image.path))
+      throw new BundleError(`${label}: run.json: images.${i}.path: ${image.path} is listed twice`);
+    if (!listed.has(image.path))
+      throw new BundleError(`${label}: run.json: images.${i}.path: ${image.path} is not in the manifest`);
+    images.add(image.path);
+  }
+  const networkFolders = Object.keys(manifest.networks).map((name) => `tfjs/${name}/`);
+  for (const [i, entry] of manifest.files.entries()) {
+    const known =
+      KNOWN_FILES.has(entry.path) ||
+      images.has(entry.path) ||
+      networkFolders.some((folder) => entry.path.startsWith(folder) && !entry.path.slice(folder.length).includes('/'));
+    if (!known)
+      throw new BundleError(`${label}: manifest.json: files.${i}.path: ${entry.path} is not a file a bundle holds`);
+  }
+  if (!listed.has(manifest.checkpoint.path))
+    throw new BundleError(
+      `${label}: manifest.json: checkpoint.path: ${manifest.checkpoint.path} is not in the manifest`,
+    );
+  for (const [name, network] of Object.entries(manifest.networks)) {
+    if (!listed.has(network.path))
+      throw new BundleError(`${label}: manifest.json: networks.${name}.path: ${network.path} is not in the manifest`);
+  }
+  if (manifest.run.id !== record.id)
+    throw new BundleError(`${label}: run.json: id: ${record.id} differs from the manifest's run.id ${manifest.run.id}`);
+}
+
+/**
+ * The entry names of a zip's central directory, in order, duplicates kept (fflate's unzip returns
+ * an object, so a second config.json would silently replace the first; unzip(1) shows the first).
+ */
+export function zipEntryNames(bytes: Uint8Array): string[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let eocd = -1;
+  for (let at = bytes.length - 22; at >= Math.max(0, bytes.length - 22 - 65535); at--) {
+    if (view.getUint32(at, true) === 0x06054b50) {
+      eocd = at;
+      break;
+    }
+  }
+  if (eocd < 0) throw new BundleError('no zip end record found; the file is truncated or corrupt');
+  const entries = view.getUint16(eocd + 10, true);
+  const start = view.getUint32(eocd + 16, true);
+  const names: string[] = [];
+  let at = start;
+  for (let i = 0; i < entries; i++) {
+    if (at + 46 > bytes.length || view.getUint32(at, true) !== 0x02014b50)
+      throw new BundleError(`zip central directory entry ${i} lies outside the file`);
+    const nameLength = view.getUint16(at + 28, true);
+    const extraLength = view.getUint16(at + 30, true);
+    const commentLength = view.getUint16(at + 32, true);
+    if (at + 46 + nameLength > bytes.length)
+      throw new BundleError(`zip central directory entry ${i} lies outside the file`);
+    names.push(Buffer.from(bytes.subarray(at + 46, at + 46 + nameLength)).toString('utf8'));
+    at += 46 + nameLength + extraLength + commentLength;
+  }
+  return names;
+}
+
+/** Refuses a zip that holds the same entry name twice. */
+export function checkUniqueZipEntries(bytes: Uint8Array, label: string): void {
+  const seen = new Set<string>();
+  for (const name of zipEntryNames(bytes)) {
+    if (seen.has(name)) throw new BundleError(`${label}: the zip holds ${name} twice; a bundle lists each file once`);
+    seen.add(name);
+  }
+}
+
+// ---- checkpoints ------------------------------------------------------------------------------
+
+export interface TensorEntry {
+  name: string;
+  dtype: string;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+/** Largest safetensors header read (the JSON part); ours are a few kB. */
+const MAX_CHECKPOINT_HEADER = 16 * 1024 ** 2;
+
+/**
+ * The tensors a safetensors file declares, every one checked: dtype F32, a shape of positive
+ * safe integers, offsets inside the data section, its byte size count x 4, no two overlapping.
+ * Only the header is parsed; no tensor is copied.
+ */
+export function checkpointTensors(
+  bytes: Uint8Array,
+  label: string,
+): { tensors: TensorEntry[]; metadata: Record<string, string> } {
+  const fail = (message: string) => new BundleError(`${label}: checkpoint.safetensors: ${message}`);
+  if (bytes.length < 8) throw fail(`${bytes.length} bytes, too short for a safetensors header`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = view.getBigUint64(0, true);
+  if (headerLength < 2n || headerLength > BigInt(Math.min(MAX_CHECKPOINT_HEADER, bytes.length - 8)))
+    throw fail(
+      `header length ${headerLength} does not fit the ${bytes.length}-byte file (at most ${MAX_CHECKPOINT_HEADER})`,
+    );
+  const dataLength = bytes.length - 8 - Number(headerLength);
+  let header: unknown;
+  try {
+    header = JSON.parse(Buffer.from(bytes.subarray(8, 8 + Number(headerLength))).toString('utf8'));
+  } catch {
+    throw fail('the header is not valid JSON');
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header))
+    throw fail('the header is not a JSON object');
+  const metadata: Record<string, string> = {};
+  const tensors: TensorEntry[] = [];
+  for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
+        throw fail('__metadata__ is not an object');
+      for (const [key, value] of Object.entries(entry)) {
+        if (typeof value !== 'string') throw fail(`__metadata__.${key}: expected a string`);
+        metadata[key] = value;
+      }
+      continue;
+    }
+    const tensor = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    if (typeof tensor !== 'object' || tensor === null) throw fail(`${name}: not a tensor entry`);
+    if (tensor.dtype !== 'F32') throw fail(`${name}.dtype: ${JSON.stringify(tensor.dtype)}; only F32 is read`);
+    const shape = tensor.shape;
+    if (!Array.isArray(shape) || shape.length > 8 || !shape.every((d) => Number.isSafeInteger(d) && d >= 1))
+      throw fail(`${name}.shape: ${JSON.stringify(shape)} is not a list of at most 8 positive integers`);
+    const offsets = tensor.data_offsets;
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o)))
+      throw fail(`${name}.data_offsets: ${JSON.stringify(offsets)} is not [begin, end]`);
+    const [begin, end] = offsets as [number, number];
+    if (begin < 0 || end < begin || end > dataLength)
+      throw fail(`${name}.data_offsets: [${begin}, ${end}] lies outside the ${dataLength}-byte data section`);
+    const values = (shape as number[]).reduce((a, b) => a * b, 1);
+    if (end - begin !== values * 4)
+      throw fail(`${name}.data_offsets: ${end - begin} bytes for shape [${shape.join(', ')}] (expected ${values * 4})`);
+    tensors.push({ name, dtype: 'F32', shape: shape as number[], begin, end });
+  }
+  const sorted = [...tensors].sort((a, b) => a.begin - b.begin);
+  for (let i = 1; i < sorted.length; i++) {
+    if (sorted[i].begin < sorted[i - 1].end)
+      throw fail(`${sorted[i].name}.data_offsets: overlaps ${sorted[i - 1].name}`);
+  }
+  return { tensors, metadata };
+}
+
+/**
+ * Every model tensor of the checkpoint matched by name and shape against the weights of the model
+ * its config builds (`expected`, from training/weightSpec.ts), none missing, none unknown. Adam's
+ * slots, when present, are the step count and two moments per weight: their shapes must be those.
+ */
+export function matchCheckpointToModel(
+  tensors: TensorEntry[],
+  expected: { name: string; shape: number[] }[],
+  label: string,
+): void {
+  const fail = (message: string) =>
+    new BundleError(`${label}: checkpoint.safetensors does not fit the model its config builds: ${message}`);
+  const shapes = new Map(expected.map((w) => [`model/${w.name}`, w.shape]));
+  const model = tensors.filter((t) => t.name.startsWith('model/'));
+  const optimizer = tensors.filter((t) => t.name.startsWith('optimizer/'));
+  const other = tensors.find((t) => !t.name.startsWith('model/') && !t.name.startsWith('optimizer/'));
+  if (other) throw fail(`${other.name} is neither a model/ nor an optimizer/ tensor`);
+  for (const tensor of model) {
+    const shape = shapes.get(tensor.name);
+    if (!shape) throw fail(`${tensor.name} is not a weight of the model`);
+    if (shape.join('x') !== tensor.shape.join('x'))
+      throw fail(`${tensor.name}.shape: [${tensor.shape.join(', ')}], the model's is [${shape.join(', ')}]`);
+  }
+  const present = new Set(model.map((t) => t.name));
+  const missing = [...shapes.keys()].find((name) => !present.has(name));
+  if (missing) throw fail(`${missing} is missing (the checkpoint has ${model.length} of ${shapes.size} weights)`);
+  if (optimizer.length > 0) {
+    const key = (shape: number[]) => shape.join('x');
+    const want = new Map<string, number>();
+    for (const w of expected) want.set(key(w.shape), (want.get(key(w.shape)) ?? 0) + 2);
+    want.set('', (want.get('') ?? 0) + 1); // the iteration count, a scalar
+    for (const slot of optimizer) {
+      const k = key(slot.shape.length === 1 && slot.shape[0] === 1 ? [] : slot.shape);
+      const left = want.get(k) ?? 0;
+      if (left === 0) throw fail(`${slot.name}.shape: [${slot.shape.join(', ')}] matches no Adam slot of the model`);
+      want.set(k, left - 1);
+    }
+    const unfilled = [...want.values()].reduce((a, b) => a + b, 0);
+    if (unfilled > 0) throw fail(`${unfilled} Adam slots are missing (the checkpoint has ${optimizer.length})`);
+  }
+}
