@@ -1,9 +1,10 @@
 // The body of the one IPC handler, kept free of Electron imports so the contract tests can drive
 // the preload transport's exact request/reply path under Node.
-import { ApiError } from '../api/contract';
+import { ipcErrorOf, type ApiStatus } from '../workbench/errors';
 import type { Workbench } from '../workbench/service';
 
-export type IpcReply = { ok: true; result: unknown } | { ok: false; error: { message: string; field?: string } };
+export type IpcReply =
+  { ok: true; result: unknown } | { ok: false; error: { message: string; status: ApiStatus; field?: string } };
 
 export async function handleIpcCall(
   workbench: Pick<Workbench, 'dispatch'>,
@@ -13,10 +14,6 @@ export async function handleIpcCall(
   try {
     return { ok: true, result: await workbench.dispatch(String(method), payload) };
   } catch (error) {
-    const field = error instanceof ApiError ? error.field : undefined;
-    return {
-      ok: false,
-      error: { message: error instanceof Error ? error.message : String(error), ...(field ? { field } : {}) },
-    };
+    return { ok: false, error: ipcErrorOf(error) };
   }
 }

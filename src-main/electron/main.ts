@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync, mkdirSync, existsSync, renameSync, rmSync 
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ApiError, type ExportResult, type ImportResult } from '../api/contract';
+import { ipcErrorOf } from '../workbench/errors';
 import { Workbench } from '../workbench/service';
 import { defaultDataDir } from '../workbench/paths';
 import { IPC_CALL, IPC_EVENT } from './channels';
@@ -89,7 +90,7 @@ async function start(): Promise<void> {
     try {
       checkSender(event);
     } catch (error) {
-      return { ok: false, error: { message: (error as Error).message } };
+      return { ok: false, error: ipcErrorOf(error) };
     }
     return handleIpcCall(service, method, payload);
   });

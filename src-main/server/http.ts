@@ -11,6 +11,7 @@ import { extname, join, normalize, sep } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ApiError, type ExportResult, type WorkbenchEvent } from '../api/contract';
+import { toApiError } from '../workbench/errors';
 import type { Workbench } from '../workbench/service';
 
 export interface ServeOptions {
@@ -146,8 +147,8 @@ export async function serve(workbench: Workbench, options: ServeOptions): Promis
       if (url.pathname === '/upload/import') return await handleImportUpload(req, res, url);
       return await handleStatic(req, res, url, queryToken !== undefined);
     } catch (error) {
-      if (error instanceof ApiError) return sendError(res, error.status, error.message, error.field);
-      return sendError(res, 500, (error as Error).message);
+      const { status, message, field } = toApiError(error); // the facade's one error table
+      return sendError(res, status, message, field);
     }
   });
 

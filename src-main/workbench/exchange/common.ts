@@ -1,6 +1,7 @@
 // Shared by export, import, replay and generation: the context they run in, choosing and reading
 // a checkpoint, and the lazily loaded tfjs half.
 import { existsSync, readFileSync } from 'node:fs';
+import type { CheckpointChoice } from '../../api/contract';
 import type { Checkpoint, Run, Store } from '../../store';
 import type { BackendPreference } from '../../training/backend';
 import { decodeCheckpoint, type CheckpointContent } from '../../training/checkpoint';
@@ -25,8 +26,7 @@ export class ExchangeError extends Error {
   }
 }
 
-/** 'latest' (default), 'best' (a checkpoint of kind best, else the one at the step with the highest test ELBO), or a step. */
-export type CheckpointChoice = 'latest' | 'best' | number;
+export type { CheckpointChoice };
 
 export function parseCheckpointChoice(text: string | undefined): CheckpointChoice {
   if (text === undefined || text === 'latest') return 'latest';

@@ -1,5 +1,5 @@
 // Export: one run with one checkpoint as a bundle folder or .zip (layout in index.ts).
-import type { MetricPoint } from '../../api/contract';
+import type { ExportResult, ImageKind, MetricPoint, RunRecord } from '../../api/contract';
 import { APP_VERSION } from '../../api/version';
 import {
   BUNDLE_FORMAT,
@@ -19,39 +19,11 @@ export interface ExportOptions {
   out: string;
 }
 
-export interface ExportResult {
-  path: string;
-  format: 'zip' | 'folder';
-  bytes: number;
-  runId: string;
-  checkpointStep: number;
-  files: { path: string; size: number; sha256: string }[];
-}
-
-/** What run.json holds: the run's record besides its config, metrics and images. */
-export interface BundleRunRecord {
-  id: string;
-  name: string;
-  experiment: string | null;
-  status: string;
-  tags: string[];
+/** What run.json holds: the run's record without its config (config.json), with its note and image index. */
+export type BundleRunRecord = Omit<RunRecord, 'config'> & {
   notes: string;
-  seed: number;
-  modelKind: string;
-  dataset: string;
-  datasetHash: string | null;
-  backend: string | null;
-  appVersion: string;
-  createdAt: number;
-  startedAt: number | null;
-  finishedAt: number | null;
-  step: number;
-  epoch: number;
-  totalSteps: number | null;
-  error: string | null;
-  replayOf: string | null;
-  images: { path: string; kind: string; step: number; epoch: number; width: number; height: number }[];
-}
+  images: { path: string; kind: ImageKind; step: number; epoch: number; width: number; height: number }[];
+};
 
 const README = `VAE Workbench run bundle
 
@@ -120,29 +92,8 @@ export async function exportRun(ctx: ExchangeContext, runId: string, options: Ex
   }
 
   json('config.json', config);
-  const record: BundleRunRecord = {
-    id: run.id,
-    name: run.name,
-    experiment: run.experimentName,
-    status: run.status,
-    tags: run.tags,
-    notes: store.notes.get(run.id)?.text ?? '',
-    seed: run.seed,
-    modelKind: run.modelKind,
-    dataset: run.dataset,
-    datasetHash: run.datasetHash,
-    backend: run.backend,
-    appVersion: run.appVersion,
-    createdAt: run.createdAt,
-    startedAt: run.startedAt,
-    finishedAt: run.finishedAt,
-    step: run.step,
-    epoch: run.epoch,
-    totalSteps: run.totalSteps,
-    error: run.error,
-    replayOf: run.replayOf,
-    images,
-  };
+  const { config: _config, final: _final, ...summary } = store.runs.summary(run.id);
+  const record: BundleRunRecord = { ...summary, notes: store.notes.get(run.id)?.text ?? '', images };
   json('run.json', record);
   files.set('checkpoint.safetensors', checkpointBytes);
   text('README.txt', README);

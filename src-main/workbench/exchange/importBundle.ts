@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUILTIN_DATASETS, parseRunConfig, type RunConfig } from '../../api/config';
-import { RUN_STATUSES, type MetricPoint, type RunStatus } from '../../api/contract';
+import { IMAGE_KINDS, RUN_STATUSES, type MetricPoint, type RunStatus } from '../../api/contract';
 import { APP_VERSION } from '../../api/version';
 import { decodeCheckpoint } from '../../training/checkpoint';
 import { BundleError, readBundle, requireFile, sha256, type BundleManifest } from './bundle';
@@ -11,7 +11,8 @@ import type { ExchangeContext } from './common';
 import { csvToMetrics } from './csv';
 import type { BundleRunRecord } from './exportRun';
 
-export interface ImportResult {
+/** What an import wrote: the new run's id, and what the API's ImportResult reports besides the run. */
+export interface ImportedBundle {
   runId: string;
   sourceRunId: string;
   manifest: BundleManifest;
@@ -22,7 +23,7 @@ export interface ImportResult {
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
-export function importBundle(ctx: ExchangeContext, path: string): ImportResult {
+export function importBundle(ctx: ExchangeContext, path: string): ImportedBundle {
   // 1. Integrity: manifest hash, every file's size and sha256, no unlisted files.
   const { files, manifest } = readBundle(path);
 
@@ -41,6 +42,8 @@ export function importBundle(ctx: ExchangeContext, path: string): ImportResult {
   }
   const points = parse('metrics.csv', 'metrics file', csvToMetrics);
   const images = record.images.map((image) => {
+    if (!(IMAGE_KINDS as readonly string[]).includes(image.kind))
+      throw new BundleError(`${path}: run.json names an unknown image kind '${String(image.kind)}'.`);
     const png = requireFile(files, image.path);
     if (!PNG_SIGNATURE.every((byte, i) => png[i] === byte))
       throw new BundleError(`${path}: ${image.path} is not a PNG.`);

@@ -24,8 +24,8 @@ export {
   type CheckpointChoice,
   type ExchangeContext,
 } from './common';
-export { exportRun, type ExportOptions, type ExportResult, type BundleRunRecord } from './exportRun';
-export { importBundle, type ImportResult } from './importBundle';
+export { exportRun, type ExportOptions, type BundleRunRecord } from './exportRun';
+export { importBundle, type ImportedBundle } from './importBundle';
 export { compareRuns, expectedBackend, planReplay, TIMING_METRICS } from './replay';
 export {
   generateSamples,

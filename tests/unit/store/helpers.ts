@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseRunConfig, type RunConfig, type RunConfigInput } from '../../../src-main/api/config';
 import { openStore, type Store, type StoreOptions } from '../../../src-main/store/db';
-import type { MetricPoint } from '../../../src-main/store/metrics';
+import type { RunMetricPoint } from '../../../src-main/store/metrics';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
@@ -75,7 +75,7 @@ export function seriesPoints(
   name: string,
   steps: Iterable<number>,
   value: (step: number) => number,
-): MetricPoint[] {
+): RunMetricPoint[] {
   return [...steps].map((step) => ({
     runId,
     name,
