@@ -19,6 +19,7 @@ export default defineConfig({
           index: resolve(root, 'src-main/electron/main.ts'),
           cli: resolve(root, 'src-main/cli/index.ts'),
           worker: resolve(root, 'src-main/training/worker.ts'),
+          bundleWorker: resolve(root, 'src-main/workbench/exchange/bundleWorker.ts'),
         },
         output: { format: 'es', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js' },
       },

@@ -1,11 +1,12 @@
 // Shared by export, import, replay and generation: the context they run in, choosing and reading
 // a checkpoint, and the lazily loaded tfjs half.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { CheckpointChoice } from '../../api/contract';
 import type { Checkpoint, Run, Store } from '../../store';
 import type { BackendPreference } from '../../training/backend';
 import { decodeCheckpoint, type CheckpointContent } from '../../training/checkpoint';
-import { sha256 } from './bundle';
+import { bundleThread } from './bundleThread';
 
 export interface ExchangeContext {
   store: Store;
@@ -64,26 +65,25 @@ export function selectCheckpoint(store: Store, run: Run, choice: CheckpointChoic
   return all.reduce((a, b) => (b.step > a.step || (b.step === a.step && b.id > a.id) ? b : a));
 }
 
-/** The checkpoint's bytes, checked against the sha256 recorded when it was written. */
-export function readCheckpointBytes(checkpoint: Checkpoint): Uint8Array {
+/** Checks the checkpoint file against the sha256 recorded when it was written (hashed in the bundle worker). */
+export async function verifyCheckpointFile(checkpoint: Checkpoint): Promise<void> {
   if (!existsSync(checkpoint.path))
     throw new ExchangeError(
       409,
       `The checkpoint file of run ${checkpoint.runId} at step ${checkpoint.step} is missing: ${checkpoint.path}`,
     );
-  const bytes = new Uint8Array(readFileSync(checkpoint.path));
-  if (sha256(bytes) !== checkpoint.sha256) {
+  if ((await bundleThread.call('hashFile', checkpoint.path)).sha256 !== checkpoint.sha256) {
     throw new ExchangeError(
       409,
       `The checkpoint file ${checkpoint.path} does not match the sha256 recorded for it; it was changed or damaged on disk.`,
     );
   }
-  return bytes;
 }
 
-export function readCheckpoint(checkpoint: Checkpoint): { bytes: Uint8Array; content: CheckpointContent } {
-  const bytes = readCheckpointBytes(checkpoint);
-  return { bytes, content: decodeCheckpoint(bytes, checkpoint.path) };
+/** The checkpoint's weights, once its file is verified. */
+export async function readCheckpoint(checkpoint: Checkpoint): Promise<{ content: CheckpointContent }> {
+  await verifyCheckpointFile(checkpoint);
+  return { content: decodeCheckpoint(new Uint8Array(await readFile(checkpoint.path)), checkpoint.path) };
 }
 
 /** The tfjs half (model rebuild, Layers export, sampling), loaded on first use. */

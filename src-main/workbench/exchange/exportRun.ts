@@ -1,14 +1,8 @@
 // Export: one run with one checkpoint as a bundle folder or .zip (layout in index.ts).
 import type { ExportResult, ImageKind, MetricPoint, RunRecord } from '../../api/contract';
 import { APP_VERSION } from '../../api/version';
-import {
-  BUNDLE_FORMAT,
-  BUNDLE_FORMAT_VERSION,
-  sealBundle,
-  writeBundle,
-  type BundleFiles,
-  type BundleManifest,
-} from './bundle';
+import { BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, type BundleManifest, type PackEntry } from './bundle';
+import { bundleThread } from './bundleThread';
 import { loadNeural, readCheckpoint, selectCheckpoint, type CheckpointChoice, type ExchangeContext } from './common';
 import { metricsToCsv } from './csv';
 import { inputShapeFor } from '../../training/runData';
@@ -44,12 +38,14 @@ export async function exportRun(ctx: ExchangeContext, runId: string, options: Ex
   const { store } = ctx;
   const run = store.runs.require(store.runs.resolveId(runId));
   const checkpoint = selectCheckpoint(store, run, options.checkpoint ?? 'latest');
-  const { bytes: checkpointBytes, content } = readCheckpoint(checkpoint);
+  const { content } = await readCheckpoint(checkpoint);
   const config = run.config;
   const inputShape = await inputShapeFor(config, content.model);
 
-  const files: BundleFiles = new Map();
-  const text = (path: string, value: string) => files.set(path, Buffer.from(value, 'utf8'));
+  // Small files travel to the bundle worker as bytes; the checkpoint as its path, streamed from disk.
+  const files: PackEntry[] = [];
+  const add = (path: string, bytes: Uint8Array) => files.push({ path, bytes });
+  const text = (path: string, value: string) => add(path, Buffer.from(value, 'utf8'));
   const json = (path: string, value: unknown) => text(path, `${JSON.stringify(value, null, 2)}\n`);
 
   // The networks in the TF.js Layers format, rebuilt from the checkpoint's weights.
@@ -60,7 +56,7 @@ export async function exportRun(ctx: ExchangeContext, runId: string, options: Ex
   try {
     for (const [name, network] of Object.entries(model.networks())) {
       const { files: netFiles } = await neural.layersModelFiles(network);
-      for (const [file, bytes] of netFiles) files.set(`tfjs/${name}/${file}`, bytes);
+      for (const [file, bytes] of netFiles) add(`tfjs/${name}/${file}`, bytes);
       networks[name] = {
         path: `tfjs/${name}/model.json`,
         ...describeNetwork(name, config.model.likelihood, inputShape),
@@ -87,7 +83,7 @@ export async function exportRun(ctx: ExchangeContext, runId: string, options: Ex
     let path = `${base}.png`;
     for (let n = 2; used.has(path); n++) path = `${base}-${n}.png`;
     used.add(path);
-    files.set(path, new Uint8Array(image.png));
+    add(path, new Uint8Array(image.png));
     images.push({ path, kind: meta.kind, step: meta.step, epoch: meta.epoch, width: meta.width, height: meta.height });
   }
 
@@ -95,29 +91,33 @@ export async function exportRun(ctx: ExchangeContext, runId: string, options: Ex
   const { config: _config, final: _final, ...summary } = store.runs.summary(run.id);
   const record: BundleRunRecord = { ...summary, notes: store.notes.get(run.id)?.text ?? '', images };
   json('run.json', record);
-  files.set('checkpoint.safetensors', checkpointBytes);
+  files.push({ path: 'checkpoint.safetensors', file: checkpoint.path });
   text('README.txt', README);
 
-  const manifest = sealBundle(files, {
-    format: BUNDLE_FORMAT,
-    formatVersion: BUNDLE_FORMAT_VERSION,
-    appVersion: APP_VERSION,
-    createdAt: new Date().toISOString(),
-    run: { id: run.id, name: run.name, status: run.status },
-    dataset: { name: run.dataset, hash: run.datasetHash },
-    backend: run.backend,
-    inputShape,
-    checkpoint: {
-      step: checkpoint.step,
-      epoch: checkpoint.epoch,
-      kind: checkpoint.kind,
-      sha256: checkpoint.sha256,
-      path: 'checkpoint.safetensors',
+  const packed = await bundleThread.call(
+    'packBundle',
+    files,
+    {
+      format: BUNDLE_FORMAT,
+      formatVersion: BUNDLE_FORMAT_VERSION,
+      appVersion: APP_VERSION,
+      createdAt: new Date().toISOString(),
+      run: { id: run.id, name: run.name, status: run.status },
+      dataset: { name: run.dataset, hash: run.datasetHash },
+      backend: run.backend,
+      inputShape,
+      checkpoint: {
+        step: checkpoint.step,
+        epoch: checkpoint.epoch,
+        kind: checkpoint.kind,
+        sha256: checkpoint.sha256,
+        path: 'checkpoint.safetensors',
+      },
+      networks,
     },
-    networks,
-  });
-  const written = writeBundle(files, options.out);
-  return { ...written, runId: run.id, checkpointStep: checkpoint.step, files: manifest.files };
+    options.out,
+  );
+  return { ...packed, runId: run.id, checkpointStep: checkpoint.step };
 }
 
 function describeNetwork(

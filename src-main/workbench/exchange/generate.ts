@@ -53,7 +53,7 @@ async function withModel<T>(
   const { store } = ctx;
   const run = store.runs.require(store.runs.resolveId(runId));
   const checkpoint = selectCheckpoint(store, run, choice ?? 'latest');
-  const { content } = readCheckpoint(checkpoint);
+  const { content } = await readCheckpoint(checkpoint);
   const shape = await inputShapeFor(run.config, content.model);
   const neural = await loadNeural();
   const backend = await neural.ensureBackend(ctx.backend ?? 'auto');

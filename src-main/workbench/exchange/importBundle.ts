@@ -1,12 +1,13 @@
 // Import: verify every hash first, check the content, then write the run, its metrics, images and
 // checkpoint in one transaction. Any failure writes nothing and leaves no file behind.
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BUILTIN_DATASETS, parseRunConfig, type RunConfig } from '../../api/config';
 import { IMAGE_KINDS, RUN_STATUSES, type MetricPoint, type RunStatus } from '../../api/contract';
 import { APP_VERSION } from '../../api/version';
-import { decodeCheckpoint } from '../../training/checkpoint';
-import { BundleError, readBundle, requireFile, sha256, type BundleManifest } from './bundle';
+import { BundleError, type BundleManifest } from './bundle';
+import { bundleThread } from './bundleThread';
 import type { ExchangeContext } from './common';
 import { csvToMetrics } from './csv';
 import type { BundleRunRecord } from './exportRun';
@@ -23,67 +24,70 @@ export interface ImportedBundle {
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
-export function importBundle(ctx: ExchangeContext, path: string): ImportedBundle {
-  // 1. Integrity: manifest hash, every file's size and sha256, no unlisted files.
-  const { files, manifest } = readBundle(path);
+export async function importBundle(ctx: ExchangeContext, path: string): Promise<ImportedBundle> {
+  // 1. Integrity, in the bundle worker: the bundle is unpacked into a staging folder beside the
+  //    checkpoints (same file system, so the checkpoint is renamed, not copied) and every hash checked.
+  const { staging, manifest } = await bundleThread.call('unpackBundle', path, ctx.checkpointsDir);
+  const folders: string[] = [staging];
+  try {
+    const fileOf = (name: string): string => {
+      if (!manifest.files.some((entry) => entry.path === name)) throw new BundleError(`The bundle has no ${name}.`);
+      return join(staging, ...name.split('/'));
+    };
 
-  // 2. Content: everything parsed and checked before the first write.
-  const parse = <T>(file: string, what: string, fn: (text: string) => T): T => {
-    try {
-      return fn(Buffer.from(requireFile(files, file)).toString('utf8'));
-    } catch (error) {
-      throw new BundleError(`${path}: ${file} is not a valid ${what}: ${(error as Error).message}`);
+    // 2. Content: everything parsed and checked before the first write.
+    const parse = async <T>(file: string, what: string, fn: (text: string) => T): Promise<T> => {
+      const text = await readFile(fileOf(file), 'utf8');
+      try {
+        return fn(text);
+      } catch (error) {
+        throw new BundleError(`${path}: ${file} is not a valid ${what}: ${(error as Error).message}`);
+      }
+    };
+    const config: RunConfig = await parse('config.json', 'run config', (t) => parseRunConfig(JSON.parse(t)));
+    const record = await parse('run.json', 'run record', (t) => JSON.parse(t) as BundleRunRecord);
+    if (typeof record.name !== 'string' || !Array.isArray(record.images) || !Array.isArray(record.tags)) {
+      throw new BundleError(`${path}: run.json lacks its name, tags or image index.`);
     }
-  };
-  const config: RunConfig = parse('config.json', 'run config', (t) => parseRunConfig(JSON.parse(t)));
-  const record = parse('run.json', 'run record', (t) => JSON.parse(t) as BundleRunRecord);
-  if (typeof record.name !== 'string' || !Array.isArray(record.images) || !Array.isArray(record.tags)) {
-    throw new BundleError(`${path}: run.json lacks its name, tags or image index.`);
-  }
-  const points = parse('metrics.csv', 'metrics file', csvToMetrics);
-  const images = record.images.map((image) => {
-    if (!(IMAGE_KINDS as readonly string[]).includes(image.kind))
-      throw new BundleError(`${path}: run.json names an unknown image kind '${String(image.kind)}'.`);
-    const png = requireFile(files, image.path);
-    if (!PNG_SIGNATURE.every((byte, i) => png[i] === byte))
-      throw new BundleError(`${path}: ${image.path} is not a PNG.`);
-    return { ...image, png };
-  });
-  if (!manifest.checkpoint || !Number.isSafeInteger(manifest.checkpoint.step)) {
-    throw new BundleError(`${path}: the manifest names no checkpoint (or no valid step for it).`);
-  }
-  const checkpointBytes = requireFile(files, manifest.checkpoint.path ?? 'checkpoint.safetensors');
-  let checkpointStep: number;
-  try {
-    const content = decodeCheckpoint(checkpointBytes, 'checkpoint.safetensors');
-    checkpointStep = Number(content.metadata.step);
-  } catch (error) {
-    throw new BundleError(`${path}: ${(error as Error).message}`);
-  }
-  if (checkpointStep !== manifest.checkpoint.step) {
-    throw new BundleError(
-      `${path}: the checkpoint is from step ${checkpointStep}, the manifest says ${manifest.checkpoint.step}.`,
-    );
-  }
-  const status = importedStatus(record.status);
+    const points = await parse('metrics.csv', 'metrics file', csvToMetrics);
+    const images: (BundleRunRecord['images'][number] & { png: Uint8Array })[] = [];
+    for (const image of record.images) {
+      if (!(IMAGE_KINDS as readonly string[]).includes(image.kind))
+        throw new BundleError(`${path}: run.json names an unknown image kind '${String(image.kind)}'.`);
+      const png = new Uint8Array(await readFile(fileOf(image.path)));
+      if (!PNG_SIGNATURE.every((byte, i) => png[i] === byte))
+        throw new BundleError(`${path}: ${image.path} is not a PNG.`);
+      images.push({ ...image, png });
+    }
+    if (!manifest.checkpoint || !Number.isSafeInteger(manifest.checkpoint.step)) {
+      throw new BundleError(`${path}: the manifest names no checkpoint (or no valid step for it).`);
+    }
+    const checkpointName = manifest.checkpoint.path ?? 'checkpoint.safetensors';
+    const stagedCheckpoint = fileOf(checkpointName);
+    const checkpointEntry = manifest.files.find((entry) => entry.path === checkpointName)!;
+    const checkpointStep = await bundleThread.call('checkpointStep', stagedCheckpoint, `${path}: ${checkpointName}`);
+    if (checkpointStep !== manifest.checkpoint.step) {
+      throw new BundleError(
+        `${path}: the checkpoint is from step ${checkpointStep}, the manifest says ${manifest.checkpoint.step}.`,
+      );
+    }
+    const status = importedStatus(record.status);
 
-  const warnings: string[] = [];
-  if (manifest.appVersion !== APP_VERSION)
-    warnings.push(`The bundle was written by VAE Workbench ${manifest.appVersion}; this is ${APP_VERSION}.`);
-  if (!(BUILTIN_DATASETS as readonly string[]).includes(config.data.dataset) && !existsSync(config.data.dataset)) {
-    warnings.push(
-      `Data set ${config.data.dataset} is not on this machine: curves, images and prior samples work, but continuing training and interpolating test images need it.`,
-    );
-  }
-  if (status !== record.status)
-    warnings.push(
-      `The run was ${record.status} when exported; it is imported as ${status} (resume it to continue from its checkpoint).`,
-    );
+    const warnings: string[] = [];
+    if (manifest.appVersion !== APP_VERSION)
+      warnings.push(`The bundle was written by VAE Workbench ${manifest.appVersion}; this is ${APP_VERSION}.`);
+    if (!(BUILTIN_DATASETS as readonly string[]).includes(config.data.dataset) && !existsSync(config.data.dataset)) {
+      warnings.push(
+        `Data set ${config.data.dataset} is not on this machine: curves, images and prior samples work, but continuing training and interpolating test images need it.`,
+      );
+    }
+    if (status !== record.status)
+      warnings.push(
+        `The run was ${record.status} when exported; it is imported as ${status} (resume it to continue from its checkpoint).`,
+      );
 
-  // 3. Write, all or nothing.
-  const { store } = ctx;
-  let folder: string | null = null;
-  try {
+    // 3. Write, all or nothing.
+    const { store } = ctx;
     const runId = store.transaction(() => {
       const run = store.runs.create({
         config,
@@ -110,18 +114,19 @@ export function importBundle(ctx: ExchangeContext, path: string): ImportedBundle
           height: image.height,
         });
       }
-      folder = join(ctx.checkpointsDir, run.id);
+      const folder = join(ctx.checkpointsDir, run.id);
+      folders.push(folder);
       mkdirSync(folder, { recursive: true });
       const file = join(folder, `step-${String(checkpointStep).padStart(8, '0')}-imported.safetensors`);
-      writeFileSync(file, checkpointBytes);
+      renameSync(stagedCheckpoint, file);
       store.checkpoints.add({
         runId: run.id,
         step: checkpointStep,
         epoch: manifest.checkpoint.epoch,
         kind: manifest.checkpoint.kind === 'best' ? 'best' : 'latest',
         path: file,
-        size: checkpointBytes.length,
-        sha256: sha256(checkpointBytes),
+        size: checkpointEntry.size,
+        sha256: checkpointEntry.sha256,
       });
       store.runs.updateStatus(run.id, 'running');
       store.runs.updateStatus(run.id, status, {
@@ -131,10 +136,11 @@ export function importBundle(ctx: ExchangeContext, path: string): ImportedBundle
       });
       return run.id;
     });
+    folders.pop(); // the run's checkpoint folder stays
     return { runId, sourceRunId: record.id, manifest, warnings, metricPoints: points.length, images: images.length };
-  } catch (error) {
-    if (folder) rmSync(folder, { recursive: true, force: true });
-    throw error;
+  } finally {
+    // The staging folder always goes; the run's folder too when the transaction failed.
+    await Promise.all(folders.map((folder) => rm(folder, { recursive: true, force: true })));
   }
 }
 

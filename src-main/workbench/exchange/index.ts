@@ -15,7 +15,8 @@
 //   tfjs/<network>/model.json + group1-shard<k>of<n>.bin   TF.js Layers format
 //   README.txt
 // A zip's archive comment holds the sha256 of all its bytes before the comment.
-export { BundleError, readBundle, BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, type BundleManifest } from './bundle';
+export { BundleError, BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, type BundleManifest } from './bundle';
+export { bundleThread } from './bundleThread';
 export {
   ExchangeError,
   parseCheckpointChoice,
