@@ -1,11 +1,12 @@
 // Checkpoint files: the trainer's checkpoints written to <data>/checkpoints/<runId>/, recorded in
 // the store with their sha256, pruned to the newest few, and deleted with their run. The store
 // keeps the rows; this module owns the files.
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Run, Store } from '../store';
 import type { TrainerEvent } from '../training/events';
+import { bundleThread } from './exchange/bundleThread';
 
 /** Epoch checkpoints kept per run besides the latest; older ones are deleted with their files. */
 export const KEEP_EPOCH_CHECKPOINTS = 3;
@@ -26,14 +27,18 @@ export class CheckpointFiles {
       : null;
   }
 
-  /** Writes a checkpoint to a temporary name and renames it, so a crash never leaves half a file. */
-  write(runId: string, event: CheckpointEvent): void {
+  /**
+   * Writes a checkpoint to a temporary name and renames it, so a crash never leaves half a file;
+   * the write goes through libuv and the sha256 is taken in the bundle worker, off the main thread.
+   */
+  async write(runId: string, event: CheckpointEvent): Promise<void> {
     const folder = join(this.dir, runId);
-    mkdirSync(folder, { recursive: true });
+    await mkdir(folder, { recursive: true });
     const file = join(folder, `step-${String(event.step).padStart(8, '0')}-${event.kind}.safetensors`);
     const temporary = `${file}.tmp-${process.pid}`;
-    writeFileSync(temporary, event.bytes);
-    renameSync(temporary, file);
+    await writeFile(temporary, event.bytes);
+    const { sha256 } = await bundleThread.call('hashFile', temporary);
+    await rename(temporary, file);
     this.store.checkpoints.add({
       runId,
       step: event.step,
@@ -41,7 +46,7 @@ export class CheckpointFiles {
       kind: event.kind === 'epoch' ? 'epoch' : 'latest',
       path: file,
       size: event.bytes.length,
-      sha256: createHash('sha256').update(event.bytes).digest('hex'),
+      sha256,
     });
     this.prune(runId);
   }

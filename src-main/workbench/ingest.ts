@@ -35,6 +35,8 @@ export interface RunProgress {
 export class TrainingIngest {
   private pending: RunMetricPoint[] = [];
   private readonly progress = new Map<string, RunProgress>();
+  /** Each run's checkpoint writes in flight, chained so they land in order. */
+  private readonly writes = new Map<string, Promise<void>>();
 
   constructor(
     private readonly store: Store,
@@ -47,6 +49,14 @@ export class TrainingIngest {
   /** Starts following a run from its stored position. */
   follow(runId: string, from: { step: number; epoch: number }): void {
     this.progress.set(runId, { step: from.step, epoch: from.epoch, lastBroadcast: 0 });
+  }
+
+  /** Resolves once every checkpoint the run has sent is on disk and in the store. */
+  async settle(runId: string): Promise<void> {
+    for (let write = this.writes.get(runId); write; write = this.writes.get(runId)) {
+      await write;
+      if (this.writes.get(runId) === write) this.writes.delete(runId);
+    }
   }
 
   /** Stops following a run; returns where it got to. */
@@ -98,9 +108,14 @@ export class TrainingIngest {
           this.views.broadcast({ type: 'image', image });
           break;
         }
-        case 'checkpoint':
-          this.checkpoints.write(runId, event);
+        case 'checkpoint': {
+          const previous = this.writes.get(runId) ?? Promise.resolve();
+          const next = previous
+            .then(() => this.checkpoints.write(runId, event))
+            .catch((error: unknown) => this.onStoreFailure(runId, error));
+          this.writes.set(runId, next);
           break;
+        }
       }
     } catch (error) {
       // A store failure (disk full, read-only) stops the run rather than losing data silently.

@@ -26,6 +26,8 @@ export interface QueueOptions {
 export class RunQueue {
   private readonly active = new Map<string, ActiveRun>();
   private readonly waiters = new Map<string, ((run: RunSummary) => void)[]>();
+  /** Ends being recorded (finish), awaited by close. */
+  private readonly finishing = new Set<Promise<void>>();
   private closed = false;
   /** How the store records this process as a run's owner ("host:pid"). */
   private readonly processToken = `${hostname()}:${process.pid}`;
@@ -67,7 +69,9 @@ export class RunQueue {
     );
     this.ingest.follow(run.id, run);
     this.active.set(run.id, { job, stopping: false, failure: null });
-    void job.done.then((result) => this.finish(run.id, result.status, result.error));
+    const finished = job.done.then((result) => this.finish(run.id, result.status, result.error));
+    this.finishing.add(finished);
+    void finished.finally(() => this.finishing.delete(finished));
   }
 
   /** Signals a run trained here to stop at its next batch; false when it is not trained here. */
@@ -88,7 +92,8 @@ export class RunQueue {
     active.job.cancel();
   }
 
-  private finish(runId: string, status: string, error: string | null): void {
+  private async finish(runId: string, status: string, error: string | null): Promise<void> {
+    await this.ingest.settle(runId); // its last checkpoint is on disk and in the store before its end
     this.ingest.flush();
     const active = this.active.get(runId);
     this.active.delete(runId);
@@ -148,7 +153,6 @@ export class RunQueue {
       return job.done;
     });
     await Promise.all(running);
-    // finish ran for each; give its microtasks a turn.
-    await new Promise((resolve) => setImmediate(resolve));
+    await Promise.all([...this.finishing]);
   }
 }
