@@ -1,12 +1,13 @@
 // Checkpoint files: the trainer's checkpoints written to <data>/checkpoints/<runId>/, recorded in
 // the store with their sha256, pruned to the newest few, and deleted with their run. The store
 // keeps the rows; this module owns the files.
-import { existsSync, rmSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Run, Store } from '../store';
+import type { Run } from '../store';
 import type { TrainerEvent } from '../training/events';
 import { bundleThread } from './exchange/bundleThread';
+import type { RemoteStore } from './storeThread';
 
 /** Epoch checkpoints kept per run besides the latest; older ones are deleted with their files. */
 export const KEEP_EPOCH_CHECKPOINTS = 3;
@@ -15,13 +16,13 @@ export type CheckpointEvent = Extract<TrainerEvent, { type: 'checkpoint' }>;
 
 export class CheckpointFiles {
   constructor(
-    private readonly store: Store,
+    private readonly store: RemoteStore,
     readonly dir: string,
   ) {}
 
   /** Where a resumed run continues from: its latest checkpoint, when the file is still there. */
-  resumePoint(run: Run): { path: string; step: number } | null {
-    const checkpoint = run.resumedCount > 0 ? this.store.checkpoints.latest(run.id) : null;
+  async resumePoint(run: Run): Promise<{ path: string; step: number } | null> {
+    const checkpoint = run.resumedCount > 0 ? await this.store.checkpoints.latest(run.id) : null;
     return checkpoint && checkpoint.step > 0 && existsSync(checkpoint.path)
       ? { path: checkpoint.path, step: checkpoint.step }
       : null;
@@ -39,35 +40,25 @@ export class CheckpointFiles {
     await writeFile(temporary, event.bytes);
     const { sha256 } = await bundleThread.call('hashFile', temporary);
     await rename(temporary, file);
-    this.store.checkpoints.add({
-      runId,
-      step: event.step,
-      epoch: event.epoch,
-      kind: event.kind === 'epoch' ? 'epoch' : 'latest',
-      path: file,
-      size: event.bytes.length,
-      sha256,
-    });
-    this.prune(runId);
-  }
-
-  /** Keeps the newest few epoch checkpoints and only the newest pause/final one. */
-  prune(runId: string): void {
-    const epochs = this.store.checkpoints.list(runId, 'epoch');
-    const latest = this.store.checkpoints.list(runId, 'latest');
-    const stale = [
-      ...epochs.slice(0, Math.max(0, epochs.length - KEEP_EPOCH_CHECKPOINTS)),
-      ...latest.slice(0, Math.max(0, latest.length - 1)),
-    ];
-    for (const old of stale) {
-      const path = this.store.checkpoints.delete(old.id);
-      if (path && !this.store.checkpoints.list(runId).some((c) => c.path === path)) rmSync(path, { force: true });
-    }
+    const orphaned = await this.store.ops.addCheckpoint(
+      {
+        runId,
+        step: event.step,
+        epoch: event.epoch,
+        kind: event.kind === 'epoch' ? 'epoch' : 'latest',
+        path: file,
+        size: event.bytes.length,
+        sha256,
+      },
+      KEEP_EPOCH_CHECKPOINTS,
+    );
+    // The newest few epoch checkpoints and only the newest pause/final one stay.
+    await Promise.all(orphaned.map((path) => rm(path, { force: true })));
   }
 
   /** Deletes a deleted run's files: those its rows named, and its folder. */
-  deleteRun(runId: string, files: readonly string[]): void {
-    for (const file of files) rmSync(file, { force: true });
-    rmSync(join(this.dir, runId), { recursive: true, force: true });
+  async deleteRun(runId: string, files: readonly string[]): Promise<void> {
+    await Promise.all(files.map((file) => rm(file, { force: true })));
+    await rm(join(this.dir, runId), { recursive: true, force: true });
   }
 }

@@ -4,13 +4,13 @@ import { availableParallelism } from 'node:os';
 import { parseRunConfig, type RunConfig } from '../api/config';
 import { ApiError, type MethodName, type ResponseMap, type ValidRequestOf } from '../api/contract';
 import { APP_VERSION } from '../api/version';
-import type { Store } from '../store';
 import type { BackendPreference } from '../training/backend';
 import type { CheckpointFiles } from './checkpointFiles';
 import * as exchange from './exchange';
 import type { ViewEvents } from './ingest';
 import type { DataPaths } from './paths';
 import type { RunQueue } from './queue';
+import type { RemoteStore } from './storeThread';
 
 /** What a shell may ask besides the request: the CLI trains its own runs in its own process. */
 export interface CallOptions {
@@ -19,7 +19,7 @@ export interface CallOptions {
 }
 
 export interface HandlerContext {
-  store: Store;
+  store: RemoteStore;
   paths: DataPaths;
   queue: RunQueue;
   views: ViewEvents;
@@ -38,7 +38,7 @@ export function pngDataUrl(png: Uint8Array): string {
 
 export function createHandlers(ctx: HandlerContext): Handlers {
   const { store, queue, views } = ctx;
-  const runId = (idOrPrefix: string): string => store.runs.resolveId(idOrPrefix);
+  const runId = (idOrPrefix: string): Promise<string> => store.runs.resolveId(idOrPrefix);
   const startsHere = (options: CallOptions): boolean => options.startHere ?? !queue.options.claim;
   const exchangeContext = (): exchange.ExchangeContext => ({
     store,
@@ -53,20 +53,22 @@ export function createHandlers(ctx: HandlerContext): Handlers {
   ): Promise<ResponseMap['createRun']> => {
     const config = parseRunConfig(request.config);
     const startHere = options.startHere ?? false;
-    const run = store.transaction(() => {
-      const created = store.runs.create({
-        config,
-        name: request.name,
-        experimentName: request.experiment,
-        tags: request.tags,
-        replayOf: options.replayOf,
-      });
-      return startHere ? store.runs.updateStatus(created.id, 'running') : created;
-    });
-    const summary = store.runs.summary(run.id);
+    const [run] = await store.ops.createRuns(
+      [
+        {
+          config,
+          name: request.name,
+          experimentName: request.experiment,
+          tags: request.tags,
+          replayOf: options.replayOf,
+        },
+      ],
+      startHere,
+    );
+    const summary = await store.runs.summary(run.id);
     views.broadcast({ type: 'run', run: summary });
-    if (startHere) queue.start(run);
-    else queue.schedule();
+    if (startHere) await queue.start(run);
+    else void queue.schedule();
     return summary;
   };
 
@@ -76,14 +78,14 @@ export function createHandlers(ctx: HandlerContext): Handlers {
    * within a second and stops its worker.
    */
   const stopRun = async (idOrPrefix: string, to: 'cancelled' | 'paused'): Promise<ResponseMap['cancelRun']> => {
-    const id = runId(idOrPrefix);
+    const id = await runId(idOrPrefix);
     if (queue.signal(id, to)) return store.runs.summary(id);
-    const run = store.runs.require(id);
+    const run = await store.runs.require(id);
     if (to === 'paused' && run.status !== 'running') {
       throw new ApiError(409, `Run ${run.id} is ${run.status}; only a running run can be paused`);
     }
-    store.runs.updateStatus(run.id, to);
-    const summary = store.runs.summary(run.id);
+    await store.runs.updateStatus(run.id, to);
+    const summary = await store.runs.summary(run.id);
     queue.announce(summary);
     return summary;
   };
@@ -102,35 +104,44 @@ export function createHandlers(ctx: HandlerContext): Handlers {
       transport: 'http',
       cores: availableParallelism(),
     }),
-    listRuns: async () => store.runs.list(),
+    listRuns: () => store.runs.list(),
     getRun: async ({ runId: ref }) => {
-      const id = runId(ref);
+      const id = await runId(ref);
+      const [summary, note, metricNames, checkpoints] = await Promise.all([
+        store.runs.summary(id),
+        store.notes.get(id),
+        store.metrics.listMetricNames(id),
+        store.checkpoints.list(id),
+      ]);
       return {
-        ...store.runs.summary(id),
-        notes: store.notes.get(id)?.text ?? '',
-        metricNames: store.metrics.listMetricNames(id),
-        checkpoints: store.checkpoints.list(id).map(({ runId: _, path: _path, ...info }) => info),
+        ...summary,
+        notes: note?.text ?? '',
+        metricNames,
+        checkpoints: checkpoints.map(({ runId: _, path: _path, ...info }) => info),
       };
     },
-    getSeries: async ({ runIds, metric, maxBuckets }) =>
-      runIds.map((ref) => ({
-        runId: ref,
-        metric,
-        buckets: store.metrics.readSeries(runId(ref), metric, { maxBuckets: maxBuckets ?? 1000 }),
-      })),
+    getSeries: ({ runIds, metric, maxBuckets }) =>
+      Promise.all(
+        runIds.map(async (ref) => ({
+          runId: ref,
+          metric,
+          buckets: await store.metrics.readSeries(await runId(ref), metric, { maxBuckets: maxBuckets ?? 1000 }),
+        })),
+      ),
     listMetricNames: async ({ runIds }) => {
       const names = new Set<string>();
-      for (const ref of runIds) for (const name of store.metrics.listMetricNames(runId(ref))) names.add(name);
+      for (const ref of runIds)
+        for (const name of await store.metrics.listMetricNames(await runId(ref))) names.add(name);
       return [...names].sort();
     },
-    listImages: async ({ runId: ref, kind }) => store.images.list(runId(ref), kind),
+    listImages: async ({ runId: ref, kind }) => store.images.list(await runId(ref), kind),
     getImage: async ({ imageId }) => {
-      const image = store.images.get(imageId);
+      const image = await store.images.get(imageId);
       if (!image) throw new ApiError(404, `Image ${imageId} not found`);
       return { dataUrl: pngDataUrl(image.png) };
     },
     /** Playback: for each image kind, the grid logged at the highest step <= step. */
-    imagesAtStep: async ({ runId: ref, step }) => store.images.atOrBefore(runId(ref), step),
+    imagesAtStep: async ({ runId: ref, step }) => store.images.atOrBefore(await runId(ref), step),
 
     createRun: (request, options) => createRun(request, { startHere: options.startHere }),
     createSweep: async ({ config, experiment, param, values }) => {
@@ -143,74 +154,63 @@ export function createHandlers(ctx: HandlerContext): Handlers {
         if (param === 'model.beta' && copy.model.kind === 'vae' && value !== 1) copy.model.kind = 'beta-vae';
         return parseRunConfig(copy);
       });
-      const runs = store.transaction(() =>
-        configs.map((c, i) =>
-          store.runs.create({ config: c, experimentName: experiment, name: `${experiment} ${param}=${values[i]}` }),
-        ),
+      const runs = await store.ops.createRuns(
+        configs.map((c, i) => ({ config: c, experimentName: experiment, name: `${experiment} ${param}=${values[i]}` })),
+        false,
       );
-      const summaries = runs.map((run) => store.runs.summary(run.id));
+      const summaries = await Promise.all(runs.map((run) => store.runs.summary(run.id)));
       for (const run of summaries) views.broadcast({ type: 'run', run });
-      queue.schedule();
+      void queue.schedule();
       return summaries;
     },
-    duplicateRun: async ({ runId: ref }) => createRun(copyOf(store.runs.summary(runId(ref)), 'copy'), {}),
-    cancelRun: async ({ runId: ref }) => stopRun(ref, 'cancelled'),
-    pauseRun: async ({ runId: ref }) => stopRun(ref, 'paused'),
+    duplicateRun: async ({ runId: ref }) => createRun(copyOf(await store.runs.summary(await runId(ref)), 'copy'), {}),
+    cancelRun: ({ runId: ref }) => stopRun(ref, 'cancelled'),
+    pauseRun: ({ runId: ref }) => stopRun(ref, 'paused'),
     resumeRun: async ({ runId: ref }, options) => {
-      const id = runId(ref);
-      const checkpoint = store.checkpoints.latest(id);
       const startHere = startsHere(options);
-      const resumed = store.transaction(() => {
-        const queued = store.runs.resume(id, { fromStep: checkpoint?.step ?? 0 });
-        return startHere ? store.runs.updateStatus(queued.id, 'running') : queued;
-      });
-      const summary = store.runs.summary(id);
+      const resumed = await store.ops.resumeRun(await runId(ref), startHere);
+      const summary = await store.runs.summary(resumed.id);
       views.broadcast({ type: 'run', run: summary });
-      if (startHere) queue.start(resumed);
-      else queue.schedule();
+      if (startHere) await queue.start(resumed);
+      else void queue.schedule();
       return summary;
     },
     deleteRun: async ({ runId: ref }) => {
-      const id = runId(ref);
-      ctx.checkpoints.deleteRun(id, store.runs.delete(id));
+      const id = await runId(ref);
+      await ctx.checkpoints.deleteRun(id, await store.runs.delete(id));
       views.broadcast({ type: 'run-deleted', runId: id });
       return { deleted: true };
     },
     setNotes: async ({ runId: ref, text }) => {
-      store.notes.set(runId(ref), text);
+      await store.notes.set(await runId(ref), text);
       return { ok: true };
     },
     setTags: async ({ runId: ref, tags }) => {
-      const run = store.runs.require(runId(ref));
-      store.transaction(() => {
-        for (const tag of run.tags) if (!tags.includes(tag)) store.tags.remove(run.id, tag);
-        store.tags.add(run.id, tags);
-      });
-      const summary = store.runs.summary(run.id);
+      const id = await runId(ref);
+      await store.ops.setTags(id, tags);
+      const summary = await store.runs.summary(id);
       views.broadcast({ type: 'run', run: summary });
       return summary;
     },
 
     exportRun: async ({ runId: ref, checkpoint, out }) =>
-      exchange.exportRun(exchangeContext(), runId(ref), { checkpoint, out }),
+      exchange.exportRun(exchangeContext(), await runId(ref), { checkpoint, out }),
     importBundle: async ({ path }) => {
       const { runId: id, manifest: _, ...result } = await exchange.importBundle(exchangeContext(), path);
-      const run = store.runs.summary(id);
+      const run = await store.runs.summary(id);
       views.broadcast({ type: 'run', run });
       return { run, ...result };
     },
-    planReplay: async ({ runId: ref }) => exchange.planReplay(store.runs.require(runId(ref)), ctx.backend),
+    planReplay: async ({ runId: ref }) => exchange.planReplay(await store.runs.require(await runId(ref)), ctx.backend),
     /** Trains the run's config again (same seed) as a new run linked by replay_of; the plan names what may differ. */
     replayRun: async ({ runId: ref }, options) => {
-      const original = store.runs.summary(runId(ref));
-      const plan = await exchange.planReplay(store.runs.require(original.id), ctx.backend);
-      const run = await createRun(copyOf(original, 'replay'), {
-        startHere: startsHere(options),
-        replayOf: original.id,
-      });
+      const original = await store.runs.require(await runId(ref));
+      const plan = await exchange.planReplay(original, ctx.backend);
+      const copy = copyOf(await store.runs.summary(original.id), 'replay');
+      const run = await createRun(copy, { startHere: startsHere(options), replayOf: original.id });
       return { run, plan };
     },
-    compareRuns: async ({ runIds: [first, second] }) => exchange.compareRuns(store, runId(first), runId(second)),
+    compareRuns: async ({ runIds: [first, second] }) => store.compareRuns(await runId(first), await runId(second)),
     generateSamples: async ({ runId: ref, checkpoint, count, seed }) => {
       const { png, ...image } = await exchange.generateSamples(exchangeContext(), ref, { checkpoint, count, seed });
       return { ...image, dataUrl: pngDataUrl(png) };

@@ -1,9 +1,10 @@
 // The training ingest: a worker's events -> the one metrics writer (batched transactions) -> every
 // open view. Views hear of a point only after it is stored, so what they show can be read back.
 import type { MetricPoint, WorkbenchEvent } from '../api/contract';
-import type { RunMetricPoint, Store } from '../store';
+import type { RunMetricPoint } from '../store';
 import type { TrainerEvent } from '../training/events';
 import type { CheckpointFiles } from './checkpointFiles';
+import type { RemoteStore } from './storeThread';
 
 /** Listeners of the views, told after each write; one broken view never stops the others. */
 export class ViewEvents {
@@ -35,11 +36,14 @@ export interface RunProgress {
 export class TrainingIngest {
   private pending: RunMetricPoint[] = [];
   private readonly progress = new Map<string, RunProgress>();
-  /** Each run's checkpoint writes in flight, chained so they land in order. */
-  private readonly writes = new Map<string, Promise<void>>();
+  /**
+   * Every store write of the ingest, in the order the events came: one chain, so a run's image
+   * is stored after the points before it, and its end after its last checkpoint.
+   */
+  private chain: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: RemoteStore,
     private readonly views: ViewEvents,
     private readonly checkpoints: CheckpointFiles,
     /** A run whose results cannot be stored is stopped and ends 'failed' (the queue's job). */
@@ -49,14 +53,6 @@ export class TrainingIngest {
   /** Starts following a run from its stored position. */
   follow(runId: string, from: { step: number; epoch: number }): void {
     this.progress.set(runId, { step: from.step, epoch: from.epoch, lastBroadcast: 0 });
-  }
-
-  /** Resolves once every checkpoint the run has sent is on disk and in the store. */
-  async settle(runId: string): Promise<void> {
-    for (let write = this.writes.get(runId); write; write = this.writes.get(runId)) {
-      await write;
-      if (this.writes.get(runId) === write) this.writes.delete(runId);
-    }
   }
 
   /** Stops following a run; returns where it got to. */
@@ -70,33 +66,43 @@ export class TrainingIngest {
     return this.progress.get(runId);
   }
 
+  /** Queues a store write behind the others; a failure stops that run (disk full, run deleted elsewhere). */
+  private enqueue(runId: string | null, write: () => Promise<void>): Promise<void> {
+    this.chain = this.chain.then(write).catch((error: unknown) => {
+      if (runId) this.onStoreFailure(runId, error);
+      else console.error(`Could not store training results: ${(error as Error).message}`);
+    });
+    return this.chain;
+  }
+
   handle(runId: string, event: TrainerEvent): void {
     const progress = this.progress.get(runId);
-    try {
-      switch (event.type) {
-        case 'started': {
-          this.store.runs.setInfo(runId, {
+    switch (event.type) {
+      case 'started':
+        void this.enqueue(runId, async () => {
+          await this.store.runs.setInfo(runId, {
             backend: event.backend,
             datasetHash: event.datasetHash,
             totalSteps: event.totalSteps,
           });
-          this.views.broadcast({ type: 'run', run: this.store.runs.summary(runId) });
-          break;
+          this.views.broadcast({ type: 'run', run: await this.store.runs.summary(runId) });
+        });
+        break;
+      case 'metrics':
+        for (const point of event.points) this.pending.push({ runId, ...point });
+        break;
+      case 'progress':
+      case 'finished':
+        // The pool's `done` carries a run's outcome (also when a worker dies without 'finished').
+        if (progress) {
+          progress.step = event.step;
+          progress.epoch = event.epoch;
         }
-        case 'metrics':
-          for (const point of event.points) this.pending.push({ runId, ...point });
-          break;
-        case 'progress':
-        case 'finished':
-          // The pool's `done` carries a run's outcome (also when a worker dies without 'finished').
-          if (progress) {
-            progress.step = event.step;
-            progress.epoch = event.epoch;
-          }
-          break;
-        case 'image': {
-          this.flush();
-          const image = this.store.images.add({
+        break;
+      case 'image':
+        void this.flush();
+        void this.enqueue(runId, async () => {
+          const image = await this.store.images.add({
             runId,
             step: event.step,
             epoch: event.epoch,
@@ -106,58 +112,45 @@ export class TrainingIngest {
             height: event.height,
           });
           this.views.broadcast({ type: 'image', image });
-          break;
-        }
-        case 'checkpoint': {
-          const previous = this.writes.get(runId) ?? Promise.resolve();
-          const next = previous
-            .then(() => this.checkpoints.write(runId, event))
-            .catch((error: unknown) => this.onStoreFailure(runId, error));
-          this.writes.set(runId, next);
-          break;
-        }
-      }
-    } catch (error) {
-      // A store failure (disk full, read-only) stops the run rather than losing data silently.
-      this.onStoreFailure(runId, error);
+        });
+        break;
+      case 'checkpoint':
+        void this.enqueue(runId, () => this.checkpoints.write(runId, event));
+        break;
     }
   }
 
+  /** Resolves once every write queued so far (points, images, checkpoints) is in the store. */
+  settle(): Promise<void> {
+    return this.flush();
+  }
+
   /** Commits buffered metric points in one transaction (the one metrics writer), then tells the views. */
-  flush(): void {
-    if (this.pending.length === 0) return;
+  flush(): Promise<void> {
+    if (this.pending.length === 0) return this.enqueue(null, async () => {});
     const batch = this.pending;
     this.pending = [];
-    const byRun = new Map<string, RunMetricPoint[]>();
-    for (const point of batch) {
-      const list = byRun.get(point.runId) ?? [];
-      list.push(point);
-      byRun.set(point.runId, list);
-    }
-    try {
-      this.store.metricsWriter.append(batch);
-    } catch {
-      // One transaction failed: store run by run, so one bad run (deleted from another process,
-      // say) fails alone and the others keep their points.
-      for (const [runId, points] of [...byRun]) {
-        try {
-          this.store.metricsWriter.append(points);
-        } catch (error) {
-          byRun.delete(runId);
-          this.onStoreFailure(runId, error);
+    return this.enqueue(null, async () => {
+      const failed = await this.store.ops.appendMetrics(batch);
+      for (const { runId, message } of failed) this.onStoreFailure(runId, new Error(message));
+      const refused = new Set(failed.map((f) => f.runId));
+      const byRun = new Map<string, MetricPoint[]>();
+      for (const { runId, ...point } of batch) {
+        if (refused.has(runId)) continue;
+        const list = byRun.get(runId) ?? [];
+        list.push(point);
+        byRun.set(runId, list);
+      }
+      const now = Date.now();
+      for (const [runId, points] of byRun) {
+        this.views.broadcast({ type: 'metrics', runId, points });
+        const progress = this.progress.get(runId);
+        if (progress && now - progress.lastBroadcast > 500) {
+          progress.lastBroadcast = now;
+          const run = (await this.store.runs.get(runId)) ? await this.store.runs.summary(runId) : null;
+          if (run) this.views.broadcast({ type: 'run', run: { ...run, step: progress.step, epoch: progress.epoch } });
         }
       }
-    }
-    const now = Date.now();
-    for (const [runId, stored] of byRun) {
-      const points: MetricPoint[] = stored.map(({ runId: _, ...point }) => point);
-      this.views.broadcast({ type: 'metrics', runId, points });
-      const progress = this.progress.get(runId);
-      if (progress && now - progress.lastBroadcast > 500) {
-        progress.lastBroadcast = now;
-        const run = this.store.runs.get(runId) ? this.store.runs.summary(runId) : null; // deleted meanwhile: no event
-        if (run) this.views.broadcast({ type: 'run', run: { ...run, step: progress.step, epoch: progress.epoch } });
-      }
-    }
+    });
   }
 }

@@ -3,11 +3,12 @@
 // which a run stopped from another process is signalled here.
 import { hostname } from 'node:os';
 import type { RunStatus, RunSummary } from '../api/contract';
-import type { Run, Store } from '../store';
+import type { Run } from '../store';
 import type { BackendPreference } from '../training/backend';
 import { startJob, type RunningJob } from '../training/pool';
 import type { CheckpointFiles } from './checkpointFiles';
 import type { TrainingIngest, ViewEvents } from './ingest';
+import type { RemoteStore } from './storeThread';
 
 interface ActiveRun {
   job: RunningJob;
@@ -29,13 +30,17 @@ export class RunQueue {
   /** Ends being recorded (finish), awaited by close. */
   private readonly finishing = new Set<Promise<void>>();
   private closed = false;
+  private scheduling: Promise<void> = Promise.resolve();
+  /** Runs between claim and worker start (their checkpoint is being looked up). */
+  private starting = 0;
+  private beating = false;
   /** How the store records this process as a run's owner ("host:pid"). */
   private readonly processToken = `${hostname()}:${process.pid}`;
   /** Set once the ingest exists (it reports store failures back here). */
   ingest!: TrainingIngest;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: RemoteStore,
     private readonly views: ViewEvents,
     private readonly checkpoints: CheckpointFiles,
     readonly options: QueueOptions,
@@ -45,27 +50,37 @@ export class RunQueue {
     return this.active.has(runId);
   }
 
-  /** Starts queued runs while fewer than `concurrency` run here. */
-  schedule(): void {
-    if (!this.options.claim || this.closed) return;
-    while (this.active.size < this.options.concurrency) {
-      const run = this.store.runs.claimNext();
+  /** Starts queued runs while fewer than `concurrency` run here (one claim at a time). */
+  schedule(): Promise<void> {
+    this.scheduling = this.scheduling
+      .then(() => this.fill())
+      .catch((error: unknown) => {
+        console.error(`Could not take the next queued run: ${(error as Error).message}`);
+      });
+    return this.scheduling;
+  }
+
+  private async fill(): Promise<void> {
+    if (!this.options.claim) return;
+    while (!this.closed && this.active.size + this.starting < this.options.concurrency) {
+      const run = await this.store.runs.claimNext();
       if (!run) return;
-      this.views.broadcast({ type: 'run', run: this.store.runs.summary(run.id) });
-      this.start(run);
+      this.views.broadcast({ type: 'run', run: await this.store.runs.summary(run.id) });
+      await this.start(run);
     }
   }
 
   /** Trains a run this process holds as 'running' in a worker thread. */
-  start(run: Run): void {
-    const job = startJob(
-      {
-        runId: run.id,
-        config: run.config,
-        resumeFrom: this.checkpoints.resumePoint(run),
-        backend: this.options.backend,
-      },
-      (event) => this.ingest.handle(run.id, event),
+  async start(run: Run): Promise<void> {
+    this.starting++;
+    let resumeFrom: { path: string; step: number } | null;
+    try {
+      resumeFrom = await this.checkpoints.resumePoint(run);
+    } finally {
+      this.starting--;
+    }
+    const job = startJob({ runId: run.id, config: run.config, resumeFrom, backend: this.options.backend }, (event) =>
+      this.ingest.handle(run.id, event),
     );
     this.ingest.follow(run.id, run);
     this.active.set(run.id, { job, stopping: false, failure: null });
@@ -93,26 +108,25 @@ export class RunQueue {
   }
 
   private async finish(runId: string, status: string, error: string | null): Promise<void> {
-    await this.ingest.settle(runId); // its last checkpoint is on disk and in the store before its end
-    this.ingest.flush();
+    await this.ingest.settle(); // its points and last checkpoint are stored before its end
     const active = this.active.get(runId);
     this.active.delete(runId);
     const position = this.ingest.release(runId);
     const storeFailure = active?.failure ?? null;
     try {
-      const current = this.store.runs.get(runId);
+      const current = await this.store.runs.get(runId);
       // Only the process that owns the run records its end: a run paused here and already resumed
       // by another process belongs to that process now.
       if (current && current.status === 'running' && current.owner === this.processToken) {
         const to = storeFailure ? 'failed' : (status as RunStatus);
         const message = storeFailure ? `Could not save the run's results: ${storeFailure}` : (error ?? undefined);
-        this.store.runs.updateStatus(runId, to, { error: message, step: position?.step, epoch: position?.epoch });
+        await this.store.runs.updateStatus(runId, to, { error: message, step: position?.step, epoch: position?.epoch });
       }
-      if (this.store.runs.get(runId)) this.announce(this.store.runs.summary(runId));
+      if (await this.store.runs.get(runId)) this.announce(await this.store.runs.summary(runId));
     } catch (failure) {
       console.error(`Could not record the end of run ${runId}: ${(failure as Error).message}`);
     }
-    this.schedule();
+    void this.schedule();
   }
 
   /** Tells the views about a run and resolves those waiting for it to end. */
@@ -131,22 +145,30 @@ export class RunQueue {
   }
 
   /** Records liveness and progress; a run stopped from another process is signalled here. */
-  heartbeat(): void {
-    for (const [runId, active] of this.active) {
-      if (active.stopping) continue;
-      try {
-        const position = this.ingest.positionOf(runId);
-        const alive = this.store.runs.heartbeat(runId, { step: position?.step, epoch: position?.epoch });
-        if (!alive) this.signal(runId, this.store.runs.get(runId)?.status === 'paused' ? 'paused' : 'cancelled');
-      } catch {
-        // A busy database skips one heartbeat; the next one retries.
+  async heartbeat(): Promise<void> {
+    if (this.beating) return; // the last one is still waiting on the store
+    this.beating = true;
+    try {
+      for (const [runId, active] of [...this.active]) {
+        if (active.stopping) continue;
+        try {
+          const position = this.ingest.positionOf(runId);
+          const alive = await this.store.runs.heartbeat(runId, { step: position?.step, epoch: position?.epoch });
+          if (!alive)
+            this.signal(runId, (await this.store.runs.get(runId))?.status === 'paused' ? 'paused' : 'cancelled');
+        } catch {
+          // A busy database skips one heartbeat; the next one retries.
+        }
       }
+    } finally {
+      this.beating = false;
     }
   }
 
   /** Pauses every run trained here (each keeps a checkpoint) and waits for their ends to be recorded. */
   async close(): Promise<void> {
     this.closed = true;
+    await this.scheduling;
     const running = [...this.active.keys()].map((runId) => {
       const { job } = this.active.get(runId)!;
       this.signal(runId, 'paused');

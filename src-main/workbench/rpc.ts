@@ -87,6 +87,7 @@ export class ThreadClient<Api extends Methods> {
     private readonly label: string,
     private readonly entry: () => string,
     private readonly errorTypes: readonly ErrorType[],
+    private readonly workerData?: unknown,
   ) {}
 
   call<M extends keyof Api & string>(method: M, ...args: Parameters<Api[M]>): Promise<Awaited<ReturnType<Api[M]>>> {
@@ -108,7 +109,7 @@ export class ThreadClient<Api extends Methods> {
 
   private start(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(this.entry());
+    const worker = new Worker(this.entry(), { workerData: this.workerData });
     worker.unref();
     worker.on('message', ({ seq, error, response }: RpcReply) => {
       const waiting = this.pending.get(seq);

@@ -2,7 +2,7 @@
 // and the CLI. `dispatch` validates a request once, runs its handler (handlers.ts) and maps any
 // failure once (errors.ts); the typed methods below are dispatch under each method's name. Behind
 // it, along the data path: the run queue (queue.ts), the training ingest (ingest.ts) and the
-// checkpoint files (checkpointFiles.ts).
+// checkpoint files (checkpointFiles.ts), over the store on its own worker thread (storeThread.ts).
 import { availableParallelism } from 'node:os';
 import {
   ApiError,
@@ -15,7 +15,6 @@ import {
   type WorkbenchEvent,
 } from '../api/contract';
 import { APP_VERSION } from '../api/version';
-import { openStore, type Store } from '../store';
 import type { BackendPreference } from '../training/backend';
 import { CheckpointFiles } from './checkpointFiles';
 import { toApiError } from './errors';
@@ -23,6 +22,7 @@ import { createHandlers, type CallOptions, type Handlers } from './handlers';
 import { TrainingIngest, ViewEvents } from './ingest';
 import { resolveDataPaths, type DataPaths } from './paths';
 import { RunQueue } from './queue';
+import { openStoreThread, type RemoteStore } from './storeThread';
 
 export type { CallOptions } from './handlers';
 
@@ -55,7 +55,8 @@ export class Workbench {
   private closed = false;
 
   private constructor(
-    readonly store: Store,
+    /** The store, on its own worker thread: every call is a request to it. */
+    readonly store: RemoteStore,
     readonly paths: DataPaths,
     options: WorkbenchOptions,
   ) {
@@ -74,14 +75,18 @@ export class Workbench {
 
   static async open(options: WorkbenchOptions): Promise<Workbench> {
     const paths = resolveDataPaths(options.db);
-    const store = openStore(paths.dbFile, { appVersion: APP_VERSION, nativeBinding: options.sqliteBinding });
+    const store = await openStoreThread({
+      file: paths.dbFile,
+      appVersion: APP_VERSION,
+      nativeBinding: options.sqliteBinding,
+    });
     const service = new Workbench(store, paths, options);
     // Runs left 'running' by a process that died (kill -9, power cut) become 'interrupted'.
-    store.runs.markInterrupted();
-    service.timers.push(setInterval(() => service.ingest.flush(), options.flushMs ?? 250));
-    service.timers.push(setInterval(() => service.queue.heartbeat(), options.heartbeatMs ?? 1000));
+    await store.runs.markInterrupted();
+    service.timers.push(setInterval(() => void service.ingest.flush(), options.flushMs ?? 250));
+    service.timers.push(setInterval(() => void service.queue.heartbeat(), options.heartbeatMs ?? 1000));
     for (const timer of service.timers) timer.unref();
-    service.queue.schedule();
+    void service.queue.schedule();
     return service;
   }
 
@@ -137,7 +142,7 @@ export class Workbench {
   /** Resolves when the run is no longer queued or running (CLI train/resume). */
   async waitForRun(runId: string): Promise<RunSummary> {
     try {
-      return await this.queue.waitFor(this.store.runs.summary(this.store.runs.resolveId(runId)));
+      return await this.queue.waitFor(await this.store.runs.summary(await this.store.runs.resolveId(runId)));
     } catch (error) {
       throw toApiError(error);
     }
@@ -149,7 +154,7 @@ export class Workbench {
     this.closed = true;
     await this.queue.close();
     for (const timer of this.timers) clearInterval(timer);
-    this.ingest.flush();
-    this.store.close();
+    await this.ingest.flush();
+    await this.store.close();
   }
 }

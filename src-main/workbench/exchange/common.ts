@@ -3,13 +3,14 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { CheckpointChoice } from '../../api/contract';
-import type { Checkpoint, Run, Store } from '../../store';
+import type { Checkpoint, Run } from '../../store';
+import type { RemoteStore } from '../storeThread';
 import type { BackendPreference } from '../../training/backend';
 import { decodeCheckpoint, type CheckpointContent } from '../../training/checkpoint';
 import { bundleThread } from './bundleThread';
 
 export interface ExchangeContext {
-  store: Store;
+  store: RemoteStore;
   /** The data folder's checkpoints/ (imported checkpoints are copied to <dir>/<runId>/). */
   checkpointsDir: string;
   /** tfjs backend for export and generation in this process (default 'auto'). */
@@ -38,8 +39,12 @@ export function parseCheckpointChoice(text: string | undefined): CheckpointChoic
   return step;
 }
 
-export function selectCheckpoint(store: Store, run: Run, choice: CheckpointChoice = 'latest'): Checkpoint {
-  const all = store.checkpoints.list(run.id);
+export async function selectCheckpoint(
+  store: RemoteStore,
+  run: Run,
+  choice: CheckpointChoice = 'latest',
+): Promise<Checkpoint> {
+  const all = await store.checkpoints.list(run.id);
   if (all.length === 0)
     throw new ExchangeError(
       409,
@@ -55,9 +60,9 @@ export function selectCheckpoint(store: Store, run: Run, choice: CheckpointChoic
     return found;
   }
   if (choice === 'best') {
-    const best = store.checkpoints.latest(run.id, 'best');
+    const best = await store.checkpoints.latest(run.id, 'best');
     if (best) return best;
-    const elbo = new Map(store.metrics.readSeriesRaw(run.id, 'test/elbo').map((p) => [p.step, p.value]));
+    const elbo = new Map((await store.metrics.readSeriesRaw(run.id, 'test/elbo')).map((p) => [p.step, p.value]));
     const scored = all.filter((c) => elbo.has(c.step));
     if (scored.length > 0)
       return scored.reduce((a, b) => ((elbo.get(b.step) as number) > (elbo.get(a.step) as number) ? b : a));

@@ -1,5 +1,5 @@
 // Export: one run with one checkpoint as a bundle folder or .zip (layout in index.ts).
-import type { ExportResult, ImageKind, MetricPoint, RunRecord } from '../../api/contract';
+import type { ExportResult, ImageKind, RunRecord } from '../../api/contract';
 import { APP_VERSION } from '../../api/version';
 import { BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, type BundleManifest, type PackEntry } from './bundle';
 import { bundleThread } from './bundleThread';
@@ -36,8 +36,8 @@ Import it with: vae-workbench import <this folder or zip>
 
 export async function exportRun(ctx: ExchangeContext, runId: string, options: ExportOptions): Promise<ExportResult> {
   const { store } = ctx;
-  const run = store.runs.require(store.runs.resolveId(runId));
-  const checkpoint = selectCheckpoint(store, run, options.checkpoint ?? 'latest');
+  const run = await store.runs.require(await store.runs.resolveId(runId));
+  const checkpoint = await selectCheckpoint(store, run, options.checkpoint ?? 'latest');
   const { content } = await readCheckpoint(checkpoint);
   const config = run.config;
   const inputShape = await inputShapeFor(config, content.model);
@@ -67,17 +67,13 @@ export async function exportRun(ctx: ExchangeContext, runId: string, options: Ex
   }
 
   // Metrics, raw.
-  const points: MetricPoint[] = [];
-  for (const name of store.metrics.listMetricNames(run.id)) {
-    for (const p of store.metrics.readSeriesRaw(run.id, name)) points.push({ name, ...p });
-  }
-  text('metrics.csv', metricsToCsv(points));
+  text('metrics.csv', metricsToCsv(await store.ops.allPoints(run.id)));
 
   // Every image grid, so an imported run plays back like the original.
   const images: BundleRunRecord['images'] = [];
   const used = new Set<string>();
-  for (const meta of store.images.list(run.id)) {
-    const image = store.images.get(meta.id);
+  for (const meta of await store.images.list(run.id)) {
+    const image = await store.images.get(meta.id);
     if (!image) continue;
     const base = `images/${meta.kind.replace(/[^A-Za-z0-9_-]/g, '_')}-step${String(meta.step).padStart(8, '0')}`;
     let path = `${base}.png`;
@@ -88,8 +84,8 @@ export async function exportRun(ctx: ExchangeContext, runId: string, options: Ex
   }
 
   json('config.json', config);
-  const { config: _config, final: _final, ...summary } = store.runs.summary(run.id);
-  const record: BundleRunRecord = { ...summary, notes: store.notes.get(run.id)?.text ?? '', images };
+  const { config: _config, final: _final, ...summary } = await store.runs.summary(run.id);
+  const record: BundleRunRecord = { ...summary, notes: (await store.notes.get(run.id))?.text ?? '', images };
   json('run.json', record);
   files.push({ path: 'checkpoint.safetensors', file: checkpoint.path });
   text('README.txt', README);

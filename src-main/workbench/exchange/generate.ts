@@ -51,8 +51,8 @@ async function withModel<T>(
   ) => T | Promise<T>,
 ): Promise<T> {
   const { store } = ctx;
-  const run = store.runs.require(store.runs.resolveId(runId));
-  const checkpoint = selectCheckpoint(store, run, choice ?? 'latest');
+  const run = await store.runs.require(await store.runs.resolveId(runId));
+  const checkpoint = await selectCheckpoint(store, run, choice ?? 'latest');
   const { content } = await readCheckpoint(checkpoint);
   const shape = await inputShapeFor(run.config, content.model);
   const neural = await loadNeural();
@@ -89,7 +89,7 @@ export async function interpolateLatent(
   const steps = options.steps ?? 10;
   if (!Number.isInteger(steps) || steps < 2 || steps > 64)
     throw new ExchangeError(400, `steps must be a whole number from 2 to 64, got ${steps}`);
-  const run = ctx.store.runs.require(ctx.store.runs.resolveId(runId));
+  const run = await ctx.store.runs.require(await ctx.store.runs.resolveId(runId));
   const data = await loadRunDataset(run.config).catch((error: Error) => {
     throw new ExchangeError(
       409,

@@ -1,10 +1,10 @@
 // Import: verify every hash first, check the content, then write the run, its metrics, images and
 // checkpoint in one transaction. Any failure writes nothing and leaves no file behind.
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BUILTIN_DATASETS, parseRunConfig, type RunConfig } from '../../api/config';
-import { IMAGE_KINDS, RUN_STATUSES, type MetricPoint, type RunStatus } from '../../api/contract';
+import { IMAGE_KINDS, RUN_STATUSES, type RunStatus } from '../../api/contract';
 import { APP_VERSION } from '../../api/version';
 import { BundleError, type BundleManifest } from './bundle';
 import { bundleThread } from './bundleThread';
@@ -28,7 +28,6 @@ export async function importBundle(ctx: ExchangeContext, path: string): Promise<
   // 1. Integrity, in the bundle worker: the bundle is unpacked into a staging folder beside the
   //    checkpoints (same file system, so the checkpoint is renamed, not copied) and every hash checked.
   const { staging, manifest } = await bundleThread.call('unpackBundle', path, ctx.checkpointsDir);
-  const folders: string[] = [staging];
   try {
     const fileOf = (name: string): string => {
       if (!manifest.files.some((entry) => entry.path === name)) throw new BundleError(`The bundle has no ${name}.`);
@@ -86,61 +85,37 @@ export async function importBundle(ctx: ExchangeContext, path: string): Promise<
         `The run was ${record.status} when exported; it is imported as ${status} (resume it to continue from its checkpoint).`,
       );
 
-    // 3. Write, all or nothing.
-    const { store } = ctx;
-    const runId = store.transaction(() => {
-      const run = store.runs.create({
+    // 3. Write, all or nothing: one transaction in the store worker, which also moves the staged checkpoint.
+    const provenance = `Imported ${new Date().toISOString()} from run ${record.id} (${path}).`;
+    const { runId } = await ctx.store.ops.importRun(
+      {
         config,
         name: record.name,
-        experimentName: record.experiment ?? undefined,
+        experiment: record.experiment ?? undefined,
         tags: record.tags,
         totalSteps: record.totalSteps ?? undefined,
-      });
-      store.runs.setInfo(run.id, {
         backend: record.backend ?? manifest.backend ?? undefined,
         datasetHash: record.datasetHash ?? manifest.dataset?.hash ?? undefined,
-      });
-      const provenance = `Imported ${new Date().toISOString()} from run ${record.id} (${path}).`;
-      store.notes.set(run.id, record.notes ? `${record.notes}\n\n${provenance}` : provenance);
-      store.metricsWriter.append(points.map((p: MetricPoint) => ({ runId: run.id, ...p })));
-      for (const image of images) {
-        store.images.add({
-          runId: run.id,
-          step: image.step,
-          epoch: image.epoch,
-          kind: image.kind,
-          png: image.png,
-          width: image.width,
-          height: image.height,
-        });
-      }
-      const folder = join(ctx.checkpointsDir, run.id);
-      folders.push(folder);
-      mkdirSync(folder, { recursive: true });
-      const file = join(folder, `step-${String(checkpointStep).padStart(8, '0')}-imported.safetensors`);
-      renameSync(stagedCheckpoint, file);
-      store.checkpoints.add({
-        runId: run.id,
-        step: checkpointStep,
-        epoch: manifest.checkpoint.epoch,
-        kind: manifest.checkpoint.kind === 'best' ? 'best' : 'latest',
-        path: file,
-        size: checkpointEntry.size,
-        sha256: checkpointEntry.sha256,
-      });
-      store.runs.updateStatus(run.id, 'running');
-      store.runs.updateStatus(run.id, status, {
+        notes: record.notes ? `${record.notes}\n\n${provenance}` : provenance,
+        points,
+        images: images.map(({ step, epoch, kind, png, width, height }) => ({ step, epoch, kind, png, width, height })),
+        checkpoint: {
+          step: checkpointStep,
+          epoch: manifest.checkpoint.epoch,
+          kind: manifest.checkpoint.kind === 'best' ? 'best' : 'latest',
+          size: checkpointEntry.size,
+          sha256: checkpointEntry.sha256,
+        },
+        status,
         error: record.error ?? undefined,
         step: record.step,
         epoch: record.epoch,
-      });
-      return run.id;
-    });
-    folders.pop(); // the run's checkpoint folder stays
+      },
+      { file: stagedCheckpoint, checkpointsDir: ctx.checkpointsDir },
+    );
     return { runId, sourceRunId: record.id, manifest, warnings, metricPoints: points.length, images: images.length };
   } finally {
-    // The staging folder always goes; the run's folder too when the transaction failed.
-    await Promise.all(folders.map((folder) => rm(folder, { recursive: true, force: true })));
+    await rm(staging, { recursive: true, force: true }); // the staging folder always goes
   }
 }
 
