@@ -82,14 +82,6 @@ function addCheckpoint(store: Store, checkpoint: Omit<Checkpoint, 'id' | 'create
   return orphaned;
 }
 
-/** Every point of every metric of a run, for export. */
-function allPoints(store: Store, runId: string): MetricPoint[] {
-  const points: MetricPoint[] = [];
-  for (const name of store.metrics.listMetricNames(runId))
-    for (const p of store.metrics.readSeriesRaw(runId, name)) points.push({ name, ...p });
-  return points;
-}
-
 export interface ImportedRun {
   config: RunConfig;
   name: string;
@@ -146,4 +138,4 @@ function importRun(
   }
 }
 
-export const storeOperations = { createRuns, resumeRun, setTags, appendMetrics, addCheckpoint, allPoints, importRun };
+export const storeOperations = { createRuns, resumeRun, setTags, appendMetrics, addCheckpoint, importRun };

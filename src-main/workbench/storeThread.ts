@@ -10,7 +10,9 @@ import * as storeErrors from '../store/errors';
 import type { Store } from '../store';
 import type { storeOperations } from '../store/operations';
 import { ThreadClient } from './rpc';
+import { BundleError } from './exchange/bundle';
 import type { compareRuns } from './exchange/compare';
+import type { importStagedRun, writeRunFiles } from './exchange/runFiles';
 
 /** The Store methods the workbench calls, by group: the worker serves exactly these. */
 export const STORE_METHODS = {
@@ -43,6 +45,8 @@ export type RemoteStore = {
 } & {
   ops: { [K in keyof typeof storeOperations]: DropStore<(typeof storeOperations)[K]> };
   compareRuns: DropStore<typeof compareRuns>;
+  writeRunFiles: DropStore<typeof writeRunFiles>;
+  importStagedRun: DropStore<typeof importStagedRun>;
   /** Absolute path of the database file. */
   file: string;
   close(): Promise<void>;
@@ -68,9 +72,12 @@ function findEntry(): string {
 }
 
 let entry: string | null = null;
-const ERROR_TYPES = Object.values(storeErrors).filter(
-  (value): value is typeof storeErrors.StoreError => typeof value === 'function' && value.prototype instanceof Error,
-);
+const ERROR_TYPES = [
+  ...Object.values(storeErrors).filter(
+    (value): value is typeof storeErrors.StoreError => typeof value === 'function' && value.prototype instanceof Error,
+  ),
+  BundleError, // a refused import's content (exchange/runFiles.ts)
+];
 
 /** Opens the store in a new worker thread; fails with the store's own error (DatabaseTooNewError, ...). */
 export async function openStoreThread(options: StoreThreadOptions): Promise<RemoteStore> {
@@ -102,6 +109,9 @@ export async function openStoreThread(options: StoreThreadOptions): Promise<Remo
     ...(remote as Pick<RemoteStore, Group>),
     ops: ops as RemoteStore['ops'],
     compareRuns: ((...args: unknown[]) => client.call('compareRuns', ...args)) as RemoteStore['compareRuns'],
+    writeRunFiles: ((...args: unknown[]) => client.call('writeRunFiles', ...args)) as RemoteStore['writeRunFiles'],
+    importStagedRun: ((...args: unknown[]) =>
+      client.call('importStagedRun', ...args)) as RemoteStore['importStagedRun'],
     file,
     close: async () => {
       await client.call('close');

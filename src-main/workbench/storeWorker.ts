@@ -3,6 +3,7 @@
 import { openStore, type Store } from '../store';
 import { storeOperations } from '../store/operations';
 import { compareRuns } from './exchange/compare';
+import { importStagedRun, writeRunFiles, type StagedImport } from './exchange/runFiles';
 import { serveRequests } from './rpc';
 import { STORE_METHODS, type StoreThreadOptions, type StoreWorkerMethods } from './storeThread';
 
@@ -23,6 +24,8 @@ const methods: StoreWorkerMethods = {
     store = null;
   },
   compareRuns: (...args) => compareRuns(open(), ...(args as [string, string])),
+  writeRunFiles: (...args) => writeRunFiles(open(), ...(args as [string, string])),
+  importStagedRun: (input) => importStagedRun(open(), input as StagedImport),
 };
 for (const [group, names] of Object.entries(STORE_METHODS)) {
   for (const name of names) {

@@ -1,8 +1,10 @@
-// The bundle worker thread: packing, unpacking and hashing of bundles and checkpoint files, so the
-// main thread (the window's IPC, the HTTP server) never waits on zip or sha256 work.
+// The bundle worker thread: packing, unpacking and hashing of bundles and checkpoint files, and the
+// tfjs half of an export, so the main thread (the window's IPC, the HTTP server) never waits on
+// zip, sha256 or tfjs work.
 import { serveRequests } from '../rpc';
 import { checkpointStep, hashFile, packBundle, unpackBundle } from './bundle';
+import { exportNetworks } from './networks';
 
-export const bundleMethods = { packBundle, unpackBundle, hashFile, checkpointStep };
+export const bundleMethods = { packBundle, unpackBundle, hashFile, checkpointStep, exportNetworks };
 
 serveRequests(bundleMethods);
