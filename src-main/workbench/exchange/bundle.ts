@@ -56,6 +56,17 @@ export class BundleError extends Error {
   }
 }
 
+/** An error the caller can show as it is; `status` follows the API's (404 not found, 409 conflict, 400 bad input). */
+export class ExchangeError extends Error {
+  constructor(
+    readonly status: 400 | 404 | 409 | 500,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ExchangeError';
+  }
+}
+
 /** A relative path inside a bundle: forward slashes, no '..', no absolute paths, no empty parts. */
 export function isSafeBundlePath(path: string): boolean {
   if (path.length === 0 || path.length > 400 || path.startsWith('/') || path.includes('\\') || path.includes('\0'))

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ThreadClient } from '../rpc';
-import { BundleError } from './bundle';
+import { BundleError, ExchangeError } from './bundle';
 import type { bundleMethods } from './bundleWorker';
 
 /** Next to this module when bundled (out/main/bundleWorker.js), else the source entry run through tsx. */
@@ -21,4 +21,5 @@ let entry: string | null = null;
 
 export const bundleThread = new ThreadClient<typeof bundleMethods>('bundle', () => (entry ??= findEntry()), [
   BundleError,
+  ExchangeError,
 ]);

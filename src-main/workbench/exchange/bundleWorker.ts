@@ -4,7 +4,17 @@
 import { serveRequests } from '../rpc';
 import { checkpointStep, hashFile, packBundle, unpackBundle } from './bundle';
 import { exportNetworks } from './networks';
+import { datasetHash, renderInterpolation, renderSamples } from './render';
 
-export const bundleMethods = { packBundle, unpackBundle, hashFile, checkpointStep, exportNetworks };
+export const bundleMethods = {
+  packBundle,
+  unpackBundle,
+  hashFile,
+  checkpointStep,
+  exportNetworks,
+  renderSamples,
+  renderInterpolation,
+  datasetHash,
+};
 
 serveRequests(bundleMethods);

@@ -1,12 +1,11 @@
-// Shared by export, import, replay and generation: the context they run in, choosing and reading
-// a checkpoint, and the lazily loaded tfjs half.
+// Shared by export, import, replay and generation: the context they run in, and choosing and
+// verifying a checkpoint.
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import type { CheckpointChoice } from '../../api/contract';
 import type { Checkpoint, Run } from '../../store';
 import type { RemoteStore } from '../storeThread';
 import type { BackendPreference } from '../../training/backend';
-import { decodeCheckpoint, type CheckpointContent } from '../../training/checkpoint';
+import { ExchangeError } from './bundle';
 import { bundleThread } from './bundleThread';
 
 export interface ExchangeContext {
@@ -17,17 +16,7 @@ export interface ExchangeContext {
   backend?: BackendPreference;
 }
 
-/** An error the caller can show as it is; `status` follows the API's (404 not found, 409 conflict, 400 bad input). */
-export class ExchangeError extends Error {
-  constructor(
-    readonly status: 400 | 404 | 409 | 500,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ExchangeError';
-  }
-}
-
+export { ExchangeError };
 export type { CheckpointChoice };
 
 export function parseCheckpointChoice(text: string | undefined): CheckpointChoice {
@@ -83,15 +72,4 @@ export async function verifyCheckpointFile(checkpoint: Checkpoint): Promise<void
       `The checkpoint file ${checkpoint.path} does not match the sha256 recorded for it; it was changed or damaged on disk.`,
     );
   }
-}
-
-/** The checkpoint's weights, once its file is verified. */
-export async function readCheckpoint(checkpoint: Checkpoint): Promise<{ content: CheckpointContent }> {
-  await verifyCheckpointFile(checkpoint);
-  return { content: decodeCheckpoint(new Uint8Array(await readFile(checkpoint.path)), checkpoint.path) };
-}
-
-/** The tfjs half (model rebuild, Layers export, sampling), loaded on first use. */
-export function loadNeural(): Promise<typeof import('../../training/checkpointModel')> {
-  return import('../../training/checkpointModel');
 }

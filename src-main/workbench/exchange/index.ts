@@ -1,8 +1,9 @@
 // Export, import, replay and generation (issue #6). The layers: bundle.ts (container, hashes,
-// verification; no tfjs, no store), csv.ts, runData.ts (data set facts, no tfjs), common.ts
-// (context, checkpoint choice), exportRun.ts / importBundle.ts / replay.ts / generate.ts, and
-// neural.ts, the only module here that imports tfjs, loaded with a dynamic import on first use so
-// the app's main process pays for tfjs only when someone exports or generates.
+// verification; no tfjs, no store), csv.ts, common.ts (context, checkpoint choice), exportRun.ts /
+// importBundle.ts / replay.ts / compare.ts / generate.ts on the main thread's side; and the worker
+// halves: bundle.ts, networks.ts and render.ts (the only modules here that load tfjs, on first use)
+// in the bundle worker (bundleWorker.ts, reached through bundleThread.ts), runFiles.ts and
+// compare.ts in the store worker.
 //
 // Bundle layout (a folder, or the same tree in a .zip):
 //   manifest.json            format 'vae-workbench-bundle' v1, app version, run, data set name + hash,
@@ -21,7 +22,6 @@ export {
   ExchangeError,
   parseCheckpointChoice,
   selectCheckpoint,
-  loadNeural,
   type CheckpointChoice,
   type ExchangeContext,
 } from './common';

@@ -5,7 +5,7 @@ import type { Run } from '../../store';
 import type { ReplayPlan } from '../../api/contract';
 import type { BackendPreference } from '../../training/backend';
 import { loadSgemmAddon } from '../../training/accelerate/addon';
-import { loadRunDataset } from '../../training/runData';
+import { bundleThread } from './bundleThread';
 
 /** Predicts the backend the training chain will pick here for a preference (it cannot be sure without loading tfjs-node in a worker). */
 export function expectedBackend(preference: BackendPreference): string {
@@ -34,13 +34,13 @@ function expectedWasmAccelerator(): string {
   return loadSgemmAddon().addon ? 'native-sgemm' : 'wasm-transpose-fast-path';
 }
 
-/** What a replay of `run` will differ in; loads the data set (no tfjs) to compare its hash. */
+/** What a replay of `run` will differ in; loads the data set (no tfjs, in the bundle worker) to compare its hash. */
 export async function planReplay(run: Run, backendOverride?: BackendPreference): Promise<ReplayPlan> {
   const warnings: string[] = [];
   const backend = expectedBackend(backendOverride ?? run.config.train.backend);
   let datasetHash: string | null = null;
   try {
-    datasetHash = (await loadRunDataset(run.config)).hash;
+    datasetHash = await bundleThread.call('datasetHash', run.config); // loaded and hashed off the main thread
   } catch (error) {
     warnings.push(
       `Data set ${run.config.data.dataset} cannot be loaded here (${(error as Error).message}); the replay will fail.`,
