@@ -1,7 +1,7 @@
 // The bundle container on its own: sealing, zip and folder round trips, and refusal of every
 // single-byte change, without training anything.
-import { describe, expect, it } from 'vitest';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { zipSync } from 'fflate';
@@ -18,6 +18,7 @@ import { bundleThread } from '../../../src-main/workbench/exchange/bundleThread'
 import { csvToMetrics, metricsToCsv } from '../../../src-main/workbench/exchange/csv';
 
 const temp = mkdtempSync(join(tmpdir(), 'vaewb-bundle-'));
+afterAll(() => rmSync(temp, { recursive: true, force: true }));
 const staging = join(temp, 'staging');
 let counter = 0;
 const fresh = (name: string) => join(temp, `${counter++}-${name}`);

@@ -1,7 +1,7 @@
 // Browser mode stays responsive while a large bundle imports: the zip work runs in the bundle
 // worker, so the main thread keeps answering the API.
 import { afterAll, describe, expect, it } from 'vitest';
-import { createReadStream, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ let server: RunningServer | null = null;
 afterAll(async () => {
   await server?.close();
   await workbench?.close();
+  rmSync(dir, { recursive: true, force: true }); // the 100 MB bundle and its imported copy
 });
 
 function post(
