@@ -19,6 +19,8 @@ export default defineConfig({
           index: resolve(root, 'src-main/electron/main.ts'),
           cli: resolve(root, 'src-main/cli/index.ts'),
           worker: resolve(root, 'src-main/training/worker.ts'),
+          bundleWorker: resolve(root, 'src-main/workbench/exchange/bundleWorker.ts'),
+          storeWorker: resolve(root, 'src-main/workbench/storeWorker.ts'),
         },
         output: { format: 'es', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js' },
       },

@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchIngest, benchSeriesQuery } from '../src-main/store';
 import { benchCompareView } from './compareView';
+import { benchEventLoop } from './eventLoop';
 import type { TrainBenchOptions, TrainBenchResult } from './train';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -241,6 +242,11 @@ async function main(): Promise<void> {
     repeats: quick ? 2 : 5,
   }).catch((error: unknown) => ({ error: (error as Error).message.split('\n')[0] }));
 
+  // The main thread's event-loop delay under the heaviest load (issue #11; bench/eventLoop.ts).
+  const eventLoop = await benchEventLoop({ quick, log }).catch((error: unknown) => ({
+    error: (error as Error).message.split('\n')[0],
+  }));
+
   /** Median over repeats of (a's samples/s / b's samples/s), both from the same repeat. */
   const pairedRatio = (
     a: Outcome[],
@@ -301,6 +307,7 @@ async function main(): Promise<void> {
             higherIsBetter: false,
           },
         ]),
+    ...('error' in eventLoop ? [] : eventLoop.targets.map((t) => ({ ...t, unit: 'ms', higherIsBetter: false }))),
   ].map((t) => ({ ...t, met: t.higherIsBetter ? t.value >= t.goal : t.value < t.goal }));
 
   const report = {
@@ -318,6 +325,7 @@ async function main(): Promise<void> {
     parallel,
     store: { ingest, seriesQuery: query, peakRssMb: storeRssMb },
     compareView: compare,
+    eventLoop,
     targets,
     limits,
   };

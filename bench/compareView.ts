@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseRunConfig } from '../src-main/api/config';
 import { APP_VERSION } from '../src-main/api/version';
-import { openStore, type MetricPoint } from '../src-main/store';
+import { openStore, type RunMetricPoint as MetricPoint } from '../src-main/store';
 import { launchChromium } from '../tests/helpers/browser';
 import { startBrowserMode } from '../tests/helpers/server';
 

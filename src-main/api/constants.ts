@@ -44,6 +44,17 @@ export const SWEEP_PARAMS = ['model.beta', 'model.latentDim', 'train.seed', 'tra
 export type RunStatus = (typeof RUN_STATUSES)[number];
 export type ImageKind = (typeof IMAGE_KINDS)[number];
 export const ACTIVE_STATUSES: readonly RunStatus[] = ['queued', 'running'];
+/** The metrics whose last value every run summary carries (`final`): one list, for the store and every view. */
+export const HEADLINE_METRICS = [
+  'test/elbo',
+  'test/iwae',
+  'test/kl',
+  'test/recon',
+  'test/active_units',
+  'train/loss',
+] as const;
+export const CHECKPOINT_KINDS = ['latest', 'best', 'epoch'] as const;
+export type CheckpointKind = (typeof CHECKPOINT_KINDS)[number];
 
 /** Flattens a config to dot paths, for tables and diffs: { 'model.beta': 4, ... }. */
 export function flattenConfig(value: unknown, prefix = ''): Record<string, unknown> {

@@ -3,11 +3,26 @@
 // validated against its schema at the boundary (`validateRequest`) before any handler runs.
 import { z } from 'zod';
 import { describeIssues, RunConfigSchema, type RunConfig } from './config';
-import { IMAGE_KINDS, SWEEP_PARAMS, type ImageKind, type RunStatus } from './constants';
+import { IMAGE_KINDS, SWEEP_PARAMS, type CheckpointKind, type ImageKind, type RunStatus } from './constants';
 
-export { ACTIVE_STATUSES, IMAGE_KINDS, RUN_STATUSES, SWEEP_PARAMS, type ImageKind, type RunStatus } from './constants';
+export {
+  ACTIVE_STATUSES,
+  CHECKPOINT_KINDS,
+  HEADLINE_METRICS,
+  IMAGE_KINDS,
+  RUN_STATUSES,
+  SWEEP_PARAMS,
+  type CheckpointKind,
+  type ImageKind,
+  type RunStatus,
+} from './constants';
 
-export interface RunSummary {
+/**
+ * A run: the one declaration of its record. The store returns it (its own `Run` adds only the
+ * bookkeeping columns: owner, heartbeat, resume count), the API sends it, and a bundle's run.json
+ * holds it without its config.
+ */
+export interface RunRecord {
   id: string;
   name: string;
   experiment: string | null;
@@ -15,6 +30,10 @@ export interface RunSummary {
   modelKind: string;
   dataset: string;
   datasetHash: string | null;
+  /** sha256 of the exact test set the run is evaluated on (indices and pixels after binarization); null until it starts. */
+  testSetHash: string | null;
+  /** What the recorded data set name meant when the run trained, where that differs from today; else null. */
+  datasetNote: string | null;
   backend: string | null;
   appVersion: string;
   seed: number;
@@ -28,26 +47,28 @@ export interface RunSummary {
   totalSteps: number | null;
   error: string | null;
   replayOf: string | null;
-  /** Last value of a few headline metrics, e.g. 'test/elbo', 'test/iwae', 'train/loss'. */
+}
+
+export interface RunSummary extends RunRecord {
+  /** Last value of each HEADLINE_METRICS the run has logged, e.g. 'test/elbo', 'test/iwae', 'train/loss'. */
   final: Record<string, number>;
-  /** sha256 of the exact test set the run is evaluated on (indices and pixels after binarization); null until it starts. */
-  testSetHash: string | null;
-  /** What the recorded data set name meant when the run trained, where that differs from today; else null. */
-  datasetNote: string | null;
+}
+
+/** A saved checkpoint as views see it (the store's row adds the run id and the file's path). */
+export interface CheckpointInfo {
+  id: number;
+  step: number;
+  epoch: number;
+  kind: CheckpointKind;
+  size: number;
+  sha256: string;
+  createdAt: number;
 }
 
 export interface RunDetail extends RunSummary {
   notes: string;
   metricNames: string[];
-  checkpoints: {
-    id: number;
-    step: number;
-    epoch: number;
-    kind: string;
-    size: number;
-    sha256: string;
-    createdAt: number;
-  }[];
+  checkpoints: CheckpointInfo[];
 }
 
 /** One downsampled bucket of a series: spikes survive as min/max; `last` is the value at `step`. */
@@ -76,6 +97,9 @@ export interface ImageMeta {
   kind: ImageKind;
   width: number;
   height: number;
+  /** Size of the PNG in bytes. */
+  bytes: number;
+  createdAt: number;
 }
 
 export interface MetricPoint {
@@ -103,8 +127,16 @@ export type WorkbenchEvent =
 const runId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a run id (letters, digits, - and _)');
 const RunRef = z.object({ runId }).strict();
 
-/** A checkpoint of a run: 'latest', 'best' (highest test ELBO) or the step it was taken at. */
-const CheckpointRef = z.union([z.literal('latest'), z.literal('best'), z.number().int().min(0)]);
+/**
+ * A checkpoint of a run: 'latest' (default), 'best' (a checkpoint of kind best, else the one at the
+ * step with the highest test ELBO), or the step it was taken at.
+ */
+export type CheckpointChoice = 'latest' | 'best' | number;
+const CheckpointRef: z.ZodType<CheckpointChoice> = z.union([
+  z.literal('latest'),
+  z.literal('best'),
+  z.number().int().min(0),
+]);
 
 export interface ExportResult {
   /** Absolute path of the folder or .zip written. */
@@ -259,6 +291,8 @@ export const requestSchemas = {
 
 export type MethodName = keyof typeof requestSchemas;
 export type RequestOf<M extends MethodName> = z.input<(typeof requestSchemas)[M]>;
+/** A request after validateRequest: defaults applied, strings trimmed. */
+export type ValidRequestOf<M extends MethodName> = z.output<(typeof requestSchemas)[M]>;
 
 /** Response type of each method. */
 export interface ResponseMap {
@@ -311,16 +345,13 @@ export function isMethodName(name: string): name is MethodName {
 }
 
 /** Validates a request for `method`; a bad payload becomes ApiError 400 naming the field. */
-export function validateRequest<M extends MethodName>(
-  method: M,
-  payload: unknown,
-): z.output<(typeof requestSchemas)[M]> {
+export function validateRequest<M extends MethodName>(method: M, payload: unknown): ValidRequestOf<M> {
   const result = requestSchemas[method].safeParse(payload ?? {});
   if (!result.success) {
     const [first] = describeIssues(result.error);
     throw new ApiError(400, `Invalid request to ${method}: ${first.path}: ${first.message}`, first.path);
   }
-  return result.data as z.output<(typeof requestSchemas)[M]>;
+  return result.data as ValidRequestOf<M>;
 }
 
 export { RunConfigSchema };
@@ -379,7 +410,9 @@ export type BridgeRequestOf<M extends BridgeMethodName> = M extends MethodName
   : M extends DesktopMethodName
     ? DesktopRequestOf<M>
     : never;
-export type BridgeReply = { ok: true; result: unknown } | { ok: false; error: { message: string; field?: string } };
+/** `status`: the HTTP status the same failure gets in browser mode (the one error table, workbench/errors.ts). */
+export type BridgeReply =
+  { ok: true; result: unknown } | { ok: false; error: { message: string; status?: number; field?: string } };
 
 /** What the Electron preload exposes on `window.vaeWorkbench` (contextBridge), and nothing else. */
 export interface PreloadBridge {

@@ -22,6 +22,7 @@ import {
 import { ApiError, type RunSummary } from '../api/contract';
 import { APP_VERSION } from '../api/version';
 import { serve } from '../server/http';
+import { exitCodeOf, toApiError } from '../workbench/errors';
 import { Workbench } from '../workbench/service';
 import { parseCheckpointChoice, type CheckpointChoice } from '../workbench/exchange';
 import { runConfigFromFlags, type TrainFlags } from './options';
@@ -523,14 +524,8 @@ function rendererDir(): string {
 }
 
 program.parseAsync(process.argv).catch((error: unknown) => {
-  if (error instanceof ConfigError) {
-    console.error(error.message);
-    process.exitCode = 2;
-  } else if (error instanceof ApiError) {
-    console.error(error.message);
-    process.exitCode = error.status === 404 || error.status === 400 || error.status === 409 ? 2 : 1;
-  } else {
-    console.error(`vae-workbench: ${error instanceof Error ? error.message : String(error)}`);
-    process.exitCode = 1;
-  }
+  // The facade's one error table gives the exit code: 2 for input to fix, 1 for the rest.
+  const known = error instanceof ConfigError || error instanceof ApiError;
+  console.error(known ? (error as Error).message : `vae-workbench: ${toApiError(error).message}`);
+  process.exitCode = exitCodeOf(error);
 });

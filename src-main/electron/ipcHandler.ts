@@ -10,6 +10,7 @@ import {
   type DesktopApi,
   type RunSummary,
 } from '../api/contract';
+import { ipcErrorOf } from '../workbench/errors';
 import type { Workbench } from '../workbench/service';
 
 export type IpcReply = BridgeReply;
@@ -39,10 +40,6 @@ export async function handleIpcCall(
     if (name === 'appInfo') return { ok: true, result: { ...(result as AppInfo), transport: 'electron' } };
     return { ok: true, result };
   } catch (error) {
-    const field = error instanceof ApiError ? error.field : undefined;
-    return {
-      ok: false,
-      error: { message: error instanceof Error ? error.message : String(error), ...(field ? { field } : {}) },
-    };
+    return { ok: false, error: ipcErrorOf(error) };
   }
 }

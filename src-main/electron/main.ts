@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApiError } from '../api/contract';
+import { ipcErrorOf } from '../workbench/errors';
 import { Workbench } from '../workbench/service';
 import { defaultDataDir } from '../workbench/paths';
 import { IPC_CALL, IPC_EVENT } from './channels';
@@ -113,7 +114,7 @@ async function start(): Promise<void> {
     try {
       checkSender(event);
     } catch (error) {
-      return { ok: false, error: { message: (error as Error).message } };
+      return { ok: false, error: ipcErrorOf(error) };
     }
     return handleIpcCall(service, method, payload, desktop);
   });

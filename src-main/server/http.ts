@@ -13,6 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import { confineRequest } from '../api/confine';
 import { ApiError, type ExportResult, type RunSummary, type WorkbenchEvent } from '../api/contract';
 import { MAX_DATA_FILE_BYTES } from '../data/files';
+import { toApiError } from '../workbench/errors';
 import type { Workbench } from '../workbench/service';
 
 export interface ServeOptions {
@@ -151,8 +152,8 @@ export async function serve(workbench: Workbench, options: ServeOptions): Promis
       if (url.pathname === '/upload/dataset') return await handleDatasetUpload(req, res, url);
       return await handleStatic(req, res, url, queryToken !== undefined);
     } catch (error) {
-      if (error instanceof ApiError) return sendError(res, error.status, error.message, error.field);
-      return sendError(res, 500, (error as Error).message);
+      const { status, message, field } = toApiError(error); // the facade's one error table
+      return sendError(res, status, message, field);
     }
   });
 

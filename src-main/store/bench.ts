@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseRunConfig } from '../api/config';
 import { openStore, type Store } from './db';
-import type { MetricPoint } from './metrics';
+import type { RunMetricPoint } from './metrics';
 
 export interface IngestBench {
   points: number;
@@ -39,8 +39,8 @@ function withTempStore<T>(fn: (store: Store, runId: string) => T): T {
 }
 
 /** Points as a trainer logs them: four train metrics per step, in batches of batchSize points. */
-function* trainingBatches(runId: string, points: number, batchSize: number): Generator<MetricPoint[]> {
-  let batch: MetricPoint[] = [];
+function* trainingBatches(runId: string, points: number, batchSize: number): Generator<RunMetricPoint[]> {
+  let batch: RunMetricPoint[] = [];
   for (let i = 0; i < points; i++) {
     const step = Math.floor(i / TRAIN_METRICS.length);
     const name = TRAIN_METRICS[i % TRAIN_METRICS.length];
@@ -68,7 +68,7 @@ export function benchIngest(points = 1_000_000, batchSize = 1000): IngestBench {
 /** Writes one series of `points` steps (default 1,000,000), then times readSeries at maxBuckets. */
 export function benchSeriesQuery(points = 1_000_000, maxBuckets = 1000, repeats = 21): SeriesQueryBench {
   return withTempStore((store, runId) => {
-    let batch: MetricPoint[] = [];
+    let batch: RunMetricPoint[] = [];
     for (let step = 0; step < points; step++) {
       const value = Math.sin(step / 1000) + (step % 9973 === 0 ? 50 : 0);
       batch.push({ runId, name: 'train/loss', step, epoch: Math.floor(step / 70), value, wallTime: 1.7e12 + step });

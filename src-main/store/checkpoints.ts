@@ -1,21 +1,16 @@
 // Checkpoint rows: where a run's saved weights are and how to verify them. The files themselves
 // belong to the caller; deleting a run hands their paths back.
+import type { CheckpointInfo, CheckpointKind } from '../api/contract';
 import type { StoreContext } from './context';
 import { requireRun, requireStep, requireText } from './context';
 import { InvalidInputError } from './errors';
 
-export type CheckpointKind = 'latest' | 'best' | 'epoch';
+export type { CheckpointKind };
 
-export interface Checkpoint {
-  id: number;
+/** A checkpoint row: the API's CheckpointInfo plus the run it belongs to and where its file is. */
+export interface Checkpoint extends CheckpointInfo {
   runId: string;
-  step: number;
-  epoch: number;
-  kind: CheckpointKind;
   path: string;
-  size: number;
-  sha256: string;
-  createdAt: number;
 }
 
 export type NewCheckpoint = Omit<Checkpoint, 'id' | 'createdAt'>;

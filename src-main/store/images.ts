@@ -1,23 +1,11 @@
 // Image grids (samples, reconstructions, latent traversals) as PNG blobs. Listings never read the
 // blobs; only get() does.
+import type { ImageKind, ImageMeta } from '../api/contract';
 import type { StoreContext } from './context';
 import { requireRun, requireStep, requireText } from './context';
 import { InvalidInputError } from './errors';
 
-export type ImageKind = 'samples' | 'reconstructions' | 'traversal' | (string & {});
-
-export interface ImageMeta {
-  id: number;
-  runId: string;
-  step: number;
-  epoch: number;
-  kind: ImageKind;
-  width: number;
-  height: number;
-  /** Size of the PNG in bytes. */
-  bytes: number;
-  createdAt: number;
-}
+export type { ImageKind, ImageMeta };
 
 export interface StoredImage extends ImageMeta {
   png: Uint8Array;

@@ -5,13 +5,14 @@ export { defaultMigrationsDir, loadMigrations, migrate, type Migration, type Mig
 export * from './runs';
 export type { Experiment, ExperimentListItem } from './experiments';
 export type { Note } from './annotations';
-export type { ImageKind, ImageMeta, NewImage, StoredImage } from './images';
+export type { ImageMeta, NewImage, StoredImage } from './images';
 export type { Checkpoint, CheckpointKind, NewCheckpoint } from './checkpoints';
 export {
   MetricsReader,
   MetricsWriter,
   ROLLUP_LEVELS,
   type MetricPoint,
+  type RunMetricPoint,
   type ReadSeriesOptions,
   type SeriesBucket,
   type SeriesPoint,

@@ -9,39 +9,18 @@
 // A (run, name, step) is stored once. Repeating it is refused, so a resumed run must first drop
 // the steps after its checkpoint (Runs.resume with fromStep, or MetricsWriter.truncateAfter).
 import type Database from 'better-sqlite3';
+import type { MetricPoint, SeriesBucket } from '../api/contract';
 import type { StoreContext } from './context';
 import { requireRun, requireStep } from './context';
 import { InvalidInputError, NotFoundError, translateError } from './errors';
 
-export interface MetricPoint {
-  runId: string;
-  /** e.g. 'train/elbo', 'test/iwae'. */
-  name: string;
-  step: number;
-  epoch: number;
-  value: number;
-  /** Milliseconds since the Unix epoch. */
-  wallTime: number;
-}
+/** A metric point of one run, as the writer takes it: the API's MetricPoint with its run. */
+export type RunMetricPoint = MetricPoint & { runId: string };
 
-export interface SeriesPoint {
-  step: number;
-  epoch: number;
-  value: number;
-  wallTime: number;
-}
+/** A point of one series (its name is the series'). */
+export type SeriesPoint = Omit<MetricPoint, 'name'>;
 
-/** A run of consecutive steps summarised for a chart; step, last, epoch and wallTime are those of its last point. */
-export interface SeriesBucket {
-  step: number;
-  min: number;
-  max: number;
-  last: number;
-  mean: number;
-  count: number;
-  epoch: number;
-  wallTime: number;
-}
+export type { MetricPoint, SeriesBucket };
 
 export interface SeriesSummary {
   count: number;
@@ -169,10 +148,10 @@ type RollupRow = [
 interface SeriesGroup {
   runId: string;
   name: string;
-  points: MetricPoint[];
+  points: RunMetricPoint[];
 }
 
-function validateAndGroup(points: readonly MetricPoint[]): SeriesGroup[] {
+function validateAndGroup(points: readonly RunMetricPoint[]): SeriesGroup[] {
   const byRun = new Map<string, Map<string, SeriesGroup>>();
   for (const point of points) {
     const { runId, name, step, epoch, value, wallTime } = point;
@@ -228,7 +207,7 @@ export class MetricsWriter {
    * Writes all points in one transaction, or none: a bad value, a repeated step or an unknown run
    * anywhere in the batch throws and leaves the database as it was. Returns the number written.
    */
-  append(points: readonly MetricPoint[]): number {
+  append(points: readonly RunMetricPoint[]): number {
     if (points.length === 0) return 0;
     const groups = validateAndGroup(points);
     this.cacheNewIds = !this.ctx.db.inTransaction;
@@ -293,7 +272,7 @@ export class MetricsWriter {
     return id;
   }
 
-  private appendSeries(seriesId: number, points: MetricPoint[]): void {
+  private appendSeries(seriesId: number, points: RunMetricPoint[]): void {
     // Pre-aggregate the batch per bucket in JS, so each rollup bucket costs one UPSERT per batch.
     const finest = new Map<number, Aggregate>();
     let current: Aggregate | undefined;
@@ -544,14 +523,14 @@ export class MetricsReader {
    * Every point of the run with step > afterStep, in (step, name) order: a live tail polls with
    * the highest step it has seen. Capped at limit (default 10,000); poll again from the last step.
    */
-  pointsAfter(runId: string, afterStep: number, limit = 10_000): MetricPoint[] {
+  pointsAfter(runId: string, afterStep: number, limit = 10_000): RunMetricPoint[] {
     return this.ctx
       .sql(
         `SELECT s.run_id AS runId, s.name, m.step, m.epoch, m.value, m.wall_time AS wallTime
          FROM metric_series s JOIN metrics m ON m.series_id = s.id AND m.step > ?
          WHERE s.run_id = ? ORDER BY m.step, s.name LIMIT ?`,
       )
-      .all(afterStep, runId, limit) as MetricPoint[];
+      .all(afterStep, runId, limit) as RunMetricPoint[];
   }
 
   private seriesRow(runId: string, name: string) {

@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import type { RunConfig } from '../api/config';
-import { RUN_STATUSES, type RunStatus } from '../api/contract';
+import { HEADLINE_METRICS, RUN_STATUSES, type RunRecord, type RunStatus, type RunSummary } from '../api/contract';
 import type { StoreContext } from './context';
 import { requireRun, requireStep, requireText } from './context';
 import type { Experiments } from './experiments';
@@ -42,45 +42,14 @@ export const STATUS_TRANSITIONS: Readonly<Record<RunStatus, readonly RunStatus[]
 export const RESUMABLE_STATUSES: readonly RunStatus[] = ['paused', 'interrupted', 'failed', 'cancelled'];
 export const FINISHED_STATUSES: readonly RunStatus[] = ['completed', 'failed', 'cancelled', 'diverged', 'interrupted'];
 
-/** The metrics listRuns reports for each run unless told otherwise. */
-export const DEFAULT_LIST_METRICS = ['test/elbo', 'test/iwae', 'train/loss'];
-
-export interface Run {
-  id: string;
+/** A run as stored: the API's record plus the bookkeeping columns only the store and the queue use. */
+export interface Run extends RunRecord {
   experimentId: number | null;
-  experimentName: string | null;
-  name: string;
-  config: RunConfig;
-  seed: number;
-  modelKind: string;
-  dataset: string;
-  datasetHash: string | null;
-  /** sha256 of the exact test set the run is evaluated on (migration 0002); null before it started. */
-  testSetHash: string | null;
-  /** What the recorded data set name meant when the run trained, where that differs from today (migration 0002). */
-  datasetNote: string | null;
-  backend: string | null;
-  appVersion: string;
-  status: RunStatus;
-  createdAt: number;
-  startedAt: number | null;
-  finishedAt: number | null;
   updatedAt: number;
   heartbeatAt: number | null;
   /** "host:pid" of the process that last moved the run to 'running'. */
   owner: string | null;
-  error: string | null;
-  step: number;
-  epoch: number;
-  totalSteps: number | null;
-  replayOf: string | null;
   resumedCount: number;
-  tags: string[];
-}
-
-export interface RunListItem extends Run {
-  /** Last value of each requested metric, null when the run has not logged it. */
-  metrics: Record<string, number | null>;
 }
 
 export interface NewRun {
@@ -101,7 +70,7 @@ export interface ListRunsOptions {
   experiment?: number | string;
   status?: RunStatus | readonly RunStatus[];
   tag?: string;
-  /** Metrics whose last value each item carries (default DEFAULT_LIST_METRICS). */
+  /** Metrics whose last value each summary carries in `final` (default HEADLINE_METRICS). */
   metrics?: readonly string[];
   limit?: number;
   offset?: number;
@@ -124,7 +93,7 @@ export interface MarkInterruptedOptions {
 const claimedHere = new Set<string>();
 
 const RUN_COLUMNS = `
-  r.id, r.experiment_id AS experimentId, e.name AS experimentName, r.name, r.config_json AS configJson, r.seed,
+  r.id, r.experiment_id AS experimentId, e.name AS experiment, r.name, r.config_json AS configJson, r.seed,
   r.model_kind AS modelKind, r.dataset, r.dataset_hash AS datasetHash,
   r.test_set_hash AS testSetHash, r.dataset_note AS datasetNote, r.backend, r.app_version AS appVersion, r.status,
   r.created_at AS createdAt, r.started_at AS startedAt, r.finished_at AS finishedAt, r.updated_at AS updatedAt,
@@ -137,6 +106,19 @@ type RunRow = Omit<Run, 'config' | 'tags'> & { configJson: string; tagsJson: str
 function toRun({ configJson, tagsJson, metricsJson: _, ...row }: RunRow): Run {
   return { ...row, config: JSON.parse(configJson) as RunConfig, tags: JSON.parse(tagsJson) as string[] };
 }
+
+/** The API's view of a stored row: the record without the bookkeeping, with the last headline values. */
+function toSummary(row: RunRow): RunSummary {
+  const { experimentId: _e, updatedAt: _u, heartbeatAt: _h, owner: _o, resumedCount: _r, ...record } = toRun(row);
+  const logged = JSON.parse(row.metricsJson ?? '{}') as Record<string, number | null>;
+  const final: Record<string, number> = {};
+  for (const [name, value] of Object.entries(logged)) if (value !== null) final[name] = value;
+  return { ...record, final };
+}
+
+/** The last value of each requested metric, as the JSON object toSummary reads. */
+const FINAL_METRICS = `(SELECT json_group_object(s.name, s.last_value) FROM metric_series s
+  WHERE s.run_id = r.id AND s.point_count > 0 AND s.name IN (SELECT value FROM json_each(@metrics))) AS metricsJson`;
 
 function datasetLabel(dataset: string): string {
   return path.basename(dataset).replace(/\.(gz|npy|idx\d?-ubyte|ubyte)+$/i, '') || dataset;
@@ -229,11 +211,23 @@ export class Runs {
     );
   }
 
-  /** Newest first, with experiment name, tags and the last value of a few metrics. */
-  list(options: ListRunsOptions = {}): RunListItem[] {
+  /** One run as the API shows it: its record and the last value of each headline metric. */
+  summary(runId: string, metrics: readonly string[] = HEADLINE_METRICS): RunSummary {
+    const row = this.ctx
+      .sql(
+        `SELECT ${RUN_COLUMNS}, ${FINAL_METRICS}
+         FROM runs r LEFT JOIN experiments e ON e.id = r.experiment_id WHERE r.id = @runId`,
+      )
+      .get({ runId, metrics: JSON.stringify(metrics) }) as RunRow | undefined;
+    if (!row) throw new NotFoundError(`No run with id '${runId}' in ${this.ctx.file}.`);
+    return toSummary(row);
+  }
+
+  /** Newest first, as summaries: experiment name, tags and the last value of the headline metrics. */
+  list(options: ListRunsOptions = {}): RunSummary[] {
     const where: string[] = [];
     const params: Record<string, unknown> = {
-      metrics: JSON.stringify(options.metrics ?? DEFAULT_LIST_METRICS),
+      metrics: JSON.stringify(options.metrics ?? HEADLINE_METRICS),
       limit: options.limit ?? -1,
       offset: options.offset ?? 0,
     };
@@ -254,19 +248,13 @@ export class Runs {
     }
     const rows = this.ctx
       .sql(
-        `SELECT ${RUN_COLUMNS},
-           (SELECT json_group_object(s.name, s.last_value) FROM metric_series s
-            WHERE s.run_id = r.id AND s.point_count > 0 AND s.name IN (SELECT value FROM json_each(@metrics))) AS metricsJson
+        `SELECT ${RUN_COLUMNS}, ${FINAL_METRICS}
          FROM runs r LEFT JOIN experiments e ON e.id = r.experiment_id
          ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
          ORDER BY r.created_at DESC, r.id DESC LIMIT @limit OFFSET @offset`,
       )
       .all(params) as RunRow[];
-    const names = options.metrics ?? DEFAULT_LIST_METRICS;
-    return rows.map((row) => {
-      const logged = JSON.parse(row.metricsJson ?? '{}') as Record<string, number>;
-      return { ...toRun(row), metrics: Object.fromEntries(names.map((name) => [name, logged[name] ?? null])) };
-    });
+    return rows.map(toSummary);
   }
 
   /**

@@ -14,7 +14,8 @@ import { DatasetError, loadDataset } from '../data';
 import { fashionMnistFolder, isIdxFolder, idxDeclaredSize } from '../data/idx';
 import { importedDatasetFile, loadImportedPool } from '../data/index';
 import { MAX_DATA_FILE_BYTES, MAX_IMAGE_PIXELS, readBoundedFile } from '../data/files';
-import type { DatasetFormat, Store, StoredDataset } from '../store';
+import type { DatasetFormat, StoredDataset } from '../store';
+import type { RemoteStore } from './storeThread';
 
 /** An imported data set as the API shows it; `ref` is what a run config's data.dataset takes. */
 export interface DatasetInfo extends StoredDataset {
@@ -50,7 +51,7 @@ function cleanName(name: string): string {
  * not load leaves nothing behind.
  */
 export async function importDatasetFile(
-  store: Store,
+  store: RemoteStore,
   datasetsDir: string,
   path: string,
   name?: string,
@@ -64,7 +65,7 @@ export async function importDatasetFile(
   try {
     const format = detectFormat(bytes, path);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
-    const existing = store.datasets.bySha256(sha256);
+    const existing = await store.datasets.bySha256(sha256);
     if (existing) return datasetInfo(existing);
     const id = `ds-${sha256.slice(0, 12)}`;
     mkdirSync(datasetsDir, { recursive: true });
@@ -79,7 +80,7 @@ export async function importDatasetFile(
           `${path}: ${pool.count} images of ${pool.height}x${pool.width}; a data set needs at least one image of at most ${MAX_IMAGE_PIXELS} pixels`,
         );
       renameSync(temporary, final);
-      const stored = store.datasets.add({
+      const stored = await store.datasets.add({
         id,
         name: cleanName(name ?? basename(path)),
         format,
@@ -93,7 +94,7 @@ export async function importDatasetFile(
       return datasetInfo(stored);
     } catch (error) {
       rmSync(temporary, { force: true });
-      if (!store.datasets.get(id)) rmSync(final, { force: true });
+      if (!(await store.datasets.get(id))) rmSync(final, { force: true });
       throw error;
     }
   } catch (error) {
@@ -108,7 +109,7 @@ export async function importDatasetFile(
  * data set is on record (it was decoded in full when imported); a path (the CLI) is loaded in full,
  * bounded. Throws ApiError 400 naming config.data.dataset or the cost.
  */
-export async function admitRunConfig(config: RunConfig, store: Store, datasetsDir: string): Promise<void> {
+export async function admitRunConfig(config: RunConfig, store: RemoteStore, datasetsDir: string): Promise<void> {
   await admitRunConfigs([config], store, datasetsDir);
 }
 
@@ -116,7 +117,7 @@ export async function admitRunConfig(config: RunConfig, store: Store, datasetsDi
  * admitRunConfig for the members of a sweep: configs naming the same data set (and sizes) load it
  * once; each config is costed on its shape.
  */
-export async function admitRunConfigs(configs: RunConfig[], store: Store, datasetsDir: string): Promise<void> {
+export async function admitRunConfigs(configs: RunConfig[], store: RemoteStore, datasetsDir: string): Promise<void> {
   const shapes = new Map<string, [number, number, number]>();
   for (const config of configs) {
     const key = JSON.stringify([config.data, config.train.seed]);
@@ -133,7 +134,7 @@ export async function admitRunConfigs(configs: RunConfig[], store: Store, datase
 /** The input shape of the config's data set once it is known to load; ApiError 400 otherwise. */
 async function admittedInputShape(
   config: RunConfig,
-  store: Store,
+  store: RemoteStore,
   datasetsDir: string,
 ): Promise<[number, number, number]> {
   const ref = parseDatasetRef(config.data.dataset);
@@ -150,7 +151,7 @@ async function admittedInputShape(
           );
       }
     } else if (ref.kind === 'imported') {
-      const stored = store.datasets.get(ref.id);
+      const stored = await store.datasets.get(ref.id);
       if (!stored)
         throw new DatasetError(
           `Data set '${config.data.dataset}' is not imported here; import its file first (importDataset)`,

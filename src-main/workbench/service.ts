@@ -1,44 +1,30 @@
-// The application service: one object behind the Electron IPC handlers, the HTTP server and the
-// CLI. It owns the store, runs the queue (claim a queued run -> train it in a worker thread),
-// writes the trainer's events to SQLite in batched transactions, and pushes the same events to
-// every open view after they are stored.
-import { createHash } from 'node:crypto';
-import { availableParallelism, hostname } from 'node:os';
-import { mkdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { parseRunConfig, type RunConfig } from '../api/config';
+// The workbench facade: the one object behind the Electron IPC handler and menu, the HTTP server
+// and the CLI. `dispatch` validates a request once, runs its handler (handlers.ts) and maps any
+// failure once (errors.ts); the typed methods below are dispatch under each method's name. Behind
+// it, along the data path: the run queue (queue.ts), the training ingest (ingest.ts) and the
+// checkpoint files (checkpointFiles.ts), over the store on its own worker thread (storeThread.ts).
+import { availableParallelism } from 'node:os';
 import {
   ApiError,
   isMethodName,
   validateRequest,
-  type ImageKind,
-  type ImageMeta,
-  type MetricPoint,
-  type ResponseMap,
+  type MethodName,
   type RequestOf,
-  type RunDetail,
+  type ResponseMap,
   type RunSummary,
-  type SeriesResult,
-  type WorkbenchApi,
   type WorkbenchEvent,
 } from '../api/contract';
 import { APP_VERSION } from '../api/version';
-import {
-  InvalidInputError,
-  InvalidTransitionError,
-  NotFoundError,
-  openStore,
-  StoreError,
-  type MetricPoint as StoredPoint,
-  type Run,
-  type Store,
-} from '../store';
 import type { BackendPreference } from '../training/backend';
-import type { TrainerEvent } from '../training/events';
-import { startJob, type RunningJob } from '../training/pool';
+import { CheckpointFiles } from './checkpointFiles';
+import { toApiError } from './errors';
+import { createHandlers, type CallOptions, type Handlers } from './handlers';
+import { TrainingIngest, ViewEvents } from './ingest';
 import { resolveDataPaths, type DataPaths } from './paths';
-import * as exchange from './exchange';
-import { admitRunConfig, admitRunConfigs, datasetInfo, importDatasetFile } from './datasets'; // issue #13
+import { RunQueue } from './queue';
+import { openStoreThread, type RemoteStore } from './storeThread';
+
+export type { CallOptions } from './handlers';
 
 export interface WorkbenchOptions {
   /** `--db`: a data folder or a .sqlite file; default $VAE_WORKBENCH_HOME or the per-user folder. */
@@ -57,619 +43,111 @@ export interface WorkbenchOptions {
   heartbeatMs?: number;
 }
 
-/** Epoch checkpoints kept per run besides the latest; older ones are deleted with their files. */
-const KEEP_EPOCH_CHECKPOINTS = 3;
-const HEADLINE_METRICS = ['test/elbo', 'test/iwae', 'test/kl', 'test/recon', 'test/active_units', 'train/loss'];
+type Call<M extends MethodName> = (request?: RequestOf<M>, options?: CallOptions) => Promise<ResponseMap[M]>;
 
-interface ActiveRun {
-  job: RunningJob;
-  step: number;
-  epoch: number;
-  lastBroadcast: number;
-  stopping: boolean;
-  /** Why this run's results could not be stored (disk full, run deleted elsewhere); it ends 'failed'. */
-  failure: string | null;
-}
-
-export class Workbench implements WorkbenchApi {
-  private readonly listeners = new Set<(event: WorkbenchEvent) => void>();
-  private readonly active = new Map<string, ActiveRun>();
-  private readonly waiters = new Map<string, ((run: RunSummary) => void)[]>();
-  private pending: StoredPoint[] = [];
+export class Workbench {
+  readonly concurrency: number;
+  private readonly views = new ViewEvents();
+  private readonly queue: RunQueue;
+  private readonly ingest: TrainingIngest;
+  private readonly handlers: Handlers;
   private readonly timers: NodeJS.Timeout[] = [];
   private closed = false;
-  readonly concurrency: number;
-  /** How the store records this process as a run's owner ("host:pid"). */
-  private readonly processToken = `${hostname()}:${process.pid}`;
 
   private constructor(
-    readonly store: Store,
+    /** The store, on its own worker thread: every call is a request to it. */
+    readonly store: RemoteStore,
     readonly paths: DataPaths,
-    private readonly options: WorkbenchOptions,
+    options: WorkbenchOptions,
   ) {
     this.concurrency = options.concurrency ?? availableParallelism();
+    const checkpoints = new CheckpointFiles(store, paths.checkpointsDir);
+    const queue = new RunQueue(store, this.views, checkpoints, {
+      claim: options.runQueue,
+      concurrency: this.concurrency,
+      backend: options.backend,
+      datasetsDir: paths.datasetsDir,
+    });
+    this.ingest = new TrainingIngest(store, this.views, checkpoints, (runId, error) => queue.fail(runId, error));
+    queue.ingest = this.ingest;
+    this.queue = queue;
+    this.handlers = createHandlers({ store, paths, queue, views: this.views, checkpoints, backend: options.backend });
   }
 
   static async open(options: WorkbenchOptions): Promise<Workbench> {
     const paths = resolveDataPaths(options.db);
-    const store = openStore(paths.dbFile, { appVersion: APP_VERSION, nativeBinding: options.sqliteBinding });
+    const store = await openStoreThread({
+      file: paths.dbFile,
+      appVersion: APP_VERSION,
+      nativeBinding: options.sqliteBinding,
+    });
     const service = new Workbench(store, paths, options);
     // Runs left 'running' by a process that died (kill -9, power cut) become 'interrupted'.
-    service.store.runs.markInterrupted();
-    service.timers.push(setInterval(() => service.flush(), options.flushMs ?? 250));
-    service.timers.push(setInterval(() => service.heartbeat(), options.heartbeatMs ?? 1000));
+    await store.runs.markInterrupted();
+    service.timers.push(setInterval(() => void service.ingest.flush(), options.flushMs ?? 250));
+    service.timers.push(setInterval(() => void service.queue.heartbeat(), options.heartbeatMs ?? 1000));
     for (const timer of service.timers) timer.unref();
-    if (options.runQueue) service.schedule();
+    void service.queue.schedule();
     return service;
   }
 
-  // ---- events ---------------------------------------------------------------------------------
-
   subscribe(listener: (event: WorkbenchEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.views.subscribe(listener);
   }
 
-  private broadcast(event: WorkbenchEvent): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(event);
-      } catch {
-        // One broken view must not stop the others or the trainer.
-      }
+  /**
+   * Validates a request at the boundary, runs the method, and maps a failure to the ApiError of
+   * ERROR_TABLE. HTTP, IPC, the Electron menu and the CLI all come through here.
+   */
+  dispatch<M extends MethodName>(method: M, payload: RequestOf<M>, options?: CallOptions): Promise<ResponseMap[M]>;
+  dispatch(method: string, payload: unknown, options?: CallOptions): Promise<unknown>;
+  async dispatch(method: string, payload: unknown, options: CallOptions = {}): Promise<unknown> {
+    try {
+      if (!isMethodName(method)) throw new ApiError(404, `Unknown API method '${method}'`);
+      const handler = this.handlers[method] as (request: unknown, options: CallOptions) => Promise<unknown>;
+      return await handler(validateRequest(method, payload), options);
+    } catch (error) {
+      throw toApiError(error);
     }
   }
 
-  /** Validates a request at the boundary and runs the method (HTTP and IPC both come through here). */
-  async dispatch(method: string, payload: unknown): Promise<unknown> {
-    if (!isMethodName(method)) throw new ApiError(404, `Unknown API method '${method}'`);
-    const request = validateRequest(method, payload);
-    const handler = this[method] as (request: unknown) => Promise<unknown>;
-    return handler.call(this, request);
+  private call<M extends MethodName>(method: M): Call<M> {
+    return (request, options) => this.dispatch(method, (request ?? {}) as RequestOf<M>, options);
   }
 
-  // ---- queries --------------------------------------------------------------------------------
-
-  async appInfo(_request?: RequestOf<'appInfo'>): Promise<ResponseMap['appInfo']> {
-    return { version: APP_VERSION, dataDir: this.paths.dataDir, transport: 'http', cores: availableParallelism() };
-  }
-
-  async listRuns(_request?: RequestOf<'listRuns'>): Promise<RunSummary[]> {
-    return this.store.runs.list({ metrics: HEADLINE_METRICS }).map((item) => this.summary(item, item.metrics));
-  }
-
-  async getRun({ runId }: RequestOf<'getRun'>): Promise<RunDetail> {
-    const run = this.requireRun(runId);
-    return {
-      ...this.summary(run),
-      notes: this.store.notes.get(run.id)?.text ?? '',
-      metricNames: this.store.metrics.listMetricNames(run.id),
-      checkpoints: this.store.checkpoints.list(run.id).map(({ id, step, epoch, kind, size, sha256, createdAt }) => ({
-        id,
-        step,
-        epoch,
-        kind,
-        size,
-        sha256,
-        createdAt,
-      })),
-    };
-  }
-
-  async getSeries({ runIds, metric, maxBuckets }: RequestOf<'getSeries'>): Promise<SeriesResult[]> {
-    return runIds.map((runId) => ({
-      runId,
-      metric,
-      buckets: this.store.metrics.readSeries(this.requireRun(runId).id, metric, { maxBuckets: maxBuckets ?? 1000 }),
-    }));
-  }
-
-  async listMetricNames({ runIds }: RequestOf<'listMetricNames'>): Promise<string[]> {
-    const names = new Set<string>();
-    for (const runId of runIds)
-      for (const name of this.store.metrics.listMetricNames(this.requireRun(runId).id)) names.add(name);
-    return [...names].sort();
-  }
-
-  async listImages({ runId, kind }: RequestOf<'listImages'>): Promise<ImageMeta[]> {
-    return this.store.images.list(this.requireRun(runId).id, kind).map(toImageMeta);
-  }
-
-  async getImage({ imageId }: RequestOf<'getImage'>): Promise<{ dataUrl: string }> {
-    const image = this.store.images.get(imageId);
-    if (!image) throw new ApiError(404, `Image ${imageId} not found`);
-    return { dataUrl: pngDataUrl(image.png) };
-  }
+  readonly appInfo = this.call('appInfo');
+  readonly listRuns = this.call('listRuns');
+  readonly getRun = this.call('getRun');
+  readonly createRun = this.call('createRun');
+  readonly createSweep = this.call('createSweep');
+  readonly cancelRun = this.call('cancelRun');
+  readonly pauseRun = this.call('pauseRun');
+  readonly resumeRun = this.call('resumeRun');
+  readonly deleteRun = this.call('deleteRun');
+  readonly duplicateRun = this.call('duplicateRun');
+  readonly getSeries = this.call('getSeries');
+  readonly listMetricNames = this.call('listMetricNames');
+  readonly listImages = this.call('listImages');
+  readonly getImage = this.call('getImage');
+  readonly setNotes = this.call('setNotes');
+  readonly setTags = this.call('setTags');
+  readonly exportRun = this.call('exportRun');
+  readonly importBundle = this.call('importBundle');
+  readonly planReplay = this.call('planReplay');
+  readonly importDataset = this.call('importDataset');
+  readonly listDatasets = this.call('listDatasets');
+  readonly replayRun = this.call('replayRun');
+  readonly compareRuns = this.call('compareRuns');
+  readonly generateSamples = this.call('generateSamples');
+  readonly interpolateLatent = this.call('interpolateLatent');
+  readonly imagesAtStep = this.call('imagesAtStep');
 
   /** Resolves when the run is no longer queued or running (CLI train/resume). */
-  waitForRun(runId: string): Promise<RunSummary> {
-    const run = this.requireRun(runId);
-    if (run.status !== 'queued' && run.status !== 'running') return Promise.resolve(this.summary(run));
-    return new Promise((resolve) => this.waiters.set(runId, [...(this.waiters.get(runId) ?? []), resolve]));
-  }
-
-  // ---- commands -------------------------------------------------------------------------------
-
-  /**
-   * Creates a queued run. With `startHere`, this process claims and trains it at once (the CLI),
-   * in the same transaction, so a running app cannot take it first.
-   */
-  async createRun(
-    request: RequestOf<'createRun'>,
-    options: { startHere?: boolean; replayOf?: string } = {},
-  ): Promise<RunSummary> {
-    const config = this.parseConfig(request.config);
-    // issue #13 (h-hostile): no run row before the data set loads and the config is costed on it.
-    await admitRunConfig(config, this.store, this.paths.datasetsDir);
-    const run = this.guard(() =>
-      this.store.transaction(() => {
-        const created = this.store.runs.create({
-          config,
-          name: request.name,
-          experimentName: request.experiment,
-          tags: request.tags,
-          replayOf: options.replayOf,
-        });
-        return options.startHere ? this.store.runs.updateStatus(created.id, 'running') : created;
-      }),
-    );
-    const summary = this.summary(run);
-    this.broadcast({ type: 'run', run: summary });
-    if (options.startHere) this.startRun(run);
-    else this.schedule();
-    return summary;
-  }
-
-  async createSweep({ config, experiment, param, values }: RequestOf<'createSweep'>): Promise<RunSummary[]> {
-    const base = this.parseConfig(config);
-    // Validate every member before creating any, so a bad value leaves nothing behind.
-    const configs = values.map((value) => {
-      const copy = structuredClone(base) as RunConfig & Record<string, Record<string, unknown>>;
-      const [group, key] = param.split('.') as [keyof RunConfig, string];
-      (copy[group] as Record<string, unknown>)[key] = value;
-      if (param === 'model.beta' && copy.model.kind === 'vae' && value !== 1) copy.model.kind = 'beta-vae';
-      return this.parseConfig(copy);
-    });
-    await admitRunConfigs(configs, this.store, this.paths.datasetsDir); // issue #13 (h-hostile)
-    const runs = this.guard(() =>
-      this.store.transaction(() =>
-        configs.map((c, i) =>
-          this.store.runs.create({
-            config: c,
-            experimentName: experiment,
-            name: `${experiment} ${param}=${values[i]}`,
-          }),
-        ),
-      ),
-    );
-    const summaries = runs.map((run) => this.summary(run));
-    for (const run of summaries) this.broadcast({ type: 'run', run });
-    this.schedule();
-    return summaries;
-  }
-
-  async duplicateRun({ runId }: RequestOf<'duplicateRun'>): Promise<RunSummary> {
-    const original = this.requireRun(runId);
-    return this.createRun({
-      config: original.config,
-      experiment: original.experimentName ?? undefined,
-      name: `${original.name} (copy)`,
-      tags: original.tags,
-    });
-  }
-
-  async cancelRun({ runId }: RequestOf<'cancelRun'>): Promise<RunSummary> {
-    return this.stopRun(runId, 'cancelled');
-  }
-
-  async pauseRun({ runId }: RequestOf<'pauseRun'>): Promise<RunSummary> {
-    return this.stopRun(runId, 'paused');
-  }
-
-  /**
-   * Cancel or pause. A run this process trains is signalled directly (it stops at the next batch);
-   * one trained by another process is marked in the store, and that process's heartbeat sees it
-   * within a second and stops its worker.
-   */
-  private async stopRun(runId: string, to: 'cancelled' | 'paused'): Promise<RunSummary> {
-    const run = this.requireRun(runId);
-    const local = this.active.get(run.id);
-    if (local) {
-      local.stopping = true;
-      if (to === 'paused') local.job.pause();
-      else local.job.cancel();
-      return this.summary(run);
-    }
-    if (to === 'paused' && run.status !== 'running') {
-      throw new ApiError(409, `Run ${run.id} is ${run.status}; only a running run can be paused`);
-    }
-    const updated = this.guard(() => this.store.runs.updateStatus(run.id, to));
-    const summary = this.summary(updated);
-    this.broadcast({ type: 'run', run: summary });
-    this.notifyWaiters(summary);
-    return summary;
-  }
-
-  async resumeRun({ runId }: RequestOf<'resumeRun'>, options: { startHere?: boolean } = {}): Promise<RunSummary> {
-    const run = this.requireRun(runId);
-    const checkpoint = this.store.checkpoints.latest(run.id);
-    const startHere = options.startHere ?? !this.options.runQueue;
-    const resumed = this.guard(() =>
-      this.store.transaction(() => {
-        const queued = this.store.runs.resume(run.id, { fromStep: checkpoint?.step ?? 0 });
-        return startHere ? this.store.runs.updateStatus(queued.id, 'running') : queued;
-      }),
-    );
-    const summary = this.summary(resumed);
-    this.broadcast({ type: 'run', run: summary });
-    if (startHere) this.startRun(resumed);
-    else this.schedule();
-    return summary;
-  }
-
-  async deleteRun({ runId }: RequestOf<'deleteRun'>): Promise<{ deleted: true }> {
-    const run = this.requireRun(runId);
-    const files = this.guard(() => this.store.runs.delete(run.id));
-    for (const file of files) rmSync(file, { force: true });
-    rmSync(join(this.paths.checkpointsDir, run.id), { recursive: true, force: true });
-    this.broadcast({ type: 'run-deleted', runId: run.id });
-    return { deleted: true };
-  }
-
-  async setNotes({ runId, text }: RequestOf<'setNotes'>): Promise<{ ok: true }> {
-    this.guard(() => this.store.notes.set(this.requireRun(runId).id, text));
-    return { ok: true };
-  }
-
-  async setTags({ runId, tags }: RequestOf<'setTags'>): Promise<RunSummary> {
-    const run = this.requireRun(runId);
-    this.guard(() =>
-      this.store.transaction(() => {
-        for (const tag of run.tags) if (!tags.includes(tag)) this.store.tags.remove(run.id, tag);
-        this.store.tags.add(run.id, tags);
-      }),
-    );
-    const summary = this.summary(this.requireRun(run.id));
-    this.broadcast({ type: 'run', run: summary });
-    return summary;
-  }
-
-  // ---- export, import, replay, generation, playback (exchange/) ---------------------------------
-
-  private exchangeContext(): exchange.ExchangeContext {
-    return {
-      store: this.store,
-      checkpointsDir: this.paths.checkpointsDir,
-      backend: this.options.backend,
-      datasetsDir: this.paths.datasetsDir, // issue #13 (h-hostile)
-    };
-  }
-
-  /** Exchange failures become API errors: a refused bundle is bad input (400), a missing checkpoint a conflict. */
-  private async exchangeCall<T>(fn: () => T | Promise<T>): Promise<T> {
+  async waitForRun(runId: string): Promise<RunSummary> {
     try {
-      return await fn();
+      return await this.queue.waitFor(await this.store.runs.summary(await this.store.runs.resolveId(runId)));
     } catch (error) {
-      if (error instanceof ApiError) throw error;
-      if (error instanceof exchange.ExchangeError) throw new ApiError(error.status, error.message);
-      if (error instanceof exchange.BundleError)
-        throw new ApiError(400, `Bundle refused, nothing was imported: ${error.message}`);
-      return this.guard(() => {
-        throw error; // store errors become 404 / 409 / 507 as elsewhere
-      });
-    }
-  }
-
-  async exportRun({ runId, checkpoint, out }: RequestOf<'exportRun'>): Promise<ResponseMap['exportRun']> {
-    const run = this.requireRun(runId);
-    return this.exchangeCall(() => exchange.exportRun(this.exchangeContext(), run.id, { checkpoint, out }));
-  }
-
-  async importBundle({ path }: RequestOf<'importBundle'>): Promise<ResponseMap['importBundle']> {
-    const result = await this.exchangeCall(() => exchange.importBundle(this.exchangeContext(), path));
-    const run = this.summary(this.requireRun(result.runId));
-    this.broadcast({ type: 'run', run });
-    return {
-      run,
-      sourceRunId: result.sourceRunId,
-      warnings: result.warnings,
-      metricPoints: result.metricPoints,
-      images: result.images,
-    };
-  }
-
-  async planReplay({ runId }: RequestOf<'planReplay'>): Promise<ResponseMap['planReplay']> {
-    return exchange.planReplay(this.requireRun(runId), this.options.backend, this.paths.datasetsDir);
-  }
-
-  /** Trains the run's config again (same seed) as a new run linked by replay_of; the plan names what may differ. */
-  async replayRun(
-    { runId }: RequestOf<'replayRun'>,
-    options: { startHere?: boolean } = {},
-  ): Promise<ResponseMap['replayRun']> {
-    const original = this.requireRun(runId);
-    const plan = await exchange.planReplay(original, this.options.backend, this.paths.datasetsDir);
-    const run = await this.createRun(
-      {
-        config: original.config,
-        experiment: original.experimentName ?? undefined,
-        name: `${original.name} (replay)`,
-        tags: original.tags,
-      },
-      { startHere: options.startHere ?? !this.options.runQueue, replayOf: original.id },
-    );
-    return { run, plan };
-  }
-
-  async compareRuns({ runIds: [first, second] }: RequestOf<'compareRuns'>): Promise<ResponseMap['compareRuns']> {
-    return exchange.compareRuns(this.store, this.requireRun(first).id, this.requireRun(second).id);
-  }
-
-  async generateSamples({
-    runId,
-    checkpoint,
-    count,
-    seed,
-  }: RequestOf<'generateSamples'>): Promise<ResponseMap['generateSamples']> {
-    const { png, ...image } = await this.exchangeCall(() =>
-      exchange.generateSamples(this.exchangeContext(), runId, { checkpoint, count, seed }),
-    );
-    return { ...image, dataUrl: pngDataUrl(png) };
-  }
-
-  async interpolateLatent({
-    runId,
-    checkpoint,
-    from,
-    to,
-    steps,
-  }: RequestOf<'interpolateLatent'>): Promise<ResponseMap['interpolateLatent']> {
-    const { png, ...image } = await this.exchangeCall(() =>
-      exchange.interpolateLatent(this.exchangeContext(), runId, { checkpoint, from, to, steps }),
-    );
-    return { ...image, dataUrl: pngDataUrl(png) };
-  }
-
-  /** Playback: for each image kind, the grid logged at the highest step <= step. */
-  async imagesAtStep({ runId, step }: RequestOf<'imagesAtStep'>): Promise<ResponseMap['imagesAtStep']> {
-    return this.store.images.atOrBefore(this.requireRun(runId).id, step).map(toImageMeta);
-  }
-
-  // ---- data sets by id (issue #13, h-hostile; the logic lives in ./datasets.ts) -------------------
-
-  async importDataset({ path, name }: RequestOf<'importDataset'>): Promise<ResponseMap['importDataset']> {
-    try {
-      return await importDatasetFile(this.store, this.paths.datasetsDir, path, name);
-    } catch (error) {
-      return this.guard(() => {
-        throw error; // store errors become 409 / 507 as elsewhere
-      });
-    }
-  }
-
-  async listDatasets(_request?: RequestOf<'listDatasets'>): Promise<ResponseMap['listDatasets']> {
-    return this.store.datasets.list().map(datasetInfo);
-  }
-
-  // ---- the queue and the workers ----------------------------------------------------------------
-
-  /** Starts queued runs while fewer than `concurrency` run here. */
-  private schedule(): void {
-    if (!this.options.runQueue || this.closed) return;
-    while (this.active.size < this.concurrency) {
-      const run = this.guard(() => this.store.runs.claimNext());
-      if (!run) return;
-      this.broadcast({ type: 'run', run: this.summary(run) });
-      this.startRun(run);
-    }
-  }
-
-  private startRun(run: Run): void {
-    const checkpoint = run.resumedCount > 0 ? this.store.checkpoints.latest(run.id) : null;
-    const resumeFrom =
-      checkpoint && checkpoint.step > 0 && existsSync(checkpoint.path)
-        ? { path: checkpoint.path, step: checkpoint.step }
-        : null;
-    const job = startJob(
-      {
-        runId: run.id,
-        config: run.config,
-        resumeFrom,
-        backend: this.options.backend,
-        datasetsDir: this.paths.datasetsDir, // issue #13 (h-hostile)
-      },
-      (event) => this.onTrainerEvent(run.id, event),
-    );
-    this.active.set(run.id, {
-      job,
-      step: run.step,
-      epoch: run.epoch,
-      lastBroadcast: 0,
-      stopping: false,
-      failure: null,
-    });
-    void job.done.then((result) => this.finishRun(run.id, result.status, result.error));
-  }
-
-  private onTrainerEvent(runId: string, event: TrainerEvent): void {
-    const active = this.active.get(runId);
-    try {
-      switch (event.type) {
-        case 'started': {
-          const run = this.store.runs.setInfo(runId, {
-            backend: event.backend,
-            datasetHash: event.datasetHash,
-            testSetHash: event.testSetHash, // h-science (#12): the run's fixed test set
-            totalSteps: event.totalSteps,
-          });
-          this.broadcast({ type: 'run', run: this.summary(run) });
-          break;
-        }
-        case 'metrics':
-          for (const p of event.points) this.pending.push({ runId, ...p });
-          break;
-        case 'progress':
-          if (active) {
-            active.step = event.step;
-            active.epoch = event.epoch;
-          }
-          break;
-        case 'image': {
-          this.flush();
-          const meta = this.store.images.add({
-            runId,
-            step: event.step,
-            epoch: event.epoch,
-            kind: event.kind,
-            png: event.png,
-            width: event.width,
-            height: event.height,
-          });
-          this.broadcast({ type: 'image', image: toImageMeta(meta) });
-          break;
-        }
-        case 'checkpoint':
-          this.saveCheckpoint(runId, event);
-          break;
-        case 'finished':
-          // The pool's `done` carries the outcome (also when a worker dies without this event).
-          if (active) {
-            active.step = event.step;
-            active.epoch = event.epoch;
-          }
-          break;
-      }
-    } catch (error) {
-      // A store failure (disk full, read-only) stops the run rather than losing data silently.
-      this.failRun(runId, error);
-    }
-  }
-
-  /** Stops a run whose results cannot be stored; it is recorded as 'failed' with the reason. */
-  private failRun(runId: string, error: unknown): void {
-    const active = this.active.get(runId);
-    if (!active) return;
-    active.failure ??= error instanceof Error ? error.message : String(error);
-    active.job.cancel();
-  }
-
-  /** Writes a checkpoint to a temporary name and renames it, so a crash never leaves half a file. */
-  private saveCheckpoint(runId: string, event: Extract<TrainerEvent, { type: 'checkpoint' }>): void {
-    const folder = join(this.paths.checkpointsDir, runId);
-    mkdirSync(folder, { recursive: true });
-    const file = join(folder, `step-${String(event.step).padStart(8, '0')}-${event.kind}.safetensors`);
-    const temporary = `${file}.tmp-${process.pid}`;
-    writeFileSync(temporary, event.bytes);
-    renameSync(temporary, file);
-    const sha256 = createHash('sha256').update(event.bytes).digest('hex');
-    this.store.checkpoints.add({
-      runId,
-      step: event.step,
-      epoch: event.epoch,
-      kind: event.kind === 'epoch' ? 'epoch' : 'latest',
-      path: file,
-      size: event.bytes.length,
-      sha256,
-    });
-    const epochs = this.store.checkpoints.list(runId, 'epoch');
-    const latest = this.store.checkpoints.list(runId, 'latest');
-    // Keep the newest few epoch checkpoints and only the newest pause/final one.
-    const stale = [
-      ...epochs.slice(0, Math.max(0, epochs.length - KEEP_EPOCH_CHECKPOINTS)),
-      ...latest.slice(0, Math.max(0, latest.length - 1)),
-    ];
-    for (const old of stale) {
-      const path = this.store.checkpoints.delete(old.id);
-      if (path && !this.store.checkpoints.list(runId).some((c) => c.path === path)) rmSync(path, { force: true });
-    }
-  }
-
-  private finishRun(runId: string, status: string, error: string | null): void {
-    this.flush();
-    const active = this.active.get(runId);
-    this.active.delete(runId);
-    const storeFailure = active?.failure ?? null;
-    try {
-      const current = this.store.runs.get(runId);
-      // Only the process that owns the run records its end: a run paused here and already resumed
-      // by another process belongs to that process now.
-      if (current && current.status === 'running' && current.owner === this.processToken) {
-        const to = storeFailure ? 'failed' : (status as 'completed' | 'failed' | 'cancelled' | 'diverged' | 'paused');
-        const message = storeFailure ? `Could not save the run's results: ${storeFailure}` : (error ?? undefined);
-        this.store.runs.updateStatus(runId, to, { error: message, step: active?.step, epoch: active?.epoch });
-      }
-      const run = this.store.runs.get(runId);
-      if (run) {
-        const summary = this.summary(run);
-        this.broadcast({ type: 'run', run: summary });
-        this.notifyWaiters(summary);
-      }
-    } catch (failure) {
-      console.error(`Could not record the end of run ${runId}: ${(failure as Error).message}`);
-    }
-    this.schedule();
-  }
-
-  private notifyWaiters(run: RunSummary): void {
-    if (run.status === 'queued' || run.status === 'running') return;
-    const waiting = this.waiters.get(run.id) ?? [];
-    this.waiters.delete(run.id);
-    for (const resolve of waiting) resolve(run);
-  }
-
-  /** Commits buffered metric points in one transaction, then tells the views. */
-  private flush(): void {
-    if (this.pending.length === 0) return;
-    const batch = this.pending;
-    this.pending = [];
-    const byRun = new Map<string, StoredPoint[]>();
-    for (const point of batch) {
-      const list = byRun.get(point.runId) ?? [];
-      list.push(point);
-      byRun.set(point.runId, list);
-    }
-    try {
-      this.store.metricsWriter.append(batch);
-    } catch {
-      // One transaction failed: store run by run, so one bad run (deleted from another process,
-      // say) fails alone and the others keep their points.
-      for (const [runId, points] of [...byRun]) {
-        try {
-          this.store.metricsWriter.append(points);
-        } catch (error) {
-          byRun.delete(runId);
-          this.failRun(runId, error);
-        }
-      }
-    }
-    const now = Date.now();
-    for (const [runId, stored] of byRun) {
-      const points: MetricPoint[] = stored.map(({ runId: _, ...point }) => point);
-      this.broadcast({ type: 'metrics', runId, points });
-      const active = this.active.get(runId);
-      if (active && now - active.lastBroadcast > 500) {
-        active.lastBroadcast = now;
-        const run = this.store.runs.get(runId);
-        if (run) this.broadcast({ type: 'run', run: { ...this.summary(run), step: active.step, epoch: active.epoch } });
-      }
-    }
-  }
-
-  /** Records liveness and progress; a run stopped from another process is signalled here. */
-  private heartbeat(): void {
-    for (const [runId, active] of this.active) {
-      if (active.stopping) continue;
-      try {
-        const alive = this.store.runs.heartbeat(runId, { step: active.step, epoch: active.epoch });
-        if (!alive) {
-          active.stopping = true;
-          const status = this.store.runs.get(runId)?.status;
-          if (status === 'paused') active.job.pause();
-          else active.job.cancel();
-        }
-      } catch {
-        // A busy database skips one heartbeat; the next one retries.
-      }
+      throw toApiError(error);
     }
   }
 
@@ -677,110 +155,9 @@ export class Workbench implements WorkbenchApi {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const running = [...this.active.values()];
-    for (const active of running) {
-      active.stopping = true;
-      active.job.pause();
-    }
-    await Promise.all(running.map((active) => active.job.done));
-    // finishRun ran for each; give its microtasks a turn, then stop.
-    await new Promise((resolve) => setImmediate(resolve));
+    await this.queue.close();
     for (const timer of this.timers) clearInterval(timer);
-    this.flush();
-    this.store.close();
+    await this.ingest.flush();
+    await this.store.close();
   }
-
-  // ---- helpers ----------------------------------------------------------------------------------
-
-  private parseConfig(input: unknown): RunConfig {
-    try {
-      return parseRunConfig(input);
-    } catch (error) {
-      const issues = (error as { issues?: { path: string; message: string }[] }).issues;
-      throw new ApiError(400, (error as Error).message, issues?.[0] ? `config.${issues[0].path}` : 'config');
-    }
-  }
-
-  private requireRun(runId: string): Run {
-    try {
-      return this.store.runs.require(this.store.runs.resolveId(runId));
-    } catch (error) {
-      if (error instanceof NotFoundError) throw new ApiError(404, error.message);
-      throw error;
-    }
-  }
-
-  /** Store errors become API errors a person can act on. */
-  private guard<T>(fn: () => T): T {
-    try {
-      return fn();
-    } catch (error) {
-      if (error instanceof NotFoundError) throw new ApiError(404, error.message);
-      if (error instanceof InvalidTransitionError || error instanceof InvalidInputError)
-        throw new ApiError(409, error.message);
-      if (error instanceof StoreError) throw new ApiError(507, error.message);
-      throw error;
-    }
-  }
-
-  private summary(run: Run, metrics?: Record<string, number | null>): RunSummary {
-    const final: Record<string, number> = {};
-    if (metrics) {
-      for (const [name, value] of Object.entries(metrics)) if (value !== null) final[name] = value;
-    } else {
-      for (const [name, point] of Object.entries(this.store.metrics.finalMetrics(run.id))) {
-        if (HEADLINE_METRICS.includes(name)) final[name] = point.value;
-      }
-    }
-    return {
-      id: run.id,
-      name: run.name,
-      experiment: run.experimentName,
-      status: run.status,
-      modelKind: run.modelKind,
-      dataset: run.dataset,
-      datasetHash: run.datasetHash,
-      testSetHash: run.testSetHash ?? null, // h-science (#12)
-      datasetNote: run.datasetNote ?? null, // h-science (#12)
-      backend: run.backend,
-      appVersion: run.appVersion,
-      seed: run.seed,
-      config: run.config,
-      tags: run.tags,
-      createdAt: run.createdAt,
-      startedAt: run.startedAt,
-      finishedAt: run.finishedAt,
-      step: run.step,
-      epoch: run.epoch,
-      totalSteps: run.totalSteps,
-      error: run.error,
-      replayOf: run.replayOf,
-      final,
-    };
-  }
-}
-
-/** PNG bytes as a data: URL, the form images take through the API (IPC and HTTP alike). */
-function pngDataUrl(png: Uint8Array): string {
-  return `data:image/png;base64,${Buffer.from(png).toString('base64')}`;
-}
-
-function toImageMeta(meta: {
-  id: number;
-  runId: string;
-  step: number;
-  epoch: number;
-  kind: string;
-  width: number;
-  height: number;
-}): ImageMeta {
-  return {
-    id: meta.id,
-    runId: meta.runId,
-    step: meta.step,
-    epoch: meta.epoch,
-    kind: meta.kind as ImageKind,
-    width: meta.width,
-    height: meta.height,
-  };
 }

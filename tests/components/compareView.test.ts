@@ -148,6 +148,8 @@ describe('sample grids', () => {
     kind,
     width: 224,
     height: 224,
+    bytes: 0,
+    createdAt: 0,
   });
 
   it('shows runs × epochs, follows new images live, and enlarges a cell until Escape', async () => {

@@ -82,6 +82,8 @@ const image = (id: number, step: number, kind: ImageMeta['kind'] = 'samples'): I
   kind,
   width: 28,
   height: 28,
+  bytes: 0,
+  createdAt: 0,
 });
 
 async function runsWith(

@@ -1,13 +1,15 @@
-// Shared by export, import, replay and generation: the context they run in, choosing and reading
-// a checkpoint, and the lazily loaded tfjs half.
-import { existsSync, readFileSync } from 'node:fs';
-import type { Checkpoint, Run, Store } from '../../store';
+// Shared by export, import, replay and generation: the context they run in, and choosing and
+// verifying a checkpoint.
+import { existsSync } from 'node:fs';
+import type { CheckpointChoice } from '../../api/contract';
+import type { Checkpoint, Run } from '../../store';
+import type { RemoteStore } from '../storeThread';
 import type { BackendPreference } from '../../training/backend';
-import { decodeCheckpoint, type CheckpointContent } from '../../training/checkpoint';
-import { sha256 } from './bundle';
+import { ExchangeError } from './bundle';
+import { bundleThread } from './bundleThread';
 
 export interface ExchangeContext {
-  store: Store;
+  store: RemoteStore;
   /** The data folder's checkpoints/ (imported checkpoints are copied to <dir>/<runId>/). */
   checkpointsDir: string;
   /** tfjs backend for export and generation in this process (default 'auto'). */
@@ -16,19 +18,8 @@ export interface ExchangeContext {
   datasetsDir?: string;
 }
 
-/** An error the caller can show as it is; `status` follows the API's (404 not found, 409 conflict, 400 bad input). */
-export class ExchangeError extends Error {
-  constructor(
-    readonly status: 400 | 404 | 409 | 500,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ExchangeError';
-  }
-}
-
-/** 'latest' (default), 'best' (a checkpoint of kind best, else the one at the step with the highest test ELBO), or a step. */
-export type CheckpointChoice = 'latest' | 'best' | number;
+export { ExchangeError };
+export type { CheckpointChoice };
 
 export function parseCheckpointChoice(text: string | undefined): CheckpointChoice {
   if (text === undefined || text === 'latest') return 'latest';
@@ -39,8 +30,12 @@ export function parseCheckpointChoice(text: string | undefined): CheckpointChoic
   return step;
 }
 
-export function selectCheckpoint(store: Store, run: Run, choice: CheckpointChoice = 'latest'): Checkpoint {
-  const all = store.checkpoints.list(run.id);
+export async function selectCheckpoint(
+  store: RemoteStore,
+  run: Run,
+  choice: CheckpointChoice = 'latest',
+): Promise<Checkpoint> {
+  const all = await store.checkpoints.list(run.id);
   if (all.length === 0)
     throw new ExchangeError(
       409,
@@ -56,9 +51,9 @@ export function selectCheckpoint(store: Store, run: Run, choice: CheckpointChoic
     return found;
   }
   if (choice === 'best') {
-    const best = store.checkpoints.latest(run.id, 'best');
+    const best = await store.checkpoints.latest(run.id, 'best');
     if (best) return best;
-    const elbo = new Map(store.metrics.readSeriesRaw(run.id, 'test/elbo').map((p) => [p.step, p.value]));
+    const elbo = new Map((await store.metrics.readSeriesRaw(run.id, 'test/elbo')).map((p) => [p.step, p.value]));
     const scored = all.filter((c) => elbo.has(c.step));
     if (scored.length > 0)
       return scored.reduce((a, b) => ((elbo.get(b.step) as number) > (elbo.get(a.step) as number) ? b : a));
@@ -66,29 +61,17 @@ export function selectCheckpoint(store: Store, run: Run, choice: CheckpointChoic
   return all.reduce((a, b) => (b.step > a.step || (b.step === a.step && b.id > a.id) ? b : a));
 }
 
-/** The checkpoint's bytes, checked against the sha256 recorded when it was written. */
-export function readCheckpointBytes(checkpoint: Checkpoint): Uint8Array {
+/** Checks the checkpoint file against the sha256 recorded when it was written (hashed in the bundle worker). */
+export async function verifyCheckpointFile(checkpoint: Checkpoint): Promise<void> {
   if (!existsSync(checkpoint.path))
     throw new ExchangeError(
       409,
       `The checkpoint file of run ${checkpoint.runId} at step ${checkpoint.step} is missing: ${checkpoint.path}`,
     );
-  const bytes = new Uint8Array(readFileSync(checkpoint.path));
-  if (sha256(bytes) !== checkpoint.sha256) {
+  if ((await bundleThread.call('hashFile', checkpoint.path)).sha256 !== checkpoint.sha256) {
     throw new ExchangeError(
       409,
       `The checkpoint file ${checkpoint.path} does not match the sha256 recorded for it; it was changed or damaged on disk.`,
     );
   }
-  return bytes;
-}
-
-export function readCheckpoint(checkpoint: Checkpoint): { bytes: Uint8Array; content: CheckpointContent } {
-  const bytes = readCheckpointBytes(checkpoint);
-  return { bytes, content: decodeCheckpoint(bytes, checkpoint.path) };
-}
-
-/** The tfjs half (model rebuild, Layers export, sampling), loaded on first use. */
-export function loadNeural(): Promise<typeof import('../../training/checkpointModel')> {
-  return import('../../training/checkpointModel');
 }

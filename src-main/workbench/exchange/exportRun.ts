@@ -1,17 +1,11 @@
 // Export: one run with one checkpoint as a bundle folder or .zip (layout in index.ts).
-import type { MetricPoint } from '../../api/contract';
+import type { ExportResult, ImageKind, RunRecord } from '../../api/contract';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { APP_VERSION } from '../../api/version';
-import {
-  BUNDLE_FORMAT,
-  BUNDLE_FORMAT_VERSION,
-  sealBundle,
-  writeBundle,
-  type BundleFiles,
-  type BundleManifest,
-} from './bundle';
-import { loadNeural, readCheckpoint, selectCheckpoint, type CheckpointChoice, type ExchangeContext } from './common';
-import { metricsToCsv } from './csv';
-import { inputShapeFor } from '../../training/runData';
+import { BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, type PackEntry } from './bundle';
+import { bundleThread } from './bundleThread';
+import { selectCheckpoint, verifyCheckpointFile, type CheckpointChoice, type ExchangeContext } from './common';
 
 export interface ExportOptions {
   checkpoint?: CheckpointChoice;
@@ -19,39 +13,11 @@ export interface ExportOptions {
   out: string;
 }
 
-export interface ExportResult {
-  path: string;
-  format: 'zip' | 'folder';
-  bytes: number;
-  runId: string;
-  checkpointStep: number;
-  files: { path: string; size: number; sha256: string }[];
-}
-
-/** What run.json holds: the run's record besides its config, metrics and images. */
-export interface BundleRunRecord {
-  id: string;
-  name: string;
-  experiment: string | null;
-  status: string;
-  tags: string[];
+/** What run.json holds: the run's record without its config (config.json), with its note and image index. */
+export type BundleRunRecord = Omit<RunRecord, 'config'> & {
   notes: string;
-  seed: number;
-  modelKind: string;
-  dataset: string;
-  datasetHash: string | null;
-  backend: string | null;
-  appVersion: string;
-  createdAt: number;
-  startedAt: number | null;
-  finishedAt: number | null;
-  step: number;
-  epoch: number;
-  totalSteps: number | null;
-  error: string | null;
-  replayOf: string | null;
-  images: { path: string; kind: string; step: number; epoch: number; width: number; height: number }[];
-}
+  images: { path: string; kind: ImageKind; step: number; epoch: number; width: number; height: number }[];
+};
 
 const README = `VAE Workbench run bundle
 
@@ -70,126 +36,66 @@ Import it with: vae-workbench import <this folder or zip>
 
 export async function exportRun(ctx: ExchangeContext, runId: string, options: ExportOptions): Promise<ExportResult> {
   const { store } = ctx;
-  const run = store.runs.require(store.runs.resolveId(runId));
-  const checkpoint = selectCheckpoint(store, run, options.checkpoint ?? 'latest');
-  const { bytes: checkpointBytes, content } = readCheckpoint(checkpoint);
+  const run = await store.runs.require(await store.runs.resolveId(runId));
+  const checkpoint = await selectCheckpoint(store, run, options.checkpoint ?? 'latest');
+  await verifyCheckpointFile(checkpoint);
   const config = run.config;
-  const inputShape = await inputShapeFor(config, content.model);
 
-  const files: BundleFiles = new Map();
-  const text = (path: string, value: string) => files.set(path, Buffer.from(value, 'utf8'));
+  // Small files travel to the bundle worker as bytes; the checkpoint as its path, streamed from disk.
+  const files: PackEntry[] = [];
+  const add = (path: string, bytes: Uint8Array) => files.push({ path, bytes });
+  const text = (path: string, value: string) => add(path, Buffer.from(value, 'utf8'));
   const json = (path: string, value: unknown) => text(path, `${JSON.stringify(value, null, 2)}\n`);
 
-  // The networks in the TF.js Layers format, rebuilt from the checkpoint's weights.
-  const neural = await loadNeural();
-  await neural.ensureBackend(ctx.backend ?? 'auto');
-  const model = neural.modelFromCheckpoint(config, inputShape, content);
-  const networks: BundleManifest['networks'] = {};
-  try {
-    for (const [name, network] of Object.entries(model.networks())) {
-      const { files: netFiles } = await neural.layersModelFiles(network);
-      for (const [file, bytes] of netFiles) files.set(`tfjs/${name}/${file}`, bytes);
-      networks[name] = {
-        path: `tfjs/${name}/model.json`,
-        ...describeNetwork(name, config.model.likelihood, inputShape),
-      };
-    }
-  } finally {
-    model.dispose();
-  }
-
-  // Metrics, raw.
-  const points: MetricPoint[] = [];
-  for (const name of store.metrics.listMetricNames(run.id)) {
-    for (const p of store.metrics.readSeriesRaw(run.id, name)) points.push({ name, ...p });
-  }
-  text('metrics.csv', metricsToCsv(points));
-
-  // Every image grid, so an imported run plays back like the original.
-  const images: BundleRunRecord['images'] = [];
-  const used = new Set<string>();
-  for (const meta of store.images.list(run.id)) {
-    const image = store.images.get(meta.id);
-    if (!image) continue;
-    const base = `images/${meta.kind.replace(/[^A-Za-z0-9_-]/g, '_')}-step${String(meta.step).padStart(8, '0')}`;
-    let path = `${base}.png`;
-    for (let n = 2; used.has(path); n++) path = `${base}-${n}.png`;
-    used.add(path);
-    files.set(path, new Uint8Array(image.png));
-    images.push({ path, kind: meta.kind, step: meta.step, epoch: meta.epoch, width: meta.width, height: meta.height });
-  }
-
-  json('config.json', config);
-  const record: BundleRunRecord = {
-    id: run.id,
-    name: run.name,
-    experiment: run.experimentName,
-    status: run.status,
-    tags: run.tags,
-    notes: store.notes.get(run.id)?.text ?? '',
-    seed: run.seed,
-    modelKind: run.modelKind,
-    dataset: run.dataset,
-    datasetHash: run.datasetHash,
-    backend: run.backend,
-    appVersion: run.appVersion,
-    createdAt: run.createdAt,
-    startedAt: run.startedAt,
-    finishedAt: run.finishedAt,
-    step: run.step,
-    epoch: run.epoch,
-    totalSteps: run.totalSteps,
-    error: run.error,
-    replayOf: run.replayOf,
-    images,
-  };
-  json('run.json', record);
-  files.set('checkpoint.safetensors', checkpointBytes);
-  text('README.txt', README);
-
-  const manifest = sealBundle(files, {
-    format: BUNDLE_FORMAT,
-    formatVersion: BUNDLE_FORMAT_VERSION,
-    appVersion: APP_VERSION,
-    createdAt: new Date().toISOString(),
-    run: { id: run.id, name: run.name, status: run.status },
-    dataset: { name: run.dataset, hash: run.datasetHash },
-    backend: run.backend,
+  // The networks in the TF.js Layers format, rebuilt from the checkpoint's weights in the bundle
+  // worker, so tfjs never loads on the main thread for an export.
+  const {
     inputShape,
-    checkpoint: {
-      step: checkpoint.step,
-      epoch: checkpoint.epoch,
-      kind: checkpoint.kind,
-      sha256: checkpoint.sha256,
-      path: 'checkpoint.safetensors',
-    },
     networks,
-  });
-  const written = writeBundle(files, options.out);
-  return { ...written, runId: run.id, checkpointStep: checkpoint.step, files: manifest.files };
-}
+    files: networkFiles,
+  } = await bundleThread.call('exportNetworks', config, checkpoint.path, ctx.backend ?? 'auto');
+  files.push(...networkFiles);
 
-function describeNetwork(
-  name: string,
-  likelihood: string,
-  [h, w, c]: [number, number, number],
-): { input: string; output: string } {
-  const pixels = `${h * w * c} values (${h}x${w}x${c} image, flattened row-major, in [0, 1])`;
-  if (name === 'encoder')
-    return {
-      input: pixels,
-      output: '[mu | logVar] of q(z|x): the first half is the posterior mean, the second its log-variance',
-    };
-  if (name === 'decoder') {
-    return {
-      input: 'a latent z',
-      output:
-        likelihood === 'bernoulli'
-          ? `logits of p(x|z) over ${pixels}; apply a sigmoid for pixel probabilities`
-          : `means of p(x|z) over ${pixels}`,
-    };
+  // Metrics and image grids, written to files by the store worker and streamed from there by the
+  // bundle worker: a run's points and PNGs never pass through the main thread.
+  await mkdir(ctx.checkpointsDir, { recursive: true });
+  const scratch = await mkdtemp(join(ctx.checkpointsDir, '.export-'));
+  try {
+    const { entries, images, notes } = await store.writeRunFiles(run.id, scratch);
+    files.push(...entries);
+
+    json('config.json', config);
+    const { config: _config, final: _final, ...summary } = await store.runs.summary(run.id);
+    const record: BundleRunRecord = { ...summary, notes, images };
+    json('run.json', record);
+    files.push({ path: 'checkpoint.safetensors', file: checkpoint.path });
+    text('README.txt', README);
+
+    const packed = await bundleThread.call(
+      'packBundle',
+      files,
+      {
+        format: BUNDLE_FORMAT,
+        formatVersion: BUNDLE_FORMAT_VERSION,
+        appVersion: APP_VERSION,
+        createdAt: new Date().toISOString(),
+        run: { id: run.id, name: run.name, status: run.status },
+        dataset: { name: run.dataset, hash: run.datasetHash },
+        backend: run.backend,
+        inputShape,
+        checkpoint: {
+          step: checkpoint.step,
+          epoch: checkpoint.epoch,
+          kind: checkpoint.kind,
+          sha256: checkpoint.sha256,
+          path: 'checkpoint.safetensors',
+        },
+        networks,
+      },
+      options.out,
+    );
+    return { ...packed, runId: run.id, checkpointStep: checkpoint.step };
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
   }
-  if (name === 'pixelLogVariance')
-    return { input: 'the constant [[1]]', output: 'per-pixel log sigma^2 of the Gaussian likelihood' };
-  return { input: 'see the ladder VAE (models/ladder.ts)', output: `network '${name}' of the model` };
 }

@@ -1,16 +1,16 @@
-// Generation from any checkpoint of a run, in this process's tfjs (loaded on first use): prior
-// samples as a PNG grid, and a latent interpolation between two test images as a PNG strip.
+// Generation from any checkpoint of a run: prior samples as a PNG grid, and a latent interpolation
+// between two test images as a PNG strip. The checkpoint is chosen and verified here; the model is
+// rebuilt and run in the bundle worker (render.ts), so tfjs never loads on the main thread.
 import { PRIOR_GRID_SEED } from '../../training/seeds';
-import { encodeGrid, type GridImage } from '../../training/imageGrid';
+import type { GridImage } from '../../training/imageGrid';
+import { bundleThread } from './bundleThread';
 import {
-  loadNeural,
-  readCheckpoint,
   selectCheckpoint,
+  verifyCheckpointFile,
   ExchangeError,
   type CheckpointChoice,
   type ExchangeContext,
 } from './common';
-import { evalTestPixels, inputShapeFor, loadRunDataset } from '../../training/runData';
 
 export interface GeneratedImage extends GridImage {
   runId: string;
@@ -40,32 +40,20 @@ export interface InterpolateOptions {
   steps?: number;
 }
 
-async function withModel<T>(
-  ctx: ExchangeContext,
-  runId: string,
-  choice: CheckpointChoice | undefined,
-  fn: (
-    neural: Awaited<ReturnType<typeof loadNeural>>,
-    model: import('../../training/checkpointModel').CheckpointVaeModel,
-    info: { runId: string; step: number; shape: [number, number, number]; backend: string },
-  ) => T | Promise<T>,
-): Promise<T> {
+/** The run and its chosen checkpoint, verified, as the bundle worker's renderer takes them. */
+async function source(ctx: ExchangeContext, runId: string, choice: CheckpointChoice | undefined) {
   const { store } = ctx;
-  const run = store.runs.require(store.runs.resolveId(runId));
-  const checkpoint = selectCheckpoint(store, run, choice ?? 'latest');
-  const { content } = readCheckpoint(checkpoint);
-  const shape = await inputShapeFor(run.config, content.model);
-  const neural = await loadNeural();
-  const backend = await neural.ensureBackend(ctx.backend ?? 'auto');
-  const model = neural.modelFromCheckpoint(run.config, shape, content);
-  try {
-    return await fn(neural, model, { runId: run.id, step: checkpoint.step, shape, backend: backend.name });
-  } finally {
-    model.dispose();
-  }
+  const run = await store.runs.require(await store.runs.resolveId(runId));
+  const checkpoint = await selectCheckpoint(store, run, choice ?? 'latest');
+  await verifyCheckpointFile(checkpoint);
+  return {
+    run,
+    checkpoint,
+    model: { config: run.config, checkpointPath: checkpoint.path, backend: ctx.backend ?? 'auto' } as const,
+  };
 }
 
-export function generateSamples(
+export async function generateSamples(
   ctx: ExchangeContext,
   runId: string,
   options: SampleOptions = {},
@@ -74,11 +62,13 @@ export function generateSamples(
   if (!Number.isInteger(count) || count < 1 || count > 1024)
     throw new ExchangeError(400, `count must be a whole number from 1 to 1024, got ${count}`);
   const columns = options.columns ?? Math.ceil(Math.sqrt(count));
-  return withModel(ctx, runId, options.checkpoint, (neural, model, info) => {
-    const pixels = neural.priorSamples(model, count, options.seed ?? PRIOR_GRID_SEED);
-    const grid = encodeGrid(pixels, count, info.shape[0], info.shape[1], columns);
-    return { ...grid, runId: info.runId, checkpointStep: info.step, count, columns, backend: info.backend };
+  const { run, checkpoint, model } = await source(ctx, runId, options.checkpoint);
+  const grid = await bundleThread.call('renderSamples', model, {
+    count,
+    seed: options.seed ?? PRIOR_GRID_SEED,
+    columns,
   });
+  return { ...grid, runId: run.id, checkpointStep: checkpoint.step, count, columns };
 }
 
 export async function interpolateLatent(
@@ -89,28 +79,13 @@ export async function interpolateLatent(
   const steps = options.steps ?? 10;
   if (!Number.isInteger(steps) || steps < 2 || steps > 64)
     throw new ExchangeError(400, `steps must be a whole number from 2 to 64, got ${steps}`);
-  const run = ctx.store.runs.require(ctx.store.runs.resolveId(runId));
-  const data = await loadRunDataset(run.config, ctx.datasetsDir).catch((error: Error) => {
-    throw new ExchangeError(
-      409,
-      `Interpolation needs the run's test images, but data set ${run.config.data.dataset} cannot be loaded here: ${error.message}`,
-    );
+  const { run, checkpoint, model } = await source(ctx, runId, options.checkpoint);
+  const grid = await bundleThread.call('renderInterpolation', model, {
+    from: options.from,
+    to: options.to,
+    steps,
+    datasetsDir: ctx.datasetsDir,
   });
-  for (const [name, index] of [
-    ['from', options.from],
-    ['to', options.to],
-  ] as const) {
-    if (!Number.isInteger(index) || index < 0 || index >= data.test.count) {
-      throw new ExchangeError(400, `${name} must be a test image index from 0 to ${data.test.count - 1}, got ${index}`);
-    }
-  }
-  const test = evalTestPixels(run.config, data);
-  const dim = data.height * data.width * data.channels;
-  const image = (i: number) => test.slice(i * dim, (i + 1) * dim);
-  return withModel(ctx, run.id, options.checkpoint, (neural, model, info) => {
-    const pixels = neural.interpolate(model, image(options.from), image(options.to), steps);
-    const count = steps + 2;
-    const grid = encodeGrid(pixels, count, info.shape[0], info.shape[1], count);
-    return { ...grid, runId: info.runId, checkpointStep: info.step, count, columns: count, backend: info.backend };
-  });
+  const count = steps + 2;
+  return { ...grid, runId: run.id, checkpointStep: checkpoint.step, count, columns: count };
 }

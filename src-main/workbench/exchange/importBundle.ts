@@ -1,25 +1,12 @@
 // Import: verify every hash first, check the content, then write the run, its metrics, images and
 // checkpoint in one transaction. Any failure writes nothing and leaves no file behind.
-import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parseRunConfig, type RunConfig } from '../../api/config';
-import { parseDatasetRef } from '../../api/datasetRef';
-import { RUN_STATUSES, type MetricPoint, type RunStatus } from '../../api/contract';
-import { APP_VERSION } from '../../api/version';
-import { BundleError, readBundle, requireFile, sha256, type BundleManifest } from './bundle';
+import { rm } from 'node:fs/promises';
+import type { BundleManifest } from './bundle';
+import { bundleThread } from './bundleThread';
 import type { ExchangeContext } from './common';
-import { readBoundedFile } from '../../data/files';
-import { checkZipUnpackedSize, MAX_BUNDLE_UNPACKED_BYTES } from './zipBounds';
-import { csvToMetrics } from './csv';
-import {
-  checkBundleListing,
-  checkpointTensors,
-  matchCheckpointToModel,
-  parseManifest,
-  parseRunRecord,
-} from './validate';
 
-export interface ImportResult {
+/** What an import wrote: the new run's id, and what the API's ImportResult reports besides the run. */
+export interface ImportedBundle {
   runId: string;
   sourceRunId: string;
   manifest: BundleManifest;
@@ -28,149 +15,17 @@ export interface ImportResult {
   images: number;
 }
 
-/** Largest bundle file read (a zip no bigger than what it may unpack to). */
-const MAX_BUNDLE_FILE_BYTES = MAX_BUNDLE_UNPACKED_BYTES;
-
-const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-
-export async function importBundle(ctx: ExchangeContext, path: string): Promise<ImportResult> {
-  // 0. A zip is inflated as a counted stream first: a bomb is refused at the limit (zipBounds.ts).
-  if (existsSync(path) && statSync(path).isFile()) {
-    let bytes: Uint8Array;
-    try {
-      bytes = readBoundedFile(path, MAX_BUNDLE_FILE_BYTES, 'bundle');
-    } catch (error) {
-      throw new BundleError((error as Error).message);
-    }
-    await checkZipUnpackedSize(bytes, path);
-  }
-  // 1. Integrity: manifest hash, every file's size and sha256, no unlisted files.
-  const read = readBundle(path);
-  const { files } = read;
-  // Types, ranges and enums of the manifest (validate.ts): the first field that fails is named.
-  const manifest = parseManifest(read.manifest, path) as BundleManifest;
-
-  // 2. Content: everything parsed and checked before the first write.
-  const parse = <T>(file: string, what: string, fn: (text: string) => T): T => {
-    try {
-      return fn(Buffer.from(requireFile(files, file)).toString('utf8'));
-    } catch (error) {
-      throw new BundleError(`${path}: ${file} is not a valid ${what}: ${(error as Error).message}`);
-    }
-  };
-  const config: RunConfig = parse('config.json', 'run config', (t) => parseRunConfig(JSON.parse(t)));
-  const record = parseRunRecord(
-    parse('run.json', 'run record', (t) => JSON.parse(t) as unknown),
-    path,
-  );
-  checkBundleListing(parseManifest(manifest, path), record, path);
-  const points = parse('metrics.csv', 'metrics file', csvToMetrics);
-  const images = record.images.map((image) => {
-    const png = requireFile(files, image.path);
-    if (!PNG_SIGNATURE.every((byte, i) => png[i] === byte))
-      throw new BundleError(`${path}: ${image.path} is not a PNG.`);
-    return { ...image, png };
-  });
-  if (!manifest.checkpoint || !Number.isSafeInteger(manifest.checkpoint.step)) {
-    throw new BundleError(`${path}: the manifest names no checkpoint (or no valid step for it).`);
-  }
-  const checkpointBytes = requireFile(files, manifest.checkpoint.path ?? 'checkpoint.safetensors');
-  // Every tensor's dtype, shape and offsets, then each matched against the model the config builds.
-  const { tensors, metadata } = checkpointTensors(checkpointBytes, path);
-  const checkpointStep = Number(metadata.step);
-  let expected: { name: string; shape: number[] }[];
+export async function importBundle(ctx: ExchangeContext, path: string): Promise<ImportedBundle> {
+  // 1. Integrity, in the bundle worker: the bundle is unpacked into a staging folder beside the
+  //    checkpoints (same file system, so the checkpoint is renamed, not copied) and every hash checked.
+  const { staging, manifest } = await bundleThread.call('unpackBundle', path, ctx.checkpointsDir);
   try {
-    const { modelWeightSpec } = await import('../../training/weightSpec');
-    expected = await modelWeightSpec(config, manifest.inputShape, ctx.backend);
-  } catch (error) {
-    throw new BundleError(
-      `${path}: manifest.json: inputShape: the model of config.json cannot be built for ${manifest.inputShape.join('x')}: ${(error as Error).message}`,
-    );
+    // 2a. The checkpoint against the model its config builds (tfjs, in the bundle worker; issue #13).
+    await bundleThread.call('checkStagedBundle', { path, staging, manifest, backend: ctx.backend });
+    // 2b and 3. Content checked, then written all or nothing, in the store worker (runFiles.ts).
+    const imported = await ctx.store.importStagedRun({ path, staging, manifest, checkpointsDir: ctx.checkpointsDir });
+    return { ...imported, manifest };
+  } finally {
+    await rm(staging, { recursive: true, force: true }); // the staging folder always goes
   }
-  matchCheckpointToModel(tensors, expected, path);
-  if (checkpointStep !== manifest.checkpoint.step) {
-    throw new BundleError(
-      `${path}: the checkpoint is from step ${checkpointStep}, the manifest says ${manifest.checkpoint.step}.`,
-    );
-  }
-  const status = importedStatus(record.status);
-
-  const warnings: string[] = [];
-  if (manifest.appVersion !== APP_VERSION)
-    warnings.push(`The bundle was written by VAE Workbench ${manifest.appVersion}; this is ${APP_VERSION}.`);
-  // Never stat a path a bundle names: the answer would tell an uploader whether it exists (issue #13).
-  const datasetRef = parseDatasetRef(config.data.dataset);
-  if (datasetRef.kind === 'path' || (datasetRef.kind === 'imported' && !ctx.store.datasets.get(datasetRef.id))) {
-    warnings.push(
-      `Data set ${config.data.dataset} ${datasetRef.kind === 'path' ? 'is a path on the machine the run was trained on' : 'is not imported here'}: curves, images and prior samples work, but continuing training and interpolating test images need it${datasetRef.kind === 'path' ? ' (the CLI can train on a path; browser mode and the app take built-ins and imported data sets)' : ''}.`,
-    );
-  }
-  if (status !== record.status)
-    warnings.push(
-      `The run was ${record.status} when exported; it is imported as ${status} (resume it to continue from its checkpoint).`,
-    );
-
-  // 3. Write, all or nothing.
-  const { store } = ctx;
-  let folder: string | null = null;
-  try {
-    const runId = store.transaction(() => {
-      const run = store.runs.create({
-        config,
-        name: record.name,
-        experimentName: record.experiment ?? undefined,
-        tags: record.tags,
-        totalSteps: record.totalSteps ?? undefined,
-      });
-      store.runs.setInfo(run.id, {
-        backend: record.backend ?? manifest.backend ?? undefined,
-        datasetHash: record.datasetHash ?? manifest.dataset?.hash ?? undefined,
-      });
-      const provenance = `Imported ${new Date().toISOString()} from run ${record.id} (${path}).`;
-      store.notes.set(run.id, record.notes ? `${record.notes}\n\n${provenance}` : provenance);
-      store.metricsWriter.append(points.map((p: MetricPoint) => ({ runId: run.id, ...p })));
-      for (const image of images) {
-        store.images.add({
-          runId: run.id,
-          step: image.step,
-          epoch: image.epoch,
-          kind: image.kind,
-          png: image.png,
-          width: image.width,
-          height: image.height,
-        });
-      }
-      folder = join(ctx.checkpointsDir, run.id);
-      mkdirSync(folder, { recursive: true });
-      const file = join(folder, `step-${String(checkpointStep).padStart(8, '0')}-imported.safetensors`);
-      writeFileSync(file, checkpointBytes);
-      store.checkpoints.add({
-        runId: run.id,
-        step: checkpointStep,
-        epoch: manifest.checkpoint.epoch,
-        kind: manifest.checkpoint.kind === 'best' ? 'best' : 'latest',
-        path: file,
-        size: checkpointBytes.length,
-        sha256: sha256(checkpointBytes),
-      });
-      store.runs.updateStatus(run.id, 'running');
-      store.runs.updateStatus(run.id, status, {
-        error: record.error ?? undefined,
-        step: record.step,
-        epoch: record.epoch,
-      });
-      return run.id;
-    });
-    return { runId, sourceRunId: record.id, manifest, warnings, metricPoints: points.length, images: images.length };
-  } catch (error) {
-    if (folder) rmSync(folder, { recursive: true, force: true });
-    throw error;
-  }
-}
-
-/** A run exported while queued or running is imported as interrupted: resumable, never claimed by a queue. */
-function importedStatus(status: string): RunStatus {
-  if (!(RUN_STATUSES as readonly string[]).includes(status))
-    throw new BundleError(`run.json has an unknown status '${status}'.`);
-  return status === 'queued' || status === 'running' ? 'interrupted' : (status as RunStatus);
 }

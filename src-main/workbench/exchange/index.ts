@@ -1,8 +1,9 @@
 // Export, import, replay and generation (issue #6). The layers: bundle.ts (container, hashes,
-// verification; no tfjs, no store), csv.ts, runData.ts (data set facts, no tfjs), common.ts
-// (context, checkpoint choice), exportRun.ts / importBundle.ts / replay.ts / generate.ts, and
-// neural.ts, the only module here that imports tfjs, loaded with a dynamic import on first use so
-// the app's main process pays for tfjs only when someone exports or generates.
+// verification; no tfjs, no store), csv.ts, common.ts (context, checkpoint choice), exportRun.ts /
+// importBundle.ts / replay.ts / compare.ts / generate.ts on the main thread's side; and the worker
+// halves: bundle.ts, networks.ts and render.ts (the only modules here that load tfjs, on first use)
+// in the bundle worker (bundleWorker.ts, reached through bundleThread.ts), runFiles.ts and
+// compare.ts in the store worker.
 //
 // Bundle layout (a folder, or the same tree in a .zip):
 //   manifest.json            format 'vae-workbench-bundle' v1, app version, run, data set name + hash,
@@ -15,17 +16,17 @@
 //   tfjs/<network>/model.json + group1-shard<k>of<n>.bin   TF.js Layers format
 //   README.txt
 // A zip's archive comment holds the sha256 of all its bytes before the comment.
-export { BundleError, readBundle, BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, type BundleManifest } from './bundle';
+export { BundleError, BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, type BundleManifest } from './bundle';
+export { bundleThread } from './bundleThread';
 export {
   ExchangeError,
   parseCheckpointChoice,
   selectCheckpoint,
-  loadNeural,
   type CheckpointChoice,
   type ExchangeContext,
 } from './common';
-export { exportRun, type ExportOptions, type ExportResult, type BundleRunRecord } from './exportRun';
-export { importBundle, type ImportResult } from './importBundle';
+export { exportRun, type ExportOptions, type BundleRunRecord } from './exportRun';
+export { importBundle, type ImportedBundle } from './importBundle';
 export { compareRuns, expectedBackend, planReplay, TIMING_METRICS } from './replay';
 export {
   generateSamples,

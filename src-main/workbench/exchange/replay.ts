@@ -1,14 +1,11 @@
 // Replay: the same config (and so the same seed) trained again, linked to the original by
 // replay_of; and the comparison of two runs metric by metric.
 import { createRequire } from 'node:module';
-import type { Run, Store } from '../../store';
-import type { MetricDifference, ReplayPlan, RunComparison } from '../../api/contract';
+import type { Run } from '../../store';
+import type { ReplayPlan } from '../../api/contract';
 import type { BackendPreference } from '../../training/backend';
 import { loadSgemmAddon } from '../../training/accelerate/addon';
-import { loadRunDataset } from '../../training/runData';
-
-/** Metrics that measure the machine, not the model: never equal between two runs, left out of `identical`. */
-export const TIMING_METRICS = ['train/samples_per_sec'];
+import { bundleThread } from './bundleThread';
 
 /** Predicts the backend the training chain will pick here for a preference (it cannot be sure without loading tfjs-node in a worker). */
 export function expectedBackend(preference: BackendPreference): string {
@@ -47,7 +44,8 @@ export async function planReplay(
   const backend = expectedBackend(backendOverride ?? run.config.train.backend);
   let datasetHash: string | null = null;
   try {
-    datasetHash = (await loadRunDataset(run.config, datasetsDir)).hash;
+    // loaded and hashed off the main thread
+    datasetHash = await bundleThread.call('datasetHash', run.config, datasetsDir);
   } catch (error) {
     warnings.push(
       `Data set ${run.config.data.dataset} cannot be loaded here (${(error as Error).message}); the replay will fail.`,
@@ -74,45 +72,4 @@ export async function planReplay(
   };
 }
 
-/** For each metric of either run: the largest absolute difference over the steps both logged. */
-export function compareRuns(store: Store, first: string, second: string): RunComparison {
-  const names = [
-    ...new Set([...store.metrics.listMetricNames(first), ...store.metrics.listMetricNames(second)]),
-  ].sort();
-  const metrics = names.map((metric): MetricDifference => {
-    const a = store.metrics.readSeriesRaw(first, metric);
-    const b = new Map(store.metrics.readSeriesRaw(second, metric).map((p) => [p.step, p.value]));
-    let maxAbsDiff = 0;
-    let atStep: number | null = null;
-    let points = 0;
-    let onlyInFirst = 0;
-    let bitEqual = true;
-    for (const p of a) {
-      const other = b.get(p.step);
-      if (other === undefined) {
-        onlyInFirst++;
-        continue;
-      }
-      points++;
-      if (!Object.is(p.value, other)) bitEqual = false;
-      const diff = Math.abs(p.value - other);
-      if (atStep === null || diff > maxAbsDiff) {
-        maxAbsDiff = diff;
-        atStep = p.step;
-      }
-    }
-    const onlyInSecond = b.size - points;
-    const identical = bitEqual && onlyInFirst === 0 && onlyInSecond === 0;
-    return {
-      metric,
-      maxAbsDiff,
-      atStep,
-      points,
-      onlyInFirst,
-      onlyInSecond,
-      identical,
-      timing: TIMING_METRICS.includes(metric),
-    };
-  });
-  return { runIds: [first, second], metrics, identical: metrics.every((m) => m.timing || m.identical) };
-}
+export { compareRuns, TIMING_METRICS } from './compare';

@@ -66,6 +66,9 @@ export const RunRecordSchema = z
     modelKind: text(32),
     dataset: z.string().min(1).max(4096),
     datasetHash: hex64.nullable(),
+    // Bundles written before the fixed test sets (issue #12) have neither.
+    testSetHash: hex64.nullable().optional(),
+    datasetNote: text(1000).nullable().optional(),
     backend: text(100).nullable(),
     appVersion: text(64),
     createdAt: time,

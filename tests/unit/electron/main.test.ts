@@ -137,7 +137,8 @@ beforeAll(async () => {
   await import('../../../src-main/electron/main');
   expect(fake.state.privileged).toHaveLength(1); // at import, before ready
   fake.ready();
-  await vi.waitFor(() => expect(fake.state.windows[0]?.loaded).not.toBeNull(), { timeout: 30_000 });
+  // `?? null`: before the window exists, `loaded` is undefined, which is not null either.
+  await vi.waitFor(() => expect(fake.state.windows[0]?.loaded ?? null).not.toBeNull(), { timeout: 30_000 });
 });
 
 afterAll(async () => {

@@ -45,28 +45,29 @@ afterAll(async () => {
   rmSync(temp, { recursive: true, force: true });
 });
 
-function allPoints(w: Workbench, runId: string) {
-  return w.store.metrics
-    .listMetricNames(runId)
-    .map((name) => ({ name, points: w.store.metrics.readSeriesRaw(runId, name) }));
+async function allPoints(w: Workbench, runId: string) {
+  const names = await w.store.metrics.listMetricNames(runId);
+  return Promise.all(names.map(async (name) => ({ name, points: await w.store.metrics.readSeriesRaw(runId, name) })));
 }
-function allImages(w: Workbench, runId: string) {
-  return w.store.images.list(runId).map((meta) => {
-    const image = w.store.images.get(meta.id)!;
-    return {
+async function allImages(w: Workbench, runId: string) {
+  const images = [];
+  for (const meta of await w.store.images.list(runId)) {
+    const image = (await w.store.images.get(meta.id))!;
+    images.push({
       kind: meta.kind,
       step: meta.step,
       epoch: meta.epoch,
       width: meta.width,
       height: meta.height,
       png: Buffer.from(image.png).toString('base64'),
-    };
-  });
+    });
+  }
+  return images;
 }
 /** Decoder means of the run's latest checkpoint for fixed latents, in this process. */
-function decoderOutputs(w: Workbench, runId: string, z: Float32Array) {
-  const run = w.store.runs.require(runId);
-  const checkpoint = w.store.checkpoints.latest(runId)!;
+async function decoderOutputs(w: Workbench, runId: string, z: Float32Array) {
+  const run = await w.store.runs.require(runId);
+  const checkpoint = (await w.store.checkpoints.latest(runId))!;
   const model = modelFromCheckpoint(
     run.config,
     [28, 28, 1],
@@ -79,12 +80,9 @@ function decoderOutputs(w: Workbench, runId: string, z: Float32Array) {
   }
 }
 const fixedZ = Float32Array.from({ length: 5 * 3 }, (_, i) => Math.sin(i * 1.7) * 1.5);
-function snapshotDb(w: Workbench) {
+async function snapshotDb(w: Workbench) {
   return {
-    runs: w.store.runs
-      .list()
-      .map((r) => r.id)
-      .sort(),
+    runs: (await w.store.runs.list()).map((r) => r.id).sort(),
     checkpointFiles: existsSync(w.paths.checkpointsDir)
       ? readdirSync(w.paths.checkpointsDir, { recursive: true }).map(String).sort()
       : [],
@@ -133,9 +131,9 @@ describe('export and import', () => {
     expect(run.final).toEqual(original.final);
     expect((await target.getRun({ runId: run.id })).notes).toMatch(/^a note\n\nImported .* from run /);
 
-    expect(allPoints(target, run.id)).toEqual(allPoints(source, original.id));
-    expect(allImages(target, run.id)).toEqual(allImages(source, original.id));
-    expect(decoderOutputs(target, run.id, fixedZ)).toEqual(decoderOutputs(source, original.id, fixedZ));
+    expect(await allPoints(target, run.id)).toEqual(await allPoints(source, original.id));
+    expect(await allImages(target, run.id)).toEqual(await allImages(source, original.id));
+    expect(await decoderOutputs(target, run.id, fixedZ)).toEqual(await decoderOutputs(source, original.id, fixedZ));
 
     // Playback on the imported run: the grids as they were at the first evaluation.
     const atFirst = await target.imagesAtStep({ runId: run.id, step: 5 });
@@ -177,9 +175,11 @@ describe('export and import', () => {
         weightData: shard.buffer.slice(shard.byteOffset, shard.byteOffset + shard.byteLength),
       }),
     );
-    const checkpoint = source.store.checkpoints.list(original.id).find((c) => c.step === exported.checkpointStep)!;
+    const checkpoint = (await source.store.checkpoints.list(original.id)).find(
+      (c) => c.step === exported.checkpointStep,
+    )!;
     const model = modelFromCheckpoint(
-      source.store.runs.require(original.id).config,
+      (await source.store.runs.require(original.id)).config,
       [28, 28, 1],
       decodeCheckpoint(new Uint8Array(readFileSync(checkpoint.path))),
     );
@@ -202,7 +202,7 @@ describe('export and import', () => {
   it('refuses a bundle with one flipped byte, a truncated one and a foreign one, and writes nothing', async () => {
     const bundle = readFileSync(join(temp, 'bundle.zip'));
     const target = await workbench('refusals');
-    const before = snapshotDb(target);
+    const before = await snapshotDb(target);
     const cases: [string, Uint8Array][] = [];
     for (const at of [0, 100, Math.floor(bundle.length / 2), bundle.length - 30, bundle.length - 1]) {
       const flipped = new Uint8Array(bundle);
@@ -229,8 +229,8 @@ describe('export and import', () => {
     await expect(target.importBundle({ path: folder })).rejects.toThrow(
       /tfjs\/decoder\/group1-shard1of1\.bin does not match its sha256/,
     );
-    expect(snapshotDb(target)).toEqual(before);
-    expect(target.store.runs.list()).toHaveLength(0);
+    expect(await snapshotDb(target)).toEqual(before);
+    expect(await target.store.runs.list()).toHaveLength(0);
   });
 });
 
@@ -248,7 +248,7 @@ describe('continuing an imported run', () => {
     stop();
     await pausing;
     expect(paused.status).toBe('paused');
-    const checkpointStep = source.store.checkpoints.latest(created.id)!.step;
+    const checkpointStep = (await source.store.checkpoints.latest(created.id))!.step;
     expect(checkpointStep).toBeGreaterThan(0);
     expect(checkpointStep).toBeLessThan(8);
     const out = join(temp, 'paused.zip');
@@ -259,14 +259,14 @@ describe('continuing an imported run', () => {
     await target.resumeRun({ runId: imported.run.id }, { startHere: true });
     const finished = await target.waitForRun(imported.run.id);
     expect(finished.status).toBe('completed');
-    const model = (w: Workbench, runId: string) =>
-      allPoints(w, runId)
+    const model = async (w: Workbench, runId: string) =>
+      (await allPoints(w, runId))
         .filter((s) => s.name !== 'train/samples_per_sec')
         .map(({ name, points }) => ({
           name,
           points: points.map(({ step, epoch, value }) => ({ step, epoch, value })),
         }));
-    expect(model(target, imported.run.id)).toEqual(model(source, original.id));
+    expect(await model(target, imported.run.id)).toEqual(await model(source, original.id));
   });
 });
 
@@ -284,9 +284,9 @@ describe('generation', () => {
     const png = decodePng(Buffer.from(samples.dataUrl.split(',')[1], 'base64'));
     expect([png.width, png.height]).toEqual([115, 115]);
     // Same seed and count as the trainer's samples grid: the same picture (same backend).
-    const stored = source.store.images.atOrBefore(original.id, 8).find((i) => i.kind === 'samples')!;
+    const stored = (await source.store.images.atOrBefore(original.id, 8)).find((i) => i.kind === 'samples')!;
     expect(Buffer.from(samples.dataUrl.split(',')[1], 'base64')).toEqual(
-      Buffer.from(source.store.images.get(stored.id)!.png),
+      Buffer.from((await source.store.images.get(stored.id))!.png),
     );
 
     const strip = await source.interpolateLatent({ runId: original.id, from: 0, to: 1, steps: 6, checkpoint: 4 });
@@ -332,14 +332,14 @@ describe('replay', () => {
     expect(plan.warnings.join('\n')).toContain(
       `Backend differs: the original trained on '${original.backend}', this replay will use 'cpu'`,
     );
-    source.store.runs.setInfo(original.id, { datasetHash: 'f'.repeat(64) });
+    await source.store.runs.setInfo(original.id, { datasetHash: 'f'.repeat(64) });
     try {
       const changed = await source.planReplay({ runId: original.id });
       expect(changed.warnings.join('\n')).toMatch(
         /Data set hash differs: the original trained on mnist with sha256 ffffffffffff/,
       );
     } finally {
-      source.store.runs.setInfo(original.id, { datasetHash: original.datasetHash! });
+      await source.store.runs.setInfo(original.id, { datasetHash: original.datasetHash! });
     }
   });
 });

@@ -8,14 +8,8 @@ import { join, relative, sep } from 'node:path';
 import { zipSync } from 'fflate';
 import { ApiError } from '../../../src-main/api/contract';
 import { decodeCheckpoint, encodeCheckpoint } from '../../../src-main/training/checkpoint';
-import {
-  MANIFEST_FILE,
-  MANIFEST_HASH_FILE,
-  sealBundle,
-  zipBundle,
-  type BundleFiles,
-  type BundleManifest,
-} from '../../../src-main/workbench/exchange/bundle';
+import { MANIFEST_FILE, MANIFEST_HASH_FILE, type BundleManifest } from '../../../src-main/workbench/exchange/bundle';
+import { sealBundle, zipBundle, type BundleFiles } from '../../helpers/bundleFiles';
 import { Workbench } from '../../../src-main/workbench/service';
 import { databaseHash, tempDir, removeTempDirs } from './helpers';
 

@@ -7,14 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { unzipSync } from 'fflate';
-import {
-  MANIFEST_FILE,
-  MANIFEST_HASH_FILE,
-  sealBundle,
-  zipBundle,
-  type BundleFiles,
-  type BundleManifest,
-} from '../../../src-main/workbench/exchange/bundle';
+import { MANIFEST_FILE, MANIFEST_HASH_FILE, type BundleManifest } from '../../../src-main/workbench/exchange/bundle';
+import { sealBundle, zipBundle, type BundleFiles } from '../../helpers/bundleFiles';
 import {
   api,
   databaseHash,

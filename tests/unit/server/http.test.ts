@@ -1,5 +1,6 @@
 // Browser mode's security and the API contract, run against both transports the renderer uses:
 // HTTP (this server) and the Electron preload bridge (the IPC handler body, without Electron).
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -58,7 +59,15 @@ function raw(
   });
 }
 
-const runCount = () => workbench.store.db.prepare('SELECT count(*) FROM runs').pluck().get() as number;
+/** Counted through a read-only connection of the test's own (the workbench's store lives in its worker). */
+const runCount = () => {
+  const db = new Database(workbench.store.file, { readonly: true });
+  try {
+    return db.prepare('SELECT count(*) FROM runs').pluck().get() as number;
+  } finally {
+    db.close();
+  }
+};
 const createBody = JSON.stringify({ config: tinyConfig({ epochs: 1 }) });
 
 describe('browser mode security', () => {

@@ -1,6 +1,7 @@
 // Browser mode's bundle transfer: GET /download/export/<runId>.zip and POST /upload/import,
 // guarded like the API (token, Host, Origin). A tiny run is trained in-process, downloaded as a
 // zip, uploaded into a second, empty workbench, and a damaged copy is refused with nothing written.
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -57,8 +58,19 @@ async function tempsBackTo(prefix: string, expected: number): Promise<number> {
 }
 
 const auth = { authorization: `Bearer ${TOKEN}` };
-const count = (workbench: Workbench, table: string) =>
-  workbench.store.db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
+/** A query through a read-only connection of the test's own (the workbench's store lives in its worker). */
+function query(workbench: Workbench, sql: string, ...params: unknown[]): number {
+  const db = new Database(workbench.store.file, { readonly: true });
+  try {
+    return db
+      .prepare(sql)
+      .pluck()
+      .get(...params) as number;
+  } finally {
+    db.close();
+  }
+}
+const count = (workbench: Workbench, table: string) => query(workbench, `SELECT count(*) FROM ${table}`);
 const upload = (body: Uint8Array, headers: Record<string, string> = {}) =>
   raw(targetServer, '/upload/import', {
     method: 'POST',
@@ -173,8 +185,7 @@ describe('POST /upload/import', () => {
     expect(body.ok).toBe(true);
     expect(body.result.sourceRunId).toBe(runId);
     const imported = body.result.run.id as string;
-    const rows = (w: Workbench, id: string) =>
-      w.store.db.prepare('SELECT count(*) FROM metric_points WHERE run_id = ?').pluck().get(id) as number;
+    const rows = (w: Workbench, id: string) => query(w, 'SELECT count(*) FROM metric_points WHERE run_id = ?', id);
     expect(rows(target, imported)).toBe(rows(source, runId));
     expect(body.result.metricPoints).toBe(rows(source, runId));
     const runs = await target.listRuns();

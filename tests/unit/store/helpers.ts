@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseRunConfig, type RunConfig, type RunConfigInput } from '../../../src-main/api/config';
 import { openStore, type Store, type StoreOptions } from '../../../src-main/store/db';
-import type { MetricPoint } from '../../../src-main/store/metrics';
+import type { RunMetricPoint } from '../../../src-main/store/metrics';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
@@ -15,8 +15,21 @@ export const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 
 const dirs: string[] = [];
 const stores: Store[] = [];
 
+/**
+ * A temporary folder every user can reach: os.tmpdir() when each folder above it lets others
+ * through (o+x), else /tmp. Tests that act as user nobody must not depend on where the clone or
+ * $TMPDIR sits (a clone under a 0700 folder is out of nobody's reach).
+ */
+export function sharedTmpRoot(): string {
+  const base = path.resolve(os.tmpdir());
+  for (let dir = base; ; dir = path.dirname(dir)) {
+    if ((fs.statSync(dir).mode & 0o001) === 0) return '/tmp';
+    if (path.dirname(dir) === dir) return base;
+  }
+}
+
 export function tempDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vae-store-test-'));
+  const dir = fs.mkdtempSync(path.join(sharedTmpRoot(), 'vae-store-test-'));
   dirs.push(dir);
   return dir;
 }
@@ -62,7 +75,7 @@ export function seriesPoints(
   name: string,
   steps: Iterable<number>,
   value: (step: number) => number,
-): MetricPoint[] {
+): RunMetricPoint[] {
   return [...steps].map((step) => ({
     runId,
     name,
@@ -84,16 +97,54 @@ export function countRows(store: Store, table: string, where = '1', ...params: u
     .get(...params) as number;
 }
 
-/** Runs a fixture script under tsx in a child process; resolves with its parsed JSON output. */
-export function runFixture<T>(
+/**
+ * A copy of a fixture that another user can run from a folder they can reach: the script bundled
+ * into one .mjs file (esbuild, the bundler tsx itself runs on), better-sqlite3 and the migrations
+ * copied beside it. Nothing of it is read from the clone, whose folders may be closed to others.
+ */
+async function stageFixture(script: string): Promise<{ entry: string; dir: string; env: NodeJS.ProcessEnv }> {
+  const { build } = await import('esbuild');
+  const dir = fs.mkdtempSync(path.join(sharedTmpRoot(), 'vae-store-fixture-'));
+  dirs.push(dir);
+  fs.chmodSync(dir, 0o755);
+  const entry = path.join(dir, `${path.basename(script, '.ts')}.mjs`);
+  await build({
+    entryPoints: [path.join(FIXTURES, script)],
+    outfile: entry,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    external: ['better-sqlite3'],
+    logLevel: 'error',
+  });
+  const modules = path.join(REPO_ROOT, 'node_modules');
+  for (const name of ['better-sqlite3/package.json', 'better-sqlite3/lib', 'bindings', 'file-uri-to-path']) {
+    fs.cpSync(path.join(modules, name), path.join(dir, 'node_modules', name), { recursive: true });
+  }
+  const addon = 'better-sqlite3/build/Release/better_sqlite3.node';
+  fs.cpSync(path.join(modules, addon), path.join(dir, 'node_modules', addon));
+  fs.cpSync(path.join(REPO_ROOT, 'migrations'), path.join(dir, 'migrations'), { recursive: true });
+  for (const file of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    fs.chmodSync(path.join(file.parentPath, file.name), file.isDirectory() ? 0o755 : 0o644);
+  }
+  return { entry, dir, env: { VAE_WORKBENCH_MIGRATIONS: path.join(dir, 'migrations') } };
+}
+
+/**
+ * Runs a fixture script under tsx in a child process; resolves with its parsed JSON output. With a
+ * uid, the script runs from a staged copy (stageFixture) so the other user needs no access to the clone.
+ */
+export async function runFixture<T>(
   script: string,
   args: string[],
   options: { uid?: number; gid?: number } = {},
 ): Promise<T> {
+  const staged = options.uid === undefined ? null : await stageFixture(script);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(FIXTURES, script), ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, NODE_OPTIONS: '' },
+    const argv = staged ? [staged.entry, ...args] : ['--import', 'tsx', path.join(FIXTURES, script), ...args];
+    const child = spawn(process.execPath, argv, {
+      cwd: staged ? staged.dir : REPO_ROOT,
+      env: { ...process.env, NODE_OPTIONS: '', ...staged?.env },
       ...options,
     });
     let stdout = '';

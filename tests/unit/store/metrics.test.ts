@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidInputError, NotFoundError } from '../../../src-main/store/errors';
-import { ROLLUP_LEVELS, type MetricPoint, type SeriesBucket } from '../../../src-main/store/metrics';
+import { ROLLUP_LEVELS, type RunMetricPoint as MetricPoint, type SeriesBucket } from '../../../src-main/store/metrics';
 import type { Store } from '../../../src-main/store/db';
 import { cleanup, config, countRows, openTempStore, range, rng, seriesPoints } from './helpers';
 

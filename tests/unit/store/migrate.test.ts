@@ -87,7 +87,7 @@ describe('migrations', () => {
     expect(v2.db.prepare('SELECT colour FROM runs WHERE id = ?').pluck().get(run.id)).toBe('#888888');
     expect(countRows(v2, 'bookmarks')).toBe(0);
     const kept = v2.runs.get(run.id)!;
-    expect([kept.experimentName, kept.tags, v2.metrics.finalMetrics(run.id)['train/loss'].value]).toEqual([
+    expect([kept.experiment, kept.tags, v2.metrics.finalMetrics(run.id)['train/loss'].value]).toEqual([
       'baseline',
       ['a'],
       2.5,

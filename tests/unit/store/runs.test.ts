@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidInputError, InvalidTransitionError, NotFoundError } from '../../../src-main/store/errors';
 import { RESUMABLE_STATUSES, RUN_STATUSES, STATUS_TRANSITIONS, type RunStatus } from '../../../src-main/store/runs';
 import type { Store } from '../../../src-main/store/db';
+import type { ImageKind } from '../../../src-main/api/contract';
 import { cleanup, config, countRows, openAgain, openTempStore, range, seriesPoints } from './helpers';
 
 afterEach(cleanup);
@@ -46,7 +47,7 @@ describe('runs', () => {
       modelKind: 'beta-vae',
       dataset: '/data/shapes.npy',
       appVersion: '0.1.0',
-      experimentName: 'beta sweep',
+      experiment: 'beta sweep',
       tags: ['beta4', 'sweep'],
       totalSteps: 30,
       step: 0,
@@ -82,17 +83,19 @@ describe('runs', () => {
 
     const all = store.runs.list();
     expect(all.map((r) => r.id)).toEqual([b.id, a.id]);
-    expect(all[1]).toMatchObject({
-      experimentName: 'x',
-      tags: ['keep'],
-      metrics: { 'test/elbo': -80, 'test/iwae': null, 'train/loss': 3.25 },
-    });
-    expect(all[0].metrics).toEqual({ 'test/elbo': null, 'test/iwae': null, 'train/loss': null });
+    expect(all[1]).toMatchObject({ experiment: 'x', tags: ['keep'] });
+    // The last value of each headline metric the run has logged, and no others.
+    expect(all[1].final).toEqual({ 'test/elbo': -80, 'train/loss': 3.25 });
+    expect(all[0].final).toEqual({});
+    // A summary is the API's record: none of the store's bookkeeping columns leave the store.
+    expect(Object.keys(all[1])).not.toContain('owner');
+    expect(Object.keys(all[1])).not.toContain('resumedCount');
+    expect(store.runs.summary(a.id)).toEqual(all[1]);
     expect(store.runs.list({ tag: 'keep' }).map((r) => r.id)).toEqual([a.id]);
     expect(store.runs.list({ experiment: 'x' }).map((r) => r.id)).toEqual([a.id]);
     expect(store.runs.list({ status: ['running', 'paused'] }).map((r) => r.id)).toEqual([b.id]);
     expect(store.runs.list({ limit: 1, offset: 1, metrics: ['train/loss'] })).toMatchObject([
-      { id: a.id, metrics: { 'train/loss': 3.25 } },
+      { id: a.id, final: { 'train/loss': 3.25 } },
     ]);
   });
 
@@ -315,7 +318,7 @@ describe('images and checkpoints', () => {
   it('lists images without their bytes, returns one with them, and picks the latest per kind at or before a step', () => {
     const store = openTempStore();
     const run = store.runs.create({ config: config() });
-    const add = (step: number, kind: string) =>
+    const add = (step: number, kind: ImageKind) =>
       store.images.add({ runId: run.id, step, epoch: step / 100, kind, png: PNG, width: 8, height: 8 });
     const ids = [
       add(100, 'samples'),

@@ -1,0 +1,22 @@
+// The bundle worker thread: packing, unpacking and hashing of bundles and checkpoint files, and the
+// tfjs half of an export, so the main thread (the window's IPC, the HTTP server) never waits on
+// zip, sha256 or tfjs work.
+import { serveRequests } from '../rpc';
+import { checkpointStep, hashFile, packBundle, unpackBundle } from './bundle';
+import { exportNetworks } from './networks';
+import { checkStagedBundle } from './checkStaged';
+import { datasetHash, renderInterpolation, renderSamples } from './render';
+
+export const bundleMethods = {
+  packBundle,
+  unpackBundle,
+  hashFile,
+  checkpointStep,
+  exportNetworks,
+  renderSamples,
+  renderInterpolation,
+  datasetHash,
+  checkStagedBundle,
+};
+
+serveRequests(bundleMethods);

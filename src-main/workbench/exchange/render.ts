@@ -1,0 +1,82 @@
+// Generation's tfjs half, run in the bundle worker: a model rebuilt from a verified checkpoint
+// file draws prior samples or decodes a latent interpolation, returned as a PNG grid. tfjs loads
+// there on first use, never on the main thread.
+import type { RunConfig } from '../../api/config';
+import type { BackendPreference } from '../../training/backend';
+import { decodeCheckpoint } from '../../training/checkpoint';
+import { encodeGrid, type GridImage } from '../../training/imageGrid';
+import { evalTestPixels, inputShapeFor, loadRunDataset } from '../../training/runData';
+import { readFileSync } from 'node:fs';
+import { ExchangeError } from './bundle';
+
+export interface RenderModel {
+  config: RunConfig;
+  checkpointPath: string;
+  backend: BackendPreference;
+}
+
+type Neural = typeof import('../../training/checkpointModel');
+
+async function withModel<T>(
+  { config, checkpointPath, backend }: RenderModel,
+  fn: (
+    neural: Neural,
+    model: import('../../training/checkpointModel').CheckpointVaeModel,
+    shape: [number, number, number],
+  ) => T,
+): Promise<T & { backend: string }> {
+  const content = decodeCheckpoint(new Uint8Array(readFileSync(checkpointPath)), checkpointPath);
+  const shape = await inputShapeFor(config, content.model);
+  const neural = await import('../../training/checkpointModel');
+  const info = await neural.ensureBackend(backend);
+  const model = neural.modelFromCheckpoint(config, shape, content);
+  try {
+    return { ...fn(neural, model, shape), backend: info.name };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** `count` prior samples (seeded) as a grid of `columns`. */
+export function renderSamples(
+  source: RenderModel,
+  options: { count: number; seed: number; columns: number },
+): Promise<GridImage & { backend: string }> {
+  return withModel(source, (neural, model, [h, w]) =>
+    encodeGrid(neural.priorSamples(model, options.count, options.seed), options.count, h, w, options.columns),
+  );
+}
+
+/** The path between two test images (by index into the run's test split) in latent space, ends included. */
+export async function renderInterpolation(
+  source: RenderModel,
+  options: { from: number; to: number; steps: number; datasetsDir?: string },
+): Promise<GridImage & { backend: string }> {
+  const { config } = source;
+  const data = await loadRunDataset(config, options.datasetsDir).catch((error: Error) => {
+    throw new ExchangeError(
+      409,
+      `Interpolation needs the run's test images, but data set ${config.data.dataset} cannot be loaded here: ${error.message}`,
+    );
+  });
+  for (const [name, index] of [
+    ['from', options.from],
+    ['to', options.to],
+  ] as const) {
+    if (!Number.isInteger(index) || index < 0 || index >= data.test.count) {
+      throw new ExchangeError(400, `${name} must be a test image index from 0 to ${data.test.count - 1}, got ${index}`);
+    }
+  }
+  const test = evalTestPixels(config, data);
+  const dim = data.height * data.width * data.channels;
+  const image = (i: number) => test.slice(i * dim, (i + 1) * dim);
+  const count = options.steps + 2;
+  return withModel(source, (neural, model, [h, w]) =>
+    encodeGrid(neural.interpolate(model, image(options.from), image(options.to), options.steps), count, h, w, count),
+  );
+}
+
+/** The sha256 of the data a run trains on, as the trainer records it (loads the data set). */
+export async function datasetHash(config: RunConfig, datasetsDir?: string): Promise<string> {
+  return (await loadRunDataset(config, datasetsDir)).hash;
+}

@@ -1,0 +1,238 @@
+// What each API method does, given a request already validated by the facade (service.ts). Errors
+// are thrown as they come (store, exchange, config errors); the facade maps them once.
+import { availableParallelism } from 'node:os';
+import { parseRunConfig, type RunConfig } from '../api/config';
+import { ApiError, type MethodName, type ResponseMap, type ValidRequestOf } from '../api/contract';
+import { APP_VERSION } from '../api/version';
+import type { BackendPreference } from '../training/backend';
+import type { CheckpointFiles } from './checkpointFiles';
+import { admitRunConfig, admitRunConfigs, datasetInfo, importDatasetFile } from './datasets';
+import * as exchange from './exchange';
+import type { ViewEvents } from './ingest';
+import type { DataPaths } from './paths';
+import type { RunQueue } from './queue';
+import type { RemoteStore } from './storeThread';
+
+/** What a shell may ask besides the request: the CLI trains its own runs in its own process. */
+export interface CallOptions {
+  /** Claim and train the created/resumed/replayed run in this process at once (the CLI). */
+  startHere?: boolean;
+}
+
+export interface HandlerContext {
+  store: RemoteStore;
+  paths: DataPaths;
+  queue: RunQueue;
+  views: ViewEvents;
+  checkpoints: CheckpointFiles;
+  backend?: BackendPreference;
+}
+
+export type Handlers = {
+  [M in MethodName]: (request: ValidRequestOf<M>, options: CallOptions) => Promise<ResponseMap[M]>;
+};
+
+/** PNG bytes as a data: URL, the form images take through the API (IPC and HTTP alike). */
+export function pngDataUrl(png: Uint8Array): string {
+  return `data:image/png;base64,${Buffer.from(png).toString('base64')}`;
+}
+
+export function createHandlers(ctx: HandlerContext): Handlers {
+  const { store, queue, views } = ctx;
+  const runId = (idOrPrefix: string): Promise<string> => store.runs.resolveId(idOrPrefix);
+  const startsHere = (options: CallOptions): boolean => options.startHere ?? !queue.options.claim;
+  const exchangeContext = (): exchange.ExchangeContext => ({
+    store,
+    checkpointsDir: ctx.paths.checkpointsDir,
+    backend: ctx.backend,
+    datasetsDir: ctx.paths.datasetsDir,
+  });
+
+  /** A queued run; with `startHere` claimed in the same transaction, so a running app cannot take it first. */
+  const createRun = async (
+    request: ValidRequestOf<'createRun'>,
+    options: CallOptions & { replayOf?: string },
+  ): Promise<ResponseMap['createRun']> => {
+    const config = parseRunConfig(request.config);
+    // No run row before its data set loads and its config is costed on it (issue #13).
+    await admitRunConfig(config, store, ctx.paths.datasetsDir);
+    const startHere = options.startHere ?? false;
+    const [run] = await store.ops.createRuns(
+      [
+        {
+          config,
+          name: request.name,
+          experimentName: request.experiment,
+          tags: request.tags,
+          replayOf: options.replayOf,
+        },
+      ],
+      startHere,
+    );
+    const summary = await store.runs.summary(run.id);
+    views.broadcast({ type: 'run', run: summary });
+    if (startHere) await queue.start(run);
+    else void queue.schedule();
+    return summary;
+  };
+
+  /**
+   * Cancel or pause. A run this process trains is signalled directly (it stops at the next batch);
+   * one trained by another process is marked in the store, and that process's heartbeat sees it
+   * within a second and stops its worker.
+   */
+  const stopRun = async (idOrPrefix: string, to: 'cancelled' | 'paused'): Promise<ResponseMap['cancelRun']> => {
+    const id = await runId(idOrPrefix);
+    if (queue.signal(id, to)) return store.runs.summary(id);
+    const run = await store.runs.require(id);
+    if (to === 'paused' && run.status !== 'running') {
+      throw new ApiError(409, `Run ${run.id} is ${run.status}; only a running run can be paused`);
+    }
+    await store.runs.updateStatus(run.id, to);
+    const summary = await store.runs.summary(run.id);
+    queue.announce(summary);
+    return summary;
+  };
+
+  const copyOf = (original: ResponseMap['getRun'] | ResponseMap['createRun'], suffix: string) => ({
+    config: original.config,
+    experiment: original.experiment ?? undefined,
+    name: `${original.name} (${suffix})`,
+    tags: original.tags,
+  });
+
+  return {
+    appInfo: async () => ({
+      version: APP_VERSION,
+      dataDir: ctx.paths.dataDir,
+      transport: 'http',
+      cores: availableParallelism(),
+    }),
+    listRuns: () => store.runs.list(),
+    getRun: async ({ runId: ref }) => {
+      const id = await runId(ref);
+      const [summary, note, metricNames, checkpoints] = await Promise.all([
+        store.runs.summary(id),
+        store.notes.get(id),
+        store.metrics.listMetricNames(id),
+        store.checkpoints.list(id),
+      ]);
+      return {
+        ...summary,
+        notes: note?.text ?? '',
+        metricNames,
+        checkpoints: checkpoints.map(({ runId: _, path: _path, ...info }) => info),
+      };
+    },
+    getSeries: ({ runIds, metric, maxBuckets }) =>
+      Promise.all(
+        runIds.map(async (ref) => ({
+          runId: ref,
+          metric,
+          buckets: await store.metrics.readSeries(await runId(ref), metric, { maxBuckets: maxBuckets ?? 1000 }),
+        })),
+      ),
+    listMetricNames: async ({ runIds }) => {
+      const names = new Set<string>();
+      for (const ref of runIds)
+        for (const name of await store.metrics.listMetricNames(await runId(ref))) names.add(name);
+      return [...names].sort();
+    },
+    listImages: async ({ runId: ref, kind }) => store.images.list(await runId(ref), kind),
+    getImage: async ({ imageId }) => {
+      const image = await store.images.get(imageId);
+      if (!image) throw new ApiError(404, `Image ${imageId} not found`);
+      return { dataUrl: pngDataUrl(image.png) };
+    },
+    /** Playback: for each image kind, the grid logged at the highest step <= step. */
+    imagesAtStep: async ({ runId: ref, step }) => store.images.atOrBefore(await runId(ref), step),
+
+    createRun: (request, options) => createRun(request, { startHere: options.startHere }),
+    createSweep: async ({ config, experiment, param, values }) => {
+      const base = parseRunConfig(config);
+      // Validate every member before creating any, so a bad value leaves nothing behind.
+      const configs = values.map((value) => {
+        const copy = structuredClone(base) as RunConfig & Record<string, Record<string, unknown>>;
+        const [group, key] = param.split('.') as [keyof RunConfig, string];
+        (copy[group] as Record<string, unknown>)[key] = value;
+        if (param === 'model.beta' && copy.model.kind === 'vae' && value !== 1) copy.model.kind = 'beta-vae';
+        return parseRunConfig(copy);
+      });
+      await admitRunConfigs(configs, store, ctx.paths.datasetsDir);
+      const runs = await store.ops.createRuns(
+        configs.map((c, i) => ({ config: c, experimentName: experiment, name: `${experiment} ${param}=${values[i]}` })),
+        false,
+      );
+      const summaries = await Promise.all(runs.map((run) => store.runs.summary(run.id)));
+      for (const run of summaries) views.broadcast({ type: 'run', run });
+      void queue.schedule();
+      return summaries;
+    },
+    duplicateRun: async ({ runId: ref }) => createRun(copyOf(await store.runs.summary(await runId(ref)), 'copy'), {}),
+    cancelRun: ({ runId: ref }) => stopRun(ref, 'cancelled'),
+    pauseRun: ({ runId: ref }) => stopRun(ref, 'paused'),
+    resumeRun: async ({ runId: ref }, options) => {
+      const startHere = startsHere(options);
+      const resumed = await store.ops.resumeRun(await runId(ref), startHere);
+      const summary = await store.runs.summary(resumed.id);
+      views.broadcast({ type: 'run', run: summary });
+      if (startHere) await queue.start(resumed);
+      else void queue.schedule();
+      return summary;
+    },
+    deleteRun: async ({ runId: ref }) => {
+      const id = await runId(ref);
+      await ctx.checkpoints.deleteRun(id, await store.runs.delete(id));
+      views.broadcast({ type: 'run-deleted', runId: id });
+      return { deleted: true };
+    },
+    setNotes: async ({ runId: ref, text }) => {
+      await store.notes.set(await runId(ref), text);
+      return { ok: true };
+    },
+    setTags: async ({ runId: ref, tags }) => {
+      const id = await runId(ref);
+      await store.ops.setTags(id, tags);
+      const summary = await store.runs.summary(id);
+      views.broadcast({ type: 'run', run: summary });
+      return summary;
+    },
+
+    exportRun: async ({ runId: ref, checkpoint, out }) =>
+      exchange.exportRun(exchangeContext(), await runId(ref), { checkpoint, out }),
+    importBundle: async ({ path }) => {
+      const { runId: id, manifest: _, ...result } = await exchange.importBundle(exchangeContext(), path);
+      const run = await store.runs.summary(id);
+      views.broadcast({ type: 'run', run });
+      return { run, ...result };
+    },
+    planReplay: async ({ runId: ref }) =>
+      exchange.planReplay(await store.runs.require(await runId(ref)), ctx.backend, ctx.paths.datasetsDir),
+    /** Trains the run's config again (same seed) as a new run linked by replay_of; the plan names what may differ. */
+    replayRun: async ({ runId: ref }, options) => {
+      const original = await store.runs.require(await runId(ref));
+      const plan = await exchange.planReplay(original, ctx.backend, ctx.paths.datasetsDir);
+      const copy = copyOf(await store.runs.summary(original.id), 'replay');
+      const run = await createRun(copy, { startHere: startsHere(options), replayOf: original.id });
+      return { run, plan };
+    },
+    compareRuns: async ({ runIds: [first, second] }) => store.compareRuns(await runId(first), await runId(second)),
+    generateSamples: async ({ runId: ref, checkpoint, count, seed }) => {
+      const { png, ...image } = await exchange.generateSamples(exchangeContext(), ref, { checkpoint, count, seed });
+      return { ...image, dataUrl: pngDataUrl(png) };
+    },
+    interpolateLatent: async ({ runId: ref, checkpoint, from, to, steps }) => {
+      const { png, ...image } = await exchange.interpolateLatent(exchangeContext(), ref, {
+        checkpoint,
+        from,
+        to,
+        steps,
+      });
+      return { ...image, dataUrl: pngDataUrl(png) };
+    },
+
+    // Data sets by id (issue #13; the logic lives in ./datasets.ts).
+    importDataset: ({ path, name }) => importDatasetFile(store, ctx.paths.datasetsDir, path, name),
+    listDatasets: async () => (await store.datasets.list()).map(datasetInfo),
+  };
+}
