@@ -10,7 +10,7 @@ export const BUILTIN_DATASETS = ['mnist', 'fashion-mnist', 'shapes'] as const;
 export const BINARIZATIONS = ['none', 'static', 'dynamic'] as const;
 export const KL_SCHEDULES = ['constant', 'linear', 'cyclical'] as const;
 export const OBJECTIVES = ['elbo', 'iwae'] as const;
-export const BACKEND_PREFERENCES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BACKEND_PREFERENCES = ['auto', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
 
 export const RUN_STATUSES = [
   'queued',

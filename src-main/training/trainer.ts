@@ -14,12 +14,14 @@ import { capacityAt, klWeightAt } from '../models/schedules';
 import type { LossOptions, VaeModel } from '../models/types';
 import { createAdam } from './accelerate';
 import { initBackend, type BackendInfo, type BackendPreference } from './backend';
+import { calibrate } from './calibrate';
 import { decodeCheckpoint, encodeCheckpoint, type NamedArray } from './checkpoint';
 import { CONTROL, type FinishStatus, type TrainerEvent, type TrainJob } from './events';
 import { encodeGrid } from './imageGrid';
 import { trainStep } from './step';
 import { mutualInformationGap } from './mig';
 import { deriveSeed, PRIOR_GRID_SEED, SEED_PURPOSE } from './seeds';
+import { describeAdapter } from './webgpu';
 
 export type Emit = (event: TrainerEvent, transfer?: ArrayBuffer[]) => void;
 
@@ -48,8 +50,18 @@ export async function train(job: TrainJob, control: Int32Array, emit: Emit): Pro
   let epoch = 0;
   let run: Run | null = null;
   try {
-    const backend = await chooseBackend(job);
+    let backend = await chooseBackend(job);
     run = await prepare(job);
+    if (backend.calibrate) {
+      // 'auto' found a hardware GPU: time this run's step there and on the CPU chain, then build the
+      // run's model afresh on the faster one (calibrate.ts).
+      const shape: [number, number, number] = [run.data.height, run.data.width, run.data.channels];
+      run.model.dispose();
+      run.optimizer.dispose();
+      run = null;
+      backend = await calibrate(backend, job.config, shape);
+      run = await prepare(job);
+    }
     const resumed = job.resumeFrom ? await restore(run, job.resumeFrom.path) : 0;
     step = resumed;
     epoch = Math.floor(step / run.stepsPerEpoch);
@@ -92,6 +104,8 @@ async function chooseBackend(job: TrainJob): Promise<BackendInfo> {
  * because it changes the last bits of every product: a replay compares against this string.
  */
 export function describeBackend(info: BackendInfo): string {
+  // The adapter is part of a webgpu run's backend: a replay on another GPU warns like any other change.
+  if (info.name === 'webgpu') return `webgpu(${info.adapter ? describeAdapter(info.adapter) : 'unknown adapter'})`;
   return info.accelerator === 'none' ? info.name : `${info.name}+${info.accelerator}`;
 }
 
