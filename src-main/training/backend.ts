@@ -9,6 +9,7 @@ import { readdirSync } from 'node:fs';
 import type { BACKEND_PREFERENCES } from '../api/config';
 import { chooseAccelerator, type Accelerator } from './accelerate';
 import { installConvKernels } from './accelerate/conv';
+import { installWebGpuKernelFixes } from './webgpuKernels';
 import { adapterChoice, describeAdapter, findAdapter, WEBGPU_INSTALL_HINT, type GpuAdapterInfo } from './webgpu';
 
 export type BackendPreference = (typeof BACKEND_PREFERENCES)[number];
@@ -79,7 +80,8 @@ async function tryTensorflow(): Promise<string | null> {
 async function tryWebgpu(auto: boolean): Promise<{ failure: string | null; adapter?: GpuAdapterInfo }> {
   // 'auto' never takes a software adapter; a forced webgpu takes what VAE_WORKBENCH_WEBGPU_ADAPTER allows.
   const choice = auto ? 'hardware' : adapterChoice();
-  if (auto && !hardwareGpuLikely()) return { failure: 'webgpu skipped: no GPU driver found (no Vulkan ICD but software ones)' };
+  if (auto && !hardwareGpuLikely())
+    return { failure: 'webgpu skipped: no GPU driver found (no Vulkan ICD but software ones)' };
   const found = await findAdapter(choice);
   if ('failure' in found) return { failure: `webgpu unavailable: ${found.failure}` };
   try {
@@ -90,8 +92,12 @@ async function tryWebgpu(auto: boolean): Promise<{ failure: string | null; adapt
       failure: `webgpu unavailable: @tensorflow/tfjs-backend-webgpu is not installed: ${WEBGPU_INSTALL_HINT} (${(error as Error).message.split('\n')[0]})`,
     };
   }
+  installWebGpuKernelFixes();
   const ok = await tf.setBackend('webgpu');
-  if (!ok) return { failure: `webgpu unavailable: tfjs's webgpu backend failed to initialize on ${describeAdapter(found.adapter)}` };
+  if (!ok)
+    return {
+      failure: `webgpu unavailable: tfjs's webgpu backend failed to initialize on ${describeAdapter(found.adapter)}`,
+    };
   return { failure: null, adapter: found.adapter };
 }
 
@@ -104,7 +110,7 @@ function hardwareGpuLikely(): boolean {
   if (process.platform !== 'linux') return true;
   const dirs = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/local/share/vulkan/icd.d'];
   for (const dir of dirs) {
-    let names: string[] = [];
+    let names: string[];
     try {
       names = readdirSync(dir);
     } catch {

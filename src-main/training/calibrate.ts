@@ -8,14 +8,14 @@ import { createModel } from '../models';
 import type { LossOptions } from '../models/types';
 import { createAdam } from './accelerate';
 import { initBackend, type BackendInfo } from './backend';
-import { trainStep } from './step';
+import { trainStepAsync } from './step';
 import { describeAdapter } from './webgpu';
 
 const WARMUP_STEPS = 2;
 const TIMED_STEPS = 3;
 
 /** Milliseconds per optimizer step of `config`'s model on the current backend (median of the timed steps). */
-export function timeStep(config: RunConfig, inputShape: [number, number, number]): number {
+export async function timeStep(config: RunConfig, inputShape: [number, number, number]): Promise<number> {
   const model = createModel(config.model, inputShape, 0);
   const optimizer = createAdam(config.train.lr);
   const inputDim = inputShape[0] * inputShape[1] * inputShape[2];
@@ -35,7 +35,7 @@ export function timeStep(config: RunConfig, inputShape: [number, number, number]
     const variables = model.trainableVariables();
     for (let i = 0; i < WARMUP_STEPS + TIMED_STEPS; i++) {
       const started = performance.now();
-      trainStep(model, optimizer, variables, pixels, count, options);
+      await trainStepAsync(model, optimizer, variables, pixels, count, options);
       if (i >= WARMUP_STEPS) times.push(performance.now() - started);
     }
   } finally {
@@ -58,17 +58,21 @@ export async function calibrate(
   const adapter = gpu.adapter ? describeAdapter(gpu.adapter) : 'webgpu';
   let gpuMs: number;
   try {
-    gpuMs = timeStep(config, inputShape);
+    gpuMs = await timeStep(config, inputShape);
   } catch (error) {
     // e.g. "Kernel 'X' not registered for backend 'webgpu'": the model cannot train there
     const cpu = await initBackend('auto', { skipWebgpu: true });
     return {
       ...cpu,
-      skipped: [...gpu.skipped, `webgpu (${adapter}) skipped: ${(error as Error).message.split('\n')[0]}`, ...cpu.skipped],
+      skipped: [
+        ...gpu.skipped,
+        `webgpu (${adapter}) skipped: ${(error as Error).message.split('\n')[0]}`,
+        ...cpu.skipped,
+      ],
     };
   }
   const cpu = await initBackend('auto', { skipWebgpu: true });
-  const cpuMs = timeStep(config, inputShape);
+  const cpuMs = await timeStep(config, inputShape);
   const figures = `${gpuMs.toFixed(1)} ms/step on ${adapter} vs ${cpuMs.toFixed(1)} ms/step on ${cpu.name}`;
   if (cpuMs <= gpuMs) {
     return { ...cpu, skipped: [...gpu.skipped, `webgpu slower in calibration: ${figures}`, ...cpu.skipped] };

@@ -98,7 +98,7 @@ export async function findAdapter(
         choice === 'swiftshader'
           ? `no WebGPU adapter: SwiftShader's Vulkan driver was not found (VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES ?? 'unset'}; ` +
             `on Debian: apt-get install chromium libvulkan1)`
-          : 'no WebGPU adapter: no GPU driver with Vulkan, Metal or D3D12 was found (on Linux: install the GPU vendor\'s Vulkan driver and libvulkan1)',
+          : "no WebGPU adapter: no GPU driver with Vulkan, Metal or D3D12 was found (on Linux: install the GPU vendor's Vulkan driver and libvulkan1)",
     };
   }
   const info: GpuAdapterInfo = {

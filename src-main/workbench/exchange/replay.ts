@@ -6,6 +6,7 @@ import type { MetricDifference, ReplayPlan, RunComparison } from '../../api/cont
 import type { BackendPreference } from '../../training/backend';
 import { loadSgemmAddon } from '../../training/accelerate/addon';
 import { loadRunDataset } from '../../training/runData';
+import { describeAdapter, findAdapter, prepareWebGpuEnvironment } from '../../training/webgpu';
 
 /** Metrics that measure the machine, not the model: never equal between two runs, left out of `identical`. */
 export const TIMING_METRICS = ['train/samples_per_sec'];
@@ -37,10 +38,23 @@ function expectedWasmAccelerator(): string {
   return loadSgemmAddon().addon ? 'native-sgemm' : 'wasm-transpose-fast-path';
 }
 
+/**
+ * The webgpu backend as a run here would record it, adapter included: Dawn is asked for its adapter
+ * (it is not tfjs; no model is built), so a replay on another GPU warns before it starts.
+ */
+async function expectedWebgpuBackend(): Promise<string> {
+  prepareWebGpuEnvironment();
+  const found = await findAdapter();
+  return 'adapter' in found
+    ? `webgpu(${describeAdapter(found.adapter)})`
+    : `webgpu, unavailable here (${found.failure})`;
+}
+
 /** What a replay of `run` will differ in; loads the data set (no tfjs) to compare its hash. */
 export async function planReplay(run: Run, backendOverride?: BackendPreference): Promise<ReplayPlan> {
   const warnings: string[] = [];
-  const backend = expectedBackend(backendOverride ?? run.config.train.backend);
+  let backend = expectedBackend(backendOverride ?? run.config.train.backend);
+  if (backend === 'webgpu') backend = await expectedWebgpuBackend();
   let datasetHash: string | null = null;
   try {
     datasetHash = (await loadRunDataset(run.config)).hash;
