@@ -387,3 +387,11 @@ async function main(): Promise<void> {
 }
 
 await main();
+
+// --webgpu: the GPU row (bench/webgpu.ts), when a hardware adapter is present (or the software one is
+// allowed by VAE_WORKBENCH_WEBGPU_ADAPTER); the table says why not otherwise.
+if (flag('webgpu')) {
+  const { gpuRows, formatGpuRows } = await import('./webgpu');
+  const rows = await gpuRows(steps);
+  process.stdout.write(json ? `${JSON.stringify({ gpu: rows })}\n` : `\nwebgpu:\n${formatGpuRows(rows)}\n`);
+}

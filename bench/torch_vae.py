@@ -44,13 +44,15 @@ def main():
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--device", default="cpu", help="cpu, or cuda where PyTorch was built with it")
     args = parser.parse_args()
+    device = torch.device(args.device)
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     torch.manual_seed(7)
-    model = Vae()
+    model = Vae().to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    batches = [(torch.rand(args.batch, 784) < 0.13).float() for _ in range(8)]
+    batches = [(torch.rand(args.batch, 784) < 0.13).float().to(device) for _ in range(8)]
     times = []
     losses = []
     for step in range(args.warmup + args.steps):
@@ -69,7 +71,7 @@ def main():
     ordered = sorted(times)
     median = ordered[len(ordered) // 2]
     print(json.dumps({
-        "backend": "pytorch",
+        "backend": "pytorch" if args.device == "cpu" else f"pytorch-{args.device}",
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "steps": args.steps,

@@ -26,7 +26,7 @@ export const OBJECTIVES = ['elbo', 'iwae'] as const;
 export const FREE_BITS_GROUPS = ['dimension', 'layer'] as const;
 /** A learned Gaussian sigma never goes below one grey step of a dequantized 8-bit image. */
 export const GAUSSIAN_SIGMA_FLOOR = 1 / 256;
-export const BACKEND_PREFERENCES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BACKEND_PREFERENCES = ['auto', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
 
 export const RUN_STATUSES = [
   'queued',

@@ -18,7 +18,7 @@ export function createModel(config: ModelConfig, inputShape: [number, number, nu
 }
 
 export type { LossOptions, LossTerms, VaeModel } from './types';
-export { getNamedWeights, setNamedWeights, type NamedWeight } from './weights';
+export { getNamedWeights, getNamedWeightsAsync, setNamedWeights, type NamedWeight } from './weights';
 export { activeUnits, unitActivity, ACTIVE_UNIT_THRESHOLD } from './activeUnits';
 export { capacityAt, constantWeight, cyclicalWeight, klWeightAt, linearWarmup, type KlScheduleSpec } from './schedules';
 export { Vae } from './vae';

@@ -27,6 +27,17 @@ export function getNamedWeights(model: VaeModel): NamedWeight[] {
   }));
 }
 
+/** The same copy, read asynchronously (the webgpu backend cannot read synchronously in Node). */
+export async function getNamedWeightsAsync(model: VaeModel): Promise<NamedWeight[]> {
+  const entries = [...weightsByName(model)];
+  const values = await Promise.all(entries.map(([, w]) => w.read().data()));
+  return entries.map(([name, w], i) => ({
+    name,
+    shape: w.shape as number[],
+    values: Float32Array.from(values[i] as Float32Array),
+  }));
+}
+
 /** Restores weights by name; every weight of the model must be given, with its shape. */
 export function setNamedWeights(model: VaeModel, weights: NamedWeight[]): void {
   const targets = weightsByName(model);

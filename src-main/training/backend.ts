@@ -1,15 +1,19 @@
-// Picks the tfjs backend for this thread: tfjs-node when installed and loadable, else wasm with the
+// Picks the tfjs backend for this thread: WebGPU on a hardware adapter when a short calibration of the
+// run's own step shows it faster (trainer.ts, calibrate.ts), then tfjs-node when installed and loadable, else wasm with the
 // native sgemm kernels (optional addon, see accelerate/), else plain wasm (with the transposed-
 // product fast path), else cpu. The preference 'auto' walks that chain; a named backend is used or
 // refused with a reason. The wasm matmul kernels can be forced with the `accelerator` option or
 // the VAE_WORKBENCH_ACCELERATOR environment variable ('native-sgemm' | 'wasm-transpose-fast-path' | 'none').
 import * as tf from '@tensorflow/tfjs';
+import { readdirSync } from 'node:fs';
 import type { BACKEND_PREFERENCES } from '../api/config';
 import { chooseAccelerator, type Accelerator } from './accelerate';
 import { installConvKernels } from './accelerate/conv';
+import { installWebGpuKernelFixes } from './webgpuKernels';
+import { adapterChoice, describeAdapter, findAdapter, WEBGPU_INSTALL_HINT, type GpuAdapterInfo } from './webgpu';
 
 export type BackendPreference = (typeof BACKEND_PREFERENCES)[number];
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+export type BackendName = 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
 
 export interface BackendInfo {
   name: BackendName;
@@ -19,6 +23,10 @@ export interface BackendInfo {
   accelerator: Accelerator;
   /** What the accelerator runs on, e.g. "OpenBLAS 0.3.21 ... ; 2 BLAS thread(s) of 2 cores". */
   acceleratorDetail?: string;
+  /** The GPU a webgpu run trains on. */
+  adapter?: GpuAdapterInfo;
+  /** 'auto' found a hardware adapter: the trainer times the run's step on it and on the CPU chain first. */
+  calibrate?: boolean;
 }
 
 export interface BackendOptions {
@@ -26,6 +34,8 @@ export interface BackendOptions {
   threads?: number;
   /** Which wasm matmul kernels to use; default 'auto' (native sgemm when built, else the fast path). */
   accelerator?: Accelerator | 'auto';
+  /** Leave WebGPU out of the 'auto' chain (the calibration's CPU leg). */
+  skipWebgpu?: boolean;
 }
 
 const ACCELERATORS = ['auto', 'native-sgemm', 'wasm-transpose-fast-path', 'none'] as const;
@@ -67,6 +77,50 @@ async function tryTensorflow(): Promise<string | null> {
   }
 }
 
+async function tryWebgpu(auto: boolean): Promise<{ failure: string | null; adapter?: GpuAdapterInfo }> {
+  // 'auto' never takes a software adapter; a forced webgpu takes what VAE_WORKBENCH_WEBGPU_ADAPTER allows.
+  const choice = auto ? 'hardware' : adapterChoice();
+  if (auto && !hardwareGpuLikely())
+    return { failure: 'webgpu skipped: no GPU driver found (no Vulkan ICD but software ones)' };
+  const found = await findAdapter(choice);
+  if ('failure' in found) return { failure: `webgpu unavailable: ${found.failure}` };
+  try {
+    const moduleName = '@tensorflow/tfjs-backend-webgpu';
+    await import(/* @vite-ignore */ moduleName);
+  } catch (error) {
+    return {
+      failure: `webgpu unavailable: @tensorflow/tfjs-backend-webgpu is not installed: ${WEBGPU_INSTALL_HINT} (${(error as Error).message.split('\n')[0]})`,
+    };
+  }
+  installWebGpuKernelFixes();
+  const ok = await tf.setBackend('webgpu');
+  if (!ok)
+    return {
+      failure: `webgpu unavailable: tfjs's webgpu backend failed to initialize on ${describeAdapter(found.adapter)}`,
+    };
+  return { failure: null, adapter: found.adapter };
+}
+
+/**
+ * Whether this machine may have a GPU driver Dawn can use, checked without loading Dawn (which logs
+ * a warning for every missing library): Metal and D3D12 are always there; on Linux a Vulkan ICD that is
+ * not a software rasterizer (lavapipe, SwiftShader) must be installed.
+ */
+function hardwareGpuLikely(): boolean {
+  if (process.platform !== 'linux') return true;
+  const dirs = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/local/share/vulkan/icd.d'];
+  for (const dir of dirs) {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    if (names.some((name) => name.endsWith('.json') && !/lvp|lavapipe|swiftshader/i.test(name))) return true;
+  }
+  return false;
+}
+
 interface WasmResult {
   failure: string | null;
   accelerator: Accelerator;
@@ -101,12 +155,21 @@ export async function initBackend(
   options: BackendOptions = {},
 ): Promise<BackendInfo> {
   const skipped: string[] = [];
-  const chain: BackendName[] = preference === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [preference];
+  const cpuChain: BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+  const chain: BackendName[] =
+    preference === 'auto' ? (options.skipWebgpu ? cpuChain : ['webgpu', ...cpuChain]) : [preference];
   for (const name of chain) {
     let failure: string | null;
     let accelerator: Accelerator = 'none';
     let acceleratorDetail: string | undefined;
-    if (name === 'tensorflow') failure = await tryTensorflow();
+    if (name === 'webgpu') {
+      const result = await tryWebgpu(preference === 'auto');
+      if (result.failure === null && result.adapter) {
+        await tf.ready();
+        return { name, skipped, accelerator, adapter: result.adapter, calibrate: preference === 'auto' };
+      }
+      failure = result.failure;
+    } else if (name === 'tensorflow') failure = await tryTensorflow();
     else if (name === 'wasm') {
       const result = await tryWasm(options);
       failure = result.failure;

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CONTROL, type FinishStatus, type TrainerEvent, type TrainJob } from './events';
+import { prepareWebGpuEnvironment } from './webgpu';
 
 export interface RunningJob {
   runId: string;
@@ -37,6 +38,8 @@ export function startJob(job: TrainJob, onEvent: (event: TrainerEvent) => void):
   const control = new SharedArrayBuffer(4);
   const flag = new Int32Array(control);
   workerEntry ??= findWorkerEntry();
+  // The Vulkan loader reads VK_ICD_FILENAMES from the C environment, which only the main thread sets.
+  prepareWebGpuEnvironment();
   const worker = new Worker(workerEntry, { workerData: { job, control } });
   let finish: { status: FinishStatus; error: string | null } | null = null;
   const done = new Promise<{ status: FinishStatus; error: string | null }>((resolve) => {

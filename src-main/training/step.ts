@@ -7,14 +7,33 @@ import type { LossOptions, VaeModel } from '../models/types';
  * Returns [loss, elbo, recon, kl, gradNorm, ...klPerLayer, ...klPerDim] for the batch `pixels`
  * ([count, D] in [0,1]); one GPU/wasm-to-JS sync per step.
  */
-export function trainStep(
+export function trainStep(...args: StepArgs): number[] {
+  const packed = stepTensor(...args);
+  const values = Array.from(packed.dataSync());
+  packed.dispose();
+  return values;
+}
+
+/** The same step, read back asynchronously: the webgpu backend has no synchronous read in Node. */
+export async function trainStepAsync(...args: StepArgs): Promise<number[]> {
+  const packed = stepTensor(...args);
+  try {
+    return Array.from(await packed.data());
+  } finally {
+    packed.dispose();
+  }
+}
+
+type StepArgs = [
   model: VaeModel,
   optimizer: tf.Optimizer,
   variables: tf.Variable[],
   pixels: Float32Array,
   count: number,
   options: LossOptions,
-): number[] {
+];
+
+function stepTensor(...[model, optimizer, variables, pixels, count, options]: StepArgs): tf.Tensor {
   const inputDim = pixels.length / count;
   const packed = tf.tidy(() => {
     const x = tf.tensor2d(pixels, [count, inputDim]);
@@ -34,7 +53,5 @@ export function trainStep(
       perDim.reshape([-1]),
     ]);
   });
-  const values = Array.from(packed.dataSync());
-  packed.dispose();
-  return values;
+  return packed;
 }

@@ -8,19 +8,21 @@ import { APP_VERSION } from '../api/version';
 import type { MetricPoint } from '../api/contract';
 import { binarizeBatch, createRandom, dequantizeBatch, LOG_256, shapesForMig } from '../data';
 import type { Dataset, Split } from '../data/types';
-import { createModel, getNamedWeights, setNamedWeights } from '../models';
+import { createModel, getNamedWeightsAsync, setNamedWeights } from '../models';
 import { activeUnits } from '../models/activeUnits';
 import { capacityAt, klWeightAt } from '../models/schedules';
 import type { LossOptions, VaeModel } from '../models/types';
 import { createAdam } from './accelerate';
 import { initBackend, type BackendInfo, type BackendPreference } from './backend';
+import { calibrate } from './calibrate';
 import { decodeCheckpoint, encodeCheckpoint, type NamedArray } from './checkpoint';
 import { CONTROL, type FinishStatus, type TrainerEvent, type TrainJob } from './events';
 import { encodeGrid } from './imageGrid';
-import { trainStep } from './step';
+import { trainStepAsync } from './step';
 import { mutualInformationGap } from './mig';
 import { evalTestSet, loadRunDataset, splitSeedOf } from './runData';
 import { deriveSeed, PRIOR_GRID_SEED, SEED_PURPOSE } from './seeds';
+import { describeAdapter } from './webgpu';
 
 export type Emit = (event: TrainerEvent, transfer?: ArrayBuffer[]) => void;
 
@@ -66,8 +68,18 @@ export async function train(job: TrainJob, control: Int32Array, emit: Emit): Pro
   let epoch = 0;
   let run: Run | null = null;
   try {
-    const backend = await chooseBackend(job);
+    let backend = await chooseBackend(job);
     run = await prepare(job);
+    if (backend.calibrate) {
+      // 'auto' found a hardware GPU: time this run's step there and on the CPU chain, then build the
+      // run's model afresh on the faster one (calibrate.ts).
+      const shape: [number, number, number] = [run.data.height, run.data.width, run.data.channels];
+      run.model.dispose();
+      run.optimizer.dispose();
+      run = null;
+      backend = await calibrate(backend, job.config, shape);
+      run = await prepare(job);
+    }
     const resumed = job.resumeFrom ? await restore(run, job.resumeFrom.path) : 0;
     step = resumed;
     epoch = Math.floor(step / run.stepsPerEpoch);
@@ -112,6 +124,8 @@ async function chooseBackend(job: TrainJob): Promise<BackendInfo> {
  * because it changes the last bits of every product: a replay compares against this string.
  */
 export function describeBackend(info: BackendInfo): string {
+  // The adapter is part of a webgpu run's backend: a replay on another GPU warns like any other change.
+  if (info.name === 'webgpu') return `webgpu(${info.adapter ? describeAdapter(info.adapter) : 'unknown adapter'})`;
   return info.accelerator === 'none' ? info.name : `${info.name}+${info.accelerator}`;
 }
 
@@ -187,7 +201,7 @@ async function snapshot(
   }
   const { accBeta1, accBeta2 } = adamPowers(run.optimizer);
   return encodeCheckpoint({
-    model: getNamedWeights(run.model),
+    model: await getNamedWeightsAsync(run.model),
     optimizer,
     metadata: {
       format: 'vae-workbench-checkpoint/1',
@@ -199,8 +213,8 @@ async function snapshot(
       datasetHash: run.data.hash,
       // Adam's running beta powers: setWeights recomputes them as pow(beta, t + 1), which differs
       // from the running product in the last bit; restoring them exactly keeps a resume bit-identical.
-      adamAccBeta1: String(accBeta1.dataSync()[0]),
-      adamAccBeta2: String(accBeta2.dataSync()[0]),
+      adamAccBeta1: String((await accBeta1.data())[0]),
+      adamAccBeta2: String((await accBeta2.data())[0]),
       // Paused in the middle of this epoch's evaluation: a resume runs it before training on.
       ...(pendingEvaluationEpoch === null ? {} : { pendingEvaluationEpoch: String(pendingEvaluationEpoch) }),
     },
@@ -220,6 +234,23 @@ function emitCheckpoint(
   kind: 'epoch' | 'pause' | 'final',
 ): void {
   emit({ type: 'checkpoint', step, epoch, kind, bytes }, [bytes.buffer as ArrayBuffer]);
+}
+
+/**
+ * The values of the tensors `build` returns (built inside tf.tidy), read asynchronously: the webgpu
+ * backend has no synchronous read in Node (tfjs reads synchronously through an OffscreenCanvas).
+ */
+async function readAll(build: () => tf.Tensor[]): Promise<Float32Array[]> {
+  const tensors = tf.tidy(build);
+  try {
+    return (await Promise.all(tensors.map((t) => t.data()))) as Float32Array[];
+  } finally {
+    for (const t of tensors) t.dispose();
+  }
+}
+
+async function read(build: () => tf.Tensor): Promise<Float32Array> {
+  return (await readAll(() => [build()]))[0];
 }
 
 /** Rows `indices` of a split's pixels, as one [n, D] float array. */
@@ -310,7 +341,7 @@ async function loop(
         samples: t.objectiveSamples,
         seed: deriveSeed(t.seed, SEED_PURPOSE.noise, step),
       };
-      const values = trainStep(model, optimizer, variables, pixels, indices.length, options);
+      const values = await trainStepAsync(model, optimizer, variables, pixels, indices.length, options);
       const seconds = (performance.now() - started) / 1000;
       const samplesPerSec = indices.length / Math.max(seconds, 1e-9);
       if (!values.every(Number.isFinite)) {
@@ -383,7 +414,7 @@ async function evaluate(
     const stopped = stop();
     if (stopped) return stopped;
     const count = Math.min(EVAL_BATCH, (start < subset ? subset : n) - start);
-    const values = tf.tidy(() => {
+    const [values, ...layerMeans] = await readAll(() => {
       const x = tf.tensor2d(test.subarray(start * inputDim, (start + count) * inputDim), [count, inputDim]);
       const terms = model.lossTerms(x, {
         klWeight: 1,
@@ -393,10 +424,10 @@ async function evaluate(
         samples: 1,
         seed: deriveSeed(config.train.seed, SEED_PURPOSE.evalNoise, start),
       });
-      const layerMeans = model.encodeMeans(x);
-      layerMeans.forEach((m, l) => means[l].set(m.dataSync(), start * model.latentDims[l]));
-      return tf.concat([tf.stack([terms.elbo, terms.recon, terms.kl, ...terms.klPerLayer]), terms.klPerDim]).dataSync();
+      const stats = tf.concat([tf.stack([terms.elbo, terms.recon, terms.kl, ...terms.klPerLayer]), terms.klPerDim]);
+      return [stats, ...model.encodeMeans(x)];
     });
+    layerMeans.forEach((m, l) => means[l].set(m, start * model.latentDims[l]));
     for (let i = 0; i < values.length; i++) sums[i] += values[i] * count;
     if (start < subset) subsetElboSum += values[0] * count;
     start += count;
@@ -426,12 +457,9 @@ async function evaluate(
     const stopped = stop();
     if (stopped) return stopped;
     const count = Math.min(IWAE_BATCH, subset - start);
-    const bound = tf.tidy(() => {
+    const [bound] = await read(() => {
       const x = tf.tensor2d(test.subarray(start * inputDim, (start + count) * inputDim), [count, inputDim]);
-      return model
-        .iwaeBound(x, k, { chunk, seed: deriveSeed(config.train.seed, SEED_PURPOSE.iwae, start) })
-        .sum()
-        .dataSync()[0];
+      return model.iwaeBound(x, k, { chunk, seed: deriveSeed(config.train.seed, SEED_PURPOSE.iwae, start) }).sum();
     });
     iwaeSum += bound;
   }
@@ -457,7 +485,7 @@ async function evaluate(
     points.push(point('mig_points', mig.points));
   }
   emit({ type: 'metrics', points });
-  emitImages(run, emit, step, epoch);
+  await emitImages(run, emit, step, epoch);
   return 'ok';
 }
 
@@ -475,16 +503,17 @@ async function migOnFreshShapes(run: Run, control: Int32Array): Promise<{ value:
   for (let start = 0; start < count; start += EVAL_BATCH) {
     if (Atomics.load(control, 0) !== CONTROL.run) return null;
     const size = Math.min(EVAL_BATCH, count - start);
-    tf.tidy(() => {
+    const topMeans = await read(() => {
       const x = tf.tensor2d(shapes.pixels.subarray(start * inputDim, (start + size) * inputDim), [size, inputDim]);
-      codes.set(model.encodeMeans(x)[top].dataSync(), start * d);
+      return model.encodeMeans(x)[top];
     });
+    codes.set(topMeans, start * d);
   }
   const { mig } = mutualInformationGap(codes, count, d, shapes.factors!, data.factorSizes!);
   return { value: mig, points: count };
 }
 
-function emitImages(run: Run, emit: Emit, step: number, epoch: number): void {
+async function emitImages(run: Run, emit: Emit, step: number, epoch: number): Promise<void> {
   const { config, data, model, inputDim } = run;
   const g = config.eval.gridSize;
   const [h, w] = [data.height, data.width];
@@ -498,22 +527,22 @@ function emitImages(run: Run, emit: Emit, step: number, epoch: number): void {
     emit({ type: 'image', kind, step, epoch, ...grid }, [grid.png.buffer as ArrayBuffer]);
   };
   // Prior samples: one fixed noise batch, the same every epoch and in every run.
-  const samples = tf.tidy(() => {
+  const samples = await read(() => {
     const z = tf.randomNormal([g * g, model.priorDim], 0, 1, 'float32', PRIOR_GRID_SEED);
-    return model.generate(z as tf.Tensor2D, PRIOR_GRID_SEED).dataSync() as Float32Array;
+    return model.generate(z as tf.Tensor2D, PRIOR_GRID_SEED);
   });
   send('samples', samples, g * g, g);
   // The same prior draws with x drawn from p(x|z) instead of its mean (the other way to sample).
-  const drawn = tf.tidy(() => {
+  const drawn = await read(() => {
     const z = tf.randomNormal([g * g, model.priorDim], 0, 1, 'float32', PRIOR_GRID_SEED);
-    return model.drawSamples(z as tf.Tensor2D, PRIOR_GRID_SEED).dataSync() as Float32Array;
+    return model.drawSamples(z as tf.Tensor2D, PRIOR_GRID_SEED);
   });
   send('samples-drawn', drawn, g * g, g);
 
   // Reconstructions: rows of fixed test images, each followed by a row of their reconstructions.
   const pairs = Math.floor(g / 2) * g;
   const originals = run.testPixels.subarray(0, pairs * inputDim);
-  const recon = tf.tidy(() => model.reconstruct(tf.tensor2d(originals, [pairs, inputDim])).dataSync() as Float32Array);
+  const recon = await read(() => model.reconstruct(tf.tensor2d(originals, [pairs, inputDim])));
   const interleaved = new Float32Array(2 * pairs * inputDim);
   for (let r = 0; r < pairs / g; r++) {
     interleaved.set(originals.subarray(r * g * inputDim, (r + 1) * g * inputDim), 2 * r * g * inputDim);
@@ -524,8 +553,8 @@ function emitImages(run: Run, emit: Emit, step: number, epoch: number): void {
   // Latent traversal: each of the first dims of the bottom layer swept over [-3, 3], others at the posterior mean of one test image.
   const dim = model.latentDims[0];
   const rows = Math.min(dim, MAX_TRAVERSAL_DIMS);
-  const traversal = tf.tidy(() => {
-    const base = model.encodeMean(tf.tensor2d(run.testPixels.subarray(0, inputDim), [1, inputDim])).dataSync();
+  const base = await read(() => model.encodeMean(tf.tensor2d(run.testPixels.subarray(0, inputDim), [1, inputDim])));
+  const traversal = await read(() => {
     const z = new Float32Array(rows * g * dim);
     for (let r = 0; r < rows; r++) {
       for (let c = 0; c < g; c++) {
@@ -534,7 +563,7 @@ function emitImages(run: Run, emit: Emit, step: number, epoch: number): void {
         row[r] = -TRAVERSAL_RANGE + (2 * TRAVERSAL_RANGE * c) / (g - 1);
       }
     }
-    return model.decode(tf.tensor2d(z, [rows * g, dim])).dataSync() as Float32Array;
+    return model.decode(tf.tensor2d(z, [rows * g, dim]));
   });
   send('traversal', traversal, rows * g, g);
 }

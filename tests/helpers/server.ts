@@ -19,7 +19,7 @@ export interface BrowserModeServer {
 export const ROOT = join(import.meta.dirname, '..', '..');
 
 export async function startBrowserMode(
-  options: { dataDir?: string; extraArgs?: string[] } = {},
+  options: { dataDir?: string; extraArgs?: string[]; env?: Record<string, string> } = {},
 ): Promise<BrowserModeServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'vaewb-e2e-'));
   const token = 'e2e' + Math.random().toString(16).slice(2);
@@ -39,6 +39,7 @@ export async function startBrowserMode(
     {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...options.env },
     },
   );
   let output = '';

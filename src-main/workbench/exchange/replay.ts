@@ -6,6 +6,7 @@ import type { ReplayPlan } from '../../api/contract';
 import type { BackendPreference } from '../../training/backend';
 import { loadSgemmAddon } from '../../training/accelerate/addon';
 import { bundleThread } from './bundleThread';
+import { describeAdapter, findAdapter, prepareWebGpuEnvironment } from '../../training/webgpu';
 
 /** Predicts the backend the training chain will pick here for a preference (it cannot be sure without loading tfjs-node in a worker). */
 export function expectedBackend(preference: BackendPreference): string {
@@ -34,6 +35,18 @@ function expectedWasmAccelerator(): string {
   return loadSgemmAddon().addon ? 'native-sgemm' : 'wasm-transpose-fast-path';
 }
 
+/**
+ * The webgpu backend as a run here would record it, adapter included: Dawn is asked for its adapter
+ * (it is not tfjs; no model is built), so a replay on another GPU warns before it starts.
+ */
+async function expectedWebgpuBackend(): Promise<string> {
+  prepareWebGpuEnvironment();
+  const found = await findAdapter();
+  return 'adapter' in found
+    ? `webgpu(${describeAdapter(found.adapter)})`
+    : `webgpu, unavailable here (${found.failure})`;
+}
+
 /** What a replay of `run` will differ in; loads the data set (no tfjs) to compare its hash. */
 export async function planReplay(
   run: Run,
@@ -41,7 +54,8 @@ export async function planReplay(
   datasetsDir?: string,
 ): Promise<ReplayPlan> {
   const warnings: string[] = [];
-  const backend = expectedBackend(backendOverride ?? run.config.train.backend);
+  let backend = expectedBackend(backendOverride ?? run.config.train.backend);
+  if (backend === 'webgpu') backend = await expectedWebgpuBackend();
   let datasetHash: string | null = null;
   try {
     // loaded and hashed off the main thread
