@@ -6,13 +6,18 @@
 // in its own child process (own peak memory), `--repeats` times interleaved, and the median is
 // reported: other work on the machine makes single numbers noisy.
 //
-//   node --import tsx bench/bench.ts [--json] [--repeats 3] [--steps 60] [--quick]
+//   node --import tsx bench/bench.ts [--json] [--repeats 3] [--steps 60] [--quick] [--profile]
+// --profile: only the per-kernel profile of one training step and the sgemm ceiling (profile.ts),
+// also written to bench/results/profile.json.
 import { spawn, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchIngest, benchSeriesQuery } from '../src-main/store';
 import { benchCompareView } from './compareView';
 import type { TrainBenchOptions, TrainBenchResult } from './train';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { formatProfile, type StepProfile } from './profileFormat';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
@@ -157,6 +162,38 @@ function summarize(key: string, label: string, outcomes: Outcome[]): Row {
     detail:
       good[0].result!.acceleratorDetail ?? (good[0].result as unknown as { threads?: number }).threads?.toString(),
   };
+}
+
+// ---- --profile: the per-kernel profile of one step and the sgemm ceiling (bench/profile.ts) ----
+async function profileRun(options: Partial<TrainBenchOptions>): Promise<StepProfile | { error: string }> {
+  const { code, stdout, stderr } = await runChild(
+    process.execPath,
+    ['--import', 'tsx', join(here, 'profile.ts'), JSON.stringify(options)],
+    600_000,
+  );
+  const line = stdout.trim().split('\n').pop() ?? '';
+  if (code !== 0 || !line.startsWith('{'))
+    return { error: (stderr.trim().split('\n').pop() ?? `exit ${code}`).slice(0, 240) };
+  return JSON.parse(line) as StepProfile;
+}
+
+async function profileMain(): Promise<void> {
+  const profiles: Record<string, StepProfile | { error: string }> = {};
+  for (const architecture of quick ? (['mlp'] as const) : (['mlp', 'conv'] as const)) {
+    log(`  profiling one ${architecture} VAE step (${steps} steps) ...`);
+    profiles[architecture] = await profileRun({ architecture, steps });
+  }
+  const report = { loadAverage: loadavg().map((l) => Number(l.toFixed(2))), profiles };
+  mkdirSync(join(here, 'results'), { recursive: true });
+  writeFileSync(join(here, 'results', 'profile.json'), `${JSON.stringify(report, null, 2)}\n`);
+  if (json) {
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return;
+  }
+  const out = [`load average ${report.loadAverage.join(' ')}`];
+  for (const p of Object.values(profiles)) out.push('error' in p ? `profile failed: ${p.error}` : formatProfile(p), '');
+  out.push(`(written to bench/results/profile.json)`);
+  process.stdout.write(`${out.join('\n')}\n`);
 }
 
 async function main(): Promise<void> {
@@ -378,4 +415,4 @@ async function main(): Promise<void> {
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
-await main();
+await (flag('profile') ? profileMain() : main());

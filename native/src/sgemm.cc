@@ -15,7 +15,9 @@
 #include <cstdint>
 #include <cstring>
 #include <cstdio>
+#include <utility>
 #include <atomic>
+#include <chrono>
 #include <thread>
 
 #if defined(USE_ACCELERATE)
@@ -53,6 +55,26 @@ void ApplyThreads() {
   if (g_applied.exchange(want) != want) openblas_set_num_threads(want);
 #endif
 }
+
+// Per-thread counters for the profiler (bench --profile): time and work inside the BLAS products
+// and inside the element-wise kernels of this addon. Two clock reads per call (~50 ns).
+struct Stats {
+  double gemmNs = 0, gemmFlops = 0, gemmCalls = 0;
+  double elementwiseNs = 0, elementwiseCalls = 0;
+};
+thread_local Stats t_stats;
+
+inline double NowNs() {
+  return (double)std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+struct ElementwiseTimer {
+  double start = NowNs();
+  ~ElementwiseTimer() {
+    t_stats.elementwiseNs += NowNs() - start;
+    t_stats.elementwiseCalls += 1;
+  }
+};
 
 
 #define CHECK(call)                                                   \
@@ -129,6 +151,7 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
   const size_t mn = (size_t)M * (size_t)N;
   if (mn == 0) return nullptr;
   ApplyThreads();
+  const double started = NowNs();
 
   for (int64_t bi = 0; bi < batch; bi++) {
     const float* ab = a + (batchA == 1 ? 0 : bi) * M * K;
@@ -155,6 +178,9 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
     }
     if (activation != 0) Activate(cb, mn, activation, alpha);
   }
+  t_stats.gemmNs += NowNs() - started;
+  t_stats.gemmFlops += 2.0 * (double)batch * (double)M * (double)N * (double)K;
+  t_stats.gemmCalls += 1;
   return nullptr;
 }
 
@@ -210,6 +236,7 @@ napi_value Binary(napi_env env, napi_callback_info info) {
   if ((aSize != n && aSize != 1) || (bSize != n && bSize != 1) || !Inside(heapBytes, aOff, aSize) || !Inside(heapBytes, bOff, bSize) || !Inside(heapBytes, oOff, n) || op < 0 || op > 3) {
     return Throw(env, "vae-workbench-sgemm: bad binary operands");
   }
+  ElementwiseTimer timer;
   const float* a = reinterpret_cast<const float*>(heap + aOff);
   const float* b = reinterpret_cast<const float*>(heap + bOff);
   float* o = reinterpret_cast<float*>(heap + oOff);
@@ -235,6 +262,7 @@ napi_value Unary(napi_env env, napi_callback_info info) {
   const int op = (int)v[0];
   const int64_t xOff = (int64_t)v[1], oOff = (int64_t)v[2], n = (int64_t)v[3];
   if (!Inside(heapBytes, xOff, n) || !Inside(heapBytes, oOff, n) || op < 0 || op > 4) return Throw(env, "vae-workbench-sgemm: bad unary operands");
+  ElementwiseTimer timer;
   const float* x = reinterpret_cast<const float*>(heap + xOff);
   float* o = reinterpret_cast<float*>(heap + oOff);
   switch (op) {
@@ -245,6 +273,20 @@ napi_value Unary(napi_env env, napi_callback_info info) {
     default: UnaryLoop(x, o, n, [](float t) { return 1.f / (1.f + std::exp(-t)); }); break;
   }
   return nullptr;
+}
+
+// The sum of one row: eight partial sums in double (vectorizable, and more accurate than one float
+// accumulator), in a fixed order. The fused kernels below sum with this too, so they give the
+// same bits as the element-wise kernels followed by Sum.
+inline float RowSum(const float* row, int64_t inner) {
+  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t j = 0;
+  for (; j + 8 <= inner; j += 8)
+    for (int k = 0; k < 8; k++) acc[k] += row[j + k];
+  double total = 0;
+  for (; j < inner; j++) total += row[j];
+  for (int k = 0; k < 8; k++) total += acc[k];
+  return (float)total;
 }
 
 // sum(heap, xOff, outer, inner, outOff, inner_axis): x is [outer, inner]; inner_axis 1 sums each
@@ -261,21 +303,11 @@ napi_value Sum(napi_env env, napi_callback_info info) {
   const int64_t xOff = (int64_t)v[0], outer = (int64_t)v[1], inner = (int64_t)v[2], oOff = (int64_t)v[3];
   const bool rows = v[4] != 0;
   if (outer < 0 || inner < 0 || !Inside(heapBytes, xOff, outer * inner) || !Inside(heapBytes, oOff, rows ? outer : inner)) return Throw(env, "vae-workbench-sgemm: bad sum operands");
+  ElementwiseTimer timer;
   const float* x = reinterpret_cast<const float*>(heap + xOff);
   float* o = reinterpret_cast<float*>(heap + oOff);
   if (rows) {
-    for (int64_t r = 0; r < outer; r++) {
-      const float* row = x + r * inner;
-      // Eight partial sums in double: vectorizable and more accurate than one float accumulator.
-      double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-      int64_t j = 0;
-      for (; j + 8 <= inner; j += 8)
-        for (int k = 0; k < 8; k++) acc[k] += row[j + k];
-      double total = 0;
-      for (; j < inner; j++) total += row[j];
-      for (int k = 0; k < 8; k++) total += acc[k];
-      o[r] = (float)total;
-    }
+    for (int64_t r = 0; r < outer; r++) o[r] = RowSum(x + r * inner, inner);
   } else {
     // Column sums: accumulate rows into a double buffer on the stack in chunks.
     const int64_t chunk = 1024;
@@ -301,10 +333,14 @@ napi_value Sum(napi_env env, napi_callback_info info) {
 //     m = m*b1 + g*(1-b1);  v = v*b2 + (g*g)*(1-b2)
 //     p = ((m/(1-b1^t)) / (sqrt(v/(1-b2^t)) + eps)) * (-lr) + p
 //   The scalars arrive as doubles already rounded to float32 by the caller (Math.fround).
-__attribute__((noinline)) void AdamLoop(float* __restrict p, float* __restrict m, float* __restrict v, const float* __restrict g, int64_t n,
-                                        float b1, float omb1, float b2, float omb2, float omab1, float omab2, float eps, float nlr) {
+// Returns sum(g^2) (in double, in index order): the variable's part of the global gradient norm,
+// read in the same pass.
+__attribute__((noinline)) double AdamLoop(float* __restrict p, float* __restrict m, float* __restrict v, const float* __restrict g, int64_t n,
+                                          float b1, float omb1, float b2, float omb2, float omab1, float omab2, float eps, float nlr) {
+  double squares = 0;
   for (int64_t i = 0; i < n; i++) {
     const float gi = g[i];
+    squares += (double)gi * (double)gi;
     const float mi = m[i] * b1 + gi * omb1;
     const float vi = v[i] * b2 + (gi * gi) * omb2;
     m[i] = mi;
@@ -313,6 +349,7 @@ __attribute__((noinline)) void AdamLoop(float* __restrict p, float* __restrict m
     const float vhat = vi / omab2;
     p[i] = (mhat / (std::sqrt(vhat) + eps)) * nlr + p[i];
   }
+  return squares;
 }
 
 napi_value Adam(napi_env env, napi_callback_info info) {
@@ -333,10 +370,200 @@ napi_value Adam(napi_env env, napi_callback_info info) {
   for (int i = 0; i < 4; i++)
     for (int j = i + 1; j < 4; j++)
       if (n > 0 && offs[i] < offs[j] + n * 4 && offs[j] < offs[i] + n * 4) return Throw(env, "vae-workbench-sgemm: adam operands overlap");
-  AdamLoop(reinterpret_cast<float*>(heap + pOff), reinterpret_cast<float*>(heap + mOff), reinterpret_cast<float*>(heap + vOff),
-           reinterpret_cast<const float*>(heap + gOff), n, (float)a[5], (float)a[6], (float)a[7], (float)a[8], (float)a[9], (float)a[10],
-           (float)a[11], (float)a[12]);
+  ElementwiseTimer timer;
+  const double squares =
+      AdamLoop(reinterpret_cast<float*>(heap + pOff), reinterpret_cast<float*>(heap + mOff), reinterpret_cast<float*>(heap + vOff),
+               reinterpret_cast<const float*>(heap + gOff), n, (float)a[5], (float)a[6], (float)a[7], (float)a[8], (float)a[9], (float)a[10],
+               (float)a[11], (float)a[12]);
+  napi_value result;
+  CHECK(napi_create_double(env, squares, &result));
+  return result;
+}
+
+
+// ---- Fused element-wise chains of the VAE step (kernels.ts "fused" kernels) ----------------------
+// Each computes, in one pass, what a chain of the element-wise kernels above computes, with the same
+// float32 operations in the same order (so the same bits); the gradients are the tfjs gradients of
+// those chains. fused(heap, op, ...offsets and sizes): one entry point, op selects the chain:
+//   0 bernoulli      (x, l, rows, cols, out)            out[r] = sum_j x*l - softplus(l)
+//   1 bernoulliGrad  (dy, x, l, rows, cols, dx, dl)     dl = dy[r]*x + (-dy[r])*sigmoid(l); dx = dy[r]*l (dx < 0: skipped)
+//   2 klStd          (mu, lv, n, out)                   0.5*((mu*mu + exp(lv)) - (lv + 1))
+//   3 klStdGrad      (dy, mu, lv, n, dmu, dlv)          g = dy*0.5: dmu = g*(mu*2); dlv = g*exp(lv) + (-g)
+//   4 reparam        (mu, lv, eps, n, z)                z = mu + exp(0.5*lv)*eps
+//   5 reparamGrad    (dz, lv, eps, n, dlv, deps)        s = exp(0.5*lv): dlv = ((dz*eps)*s)*0.5; deps = dz*s (deps < 0: skipped)
+//   6 reluGrad       (dy, x, n, dx)                     dx = dy * step(x) (NaN where x is NaN)
+// (dmu of reparam is dz itself: no kernel.)
+inline float Softplus(float t) { return (t > 0.f ? t : 0.f) + std::log1p(std::exp(-std::fabs(t))); }
+inline float Sigmoid(float t) { return 1.f / (1.f + std::exp(-t)); }
+
+void BernoulliRows(const float* __restrict x, const float* __restrict l, int64_t rows, int64_t cols, float* __restrict out, float* __restrict scratch) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float* xr = x + r * cols;
+    const float* lr = l + r * cols;
+    for (int64_t j = 0; j < cols; j++) scratch[j] = xr[j] * lr[j] - Softplus(lr[j]);
+    out[r] = RowSum(scratch, cols);
+  }
+}
+
+napi_value Fused(napi_env env, napi_callback_info info) {
+  size_t argc = 9;
+  napi_value argv[9];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  char* heap;
+  size_t heapBytes;
+  if (argc < 2 || !GetHeap(env, argv[0], &heap, &heapBytes)) return Throw(env, "vae-workbench-sgemm: fused(heap, op, ...)");
+  double v[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  for (size_t i = 1; i < argc; i++) CHECK(napi_get_value_double(env, argv[i], &v[i - 1]));
+  const int op = (int)v[0];
+  static const size_t kArgs[7] = {6, 8, 5, 7, 6, 7, 5};
+  if (op < 0 || op > 6 || argc != kArgs[op] + 1) return Throw(env, "vae-workbench-sgemm: fused: bad op or argument count");
+  auto f = [&](int i) { return reinterpret_cast<float*>(heap + (int64_t)v[i]); };
+  auto ok = [&](int i, int64_t floats, bool optional = false) {
+    if (optional && v[i] < 0) return true;
+    return Inside(heapBytes, (int64_t)v[i], floats);
+  };
+  ElementwiseTimer timer;
+  switch (op) {
+    case 0: {
+      const int64_t rows = (int64_t)v[3], cols = (int64_t)v[4];
+      if (rows < 0 || cols < 1 || cols > (1 << 24) || !ok(1, rows * cols) || !ok(2, rows * cols) || !ok(5, rows)) break;
+      float* scratch = new float[cols];
+      BernoulliRows(f(1), f(2), rows, cols, f(5), scratch);
+      delete[] scratch;
+      return nullptr;
+    }
+    case 1: {
+      const int64_t rows = (int64_t)v[4], cols = (int64_t)v[5];
+      if (rows < 0 || cols < 0 || !ok(1, rows) || !ok(2, rows * cols) || !ok(3, rows * cols) || !ok(6, rows * cols, true) || !ok(7, rows * cols)) break;
+      const float* dy = f(1);
+      const float* x = f(2);
+      const float* l = f(3);
+      float* dx = v[6] < 0 ? nullptr : f(6);
+      float* dl = f(7);
+      for (int64_t r = 0; r < rows; r++) {
+        const float d = dy[r], nd = -d;
+        const int64_t base = r * cols;
+        for (int64_t j = 0; j < cols; j++) {
+          const float fromMul = d * x[base + j];
+          const float fromSoftplus = nd * Sigmoid(l[base + j]);
+          dl[base + j] = fromMul + fromSoftplus;
+        }
+        if (dx)
+          for (int64_t j = 0; j < cols; j++) dx[base + j] = d * l[base + j];
+      }
+      return nullptr;
+    }
+    case 2: {
+      const int64_t n = (int64_t)v[3];
+      if (!ok(1, n) || !ok(2, n) || !ok(4, n)) break;
+      const float* mu = f(1);
+      const float* lv = f(2);
+      float* out = f(4);
+      for (int64_t i = 0; i < n; i++) {
+        const float sq = mu[i] * mu[i];
+        const float e = std::exp(lv[i]);
+        const float left = sq + e;
+        const float right = lv[i] + 1.f;
+        out[i] = 0.5f * (left - right);
+      }
+      return nullptr;
+    }
+    case 3: {
+      const int64_t n = (int64_t)v[4];
+      if (!ok(1, n) || !ok(2, n) || !ok(3, n) || !ok(5, n) || !ok(6, n)) break;
+      const float* dy = f(1);
+      const float* mu = f(2);
+      const float* lv = f(3);
+      float* dmu = f(5);
+      float* dlv = f(6);
+      for (int64_t i = 0; i < n; i++) {
+        const float g = dy[i] * 0.5f;
+        const float twice = mu[i] * 2.f;
+        dmu[i] = g * twice;
+        const float fromExp = g * std::exp(lv[i]);
+        dlv[i] = fromExp + (-g);
+      }
+      return nullptr;
+    }
+    case 4: {
+      const int64_t n = (int64_t)v[4];
+      if (!ok(1, n) || !ok(2, n) || !ok(3, n) || !ok(5, n)) break;
+      const float* mu = f(1);
+      const float* lv = f(2);
+      const float* eps = f(3);
+      float* z = f(5);
+      for (int64_t i = 0; i < n; i++) {
+        const float half = 0.5f * lv[i];
+        const float s = std::exp(half);
+        const float noise = s * eps[i];
+        z[i] = mu[i] + noise;
+      }
+      return nullptr;
+    }
+    case 5: {
+      const int64_t n = (int64_t)v[4];
+      if (!ok(1, n) || !ok(2, n) || !ok(3, n) || !ok(5, n) || !ok(6, n, true)) break;
+      const float* dz = f(1);
+      const float* lv = f(2);
+      const float* eps = f(3);
+      float* dlv = f(5);
+      float* deps = v[6] < 0 ? nullptr : f(6);
+      for (int64_t i = 0; i < n; i++) {
+        const float half = 0.5f * lv[i];
+        const float s = std::exp(half);
+        const float ds = dz[i] * eps[i];
+        const float dhalf = ds * s;
+        dlv[i] = dhalf * 0.5f;
+        if (deps) deps[i] = dz[i] * s;
+      }
+      return nullptr;
+    }
+    default: {
+      const int64_t n = (int64_t)v[2];
+      if (!ok(1, n) || !ok(2, n) || !ok(4, n)) break;
+      const float* dy = f(1);
+      const float* x = f(2);
+      float* dx = f(4);
+      for (int64_t i = 0; i < n; i++) {
+        const float stepped = std::isnan(x[i]) ? x[i] : (x[i] > 0.f ? 1.f : 0.f);
+        dx[i] = dy[i] * stepped;
+      }
+      return nullptr;
+    }
+  }
+  return Throw(env, "vae-workbench-sgemm: fused: operand outside the heap");
+}
+
+// stats(): this thread's counters; resetStats() zeroes them.
+napi_value GetStats(napi_env env, napi_callback_info) {
+  napi_value result, value;
+  CHECK(napi_create_object(env, &result));
+  const std::pair<const char*, double> fields[] = {{"gemmNs", t_stats.gemmNs},
+                                                   {"gemmFlops", t_stats.gemmFlops},
+                                                   {"gemmCalls", t_stats.gemmCalls},
+                                                   {"elementwiseNs", t_stats.elementwiseNs},
+                                                   {"elementwiseCalls", t_stats.elementwiseCalls}};
+  for (const auto& field : fields) {
+    CHECK(napi_create_double(env, field.second, &value));
+    CHECK(napi_set_named_property(env, result, field.first, value));
+  }
+  return result;
+}
+
+napi_value ResetStats(napi_env env, napi_callback_info) {
+  t_stats = Stats();
   return nullptr;
+}
+
+// coreName(): the kernel family OpenBLAS chose at load (e.g. "SkylakeX", "Prescott"); "" elsewhere.
+napi_value CoreName(napi_env env, napi_callback_info) {
+  napi_value result;
+#if defined(USE_OPENBLAS)
+  CHECK(napi_create_string_utf8(env, openblas_get_corename(), NAPI_AUTO_LENGTH, &result));
+#else
+  CHECK(napi_create_string_utf8(env, "", NAPI_AUTO_LENGTH, &result));
+#endif
+  return result;
 }
 
 struct UserShare {
@@ -455,6 +682,10 @@ napi_value Init(napi_env env, napi_value exports) {
       {"setThreadsCap", nullptr, SetThreadsCap, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"threadsPlan", nullptr, ThreadsPlan, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"fused", nullptr, Fused, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"stats", nullptr, GetStats, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"resetStats", nullptr, ResetStats, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"coreName", nullptr, CoreName, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return nullptr;
   return exports;

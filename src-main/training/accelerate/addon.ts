@@ -60,7 +60,19 @@ export interface SgemmAddon {
     oneMinusAccBeta2: number,
     epsilon: number,
     negLearningRate: number,
-  ): void;
+  ): number | undefined;
+  /**
+   * The fused element-wise chains of the VAE step (native/src/sgemm.cc, Fused): op 0 Bernoulli
+   * log-likelihood rows, 1 its gradient, 2 closed-form KL to N(0, I), 3 its gradient, 4 the
+   * reparameterization, 5 its gradient, 6 the ReLU gradient; the rest are byte offsets and sizes.
+   * Absent in builds older than the fused kernels.
+   */
+  fused?(heap: ArrayBuffer, op: number, ...args: number[]): void;
+  /** This thread's profiler counters (time and flops in the BLAS products, time in element-wise kernels). */
+  stats?(): AddonStats;
+  resetStats?(): void;
+  /** The kernel family OpenBLAS chose at load (e.g. "SkylakeX", "Prescott"); "" for Accelerate. */
+  coreName?(): string;
   /** Takes a share of the process-wide BLAS thread budget for this thread (released at thread exit). */
   acquire(): number;
   release(): number;
@@ -71,6 +83,14 @@ export interface SgemmAddon {
   getNumThreads(): number;
   /** e.g. "OpenBLAS 0.3.21 ... (Zen)" or "Accelerate". */
   info(): string;
+}
+
+export interface AddonStats {
+  gemmNs: number;
+  gemmFlops: number;
+  gemmCalls: number;
+  elementwiseNs: number;
+  elementwiseCalls: number;
 }
 
 export type AddonLoad = { addon: SgemmAddon; reason: null } | { addon: null; reason: string };
