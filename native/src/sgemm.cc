@@ -200,6 +200,62 @@ bool Inside(size_t heapBytes, int64_t off, int64_t floats) {
   return off >= 0 && (off % 4) == 0 && floats >= 0 && (uint64_t)off + (uint64_t)floats * 4 <= heapBytes;
 }
 
+// Hot loops are compiled for AVX-512, AVX2 and the baseline, picked at load (ifunc); the file is
+// built with -ffp-contract=off, so every clone gives the same bits (no FMA, IEEE operations only).
+#if defined(__x86_64__) && defined(__linux__)
+#define HOT_LOOP __attribute__((noinline, target_clones("avx512f", "avx2", "default")))
+#else
+#define HOT_LOOP __attribute__((noinline))
+#endif
+#define INLINE inline __attribute__((always_inline))
+
+// exp(x) for the softplus and sigmoid loops, branch-free so it vectorizes (libm's expf does not;
+// nor do std::fmin/fmax, hence the comparisons):
+// Cephes' expf (range reduction by ln 2 in two parts, degree-6 polynomial), relative error below
+// 2e-7; x is clamped to [-87.3, 88.3], so exp(-large) is ~1e-38 rather than 0 and exp(large) is
+// 2e38 rather than inf, which neither softplus nor sigmoid can tell from the exact values.
+INLINE float ExpFast(float x) {
+  x = x < -87.3f ? -87.3f : x;
+  x = x > 88.3f ? 88.3f : x;
+  const float fn = std::nearbyint(x * 1.44269504088896341f);
+  const int n = (int)fn;
+  float r = x - fn * 0.693359375f;
+  r = r - fn * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * (r * r) + r + 1.f;
+  return p * __builtin_bit_cast(float, (n + 127) << 23);
+}
+
+// log(1 + y) for y in [0, 1]: 2 atanh(s) with s = y / (2 + y) in [0, 1/3], series to s^13
+// (truncation below 1e-8 relative; no cancellation for small y).
+INLINE float Log1pUnit(float y) {
+  const float s = y / (2.f + y);
+  const float s2 = s * s;
+  float p = 1.f / 13.f;
+  p = p * s2 + 1.f / 11.f;
+  p = p * s2 + 1.f / 9.f;
+  p = p * s2 + 1.f / 7.f;
+  p = p * s2 + 1.f / 5.f;
+  p = p * s2 + 1.f / 3.f;
+  return 2.f * s * (1.f + s2 * p);
+}
+
+// softplus(t) = max(t, 0) + log1p(exp(-|t|)); sigmoid(t) = 1 / (1 + exp(-t)).
+INLINE float SoftplusFast(float t) { return (t > 0.f ? t : 0.f) + Log1pUnit(ExpFast(-std::fabs(t))); }
+INLINE float SigmoidFast(float t) { return 1.f / (1.f + ExpFast(-t)); }
+
+HOT_LOOP void SoftplusLoop(const float* __restrict x, float* __restrict o, int64_t n) {
+  for (int64_t i = 0; i < n; i++) o[i] = SoftplusFast(x[i]);
+}
+HOT_LOOP void SigmoidLoop(const float* __restrict x, float* __restrict o, int64_t n) {
+  for (int64_t i = 0; i < n; i++) o[i] = SigmoidFast(x[i]);
+}
+
 // The operands never overlap the output in the wasm backend (fresh output buffer), so __restrict
 // holds and the loops vectorize.
 template <typename F>
@@ -268,9 +324,9 @@ napi_value Unary(napi_env env, napi_callback_info info) {
   switch (op) {
     case 0: UnaryLoop(x, o, n, [](float t) { return std::sqrt(t); }); break;
     case 1: UnaryLoop(x, o, n, [](float t) { return t * t; }); break;
-    case 2: UnaryLoop(x, o, n, [](float t) { return (t > 0.f ? t : 0.f) + std::log1p(std::exp(-std::fabs(t))); }); break;
+    case 2: SoftplusLoop(x, o, n); break;
     case 3: UnaryLoop(x, o, n, [](float t) { return std::exp(t); }); break;
-    default: UnaryLoop(x, o, n, [](float t) { return 1.f / (1.f + std::exp(-t)); }); break;
+    default: SigmoidLoop(x, o, n); break;
   }
   return nullptr;
 }
@@ -335,12 +391,21 @@ napi_value Sum(napi_env env, napi_callback_info info) {
 //   The scalars arrive as doubles already rounded to float32 by the caller (Math.fround).
 // Returns sum(g^2) (in double, in index order): the variable's part of the global gradient norm,
 // read in the same pass.
-__attribute__((noinline)) double AdamLoop(float* __restrict p, float* __restrict m, float* __restrict v, const float* __restrict g, int64_t n,
-                                          float b1, float omb1, float b2, float omb2, float omab1, float omab2, float eps, float nlr) {
-  double squares = 0;
+HOT_LOOP double SquaresSum(const float* __restrict g, int64_t n) {
+  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int k = 0; k < 8; k++) acc[k] += (double)g[i + k] * (double)g[i + k];
+  double total = 0;
+  for (; i < n; i++) total += (double)g[i] * (double)g[i];
+  for (int k = 0; k < 8; k++) total += acc[k];
+  return total;
+}
+
+HOT_LOOP void AdamUpdate(float* __restrict p, float* __restrict m, float* __restrict v, const float* __restrict g, int64_t n,
+                         float b1, float omb1, float b2, float omb2, float omab1, float omab2, float eps, float nlr) {
   for (int64_t i = 0; i < n; i++) {
     const float gi = g[i];
-    squares += (double)gi * (double)gi;
     const float mi = m[i] * b1 + gi * omb1;
     const float vi = v[i] * b2 + (gi * gi) * omb2;
     m[i] = mi;
@@ -349,6 +414,12 @@ __attribute__((noinline)) double AdamLoop(float* __restrict p, float* __restrict
     const float vhat = vi / omab2;
     p[i] = (mhat / (std::sqrt(vhat) + eps)) * nlr + p[i];
   }
+}
+
+double AdamLoop(float* __restrict p, float* __restrict m, float* __restrict v, const float* __restrict g, int64_t n, float b1,
+                float omb1, float b2, float omb2, float omab1, float omab2, float eps, float nlr) {
+  const double squares = SquaresSum(g, n);
+  AdamUpdate(p, m, v, g, n, b1, omb1, b2, omb2, omab1, omab2, eps, nlr);
   return squares;
 }
 
@@ -383,8 +454,8 @@ napi_value Adam(napi_env env, napi_callback_info info) {
 
 // ---- Fused element-wise chains of the VAE step (kernels.ts "fused" kernels) ----------------------
 // Each computes, in one pass, what a chain of the element-wise kernels above computes, with the same
-// float32 operations in the same order (so the same bits); the gradients are the tfjs gradients of
-// those chains. fused(heap, op, ...offsets and sizes): one entry point, op selects the chain:
+// float32 operations in the same order (so the same bits as those kernels); the gradients are the
+// tfjs gradients of those chains (sigmoid with the same fast exp as the Sigmoid kernel). fused(heap, op, ...offsets and sizes): one entry point, op selects the chain:
 //   0 bernoulli      (x, l, rows, cols, out)            out[r] = sum_j x*l - softplus(l)
 //   1 bernoulliGrad  (dy, x, l, rows, cols, dx, dl)     dl = dy[r]*x + (-dy[r])*sigmoid(l); dx = dy[r]*l (dx < 0: skipped)
 //   2 klStd          (mu, lv, n, out)                   0.5*((mu*mu + exp(lv)) - (lv + 1))
@@ -393,15 +464,27 @@ napi_value Adam(napi_env env, napi_callback_info info) {
 //   5 reparamGrad    (dz, lv, eps, n, dlv, deps)        s = exp(0.5*lv): dlv = ((dz*eps)*s)*0.5; deps = dz*s (deps < 0: skipped)
 //   6 reluGrad       (dy, x, n, dx)                     dx = dy * step(x) (NaN where x is NaN)
 // (dmu of reparam is dz itself: no kernel.)
-inline float Softplus(float t) { return (t > 0.f ? t : 0.f) + std::log1p(std::exp(-std::fabs(t))); }
-inline float Sigmoid(float t) { return 1.f / (1.f + std::exp(-t)); }
-
-void BernoulliRows(const float* __restrict x, const float* __restrict l, int64_t rows, int64_t cols, float* __restrict out, float* __restrict scratch) {
+HOT_LOOP void BernoulliRows(const float* __restrict x, const float* __restrict l, int64_t rows, int64_t cols, float* __restrict out, float* __restrict scratch) {
   for (int64_t r = 0; r < rows; r++) {
     const float* xr = x + r * cols;
     const float* lr = l + r * cols;
-    for (int64_t j = 0; j < cols; j++) scratch[j] = xr[j] * lr[j] - Softplus(lr[j]);
+    for (int64_t j = 0; j < cols; j++) scratch[j] = xr[j] * lr[j] - SoftplusFast(lr[j]);
     out[r] = RowSum(scratch, cols);
+  }
+}
+
+HOT_LOOP void BernoulliGradRows(const float* __restrict dy, const float* __restrict x, const float* __restrict l, int64_t rows, int64_t cols,
+                                float* __restrict dx, float* __restrict dl) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float d = dy[r], nd = -d;
+    const int64_t base = r * cols;
+    for (int64_t j = 0; j < cols; j++) {
+      const float fromMul = d * x[base + j];
+      const float fromSoftplus = nd * SigmoidFast(l[base + j]);
+      dl[base + j] = fromMul + fromSoftplus;
+    }
+    if (dx)
+      for (int64_t j = 0; j < cols; j++) dx[base + j] = d * l[base + j];
   }
 }
 
@@ -435,22 +518,7 @@ napi_value Fused(napi_env env, napi_callback_info info) {
     case 1: {
       const int64_t rows = (int64_t)v[4], cols = (int64_t)v[5];
       if (rows < 0 || cols < 0 || !ok(1, rows) || !ok(2, rows * cols) || !ok(3, rows * cols) || !ok(6, rows * cols, true) || !ok(7, rows * cols)) break;
-      const float* dy = f(1);
-      const float* x = f(2);
-      const float* l = f(3);
-      float* dx = v[6] < 0 ? nullptr : f(6);
-      float* dl = f(7);
-      for (int64_t r = 0; r < rows; r++) {
-        const float d = dy[r], nd = -d;
-        const int64_t base = r * cols;
-        for (int64_t j = 0; j < cols; j++) {
-          const float fromMul = d * x[base + j];
-          const float fromSoftplus = nd * Sigmoid(l[base + j]);
-          dl[base + j] = fromMul + fromSoftplus;
-        }
-        if (dx)
-          for (int64_t j = 0; j < cols; j++) dx[base + j] = d * l[base + j];
-      }
+      BernoulliGradRows(f(1), f(2), f(3), rows, cols, v[6] < 0 ? nullptr : f(6), f(7));
       return nullptr;
     }
     case 2: {
@@ -519,7 +587,7 @@ napi_value Fused(napi_env env, napi_callback_info info) {
       return nullptr;
     }
     default: {
-      const int64_t n = (int64_t)v[2];
+      const int64_t n = (int64_t)v[3];
       if (!ok(1, n) || !ok(2, n) || !ok(4, n)) break;
       const float* dy = f(1);
       const float* x = f(2);

@@ -1,6 +1,7 @@
 // Accelerated matmul kernels for the tfjs wasm backend; see kernels.ts. backend.ts picks one.
 import { loadSgemmAddon, resetSgemmAddonCache, type SgemmAddon } from './addon';
 import { activeMatMulKernels, installMatMulKernels, type Accelerator } from './kernels';
+import { installFusedOps } from './fused';
 
 export {
   loadSgemmAddon,
@@ -11,7 +12,8 @@ export {
   type SgemmAddon,
 };
 export { planMatMul } from './kernels';
-export { createAdam, FusedAdamOptimizer, fusedAdamEnabled } from './adam';
+export { createAdam, FusedAdamOptimizer, fusedAdamEnabled, fusedGradientSquares } from './adam';
+export { fusedKernelsEnabled, installFusedOps, FUSED_KERNELS } from './fused';
 
 export interface AcceleratorChoice {
   accelerator: Accelerator;
@@ -36,6 +38,7 @@ export function chooseAccelerator(want: Accelerator | 'auto' = 'auto', threads?:
       addon.acquire();
       if (threads !== undefined) addon.setThreadsCap(Math.max(0, Math.floor(threads)));
       installMatMulKernels('native-sgemm', addon);
+      installFusedOps(addon);
       const plan = addon.threadsPlan();
       return {
         accelerator: 'native-sgemm',
