@@ -19,6 +19,10 @@ export interface BackendInfo {
   accelerator: Accelerator;
   /** What the accelerator runs on, e.g. "OpenBLAS 0.3.21 ... ; 2 BLAS thread(s) of 2 cores". */
   acceleratorDetail?: string;
+  /** The native BLAS kernel family (e.g. "SkylakeX"): part of the run's backend string. */
+  blasCore?: string;
+  /** BLAS threads per product when the run started. */
+  blasThreads?: number;
 }
 
 export interface BackendOptions {
@@ -71,6 +75,8 @@ interface WasmResult {
   failure: string | null;
   accelerator: Accelerator;
   detail?: string;
+  core?: string;
+  threads?: number;
   notes: string[];
 }
 
@@ -89,7 +95,14 @@ async function tryWasm(options: BackendOptions): Promise<WasmResult> {
     notes.push(...choice.notes);
     const ok = await tf.setBackend('wasm');
     if (!ok) return { failure: 'wasm backend failed to initialize', accelerator: 'none', notes };
-    return { failure: null, accelerator: choice.accelerator, detail: choice.detail ?? undefined, notes };
+    return {
+      failure: null,
+      accelerator: choice.accelerator,
+      detail: choice.detail ?? undefined,
+      ...(choice.core ? { core: choice.core } : {}),
+      ...(choice.threads ? { threads: choice.threads } : {}),
+      notes,
+    };
   } catch (error) {
     return { failure: `wasm unavailable: ${(error as Error).message.split('\n')[0]}`, accelerator: 'none', notes };
   }
@@ -106,6 +119,7 @@ export async function initBackend(
     let failure: string | null;
     let accelerator: Accelerator = 'none';
     let acceleratorDetail: string | undefined;
+    let blas: { blasCore?: string; blasThreads?: number } = {};
     if (name === 'tensorflow') failure = await tryTensorflow();
     else if (name === 'wasm') {
       const result = await tryWasm(options);
@@ -114,10 +128,14 @@ export async function initBackend(
       skipped.push(...result.notes);
       accelerator = result.accelerator;
       acceleratorDetail = result.detail;
+      blas = {
+        ...(result.core ? { blasCore: result.core } : {}),
+        ...(result.threads ? { blasThreads: result.threads } : {}),
+      };
     } else failure = (await tf.setBackend('cpu')) ? null : 'cpu backend failed to initialize';
     if (failure === null) {
       await tf.ready();
-      return { name, skipped, accelerator, ...(acceleratorDetail ? { acceleratorDetail } : {}) };
+      return { name, skipped, accelerator, ...(acceleratorDetail ? { acceleratorDetail } : {}), ...blas };
     }
     skipped.push(failure);
   }

@@ -88,11 +88,13 @@ async function chooseBackend(job: TrainJob): Promise<BackendInfo> {
 }
 
 /**
- * The backend as recorded with the run, e.g. 'wasm+native-sgemm'. The accelerator is part of it
- * because it changes the last bits of every product: a replay compares against this string.
+ * The backend as recorded with the run, e.g. 'wasm+native-sgemm(SkylakeX)'. The accelerator and
+ * the BLAS kernel family are part of it because they change the last bits of every product: a
+ * replay compares against this string.
  */
 export function describeBackend(info: BackendInfo): string {
-  return info.accelerator === 'none' ? info.name : `${info.name}+${info.accelerator}`;
+  if (info.accelerator === 'none') return info.name;
+  return `${info.name}+${info.accelerator}${info.blasCore ? `(${info.blasCore})` : ''}`;
 }
 
 function divergedMessage(step: number, epoch: number): string {

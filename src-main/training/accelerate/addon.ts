@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { prepareBlasCore, type BlasCoreChoice } from './blasCore';
 
 export interface SgemmAddon {
   /** See native/src/sgemm.cc: C[bi] = act(op(A[bi % batchA]) op(B[bi % batchB]) + bias), in place on `heap`. */
@@ -96,6 +97,17 @@ export interface AddonStats {
 export type AddonLoad = { addon: SgemmAddon; reason: null } | { addon: null; reason: string };
 
 let cached: AddonLoad | null = null;
+let coreChoice: BlasCoreChoice | null = null;
+
+/** How this process's OpenBLAS kernel family was chosen (null before the addon was looked for). */
+export function blasCoreChoice(): BlasCoreChoice | null {
+  return coreChoice;
+}
+
+/** The kernel family the loaded addon runs ("SkylakeX", "Haswell", "Zen", ... or "" for Accelerate). */
+export function blasCoreName(addon: SgemmAddon): string {
+  return typeof addon.coreName === 'function' ? addon.coreName() : '';
+}
 
 /** Forgets the loaded addon (tests: to re-read VAE_WORKBENCH_SGEMM). */
 export function resetSgemmAddonCache(): void {
@@ -123,6 +135,14 @@ export function loadSgemmAddon(): AddonLoad {
   }
   let reason = 'native sgemm addon not installed';
   for (const id of candidates) {
+    let index: string;
+    try {
+      index = require.resolve(id);
+    } catch {
+      continue;
+    }
+    // OpenBLAS reads OPENBLAS_CORETYPE when it loads: choose it first (blasCore.ts).
+    coreChoice = prepareBlasCore(index);
     try {
       const loaded = require(id) as { addon: SgemmAddon | null; loadError: string | null };
       if (loaded.addon) {

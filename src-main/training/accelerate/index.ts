@@ -1,9 +1,11 @@
 // Accelerated matmul kernels for the tfjs wasm backend; see kernels.ts. backend.ts picks one.
-import { loadSgemmAddon, resetSgemmAddonCache, type SgemmAddon } from './addon';
+import { blasCoreChoice, blasCoreName, loadSgemmAddon, resetSgemmAddonCache, type SgemmAddon } from './addon';
 import { activeMatMulKernels, installMatMulKernels, type Accelerator } from './kernels';
 import { installFusedOps } from './fused';
 
 export {
+  blasCoreChoice,
+  blasCoreName,
   loadSgemmAddon,
   resetSgemmAddonCache,
   activeMatMulKernels,
@@ -21,6 +23,10 @@ export interface AcceleratorChoice {
   notes: string[];
   /** e.g. "OpenBLAS 0.3.21 ..., 2 BLAS threads" */
   detail: string | null;
+  /** The BLAS kernel family (e.g. "SkylakeX"), for the run's backend string; null without the addon. */
+  core?: string | null;
+  /** BLAS threads per product at the start of the run. */
+  threads?: number;
 }
 
 /**
@@ -40,10 +46,14 @@ export function chooseAccelerator(want: Accelerator | 'auto' = 'auto', threads?:
       installMatMulKernels('native-sgemm', addon);
       installFusedOps(addon);
       const plan = addon.threadsPlan();
+      const core = blasCoreName(addon);
+      const choice = blasCoreChoice();
       return {
         accelerator: 'native-sgemm',
         notes,
-        detail: `${addon.info()}; ${plan.threads} BLAS thread(s) of ${plan.cores} cores, ${plan.users} user(s)`,
+        core: core || null,
+        threads: plan.threads,
+        detail: `${addon.info()}${choice ? ` [${choice.reason}]` : ''}; ${plan.threads} BLAS thread(s) of ${plan.cores} cores, ${plan.users} user(s)`,
       };
     }
     if (want === 'native-sgemm') throw new Error(load.reason);

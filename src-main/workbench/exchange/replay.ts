@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import type { Run, Store } from '../../store';
 import type { MetricDifference, ReplayPlan, RunComparison } from '../../api/contract';
 import type { BackendPreference } from '../../training/backend';
-import { loadSgemmAddon } from '../../training/accelerate/addon';
+import { blasCoreName, loadSgemmAddon } from '../../training/accelerate/addon';
 import { loadRunDataset } from '../../training/runData';
 
 /** Metrics that measure the machine, not the model: never equal between two runs, left out of `identical`. */
@@ -33,8 +33,12 @@ export function expectedBackend(preference: BackendPreference): string {
 /** The wasm matmul kernels a worker will install (as the trainer records them in the run's backend). */
 function expectedWasmAccelerator(): string {
   const forced = process.env.VAE_WORKBENCH_ACCELERATOR;
-  if (forced && forced !== 'auto') return forced;
-  return loadSgemmAddon().addon ? 'native-sgemm' : 'wasm-transpose-fast-path';
+  if (forced && forced !== 'auto' && forced !== 'native-sgemm') return forced;
+  const { addon } = loadSgemmAddon();
+  if (!addon) return forced === 'native-sgemm' ? 'native-sgemm' : 'wasm-transpose-fast-path';
+  // The BLAS kernel family joins the name, as the trainer records it (training/trainer.ts describeBackend).
+  const core = blasCoreName(addon);
+  return core ? `native-sgemm(${core})` : 'native-sgemm';
 }
 
 /** What a replay of `run` will differ in; loads the data set (no tfjs) to compare its hash. */
