@@ -488,6 +488,14 @@ HOT_LOOP void BernoulliGradRows(const float* __restrict dy, const float* __restr
   }
 }
 
+HOT_LOOP void ReluGradLoop(const float* __restrict dy, const float* __restrict x, int64_t n, float* __restrict dx) {
+  for (int64_t i = 0; i < n; i++) {
+    // step(x): 1 above 0, 0 at or below, NaN for NaN (x != x).
+    const float stepped = x[i] != x[i] ? x[i] : (x[i] > 0.f ? 1.f : 0.f);
+    dx[i] = dy[i] * stepped;
+  }
+}
+
 napi_value Fused(napi_env env, napi_callback_info info) {
   size_t argc = 9;
   napi_value argv[9];
@@ -589,13 +597,7 @@ napi_value Fused(napi_env env, napi_callback_info info) {
     default: {
       const int64_t n = (int64_t)v[3];
       if (!ok(1, n) || !ok(2, n) || !ok(4, n)) break;
-      const float* dy = f(1);
-      const float* x = f(2);
-      float* dx = f(4);
-      for (int64_t i = 0; i < n; i++) {
-        const float stepped = std::isnan(x[i]) ? x[i] : (x[i] > 0.f ? 1.f : 0.f);
-        dx[i] = dy[i] * stepped;
-      }
+      ReluGradLoop(f(1), f(2), n, f(4));
       return nullptr;
     }
   }
@@ -632,6 +634,60 @@ napi_value CoreName(napi_env env, napi_callback_info) {
   CHECK(napi_create_string_utf8(env, "", NAPI_AUTO_LENGTH, &result));
 #endif
   return result;
+}
+
+
+// ---- im2col / col2im for the conv kernels (accelerate/conv.ts), NHWC, dilation 1 -------------------
+// cols is [B*oH*oW, fH*fW*C] row-major: row (b, oy, ox), column (ky, kx, c): the input pixel under
+// filter tap (ky, kx) of output (oy, ox), zero where the window hangs over the padding. With the
+// filter [fH, fW, C, outC] seen as [fH*fW*C, outC], a convolution is cols x filter; the filter
+// gradient is cols^T x dy; the input gradient is col2im(dy x filter^T), which adds each column
+// back into the input pixel it came from (in a fixed order: same bits every time).
+// conv(heap, op, xOff, B, H, W, C, fH, fW, sH, sW, top, left, oH, oW, colsOff): op 0 im2col (x -> cols),
+// op 1 col2im (cols -> x, which is overwritten).
+napi_value Conv(napi_env env, napi_callback_info info) {
+  size_t argc = 16;
+  napi_value argv[16];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  char* heap;
+  size_t heapBytes;
+  if (argc != 16 || !GetHeap(env, argv[0], &heap, &heapBytes)) return Throw(env, "vae-workbench-sgemm: conv(heap, op, x, B, H, W, C, fH, fW, sH, sW, top, left, oH, oW, cols)");
+  double v[15];
+  for (int i = 0; i < 15; i++) CHECK(napi_get_value_double(env, argv[i + 1], &v[i]));
+  const int op = (int)v[0];
+  const int64_t xOff = (int64_t)v[1], B = (int64_t)v[2], H = (int64_t)v[3], W = (int64_t)v[4], C = (int64_t)v[5];
+  const int64_t fH = (int64_t)v[6], fW = (int64_t)v[7], sH = (int64_t)v[8], sW = (int64_t)v[9];
+  const int64_t top = (int64_t)v[10], left = (int64_t)v[11], oH = (int64_t)v[12], oW = (int64_t)v[13], colsOff = (int64_t)v[14];
+  if (op < 0 || op > 1 || B < 0 || H < 1 || W < 1 || C < 1 || fH < 1 || fW < 1 || sH < 1 || sW < 1 || oH < 0 || oW < 0 ||
+      !Inside(heapBytes, xOff, B * H * W * C) || !Inside(heapBytes, colsOff, B * oH * oW * fH * fW * C)) {
+    return Throw(env, "vae-workbench-sgemm: bad conv operands");
+  }
+  ElementwiseTimer timer;
+  float* x = reinterpret_cast<float*>(heap + xOff);
+  float* cols = reinterpret_cast<float*>(heap + colsOff);
+  const int64_t K = fH * fW * C;
+  if (op == 1) std::memset(x, 0, sizeof(float) * (size_t)(B * H * W * C));
+  for (int64_t b = 0; b < B; b++)
+    for (int64_t oy = 0; oy < oH; oy++)
+      for (int64_t ox = 0; ox < oW; ox++) {
+        float* row = cols + ((b * oH + oy) * oW + ox) * K;
+        for (int64_t ky = 0; ky < fH; ky++) {
+          const int64_t iy = oy * sH + ky - top;
+          for (int64_t kx = 0; kx < fW; kx++) {
+            const int64_t ix = ox * sW + kx - left;
+            float* tap = row + (ky * fW + kx) * C;
+            const bool inside = iy >= 0 && iy < H && ix >= 0 && ix < W;
+            if (op == 0) {
+              if (inside) std::memcpy(tap, x + ((b * H + iy) * W + ix) * C, sizeof(float) * (size_t)C);
+              else std::memset(tap, 0, sizeof(float) * (size_t)C);
+            } else if (inside) {
+              float* pixel = x + ((b * H + iy) * W + ix) * C;
+              for (int64_t c = 0; c < C; c++) pixel[c] += tap[c];
+            }
+          }
+        }
+      }
+  return nullptr;
 }
 
 struct UserShare {
@@ -754,6 +810,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"stats", nullptr, GetStats, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"resetStats", nullptr, ResetStats, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"coreName", nullptr, CoreName, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv", nullptr, Conv, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return nullptr;
   return exports;

@@ -72,6 +72,28 @@ export interface SgemmAddon {
   /** This thread's profiler counters (time and flops in the BLAS products, time in element-wise kernels). */
   stats?(): AddonStats;
   resetStats?(): void;
+  /**
+   * NHWC im2col (op 0: x -> cols [B*oH*oW, fH*fW*C]) or col2im (op 1: cols added back into x, which
+   * is overwritten), dilation 1. Absent in builds older than the native conv kernels.
+   */
+  conv?(
+    heap: ArrayBuffer,
+    op: number,
+    xOffset: number,
+    batch: number,
+    height: number,
+    width: number,
+    channels: number,
+    filterHeight: number,
+    filterWidth: number,
+    strideHeight: number,
+    strideWidth: number,
+    padTop: number,
+    padLeft: number,
+    outHeight: number,
+    outWidth: number,
+    colsOffset: number,
+  ): void;
   /** The kernel family OpenBLAS chose at load (e.g. "SkylakeX", "Prescott"); "" for Accelerate. */
   coreName?(): string;
   /** Takes a share of the process-wide BLAS thread budget for this thread (released at thread exit). */

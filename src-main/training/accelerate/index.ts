@@ -2,6 +2,7 @@
 import { blasCoreChoice, blasCoreName, loadSgemmAddon, resetSgemmAddonCache, type SgemmAddon } from './addon';
 import { activeMatMulKernels, installMatMulKernels, type Accelerator } from './kernels';
 import { installFusedOps } from './fused';
+import { installNativeConvKernels } from './conv';
 
 export {
   blasCoreChoice,
@@ -45,6 +46,7 @@ export function chooseAccelerator(want: Accelerator | 'auto' = 'auto', threads?:
       if (threads !== undefined) addon.setThreadsCap(Math.max(0, Math.floor(threads)));
       installMatMulKernels('native-sgemm', addon);
       installFusedOps(addon);
+      installNativeConvKernels(addon);
       const plan = addon.threadsPlan();
       const core = blasCoreName(addon);
       const choice = blasCoreChoice();
