@@ -71,13 +71,16 @@ async function outputs(backend: 'cpu' | 'wasm', c: Case): Promise<Float32Array[]
     // conv2dTranspose maps y's shape back to x's: the wasm Conv2DBackpropInput kernel.
     const back = tf.conv2dTranspose(y, w, c.x, c.strides, c.pad);
     const up = tf.tensor(values(size(y.shape), 9), y.shape);
-    const loss = (a: tf.Tensor, b: tf.Tensor) =>
-      tf.add(
+    const loss = (a4: tf.Tensor, b4: tf.Tensor) => {
+      const a = a4 as tf.Tensor4D;
+      const b = b4 as tf.Tensor4D;
+      return tf.add(
         tf.sum(
           tf.mul(tf.fused.conv2d({ x: a, filter: b, strides: c.strides, pad: c.pad, bias, activation: 'relu' }), up),
         ),
         tf.sum(tf.square(tf.conv2dTranspose(tf.conv2d(a, b, c.strides, c.pad), b, c.x, c.strides, c.pad))),
       );
+    };
     const [dx, dw] = tf.grads(loss)([x, w]);
     return [y, fused, back, dx, dw].map((t) => t.dataSync() as Float32Array);
   });
