@@ -26,7 +26,7 @@ export interface BackendInfo {
 }
 
 export interface BackendOptions {
-  /** Threads this run may use (wasm threads and BLAS threads); default: 1 BLAS thread (see blasThreadsPerRun). */
+  /** Threads this run may use (wasm threads and BLAS threads); default: the BLAS policy (blasThreadsPolicy). */
   threads?: number;
   /** Which wasm matmul kernels to use; default 'auto' (native sgemm when built, else the fast path). */
   accelerator?: Accelerator | 'auto';
@@ -45,15 +45,21 @@ function acceleratorPreference(options: BackendOptions): Accelerator | 'auto' {
 }
 
 /**
- * BLAS threads per run: 1 unless VAE_WORKBENCH_BLAS_THREADS says otherwise. OpenBLAS gives
- * different last bits on 1 thread than on 2, so a fixed count keeps a run's numbers independent of
- * how many runs share the machine (replays stay bit-identical), and one thread per run never
- * oversubscribes the cores when the queue runs one run per core. On this 2-core machine one
- * thread was also as fast as two under load (PyTorch here runs one thread too).
+ * BLAS threads per product. VAE_WORKBENCH_BLAS_THREADS=n pins n (OpenBLAS's last bits depend on
+ * the thread count, so a pinned count gives bit-identical replays whatever else runs). Unset (or
+ * 'share'): the fair share of the cores among the runs of this process that use the native kernel,
+ * re-evaluated before every product (native/src/sgemm.cc DesiredThreads): a run alone uses every
+ * core, two runs on two cores one each, never more threads than cores between them. (OpenBLAS has
+ * one thread count per process, so runs in one process cannot be given different counts.)
+ * Returns n, or 0 for the fair share.
  */
-function blasThreadsPerRun(): number {
-  const fromEnv = Number(process.env.VAE_WORKBENCH_BLAS_THREADS);
-  return Number.isInteger(fromEnv) && fromEnv >= 1 ? fromEnv : 1;
+export function blasThreadsPolicy(): number {
+  const raw = process.env.VAE_WORKBENCH_BLAS_THREADS;
+  if (raw === undefined || raw === '' || raw === 'share') return 0;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`VAE_WORKBENCH_BLAS_THREADS must be a positive integer or 'share'; got '${raw}'`);
+  return n;
 }
 
 let wasmRegistered = false;
@@ -91,7 +97,7 @@ async function tryWasm(options: BackendOptions): Promise<WasmResult> {
     // Kernels are registered before the backend initializes; the built-in setup still runs.
     // Conv2DBackpropFilter (missing from tfjs-backend-wasm 4.22) goes in with every accelerator.
     installConvKernels();
-    const choice = chooseAccelerator(acceleratorPreference(options), options.threads ?? blasThreadsPerRun());
+    const choice = chooseAccelerator(acceleratorPreference(options), options.threads ?? blasThreadsPolicy());
     notes.push(...choice.notes);
     const ok = await tf.setBackend('wasm');
     if (!ok) return { failure: 'wasm backend failed to initialize', accelerator: 'none', notes };

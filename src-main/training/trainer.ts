@@ -56,7 +56,12 @@ export async function train(job: TrainJob, control: Int32Array, emit: Emit): Pro
     emit({
       type: 'started',
       backend: describeBackend(backend),
-      backendNotes: backend.skipped,
+      backendNotes: [
+        ...backend.skipped,
+        ...(backend.blasThreads
+          ? [`BLAS: ${backend.blasThreads} thread(s) at the start; ${backend.acceleratorDetail ?? ''}`]
+          : []),
+      ],
       datasetHash: run.data.hash,
       datasetSource: run.data.source,
       totalSteps: run.totalSteps,

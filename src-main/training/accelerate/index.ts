@@ -33,8 +33,9 @@ export interface AcceleratorChoice {
 /**
  * Installs the best matmul kernels available for the wasm backend of this thread: the native sgemm
  * when the addon loads, else the transposed-product fast path. `want` forces one ('none' keeps the
- * built-in kernels); a forced 'native-sgemm' that cannot load throws. `threads` caps BLAS threads;
- * by default they are the fair share of the cores among the threads using the addon.
+ * built-in kernels); a forced 'native-sgemm' that cannot load throws. `threads` >= 1 pins the BLAS
+ * threads (for the whole process: OpenBLAS has one count); 0 or undefined: the fair share of the
+ * cores among the threads using the addon.
  */
 export function chooseAccelerator(want: Accelerator | 'auto' = 'auto', threads?: number): AcceleratorChoice {
   const notes: string[] = [];
@@ -44,6 +45,7 @@ export function chooseAccelerator(want: Accelerator | 'auto' = 'auto', threads?:
       const addon = load.addon;
       addon.acquire();
       if (threads !== undefined) addon.setThreadsCap(Math.max(0, Math.floor(threads)));
+      const share = threads === undefined || Math.floor(threads) <= 0;
       installMatMulKernels('native-sgemm', addon);
       installFusedOps(addon);
       installNativeConvKernels(addon);
@@ -55,7 +57,7 @@ export function chooseAccelerator(want: Accelerator | 'auto' = 'auto', threads?:
         notes,
         core: core || null,
         threads: plan.threads,
-        detail: `${addon.info()}${choice ? ` [${choice.reason}]` : ''}; ${plan.threads} BLAS thread(s) of ${plan.cores} cores, ${plan.users} user(s)`,
+        detail: `${addon.info()}${choice ? ` [${choice.reason}]` : ''}; ${plan.threads} BLAS thread(s) of ${plan.cores} cores, ${plan.users} user(s)${share ? ' (fair share, re-evaluated per product)' : ' (pinned)'}`,
       };
     }
     if (want === 'native-sgemm') throw new Error(load.reason);
