@@ -334,6 +334,8 @@ napi_value Unary(napi_env env, napi_callback_info info) {
 // The sum of one row: eight partial sums in double (vectorizable, and more accurate than one float
 // accumulator), in a fixed order. The fused kernels below sum with this too, so they give the
 // same bits as the element-wise kernels followed by Sum.
+const float kLog2Pi = 1.8378770664093453f;  // log(2 pi) as float32, as tfjs's scalar
+
 inline float RowSum(const float* row, int64_t inner) {
   double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   int64_t j = 0;
@@ -463,6 +465,10 @@ napi_value Adam(napi_env env, napi_callback_info info) {
 //   4 reparam        (mu, lv, eps, n, z)                z = mu + exp(0.5*lv)*eps
 //   5 reparamGrad    (dz, lv, eps, n, dlv, deps)        s = exp(0.5*lv): dlv = ((dz*eps)*s)*0.5; deps = dz*s (deps < 0: skipped)
 //   6 reluGrad       (dy, x, n, dx)                     dx = dy * step(x) (NaN where x is NaN)
+//   7 logStdNormal   (z, rows, cols, out)                -0.5 * sum_j (z^2 + log 2pi)
+//   8 its gradient   (dy, z, rows, cols, dz)
+//   9 logNormalDiag  (z, mu, lv, rows, cols, out)        -0.5 * sum_j ((lv + log 2pi) + (z - mu)^2 / e^lv)
+//  10 its gradient   (dy, z, mu, lv, rows, cols, dz, dmu, dlv)
 // (dmu of reparam is dz itself: no kernel.)
 HOT_LOOP void BernoulliRows(const float* __restrict x, const float* __restrict l, int64_t rows, int64_t cols, float* __restrict out, float* __restrict scratch) {
   for (int64_t r = 0; r < rows; r++) {
@@ -497,17 +503,17 @@ HOT_LOOP void ReluGradLoop(const float* __restrict dy, const float* __restrict x
 }
 
 napi_value Fused(napi_env env, napi_callback_info info) {
-  size_t argc = 9;
-  napi_value argv[9];
+  size_t argc = 11;
+  napi_value argv[11];
   CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
   char* heap;
   size_t heapBytes;
-  if (argc < 2 || !GetHeap(env, argv[0], &heap, &heapBytes)) return Throw(env, "vae-workbench-sgemm: fused(heap, op, ...)");
-  double v[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  if (argc < 2 || argc > 11 || !GetHeap(env, argv[0], &heap, &heapBytes)) return Throw(env, "vae-workbench-sgemm: fused(heap, op, ...)");
+  double v[10] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
   for (size_t i = 1; i < argc; i++) CHECK(napi_get_value_double(env, argv[i], &v[i - 1]));
   const int op = (int)v[0];
-  static const size_t kArgs[7] = {6, 8, 5, 7, 6, 7, 5};
-  if (op < 0 || op > 6 || argc != kArgs[op] + 1) return Throw(env, "vae-workbench-sgemm: fused: bad op or argument count");
+  static const size_t kArgs[11] = {6, 8, 5, 7, 6, 7, 5, 5, 6, 7, 10};
+  if (op < 0 || op > 10 || argc != kArgs[op] + 1) return Throw(env, "vae-workbench-sgemm: fused: bad op or argument count");
   auto f = [&](int i) { return reinterpret_cast<float*>(heap + (int64_t)v[i]); };
   auto ok = [&](int i, int64_t floats, bool optional = false) {
     if (optional && v[i] < 0) return true;
@@ -594,10 +600,80 @@ napi_value Fused(napi_env env, napi_callback_info info) {
       }
       return nullptr;
     }
-    default: {
+    case 6: {
       const int64_t n = (int64_t)v[3];
       if (!ok(1, n) || !ok(2, n) || !ok(4, n)) break;
       ReluGradLoop(f(1), f(2), n, f(4));
+      return nullptr;
+    }
+    case 7: {  // logStdNormal (z, rows, cols, out): out[r] = -0.5 * sum_j (z^2 + log 2pi)
+      const int64_t rows = (int64_t)v[2], cols = (int64_t)v[3];
+      if (rows < 0 || cols < 1 || cols > (1 << 24) || !ok(1, rows * cols) || !ok(4, rows)) break;
+      const float* z = f(1);
+      float* out = f(4);
+      float* scratch = new float[cols];
+      for (int64_t r = 0; r < rows; r++) {
+        for (int64_t j = 0; j < cols; j++) scratch[j] = z[r * cols + j] * z[r * cols + j] + kLog2Pi;
+        out[r] = -0.5f * RowSum(scratch, cols);
+      }
+      delete[] scratch;
+      return nullptr;
+    }
+    case 8: {  // logStdNormalGrad (dy, z, rows, cols, dz): g = dy[r] * -0.5; dz = g * (z * 2)
+      const int64_t rows = (int64_t)v[3], cols = (int64_t)v[4];
+      if (rows < 0 || cols < 0 || !ok(1, rows) || !ok(2, rows * cols) || !ok(5, rows * cols)) break;
+      const float* dy = f(1);
+      const float* z = f(2);
+      float* dz = f(5);
+      for (int64_t r = 0; r < rows; r++) {
+        const float g = dy[r] * -0.5f;
+        for (int64_t j = 0; j < cols; j++) dz[r * cols + j] = g * (z[r * cols + j] * 2.f);
+      }
+      return nullptr;
+    }
+    case 9: {  // logNormalDiag (z, mu, lv, rows, cols, out): -0.5 * sum_j ((lv + log 2pi) + (z - mu)^2 / exp(lv))
+      const int64_t rows = (int64_t)v[4], cols = (int64_t)v[5];
+      if (rows < 0 || cols < 1 || cols > (1 << 24) || !ok(1, rows * cols) || !ok(2, rows * cols) || !ok(3, rows * cols) || !ok(6, rows)) break;
+      const float* z = f(1);
+      const float* mu = f(2);
+      const float* lv = f(3);
+      float* out = f(6);
+      float* scratch = new float[cols];
+      for (int64_t r = 0; r < rows; r++) {
+        for (int64_t j = 0; j < cols; j++) {
+          const int64_t i = r * cols + j;
+          const float d = z[i] - mu[i];
+          scratch[j] = (lv[i] + kLog2Pi) + (d * d) / std::exp(lv[i]);
+        }
+        out[r] = -0.5f * RowSum(scratch, cols);
+      }
+      delete[] scratch;
+      return nullptr;
+    }
+    default: {  // logNormalDiagGrad (dy, z, mu, lv, rows, cols, dz, dmu, dlv)
+      // g = dy[r] * -0.5; q = (z - mu)^2 / e with e = exp(lv): dq/dz = 2 (z - mu) / e, dq/dlv = -q.
+      const int64_t rows = (int64_t)v[5], cols = (int64_t)v[6];
+      const int64_t n = rows * cols;
+      if (rows < 0 || cols < 0 || !ok(1, rows) || !ok(2, n) || !ok(3, n) || !ok(4, n) || !ok(7, n) || !ok(8, n) || !ok(9, n)) break;
+      const float* dy = f(1);
+      const float* z = f(2);
+      const float* mu = f(3);
+      const float* lv = f(4);
+      float* dz = f(7);
+      float* dmu = f(8);
+      float* dlv = f(9);
+      for (int64_t r = 0; r < rows; r++) {
+        const float g = dy[r] * -0.5f;
+        for (int64_t j = 0; j < cols; j++) {
+          const int64_t i = r * cols + j;
+          const float d = z[i] - mu[i];
+          const float e = std::exp(lv[i]);
+          const float fromSquare = (g / e) * (d * 2.f);
+          dz[i] = fromSquare;
+          dmu[i] = -fromSquare;
+          dlv[i] = g + (-(g * (d * d)) / e);
+        }
+      }
       return nullptr;
     }
   }

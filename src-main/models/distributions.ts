@@ -38,6 +38,8 @@ export function klGaussians(muQ: tf.Tensor, logVarQ: tf.Tensor, muP: tf.Tensor, 
 
 /** log N(z; mu, diag exp(logVar)) summed over the last axis; logVar may be a number or broadcast. */
 export function logNormalDiag(z: tf.Tensor, mu: tf.Tensor, logVar: tf.Tensor | number): tf.Tensor {
+  const fused = fusedOps()?.logNormalDiag(z, mu, logVar); // one native pass where installed (fusedOps.ts)
+  if (fused) return fused;
   return tf.tidy(() => {
     const lv = typeof logVar === 'number' ? tf.scalar(logVar) : logVar;
     // -1/2 (log 2pi + log sigma^2 + (z - mu)^2 / sigma^2): diagonal Gaussian log-density
@@ -48,6 +50,8 @@ export function logNormalDiag(z: tf.Tensor, mu: tf.Tensor, logVar: tf.Tensor | n
 
 /** log N(z; 0, I) summed over the last axis: the prior density. */
 export function logStandardNormal(z: tf.Tensor): tf.Tensor {
+  const fused = fusedOps()?.logStandardNormal(z); // one native pass where installed (fusedOps.ts)
+  if (fused) return fused;
   // -1/2 (log 2pi + z^2): standard normal log-density
   return tf.tidy(() => tf.mul(-0.5, tf.sum(tf.add(tf.square(z), LOG_2PI), -1)));
 }

@@ -12,6 +12,10 @@ export interface FusedOps {
   klStandardNormalPerDim(mu: tf.Tensor, logVar: tf.Tensor): tf.Tensor | null;
   /** mu + exp(logVar / 2) eps, differentiable in all three. */
   reparameterize(mu: tf.Tensor, logVar: tf.Tensor, eps: tf.Tensor): tf.Tensor | null;
+  /** log N(z; 0, I) summed over the last axis. */
+  logStandardNormal(z: tf.Tensor): tf.Tensor | null;
+  /** log N(z; mu, diag exp(logVar)) summed over the last axis (logVar of z's shape; else null). */
+  logNormalDiag(z: tf.Tensor, mu: tf.Tensor, logVar: tf.Tensor | number): tf.Tensor | null;
 }
 
 let installed: FusedOps | null = null;

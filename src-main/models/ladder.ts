@@ -165,18 +165,16 @@ export function buildLadderVae(config: ModelConfig, inputShape: [number, number,
   const upHead = dims.map((d, i) =>
     buildMlp({ name: `upHead${i + 1}`, inputDim: width(i), hidden: [], activation: act, outputDim: 2 * d, seed }),
   );
-  const down = dims
-    .slice(0, -1)
-    .map((d, i) =>
-      buildMlp({
-        name: `down${i + 1}`,
-        inputDim: dims[i + 1],
-        hidden: [width(i)],
-        activation: act,
-        outputDim: 2 * d,
-        seed,
-      }),
-    );
+  const down = dims.slice(0, -1).map((d, i) =>
+    buildMlp({
+      name: `down${i + 1}`,
+      inputDim: dims[i + 1],
+      hidden: [width(i)],
+      activation: act,
+      outputDim: 2 * d,
+      seed,
+    }),
+  );
   const decoder = buildMlpDecoder(dims[0], [width(0)], act, dim, seed);
   return new LadderVae(config, inputShape, [...dims], { up, upHead, down, decoder }, createLikelihood(config, dim));
 }

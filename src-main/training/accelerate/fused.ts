@@ -8,6 +8,7 @@
 //   closed-form KL to N(0,I)  1/2 (mu^2 + e^lv - (lv + 1))      (was Square, Exp, Add, Add, Sub, Mul + 9 backward)
 //   reparameterization        mu + e^(lv/2) eps                 (was Mul, Exp, Mul, Add + 5 backward)
 //   ReLU gradient             dy * step(x)                      (was Step, Cast, Mul)
+//   log N(z; 0, I), log N(z; mu, e^lv) summed over the last axis (was 4 and 9 kernels, + backward)
 // The forward chains compute the same float32 operations in the same order as the native
 // element-wise kernels they replace; the gradients are tfjs's gradients of those chains. They are
 // installed into the models' hook (models/fusedOps.ts) and the ReLU gradient is registered over
@@ -25,7 +26,19 @@ type KernelArgs = { inputs: Record<string, TensorInfo>; backend: BackendWasm; at
 
 const BACKEND = 'wasm';
 const FUSED_ENV = 'VAE_WORKBENCH_FUSED';
-const OP = { bernoulli: 0, bernoulliGrad: 1, kl: 2, klGrad: 3, reparam: 4, reparamGrad: 5, reluGrad: 6 } as const;
+const OP = {
+  bernoulli: 0,
+  bernoulliGrad: 1,
+  kl: 2,
+  klGrad: 3,
+  reparam: 4,
+  reparamGrad: 5,
+  reluGrad: 6,
+  logStdNormal: 7,
+  logStdNormalGrad: 8,
+  logNormalDiag: 9,
+  logNormalDiagGrad: 10,
+} as const;
 export const FUSED_KERNELS = {
   bernoulli: 'VaeFusedBernoulli',
   bernoulliGrad: 'VaeFusedBernoulliGrad',
@@ -34,6 +47,10 @@ export const FUSED_KERNELS = {
   reparam: 'VaeFusedReparam',
   reparamGrad: 'VaeFusedReparamGrad',
   reluGrad: 'VaeFusedReluGrad',
+  logStdNormal: 'VaeFusedLogStdNormal',
+  logStdNormalGrad: 'VaeFusedLogStdNormalGrad',
+  logNormalDiag: 'VaeFusedLogNormalDiag',
+  logNormalDiagGrad: 'VaeFusedLogNormalDiagGrad',
 } as const;
 
 /** False when VAE_WORKBENCH_FUSED is off/0/false/no: the chains run as tfjs ops. */
@@ -139,6 +156,62 @@ function registerKernels(addon: SgemmAddon): void {
     );
     return [dlv, deps];
   });
+  const lastAxis = (t: TensorInfo) => ({ rows: sizeOf(t.shape.slice(0, -1)), cols: t.shape[t.shape.length - 1] });
+  define(FUSED_KERNELS.logStdNormal, ({ inputs: { z }, backend }) => {
+    const { rows, cols } = lastAxis(z);
+    const out = backend.makeOutput(z.shape.slice(0, -1), 'float32');
+    fused(heapOf(backend), OP.logStdNormal, offsetOf(backend, z), rows, cols, offsetOf(backend, out));
+    return out;
+  });
+  define(FUSED_KERNELS.logStdNormalGrad, ({ inputs: { dy, z }, backend }) => {
+    const { rows, cols } = lastAxis(z);
+    const dz = backend.makeOutput(z.shape, 'float32');
+    fused(
+      heapOf(backend),
+      OP.logStdNormalGrad,
+      offsetOf(backend, dy),
+      offsetOf(backend, z),
+      rows,
+      cols,
+      offsetOf(backend, dz),
+    );
+    return dz;
+  });
+  define(FUSED_KERNELS.logNormalDiag, ({ inputs: { z, mu, logVar }, backend }) => {
+    const { rows, cols } = lastAxis(z);
+    const out = backend.makeOutput(z.shape.slice(0, -1), 'float32');
+    fused(
+      heapOf(backend),
+      OP.logNormalDiag,
+      offsetOf(backend, z),
+      offsetOf(backend, mu),
+      offsetOf(backend, logVar),
+      rows,
+      cols,
+      offsetOf(backend, out),
+    );
+    return out;
+  });
+  define(FUSED_KERNELS.logNormalDiagGrad, ({ inputs: { dy, z, mu, logVar }, backend }) => {
+    const { rows, cols } = lastAxis(z);
+    const dz = backend.makeOutput(z.shape, 'float32');
+    const dmu = backend.makeOutput(z.shape, 'float32');
+    const dlv = backend.makeOutput(z.shape, 'float32');
+    fused(
+      heapOf(backend),
+      OP.logNormalDiagGrad,
+      offsetOf(backend, dy),
+      offsetOf(backend, z),
+      offsetOf(backend, mu),
+      offsetOf(backend, logVar),
+      rows,
+      cols,
+      offsetOf(backend, dz),
+      offsetOf(backend, dmu),
+      offsetOf(backend, dlv),
+    );
+    return [dz, dmu, dlv];
+  });
   define(FUSED_KERNELS.reluGrad, ({ inputs: { dy, x }, backend }) => {
     const dx = backend.makeOutput(x.shape, 'float32');
     fused(
@@ -194,7 +267,29 @@ const reparam = tf.customGrad(((mu: tf.Tensor, logVar: tf.Tensor, eps: tf.Tensor
   };
 }) as unknown as CustomGradientFunc);
 
+const logStdNormal = tf.customGrad(((z: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([z]);
+  return {
+    value: run(FUSED_KERNELS.logStdNormal, { z }) as tf.Tensor,
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
+      run(FUSED_KERNELS.logStdNormalGrad, { dy, z: saved[0] }) as tf.Tensor,
+    ],
+  };
+}) as unknown as CustomGradientFunc);
+
+const logNormalDiag = tf.customGrad(((z: tf.Tensor, mu: tf.Tensor, logVar: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([z, mu, logVar]);
+  return {
+    value: run(FUSED_KERNELS.logNormalDiag, { z, mu, logVar }) as tf.Tensor,
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+      run(FUSED_KERNELS.logNormalDiagGrad, { dy, z: saved[0], mu: saved[1], logVar: saved[2] }) as tf.Tensor[],
+  };
+}) as unknown as CustomGradientFunc);
+
 const OPS: FusedOps = {
+  logStandardNormal: (z) => (usable(z) && z.rank >= 1 ? logStdNormal(z) : null),
+  logNormalDiag: (z, mu, logVar) =>
+    typeof logVar !== 'number' && usable(z, mu, logVar) && z.rank >= 1 ? logNormalDiag(z, mu, logVar) : null,
   bernoulliLogLikelihood: (x, logits) => (usable(x, logits) && x.rank >= 1 ? bernoulli(x, logits) : null),
   klStandardNormalPerDim: (mu, logVar) => (usable(mu, logVar) ? kl(mu, logVar) : null),
   reparameterize: (mu, logVar, eps) => (usable(mu, logVar, eps) ? reparam(mu, logVar, eps) : null),

@@ -7,7 +7,13 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { ModelConfigSchema } from '../../../src-main/api/config';
 import { createModel } from '../../../src-main/models';
-import { bernoulliLogLikelihood, klStandardNormalPerDim, reparameterize } from '../../../src-main/models/distributions';
+import {
+  bernoulliLogLikelihood,
+  klStandardNormalPerDim,
+  logNormalDiag,
+  logStandardNormal,
+  reparameterize,
+} from '../../../src-main/models/distributions';
 import { fusedOps } from '../../../src-main/models/fusedOps';
 import { initBackend } from '../../../src-main/training/backend';
 import { createAdam, FUSED_KERNELS, loadSgemmAddon } from '../../../src-main/training/accelerate';
@@ -114,6 +120,17 @@ describe.skipIf(!available)('fused element-wise chains match the unfused tfjs op
     tf.dispose([mu, logVar, eps]);
   });
 
+  it('log N(z; 0, I) and log N(z; mu, e^lv) and their gradients within 1e-5', () => {
+    const z = tf.randomNormal([128, 32], 0, 2, 'float32', seed++);
+    const mu = uniform([128, 32], -3, 3);
+    const logVar = uniform([128, 32], -6, 3);
+    expectAgree('log standard normal', logStandardNormal, [z], [128]);
+    expectAgree('log normal diag', logNormalDiag, [z, mu, logVar], [128]);
+    // A fixed log-variance (the Gaussian likelihood's) is not fused: the tfjs ops run.
+    expect(fusedOps()!.logNormalDiag(z, mu, 0.5)).toBeNull();
+    tf.dispose([z, mu, logVar]);
+  });
+
   it('the ReLU gradient is bit-identical to dy * step(x)', () => {
     const x = tf.tidy(() => tf.concat([uniform([128, 512], -1, 1).reshape([-1]), tf.tensor1d([0, -0, NaN, 3])]));
     const upstream = uniform(x.shape, -2, 2);
@@ -150,8 +167,9 @@ describe.skipIf(!available)('fused element-wise chains match the unfused tfjs op
     };
     const fused = await train(true);
     const plain = await train(false);
-    // Forward: Bernoulli, KL, reparameterization; backward: their three gradients and two ReLUs.
-    expect(fused.fusedCalls).toBe(3 * 8);
+    // Forward: Bernoulli, KL, reparameterization and the two log densities of log p(z) - log q(z|x)
+    // (no gradient in the ELBO objective); backward: three gradients and two ReLUs.
+    expect(fused.fusedCalls).toBe(3 * 10);
     expect(plain.fusedCalls).toBe(0);
     expect(fused.kernels).toBeLessThan(plain.kernels * 0.8);
     for (let step = 0; step < 3; step++) {
