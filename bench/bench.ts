@@ -294,7 +294,6 @@ async function main(): Promise<void> {
   const torchRow = torchPython
     ? summarize('pytorch', `pytorch ${torchPython.version}`, torchOutcomes)
     : { key: 'pytorch', label: 'pytorch', available: false, reason: 'no python3 with torch found' };
-  const torchRate = torchRow.available ? torchRow.samplesPerSec! : NaN;
 
   const parallelKey = available.has('wasm-native') ? 'wasm-native' : 'wasm-fast';
   const alone = rows.find((r) => r.key === parallelKey)!;
