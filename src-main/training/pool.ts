@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadSgemmAddon } from './accelerate/addon';
+import { prepareSgemmBlas } from './accelerate/addon';
 import { CONTROL, type FinishStatus, type TrainerEvent, type TrainJob } from './events';
 
 export interface RunningJob {
@@ -40,7 +40,7 @@ export function startJob(job: TrainJob, onEvent: (event: TrainerEvent) => void):
   workerEntry ??= findWorkerEntry();
   // OpenBLAS reads OPENBLAS_CORETYPE from the C environment when a worker first loads it; only the
   // main thread can set that (accelerate/blasCore.ts), so the choice is made here, once.
-  loadSgemmAddon();
+  prepareSgemmBlas();
   const worker = new Worker(workerEntry, { workerData: { job, control } });
   let finish: { status: FinishStatus; error: string | null } | null = null;
   const done = new Promise<{ status: FinishStatus; error: string | null }>((resolve) => {

@@ -136,14 +136,8 @@ export function resetSgemmAddonCache(): void {
   cached = null;
 }
 
-/** The addon, or null with the reason. Set VAE_WORKBENCH_SGEMM=off to act as if it were absent. */
-export function loadSgemmAddon(): AddonLoad {
-  if (cached) return cached;
-  if (/^(off|0|false|no)$/i.test(process.env.VAE_WORKBENCH_SGEMM ?? '')) {
-    cached = { addon: null, reason: 'native sgemm disabled by VAE_WORKBENCH_SGEMM' };
-    return cached;
-  }
-  const require = createRequire(import.meta.url);
+/** Where the addon may be: the linked optional dependency, or native/ of a checkout. */
+function addonCandidates(): string[] {
   const candidates = ['vae-workbench-sgemm'];
   // A checkout where the optional dependency was not linked: the addon's own folder.
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -155,6 +149,36 @@ export function loadSgemmAddon(): AddonLoad {
     }
     dir = dirname(dir);
   }
+  return candidates;
+}
+
+/**
+ * Chooses this process's OpenBLAS kernel family (blasCore.ts) without loading the addon here: the
+ * training pool calls it in the main thread before it starts workers. Null without the addon.
+ */
+export function prepareSgemmBlas(): BlasCoreChoice | null {
+  if (/^(off|0|false|no)$/i.test(process.env.VAE_WORKBENCH_SGEMM ?? '')) return null;
+  const require = createRequire(import.meta.url);
+  for (const id of addonCandidates()) {
+    try {
+      coreChoice = prepareBlasCore(require.resolve(id));
+      return coreChoice;
+    } catch {
+      // not resolvable: the next candidate
+    }
+  }
+  return null;
+}
+
+/** The addon, or null with the reason. Set VAE_WORKBENCH_SGEMM=off to act as if it were absent. */
+export function loadSgemmAddon(): AddonLoad {
+  if (cached) return cached;
+  if (/^(off|0|false|no)$/i.test(process.env.VAE_WORKBENCH_SGEMM ?? '')) {
+    cached = { addon: null, reason: 'native sgemm disabled by VAE_WORKBENCH_SGEMM' };
+    return cached;
+  }
+  const require = createRequire(import.meta.url);
+  const candidates = addonCandidates();
   let reason = 'native sgemm addon not installed';
   for (const id of candidates) {
     let index: string;
