@@ -6,7 +6,12 @@
 // in its own child process (own peak memory), `--repeats` times interleaved, and the median is
 // reported: other work on the machine makes single numbers noisy.
 //
-//   node --import tsx bench/bench.ts [--json] [--repeats 3] [--steps 60] [--quick]
+//   node --import tsx bench/bench.ts [--json] [--repeats 3] [--steps 60] [--quick] [--profile]
+//                                    [--threads N] [--coretype SkylakeX] [--training-only]
+// --threads: BLAS threads per run, ours and PyTorch's (default 1); --coretype: OPENBLAS_CORETYPE for
+// every row (the tuned environment); --training-only: skip the store and compare view sections.
+// --profile: only the per-kernel profile of one training step and the sgemm ceiling (profile.ts),
+// also written to bench/results/profile.json.
 import { spawn, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +19,10 @@ import { benchIngest, benchSeriesQuery } from '../src-main/store';
 import { benchCompareView } from './compareView';
 import { benchEventLoop } from './eventLoop';
 import type { TrainBenchOptions, TrainBenchResult } from './train';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { prepareBlasCore } from '../src-main/training/accelerate/blasCore';
+import { formatProfile, type StepProfile } from './profileFormat';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
@@ -26,6 +35,14 @@ const json = flag('json');
 const quick = flag('quick');
 const repeats = option('repeats', quick ? 1 : 5);
 const steps = option('steps', quick ? 20 : 60);
+// ---- BLAS kernel and threads, the same for every configuration and for PyTorch ----
+// --threads N: BLAS threads per run (ours and PyTorch's; default 1). --coretype NAME: set
+// OPENBLAS_CORETYPE for everything (the "tuned" environment); otherwise the workbench's own choice
+// (accelerate/blasCore.ts) is made here, before any child loads OpenBLAS, and inherited by all.
+const threads = option('threads', 1);
+const coretypeArg = argv.indexOf('--coretype');
+if (coretypeArg >= 0 && argv[coretypeArg + 1]) process.env.OPENBLAS_CORETYPE = argv[coretypeArg + 1];
+const blasChoice = prepareBlasCore(join(here, '..', 'native', 'index.cjs'));
 const log = (line: string) => {
   if (!json) process.stderr.write(`${line}\n`);
 };
@@ -37,16 +54,27 @@ interface Config {
 }
 
 const CONFIGS: Config[] = [
-  { key: 'tfjs-node', label: 'tfjs-node', options: { backend: 'tensorflow', steps } },
+  { key: 'tfjs-node', label: 'tfjs-node', options: { backend: 'tensorflow', steps, threads } },
   {
     key: 'wasm-native',
     label: 'wasm + native sgemm',
-    options: { backend: 'wasm', accelerator: 'native-sgemm', steps },
+    options: { backend: 'wasm', accelerator: 'native-sgemm', steps, threads },
+  },
+  {
+    key: 'wasm-native-conv',
+    label: 'conv VAE: wasm + native sgemm',
+    options: {
+      backend: 'wasm',
+      accelerator: 'native-sgemm',
+      architecture: 'conv',
+      steps: Math.max(4, Math.round(steps / 6)),
+      threads,
+    },
   },
   {
     key: 'wasm-fast',
     label: 'wasm, transpose fast path',
-    options: { backend: 'wasm', accelerator: 'wasm-transpose-fast-path', steps },
+    options: { backend: 'wasm', accelerator: 'wasm-transpose-fast-path', steps, threads },
   },
   {
     key: 'wasm-builtin',
@@ -107,10 +135,11 @@ function findTorchPython(): { python: string; version: string } | null {
   return null;
 }
 
-async function torch(python: string): Promise<Outcome> {
+async function torch(python: string, architecture: 'mlp' | 'conv' = 'mlp'): Promise<Outcome> {
+  const torchSteps = architecture === 'conv' ? Math.max(4, Math.round(steps / 6)) : steps;
   const { code, stdout, stderr } = await runChild(
     python,
-    [join(here, 'torch_vae.py'), '--steps', String(steps)],
+    [join(here, 'torch_vae.py'), '--steps', String(torchSteps), '--threads', String(threads), '--arch', architecture],
     300_000,
   );
   const line = stdout.trim().split('\n').pop() ?? '';
@@ -160,6 +189,38 @@ function summarize(key: string, label: string, outcomes: Outcome[]): Row {
   };
 }
 
+// ---- --profile: the per-kernel profile of one step and the sgemm ceiling (bench/profile.ts) ----
+async function profileRun(options: Partial<TrainBenchOptions>): Promise<StepProfile | { error: string }> {
+  const { code, stdout, stderr } = await runChild(
+    process.execPath,
+    ['--import', 'tsx', join(here, 'profile.ts'), JSON.stringify(options)],
+    600_000,
+  );
+  const line = stdout.trim().split('\n').pop() ?? '';
+  if (code !== 0 || !line.startsWith('{'))
+    return { error: (stderr.trim().split('\n').pop() ?? `exit ${code}`).slice(0, 240) };
+  return JSON.parse(line) as StepProfile;
+}
+
+async function profileMain(): Promise<void> {
+  const profiles: Record<string, StepProfile | { error: string }> = {};
+  for (const architecture of quick ? (['mlp'] as const) : (['mlp', 'conv'] as const)) {
+    log(`  profiling one ${architecture} VAE step (${steps} steps) ...`);
+    profiles[architecture] = await profileRun({ architecture, steps, threads });
+  }
+  const report = { loadAverage: loadavg().map((l) => Number(l.toFixed(2))), profiles };
+  mkdirSync(join(here, 'results'), { recursive: true });
+  writeFileSync(join(here, 'results', 'profile.json'), `${JSON.stringify(report, null, 2)}\n`);
+  if (json) {
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return;
+  }
+  const out = [`load average ${report.loadAverage.join(' ')}`];
+  for (const p of Object.values(profiles)) out.push('error' in p ? `profile failed: ${p.error}` : formatProfile(p), '');
+  out.push(`(written to bench/results/profile.json)`);
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   const torchPython = findTorchPython();
@@ -168,16 +229,38 @@ async function main(): Promise<void> {
   const outcomes = new Map<string, Outcome[]>();
   const parallelOutcomes: Outcome[] = [];
   const torchOutcomes: Outcome[] = [];
+  const torchConvOutcomes: Outcome[] = [];
+  // The step's flops and the sgemm limit of each architecture, measured first (profile.ts).
+  const sgemmLimits: Record<string, StepProfile | { error: string }> = {};
+  for (const architecture of quick ? (['mlp'] as const) : (['mlp', 'conv'] as const)) {
+    log(`  ${architecture} VAE: step profile and sgemm limit ...`);
+    sgemmLimits[architecture] = await profileRun({ architecture, steps: architecture === 'conv' ? 4 : 20, threads });
+  }
   const available = new Set<string>();
   // Per repeat, the runs that are compared are adjacent in time (native, PyTorch, parallel), and
   // ratios are taken per repeat, then the median: load from other work drifts between repeats.
-  const order = ['wasm-native', 'pytorch', 'parallel', 'wasm-fast', 'wasm-builtin', 'tfjs-node', 'cpu'];
+  const order = [
+    'wasm-native',
+    'pytorch',
+    'parallel',
+    ...(quick ? [] : ['wasm-native-conv', 'pytorch-conv']),
+    'wasm-fast',
+    'wasm-builtin',
+    'tfjs-node',
+    'cpu',
+  ];
   for (let r = 0; r < repeats; r++) {
     for (const key of order) {
       if (key === 'pytorch') {
         if (!torchPython) continue;
         log(`  [${r + 1}/${repeats}] pytorch ...`);
         torchOutcomes.push(await torch(torchPython.python));
+        continue;
+      }
+      if (key === 'pytorch-conv') {
+        if (!torchPython) continue;
+        log(`  [${r + 1}/${repeats}] pytorch conv VAE ...`);
+        torchConvOutcomes.push(await torch(torchPython.python, 'conv'));
         continue;
       }
       if (key === 'parallel') {
@@ -212,7 +295,6 @@ async function main(): Promise<void> {
   const torchRow = torchPython
     ? summarize('pytorch', `pytorch ${torchPython.version}`, torchOutcomes)
     : { key: 'pytorch', label: 'pytorch', available: false, reason: 'no python3 with torch found' };
-  const torchRate = torchRow.available ? torchRow.samplesPerSec! : NaN;
 
   const parallelKey = available.has('wasm-native') ? 'wasm-native' : 'wasm-fast';
   const alone = rows.find((r) => r.key === parallelKey)!;
@@ -231,16 +313,20 @@ async function main(): Promise<void> {
   };
 
   log('  store: metrics ingest and series query ...');
-  const ingest = benchIngest(quick ? 100_000 : 1_000_000, 1000);
-  const query = benchSeriesQuery(quick ? 100_000 : 1_000_000, 1000, 11);
+  // --training-only: the training rows alone (the store and compare view sections at their smallest).
+  const small = quick || flag('training-only');
+  const ingest = benchIngest(small ? 100_000 : 1_000_000, 1000);
+  const query = benchSeriesQuery(small ? 100_000 : 1_000_000, 1000, 11);
   const storeRssMb = process.resourceUsage().maxRSS / 1024;
 
   log('  compare view: 50 runs x 100,000 points in chromium ...');
-  const compare = await benchCompareView({
-    runs: quick ? 10 : 50,
-    pointsPerRun: quick ? 20_000 : 100_000,
-    repeats: quick ? 2 : 5,
-  }).catch((error: unknown) => ({ error: (error as Error).message.split('\n')[0] }));
+  const compare = await (flag('training-only')
+    ? Promise.resolve({ error: 'skipped (--training-only)' })
+    : benchCompareView({
+        runs: quick ? 10 : 50,
+        pointsPerRun: quick ? 20_000 : 100_000,
+        repeats: quick ? 2 : 5,
+      }).catch((error: unknown) => ({ error: (error as Error).message.split('\n')[0] })));
 
   // The main thread's event-loop delay under the heaviest load (issue #11; bench/eventLoop.ts).
   const eventLoop = await benchEventLoop({ quick, log }).catch((error: unknown) => ({
@@ -261,23 +347,49 @@ async function main(): Promise<void> {
     return ratios.length ? median(ratios) : null;
   };
   const native = rows.find((r) => r.key === 'wasm-native')!;
+  const torchConvRow = torchPython
+    ? summarize('pytorch-conv', `conv VAE: pytorch ${torchPython.version}`, torchConvOutcomes)
+    : { key: 'pytorch-conv', label: 'conv VAE: pytorch', available: false, reason: 'no python3 with torch found' };
+  // Per row: the PyTorch row of the same model, the step's flops and sgemm limit (profile.ts).
+  const isConv = (key: string) => key.endsWith('-conv');
+  const reference = (key: string) =>
+    isConv(key) ? { row: torchConvRow, outcomes: torchConvOutcomes } : { row: torchRow, outcomes: torchOutcomes };
+  const limitOf = (key: string) => {
+    const p = sgemmLimits[isConv(key) ? 'conv' : 'mlp'];
+    return p && !('error' in p) ? p : null;
+  };
+  const memory = (a: Row, b: Row) => (a.available && b.available ? a.peakRssMb! <= b.peakRssMb! : false);
   const targets = [
     {
-      name: 'wasm + native sgemm >= 0.8x PyTorch',
+      name: `MLP VAE: wasm + native sgemm >= 1.0x PyTorch (same BLAS kernel, ${threads} thread(s))`,
       value: pairedRatio(outcomes.get('wasm-native') ?? [], torchOutcomes),
-      goal: 0.8,
+      goal: 1,
     },
+    ...(quick
+      ? []
+      : [
+          {
+            name: 'conv VAE: wasm + native sgemm >= 0.5x PyTorch',
+            value: pairedRatio(outcomes.get('wasm-native-conv') ?? [], torchConvOutcomes),
+            goal: 0.5,
+          },
+        ]),
     {
       name: 'plain wasm (fast path) >= 2x built-in kernels',
       value: pairedRatio(outcomes.get('wasm-fast') ?? [], outcomes.get('wasm-builtin') ?? []),
       goal: 2,
     },
     {
-      name: 'two parallel runs each >= 0.8x alone',
+      name: 'two parallel runs each >= 0.9x alone',
       value: pairedRatio(parallelOutcomes, outcomes.get(parallelKey) ?? [], (o) => [
         Math.min(...(o.result as unknown as { runs: TrainBenchResult[] }).runs.map((run) => run.samplesPerSec)),
       ]),
-      goal: 0.8,
+      goal: 0.9,
+    },
+    {
+      name: 'MLP VAE peak memory per run <= PyTorch (1 = met)',
+      value: memory(native, torchRow) ? 1 : 0,
+      goal: 1,
     },
   ].map((t) => ({ ...t, met: t.value !== null && t.value >= t.goal }));
   // Targets of the store (issue #4) and the compare view (issue #5): lower is better for times.
@@ -316,12 +428,33 @@ async function main(): Promise<void> {
     steps,
     seconds: Math.round((Date.now() - started) / 1000),
     loadAverage: (await import('node:os')).loadavg().map((l) => Number(l.toFixed(2))),
-    training: [torchRow, ...rows].map((r) => ({
-      ...r,
-      ratioToPytorch: r.available && torchRow.available ? r.samplesPerSec! / torchRate : null,
-      pairedRatioToPytorch:
-        r.available && torchRow.available ? pairedRatio(outcomes.get(r.key) ?? torchOutcomes, torchOutcomes) : null,
-    })),
+    blas: { threads, coreChoice: blasChoice, openblasCoretype: process.env.OPENBLAS_CORETYPE ?? null },
+    sgemmLimit: Object.fromEntries(
+      Object.entries(sgemmLimits).map(([architecture, p]) => [
+        architecture,
+        'error' in p ? p : { ...p.ceiling, flopsPerStep: p.gemm.flopsPerStep, batchSize: p.batchSize },
+      ]),
+    ),
+    training: [torchRow, ...rows.slice(0, 1), torchConvRow, ...rows.slice(1)].map((r) => {
+      const ref = reference(r.key);
+      const limit = limitOf(r.key);
+      const own = r.key === 'pytorch' || r.key === 'pytorch-conv' ? ref.outcomes : (outcomes.get(r.key) ?? []);
+      return {
+        ...r,
+        architecture: isConv(r.key) ? 'conv' : 'mlp',
+        ratioToPytorch: r.available && ref.row.available ? r.samplesPerSec! / ref.row.samplesPerSec! : null,
+        pairedRatioToPytorch: r.available && ref.row.available ? pairedRatio(own, ref.outcomes) : null,
+        // GFLOP/s of the step's matrix products at this row's speed, and that speed over the sgemm limit.
+        gflops:
+          r.available && limit
+            ? Number(((limit.gemm.flopsPerStep * r.samplesPerSec!) / limit.batchSize / 1e9).toFixed(2))
+            : null,
+        fractionOfSgemmLimit:
+          r.available && limit?.ceiling
+            ? Number((r.samplesPerSec! / limit.ceiling.limitSamplesPerSec).toFixed(3))
+            : null,
+      };
+    }),
     parallel,
     store: { ingest, seriesQuery: query, peakRssMb: storeRssMb },
     compareView: compare,
@@ -344,7 +477,7 @@ async function main(): Promise<void> {
   );
   out.push('');
   out.push(
-    `${'backend'.padEnd(34)}${'samples/s'.padStart(11)}${'vs PyTorch'.padStart(12)}${'step ms'.padStart(10)}${'peak RSS'.padStart(11)}  steps  samples/s per repeat`,
+    `${'backend'.padEnd(34)}${'samples/s'.padStart(11)}${'vs PyTorch'.padStart(12)}${'paired'.padStart(8)}${'GFLOP/s'.padStart(9)}${'of limit'.padStart(10)}${'step ms'.padStart(10)}${'peak RSS'.padStart(11)}  steps  samples/s per repeat`,
   );
   for (const r of report.training) {
     if (!r.available) {
@@ -352,7 +485,7 @@ async function main(): Promise<void> {
       continue;
     }
     out.push(
-      `${r.label.padEnd(34)}${fmt(r.samplesPerSec).padStart(11)}${(r.ratioToPytorch === null ? '-' : `${r.ratioToPytorch.toFixed(2)}x`).padStart(12)}${fmt(r.medianStepMs, 1).padStart(10)}${`${fmt(r.peakRssMb)} MB`.padStart(11)}  ${String(r.steps).padEnd(5)}  ${r.samplesPerSecRuns!.join(', ')}`,
+      `${r.label.padEnd(34)}${fmt(r.samplesPerSec).padStart(11)}${(r.ratioToPytorch === null ? '-' : `${r.ratioToPytorch.toFixed(2)}x`).padStart(12)}${(r.pairedRatioToPytorch === null ? '-' : `${r.pairedRatioToPytorch.toFixed(2)}x`).padStart(8)}${(r.gflops === null ? '-' : fmt(r.gflops, 1)).padStart(9)}${(r.fractionOfSgemmLimit === null ? '-' : r.fractionOfSgemmLimit.toFixed(2)).padStart(10)}${fmt(r.medianStepMs, 1).padStart(10)}${`${fmt(r.peakRssMb)} MB`.padStart(11)}  ${String(r.steps).padEnd(5)}  ${r.samplesPerSecRuns!.join(', ')}`,
     );
   }
   out.push('');
@@ -360,6 +493,13 @@ async function main(): Promise<void> {
     `parallel: 2 x ${parallel.config} (worker threads): ${parallel.samplesPerSecEach.map((v) => fmt(v)).join(' + ')} samples/s = ${parallel.ratioToAlone.map((v) => v.toFixed(2)).join(' / ')} of alone; peak RSS ${fmt(parallel.peakRssMb)} MB`,
   );
   if (native.detail) out.push(`native sgemm: ${native.detail}`);
+  out.push(`BLAS: ${threads} thread(s) per run for every row, PyTorch included; ${blasChoice.reason}`);
+  for (const [architecture, limit] of Object.entries(report.sgemmLimit))
+    out.push(
+      'error' in limit
+        ? `sgemm limit (${architecture}): not measured (${limit.error})`
+        : `sgemm limit (${architecture}): ${fmt(limit.limitSamplesPerSec ?? NaN)} samples/s (${fmt(limit.limitStepMs ?? NaN, 2)} ms of products per step at ${fmt(limit.gflops ?? NaN, 1)} GFLOP/s; 1024^3 peak ${fmt(limit.peakGflops ?? NaN, 1)} GFLOP/s)`,
+    );
   out.push(
     `metrics ingest: ${fmt(ingest.pointsPerSecond)} points/s (${fmt(ingest.points)} points, batches of ${ingest.batchSize})`,
   );
@@ -386,7 +526,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
-await main();
+await (flag('profile') ? profileMain() : main());
 
 // --webgpu: the GPU row (bench/webgpu.ts), when a hardware adapter is present (or the software one is
 // allowed by VAE_WORKBENCH_WEBGPU_ADAPTER); the table says why not otherwise.

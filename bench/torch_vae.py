@@ -3,7 +3,9 @@ likelihood, Glorot-uniform weights, zero biases), batch 128, Adam(lr=1e-3), one 
 sample, loss = -ELBO averaged over the batch; the step also computes the gradient norm and reads
 the loss back, as the TF.js trainer does. Prints one JSON line.
 
-    python3 bench/torch_vae.py --steps 60 [--warmup 3] [--batch 128] [--threads N]
+    python3 bench/torch_vae.py --steps 60 [--warmup 3] [--batch 128] [--threads N] [--arch mlp|conv]
+
+--arch conv: the product's conv VAE (ConvVae) instead.
 """
 import argparse
 import json
@@ -13,6 +15,45 @@ import time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+
+class ConvVae(nn.Module):
+    """The product's conv VAE on 28x28x1 (src-main/models/networks.ts): conv 32 k4 s2 'same' -> conv 64
+    k4 s2 -> dense 512 -> dense 2z; decoder dense 512 -> dense 7*7*64 -> deconv 32 k4 s2 -> deconv 1 k4
+    s2 (logits); ReLU; TF 'same' padding for k4 s2 is 1 on each side here."""
+
+    def __init__(self, h=512, z=32):
+        super().__init__()
+        self.conv0 = nn.Conv2d(1, 32, 4, 2, 1)
+        self.conv1 = nn.Conv2d(32, 64, 4, 2, 1)
+        self.enc_dense = nn.Linear(7 * 7 * 64, h)
+        self.enc_out = nn.Linear(h, 2 * z)
+        self.dec_dense = nn.Linear(z, h)
+        self.dec_project = nn.Linear(h, 7 * 7 * 64)
+        self.deconv0 = nn.ConvTranspose2d(64, 32, 4, 2, 1)
+        self.deconv1 = nn.ConvTranspose2d(32, 1, 4, 2, 1)
+        for m in self.modules():
+            if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+                nn.init.xavier_uniform_(m.weight)
+                nn.init.zeros_(m.bias)
+
+    def forward(self, x):
+        b = x.shape[0]
+        h = F.relu(self.conv1(F.relu(self.conv0(x.view(b, 1, 28, 28)))))
+        head = self.enc_out(F.relu(self.enc_dense(h.reshape(b, -1))))
+        mu, log_var = head.chunk(2, dim=-1)
+        z = mu + torch.exp(0.5 * log_var) * torch.randn_like(mu)
+        g = F.relu(self.dec_project(F.relu(self.dec_dense(z)))).view(b, 64, 7, 7)
+        logits = self.deconv1(F.relu(self.deconv0(g))).reshape(b, -1)
+        return elbo_terms(x, logits, mu, log_var)
+
+
+def elbo_terms(x, logits, mu, log_var):
+    log_lik = (x * logits - F.softplus(logits)).sum(-1)
+    kl_per_dim = 0.5 * (mu.pow(2) + log_var.exp() - 1.0 - log_var)
+    recon = -log_lik.mean()
+    kl = kl_per_dim.mean(0).sum()
+    return recon + kl, recon, kl
 
 
 class Vae(nn.Module):
@@ -31,11 +72,7 @@ class Vae(nn.Module):
         mu, log_var = self.enc2(F.relu(self.enc1(x))).chunk(2, dim=-1)
         z = mu + torch.exp(0.5 * log_var) * torch.randn_like(mu)
         logits = self.dec2(F.relu(self.dec1(z)))
-        log_lik = (x * logits - F.softplus(logits)).sum(-1)
-        kl_per_dim = 0.5 * (mu.pow(2) + log_var.exp() - 1.0 - log_var)
-        recon = -log_lik.mean()
-        kl = kl_per_dim.mean(0).sum()
-        return recon + kl, recon, kl
+        return elbo_terms(x, logits, mu, log_var)
 
 
 def main():
@@ -45,12 +82,13 @@ def main():
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--device", default="cpu", help="cpu, or cuda where PyTorch was built with it")
+    parser.add_argument("--arch", choices=["mlp", "conv"], default="mlp")
     args = parser.parse_args()
     device = torch.device(args.device)
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     torch.manual_seed(7)
-    model = Vae().to(device)
+    model = (ConvVae() if args.arch == "conv" else Vae()).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     batches = [(torch.rand(args.batch, 784) < 0.13).float().to(device) for _ in range(8)]
     times = []
@@ -72,6 +110,7 @@ def main():
     median = ordered[len(ordered) // 2]
     print(json.dumps({
         "backend": "pytorch" if args.device == "cpu" else f"pytorch-{args.device}",
+        "architecture": args.arch,
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "steps": args.steps,

@@ -27,6 +27,8 @@ export interface TrainBenchOptions {
   threads?: number;
   seed?: number;
   parallel?: number;
+  /** 'mlp' (default: the product's 784-512-32 MLP VAE) or 'conv' (the product's conv VAE on 28x28). */
+  architecture?: 'mlp' | 'conv';
 }
 
 export interface TrainBenchResult {
@@ -70,14 +72,14 @@ function syntheticBatches(count: number, batch: number, seed: number): Float32Ar
   });
 }
 
-export async function trainBench(options: TrainBenchOptions): Promise<TrainBenchResult> {
+/** The model, optimizer and data of a benchmark run, on an initialized backend; `step(i)` runs step i. */
+export async function setupBench(options: TrainBenchOptions) {
   const batchSize = options.batchSize ?? 128;
-  const warmup = options.warmup ?? 3;
   const seed = options.seed ?? 7;
   const info = await initBackend(options.backend, { accelerator: options.accelerator, threads: options.threads });
   const config = ModelConfigSchema.parse({
     kind: 'vae',
-    architecture: 'mlp',
+    architecture: options.architecture ?? 'mlp',
     hidden: options.hidden ?? [512],
     latentDim: options.latentDim ?? 32,
     likelihood: 'bernoulli',
@@ -95,11 +97,19 @@ export async function trainBench(options: TrainBenchOptions): Promise<TrainBench
     samples: 1,
     seed: seed * 1000 + step,
   });
+  const step = (i: number): number[] =>
+    trainStep(model, optimizer, variables, batches[i % batches.length], batchSize, lossOptions(i));
+  return { info, config, model, optimizer, batchSize, step };
+}
+
+export async function trainBench(options: TrainBenchOptions): Promise<TrainBenchResult> {
+  const warmup = options.warmup ?? 3;
+  const { info, model, optimizer, batchSize, step: runStep } = await setupBench(options);
   const losses: number[] = [];
   const times: number[] = [];
   for (let step = 0; step < warmup + options.steps; step++) {
     const started = performance.now();
-    const values = trainStep(model, optimizer, variables, batches[step % batches.length], batchSize, lossOptions(step));
+    const values = runStep(step);
     const ms = performance.now() - started;
     losses.push(values[0]);
     if (step >= warmup) times.push(ms);

@@ -2,12 +2,15 @@
 // (latent or pixel) axis, densities are summed over it, variances are carried as log-variances,
 // and everything is in nats.
 import * as tf from '@tensorflow/tfjs';
+import { fusedOps } from './fusedOps';
 import { standardNormal } from './noise';
 
 const LOG_2PI = Math.log(2 * Math.PI);
 
 /** KL(N(mu, diag sigma^2) || N(0, I)) per dimension. */
 export function klStandardNormalPerDim(mu: tf.Tensor, logVar: tf.Tensor): tf.Tensor {
+  const fused = fusedOps()?.klStandardNormalPerDim(mu, logVar); // one native pass where installed (fusedOps.ts)
+  if (fused) return fused;
   return tf.tidy(() =>
     // 1/2 (mu^2 + sigma^2 - log sigma^2 - 1): closed-form Gaussian KL to N(0, I) (reference 001, Kingma & Welling 2013 app. B)
     tf.mul(0.5, tf.sub(tf.add(tf.square(mu), tf.exp(logVar)), tf.add(logVar, 1))),
@@ -35,6 +38,8 @@ export function klGaussians(muQ: tf.Tensor, logVarQ: tf.Tensor, muP: tf.Tensor, 
 
 /** log N(z; mu, diag exp(logVar)) summed over the last axis; logVar may be a number or broadcast. */
 export function logNormalDiag(z: tf.Tensor, mu: tf.Tensor, logVar: tf.Tensor | number): tf.Tensor {
+  const fused = fusedOps()?.logNormalDiag(z, mu, logVar); // one native pass where installed (fusedOps.ts)
+  if (fused) return fused;
   return tf.tidy(() => {
     const lv = typeof logVar === 'number' ? tf.scalar(logVar) : logVar;
     // -1/2 (log 2pi + log sigma^2 + (z - mu)^2 / sigma^2): diagonal Gaussian log-density
@@ -45,12 +50,16 @@ export function logNormalDiag(z: tf.Tensor, mu: tf.Tensor, logVar: tf.Tensor | n
 
 /** log N(z; 0, I) summed over the last axis: the prior density. */
 export function logStandardNormal(z: tf.Tensor): tf.Tensor {
+  const fused = fusedOps()?.logStandardNormal(z); // one native pass where installed (fusedOps.ts)
+  if (fused) return fused;
   // -1/2 (log 2pi + z^2): standard normal log-density
   return tf.tidy(() => tf.mul(-0.5, tf.sum(tf.add(tf.square(z), LOG_2PI), -1)));
 }
 
 /** log Bernoulli(x; sigmoid(logits)) summed over the last axis, for x in [0, 1]. */
 export function bernoulliLogLikelihood(x: tf.Tensor, logits: tf.Tensor): tf.Tensor {
+  const fused = fusedOps()?.bernoulliLogLikelihood(x, logits); // one native pass where installed (fusedOps.ts)
+  if (fused) return fused;
   // x l - softplus(l) = x log sigmoid(l) + (1 - x) log(1 - sigmoid(l)), stable for any logit (equals -BCE)
   return tf.tidy(() => tf.sum(tf.sub(tf.mul(x, logits), tf.softplus(logits)), -1));
 }
@@ -65,6 +74,8 @@ export function gaussianLogLikelihood(x: tf.Tensor, mean: tf.Tensor, logVar: tf.
 
 /** z = mu + sigma * eps with eps ~ N(0, I) given: the reparameterization trick (reference 001). */
 export function reparameterize(mu: tf.Tensor, logVar: tf.Tensor, eps: tf.Tensor): tf.Tensor {
+  const fused = fusedOps()?.reparameterize(mu, logVar, eps); // one native pass where installed (fusedOps.ts)
+  if (fused) return fused;
   return tf.tidy(() => tf.add(mu, tf.mul(tf.exp(tf.mul(0.5, logVar)), eps)));
 }
 

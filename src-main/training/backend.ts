@@ -27,10 +27,14 @@ export interface BackendInfo {
   adapter?: GpuAdapterInfo;
   /** 'auto' found a hardware adapter: the trainer times the run's step on it and on the CPU chain first. */
   calibrate?: boolean;
+  /** The native BLAS kernel family (e.g. "SkylakeX"): part of the run's backend string. */
+  blasCore?: string;
+  /** BLAS threads per product when the run started. */
+  blasThreads?: number;
 }
 
 export interface BackendOptions {
-  /** Threads this run may use (wasm threads and BLAS threads); default: 1 BLAS thread (see blasThreadsPerRun). */
+  /** Threads this run may use (wasm threads and BLAS threads); default: the BLAS policy (blasThreadsPolicy). */
   threads?: number;
   /** Which wasm matmul kernels to use; default 'auto' (native sgemm when built, else the fast path). */
   accelerator?: Accelerator | 'auto';
@@ -51,15 +55,21 @@ function acceleratorPreference(options: BackendOptions): Accelerator | 'auto' {
 }
 
 /**
- * BLAS threads per run: 1 unless VAE_WORKBENCH_BLAS_THREADS says otherwise. OpenBLAS gives
- * different last bits on 1 thread than on 2, so a fixed count keeps a run's numbers independent of
- * how many runs share the machine (replays stay bit-identical), and one thread per run never
- * oversubscribes the cores when the queue runs one run per core. On this 2-core machine one
- * thread was also as fast as two under load (PyTorch here runs one thread too).
+ * BLAS threads per product. VAE_WORKBENCH_BLAS_THREADS=n pins n (OpenBLAS's last bits depend on
+ * the thread count, so a pinned count gives bit-identical replays whatever else runs). Unset (or
+ * 'share'): the fair share of the cores among the runs of this process that use the native kernel,
+ * re-evaluated before every product (native/src/sgemm.cc DesiredThreads): a run alone uses every
+ * core, two runs on two cores one each, never more threads than cores between them. (OpenBLAS has
+ * one thread count per process, so runs in one process cannot be given different counts.)
+ * Returns n, or 0 for the fair share.
  */
-function blasThreadsPerRun(): number {
-  const fromEnv = Number(process.env.VAE_WORKBENCH_BLAS_THREADS);
-  return Number.isInteger(fromEnv) && fromEnv >= 1 ? fromEnv : 1;
+export function blasThreadsPolicy(): number {
+  const raw = process.env.VAE_WORKBENCH_BLAS_THREADS;
+  if (raw === undefined || raw === '' || raw === 'share') return 0;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`VAE_WORKBENCH_BLAS_THREADS must be a positive integer or 'share'; got '${raw}'`);
+  return n;
 }
 
 let wasmRegistered = false;
@@ -125,6 +135,8 @@ interface WasmResult {
   failure: string | null;
   accelerator: Accelerator;
   detail?: string;
+  core?: string;
+  threads?: number;
   notes: string[];
 }
 
@@ -139,11 +151,18 @@ async function tryWasm(options: BackendOptions): Promise<WasmResult> {
     // Kernels are registered before the backend initializes; the built-in setup still runs.
     // Conv2DBackpropFilter (missing from tfjs-backend-wasm 4.22) goes in with every accelerator.
     installConvKernels();
-    const choice = chooseAccelerator(acceleratorPreference(options), options.threads ?? blasThreadsPerRun());
+    const choice = chooseAccelerator(acceleratorPreference(options), options.threads ?? blasThreadsPolicy());
     notes.push(...choice.notes);
     const ok = await tf.setBackend('wasm');
     if (!ok) return { failure: 'wasm backend failed to initialize', accelerator: 'none', notes };
-    return { failure: null, accelerator: choice.accelerator, detail: choice.detail ?? undefined, notes };
+    return {
+      failure: null,
+      accelerator: choice.accelerator,
+      detail: choice.detail ?? undefined,
+      ...(choice.core ? { core: choice.core } : {}),
+      ...(choice.threads ? { threads: choice.threads } : {}),
+      notes,
+    };
   } catch (error) {
     return { failure: `wasm unavailable: ${(error as Error).message.split('\n')[0]}`, accelerator: 'none', notes };
   }
@@ -162,6 +181,7 @@ export async function initBackend(
     let failure: string | null;
     let accelerator: Accelerator = 'none';
     let acceleratorDetail: string | undefined;
+    let blas: { blasCore?: string; blasThreads?: number } = {};
     if (name === 'webgpu') {
       const result = await tryWebgpu(preference === 'auto');
       if (result.failure === null && result.adapter) {
@@ -177,10 +197,14 @@ export async function initBackend(
       skipped.push(...result.notes);
       accelerator = result.accelerator;
       acceleratorDetail = result.detail;
+      blas = {
+        ...(result.core ? { blasCore: result.core } : {}),
+        ...(result.threads ? { blasThreads: result.threads } : {}),
+      };
     } else failure = (await tf.setBackend('cpu')) ? null : 'cpu backend failed to initialize';
     if (failure === null) {
       await tf.ready();
-      return { name, skipped, accelerator, ...(acceleratorDetail ? { acceleratorDetail } : {}) };
+      return { name, skipped, accelerator, ...(acceleratorDetail ? { acceleratorDetail } : {}), ...blas };
     }
     skipped.push(failure);
   }

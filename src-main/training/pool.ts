@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { prepareSgemmBlas } from './accelerate/addon';
 import { CONTROL, type FinishStatus, type TrainerEvent, type TrainJob } from './events';
 import { prepareWebGpuEnvironment } from './webgpu';
 
@@ -38,6 +39,9 @@ export function startJob(job: TrainJob, onEvent: (event: TrainerEvent) => void):
   const control = new SharedArrayBuffer(4);
   const flag = new Int32Array(control);
   workerEntry ??= findWorkerEntry();
+  // OpenBLAS reads OPENBLAS_CORETYPE from the C environment when a worker first loads it; only the
+  // main thread can set that (accelerate/blasCore.ts), so the choice is made here, once.
+  prepareSgemmBlas();
   // The Vulkan loader reads VK_ICD_FILENAMES from the C environment, which only the main thread sets.
   prepareWebGpuEnvironment();
   const worker = new Worker(workerEntry, { workerData: { job, control } });

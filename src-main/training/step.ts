@@ -2,6 +2,7 @@
 // update, read back in a single transfer. The trainer and the benchmark both run exactly this.
 import * as tf from '@tensorflow/tfjs';
 import type { LossOptions, VaeModel } from '../models/types';
+import { fusedGradientSquares } from './accelerate';
 
 /**
  * Returns [loss, elbo, recon, kl, gradNorm, ...klPerLayer, ...klPerDim] for the batch `pixels`
@@ -43,9 +44,14 @@ function stepTensor(...[model, optimizer, variables, pixels, count, options]: St
       kept = [terms.elbo, terms.recon, terms.kl, ...terms.klPerLayer, terms.klPerDim].map((tensor) => tf.keep(tensor));
       return terms.loss;
     }, variables);
-    // Global gradient norm: sqrt(sum over every variable of sum(g^2)).
-    const gradNorm = tf.sqrt(tf.addN(variables.map((v) => tf.sum(tf.square(grads[v.name])))));
     optimizer.applyGradients(grads as unknown as Parameters<typeof optimizer.applyGradients>[0]);
+    // Global gradient norm: sqrt(sum over every variable of sum(g^2)), read by the fused native Adam
+    // in its own pass when it ran (accelerate/adam.ts), else computed here (Adam leaves g as it was).
+    const squares = fusedGradientSquares(optimizer);
+    const gradNorm =
+      squares !== null
+        ? tf.scalar(Math.sqrt(squares))
+        : tf.sqrt(tf.addN(variables.map((v) => tf.sum(tf.square(grads[v.name])))));
     const [elbo, recon, kl, ...perLayerAndDims] = kept;
     const perDim = perLayerAndDims.pop() as tf.Tensor;
     return tf.concat([

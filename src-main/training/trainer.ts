@@ -86,7 +86,12 @@ export async function train(job: TrainJob, control: Int32Array, emit: Emit): Pro
     emit({
       type: 'started',
       backend: describeBackend(backend),
-      backendNotes: backend.skipped,
+      backendNotes: [
+        ...backend.skipped,
+        ...(backend.blasThreads
+          ? [`BLAS: ${backend.blasThreads} thread(s) at the start; ${backend.acceleratorDetail ?? ''}`]
+          : []),
+      ],
       datasetHash: run.data.hash,
       datasetSource: run.data.source,
       testSetHash: run.testSetHash,
@@ -120,13 +125,15 @@ async function chooseBackend(job: TrainJob): Promise<BackendInfo> {
 }
 
 /**
- * The backend as recorded with the run, e.g. 'wasm+native-sgemm'. The accelerator is part of it
- * because it changes the last bits of every product: a replay compares against this string.
+ * The backend as recorded with the run, e.g. 'wasm+native-sgemm(SkylakeX)'. The accelerator and
+ * the BLAS kernel family are part of it because they change the last bits of every product: a
+ * replay compares against this string.
  */
 export function describeBackend(info: BackendInfo): string {
   // The adapter is part of a webgpu run's backend: a replay on another GPU warns like any other change.
   if (info.name === 'webgpu') return `webgpu(${info.adapter ? describeAdapter(info.adapter) : 'unknown adapter'})`;
-  return info.accelerator === 'none' ? info.name : `${info.name}+${info.accelerator}`;
+  if (info.accelerator === 'none') return info.name;
+  return `${info.name}+${info.accelerator}${info.blasCore ? `(${info.blasCore})` : ''}`;
 }
 
 function divergedMessage(step: number, epoch: number): string {

@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { loadSgemmAddon, type SgemmAddon } from './addon';
 import { activeMatMulKernels } from './kernels';
+import { fusedKernelsEnabled } from './fused';
 
 type NamedGradients = Parameters<tf.AdamOptimizer['applyGradients']>[0];
 type NamedTensor = { name: string; tensor: tf.Tensor };
@@ -40,6 +41,12 @@ export function fusedAdamEnabled(): boolean {
 export class FusedAdamOptimizer extends tf.AdamOptimizer {
   /** Steps that took the native path / that deferred to tfjs (tests, diagnostics). */
   readonly stats = { fused: 0, deferred: 0, copies: 0 };
+  /**
+   * sum(g^2) over every gradient of the last applyGradients, read by the native pass itself (in
+   * double); null when that step deferred to tfjs. trainStep takes the gradient norm from here
+   * instead of running a Square and a Sum per variable.
+   */
+  lastGradientSquares: number | null = null;
   private readonly addon: SgemmAddon;
 
   constructor(learningRate: number, addon: SgemmAddon, beta1 = 0.9, beta2 = 0.999, epsilon: number | null = null) {
@@ -49,6 +56,7 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
   }
 
   override applyGradients(variableGradients: NamedGradients): void {
+    this.lastGradientSquares = null;
     if (!this.fuse(variableGradients)) {
       this.stats.deferred++;
       super.applyGradients(variableGradients);
@@ -89,6 +97,7 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
     const omb2 = f(1 - state.beta2);
     const eps = f(state.epsilon);
     const negLr = f(-state.learningRate);
+    let squares: number | null = 0;
     for (let i = 0; i < names.length; i++) {
       const name = names[i];
       const value = registered[name];
@@ -115,7 +124,7 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
       const offset = (t: tf.Tensor) => backend.dataIdMap.get(t.dataId).memoryOffset;
       // The heap after any allocation above (growth replaces the ArrayBuffer).
       const heap = (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer as ArrayBuffer;
-      this.addon.adam(
+      const gradientSquares = this.addon.adam(
         heap,
         offset(value),
         offset(m),
@@ -131,6 +140,8 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
         eps,
         negLr,
       );
+      // Builds older than the fused gradient norm return nothing: the norm is then tfjs's.
+      squares = squares !== null && typeof gradientSquares === 'number' ? squares + gradientSquares : null;
     }
     tf.tidy(() => {
       state.accBeta1.assign(tf.mul(state.accBeta1, state.beta1));
@@ -138,6 +149,7 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
     });
     this.incrementIterations();
     this.stats.fused++;
+    this.lastGradientSquares = squares;
     return true;
   }
 
@@ -162,4 +174,14 @@ export function createAdam(learningRate: number): tf.AdamOptimizer {
     if (addon && typeof addon.adam === 'function') return new FusedAdamOptimizer(learningRate, addon);
   }
   return tf.train.adam(learningRate);
+}
+
+/**
+ * sum(g^2) of the optimizer's last update when the fused native Adam read it in its pass (and
+ * VAE_WORKBENCH_FUSED is not off); else null and the caller computes the gradient norm itself.
+ */
+export function fusedGradientSquares(optimizer: tf.Optimizer): number | null {
+  if (!fusedKernelsEnabled()) return null;
+  const squares = (optimizer as Partial<FusedAdamOptimizer>).lastGradientSquares;
+  return typeof squares === 'number' ? squares : null;
 }

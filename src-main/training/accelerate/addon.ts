@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { prepareBlasCore, type BlasCoreChoice } from './blasCore';
 
 export interface SgemmAddon {
   /** See native/src/sgemm.cc: C[bi] = act(op(A[bi % batchA]) op(B[bi % batchB]) + bias), in place on `heap`. */
@@ -60,7 +61,41 @@ export interface SgemmAddon {
     oneMinusAccBeta2: number,
     epsilon: number,
     negLearningRate: number,
+  ): number | undefined;
+  /**
+   * The fused element-wise chains of the VAE step (native/src/sgemm.cc, Fused): op 0 Bernoulli
+   * log-likelihood rows, 1 its gradient, 2 closed-form KL to N(0, I), 3 its gradient, 4 the
+   * reparameterization, 5 its gradient, 6 the ReLU gradient; the rest are byte offsets and sizes.
+   * Absent in builds older than the fused kernels.
+   */
+  fused?(heap: ArrayBuffer, op: number, ...args: number[]): void;
+  /** This thread's profiler counters (time and flops in the BLAS products, time in element-wise kernels). */
+  stats?(): AddonStats;
+  resetStats?(): void;
+  /**
+   * NHWC im2col (op 0: x -> cols [B*oH*oW, fH*fW*C]) or col2im (op 1: cols added back into x, which
+   * is overwritten), dilation 1. Absent in builds older than the native conv kernels.
+   */
+  conv?(
+    heap: ArrayBuffer,
+    op: number,
+    xOffset: number,
+    batch: number,
+    height: number,
+    width: number,
+    channels: number,
+    filterHeight: number,
+    filterWidth: number,
+    strideHeight: number,
+    strideWidth: number,
+    padTop: number,
+    padLeft: number,
+    outHeight: number,
+    outWidth: number,
+    colsOffset: number,
   ): void;
+  /** The kernel family OpenBLAS chose at load (e.g. "SkylakeX", "Prescott"); "" for Accelerate. */
+  coreName?(): string;
   /** Takes a share of the process-wide BLAS thread budget for this thread (released at thread exit). */
   acquire(): number;
   release(): number;
@@ -73,23 +108,36 @@ export interface SgemmAddon {
   info(): string;
 }
 
+export interface AddonStats {
+  gemmNs: number;
+  gemmFlops: number;
+  gemmCalls: number;
+  elementwiseNs: number;
+  elementwiseCalls: number;
+}
+
 export type AddonLoad = { addon: SgemmAddon; reason: null } | { addon: null; reason: string };
 
 let cached: AddonLoad | null = null;
+let coreChoice: BlasCoreChoice | null = null;
+
+/** How this process's OpenBLAS kernel family was chosen (null before the addon was looked for). */
+export function blasCoreChoice(): BlasCoreChoice | null {
+  return coreChoice;
+}
+
+/** The kernel family the loaded addon runs ("SkylakeX", "Haswell", "Zen", ... or "" for Accelerate). */
+export function blasCoreName(addon: SgemmAddon): string {
+  return typeof addon.coreName === 'function' ? addon.coreName() : '';
+}
 
 /** Forgets the loaded addon (tests: to re-read VAE_WORKBENCH_SGEMM). */
 export function resetSgemmAddonCache(): void {
   cached = null;
 }
 
-/** The addon, or null with the reason. Set VAE_WORKBENCH_SGEMM=off to act as if it were absent. */
-export function loadSgemmAddon(): AddonLoad {
-  if (cached) return cached;
-  if (/^(off|0|false|no)$/i.test(process.env.VAE_WORKBENCH_SGEMM ?? '')) {
-    cached = { addon: null, reason: 'native sgemm disabled by VAE_WORKBENCH_SGEMM' };
-    return cached;
-  }
-  const require = createRequire(import.meta.url);
+/** Where the addon may be: the linked optional dependency, or native/ of a checkout. */
+function addonCandidates(): string[] {
   const candidates = ['vae-workbench-sgemm'];
   // A checkout where the optional dependency was not linked: the addon's own folder.
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -101,8 +149,46 @@ export function loadSgemmAddon(): AddonLoad {
     }
     dir = dirname(dir);
   }
+  return candidates;
+}
+
+/**
+ * Chooses this process's OpenBLAS kernel family (blasCore.ts) without loading the addon here: the
+ * training pool calls it in the main thread before it starts workers. Null without the addon.
+ */
+export function prepareSgemmBlas(): BlasCoreChoice | null {
+  if (/^(off|0|false|no)$/i.test(process.env.VAE_WORKBENCH_SGEMM ?? '')) return null;
+  const require = createRequire(import.meta.url);
+  for (const id of addonCandidates()) {
+    try {
+      coreChoice = prepareBlasCore(require.resolve(id));
+      return coreChoice;
+    } catch {
+      // not resolvable: the next candidate
+    }
+  }
+  return null;
+}
+
+/** The addon, or null with the reason. Set VAE_WORKBENCH_SGEMM=off to act as if it were absent. */
+export function loadSgemmAddon(): AddonLoad {
+  if (cached) return cached;
+  if (/^(off|0|false|no)$/i.test(process.env.VAE_WORKBENCH_SGEMM ?? '')) {
+    cached = { addon: null, reason: 'native sgemm disabled by VAE_WORKBENCH_SGEMM' };
+    return cached;
+  }
+  const require = createRequire(import.meta.url);
+  const candidates = addonCandidates();
   let reason = 'native sgemm addon not installed';
   for (const id of candidates) {
+    let index: string;
+    try {
+      index = require.resolve(id);
+    } catch {
+      continue;
+    }
+    // OpenBLAS reads OPENBLAS_CORETYPE when it loads: choose it first (blasCore.ts).
+    coreChoice = prepareBlasCore(index);
     try {
       const loaded = require(id) as { addon: SgemmAddon | null; loadError: string | null };
       if (loaded.addon) {

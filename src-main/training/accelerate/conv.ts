@@ -11,6 +11,8 @@
 // channelsFirst (NCHW): a direct JS loop (float64 accumulation), as the cpu backend does it.
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type { SgemmAddon } from './addon';
+import { activeMatMulKernels } from './kernels';
 
 type TensorInfo = tf.TensorInfo;
 type KernelArgs = {
@@ -27,6 +29,7 @@ const COLS_LIMIT = 8 * 1024 * 1024;
 
 const heapF32 = (backend: BackendWasm): Float32Array => (backend.wasm as unknown as { HEAPF32: Float32Array }).HEAPF32;
 const offsetOf = (backend: BackendWasm, t: TensorInfo): number => backend.dataIdMap.get(t.dataId).memoryOffset;
+const sizeOf = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 
 type ConvInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
 
@@ -211,4 +214,200 @@ export function installConvKernels(): void {
     backendName: BACKEND,
     kernelFunc: conv2DBackpropFilterWasm as unknown as tf.KernelFunc,
   });
+}
+
+// ---- Native conv kernels (with the addon): im2col / col2im in the addon, products by sgemm --------
+//
+// The wasm backend's own Conv2DBackpropInput is a scalar loop (~230 ms per call at the conv VAE's
+// shapes, batch 128) and its Conv2D a single-threaded XNNPACK pass; with the addon, NHWC convolutions
+// of dilation 1 become one im2col (native) and one product through the registered matmul kernels:
+//   Conv2D / FusedConv2D   y  = cols(x) . W            (bias and activation fused into the product)
+//   Conv2DBackpropFilter   dW = cols(x)^T . dy
+//   Conv2DBackpropInput    dx = col2im(dy . W^T)       (conv2dTranspose's forward pass too)
+// with W the filter [fH, fW, inC, outC] seen as [fH*fW*inC, outC]. Anything else (NCHW, dilation,
+// prelu, other dtypes), or when the native matmul kernels are not the active ones, goes to the
+// built-in kernel (or, for the filter gradient, the JS im2col above).
+type ConvAttrs = {
+  strides: [number, number] | number;
+  pad: 'same' | 'valid' | number;
+  dataFormat?: 'NHWC' | 'NCHW';
+  dilations?: [number, number] | number;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  activation?: string;
+  leakyreluAlpha?: number;
+  inputShape?: number[];
+  filterShape?: number[];
+};
+const NATIVE_CONV_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'] as const;
+let convOriginals: Record<string, tf.KernelConfig> | null = null;
+
+function nativeConvInfo(xShape: number[], filterShape: number[], attrs: ConvAttrs): ConvInfo | null {
+  if (attrs.dataFormat === 'NCHW') return null;
+  const dilations = attrs.dilations ?? 1;
+  if (!(dilations === 1 || (Array.isArray(dilations) && dilations.every((d) => d === 1)))) return null;
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  return info.inChannels === filterShape[2] ? info : null;
+}
+
+function im2colNative(
+  addon: SgemmAddon,
+  backend: BackendWasm,
+  op: 0 | 1,
+  x: TensorInfo,
+  cols: TensorInfo,
+  info: ConvInfo,
+): void {
+  const heap = (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer as ArrayBuffer;
+  addon.conv!(
+    heap,
+    op,
+    offsetOf(backend, x),
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+    info.outHeight,
+    info.outWidth,
+    offsetOf(backend, cols),
+  );
+}
+
+function nativeConvKernels(addon: SgemmAddon, original: Record<string, tf.KernelConfig>): Record<string, KernelFn> {
+  const builtin = (name: string) => original[name]?.kernelFunc as unknown as KernelFn | undefined;
+  const matMul = (args: { a: TensorInfo; b: TensorInfo; bias?: TensorInfo }, backend: BackendWasm, attrs: object) =>
+    (tf.getKernel('_FusedMatMul', BACKEND).kernelFunc as unknown as KernelFn)({
+      inputs: args as Record<string, TensorInfo>,
+      backend,
+      attrs: { transposeA: false, transposeB: false, activation: 'linear', ...attrs },
+    });
+  const ready = (...ts: (TensorInfo | undefined)[]) =>
+    activeMatMulKernels() === 'native-sgemm' && ts.every((t) => !t || t.dtype === 'float32');
+  const forward =
+    (name: 'Conv2D' | 'FusedConv2D'): KernelFn =>
+    (args) => {
+      const { x, filter, bias, preluActivationWeights } = args.inputs;
+      const attrs = args.attrs as ConvAttrs;
+      const activation = attrs.activation ?? 'linear';
+      const info =
+        x && filter && ready(x, filter, bias) && !preluActivationWeights && activation !== 'prelu'
+          ? nativeConvInfo(x.shape, filter.shape, attrs)
+          : null;
+      // A bias must be one value per output channel to be fused into the product.
+      if (!info || !x || !filter || (bias && sizeOf(bias.shape) !== info.outChannels)) return builtin(name)!(args);
+      const { backend } = args;
+      const k = info.filterHeight * info.filterWidth * info.inChannels;
+      const p = info.batchSize * info.outHeight * info.outWidth;
+      const cols = backend.makeOutput([p, k], 'float32');
+      im2colNative(addon, backend, 0, x, cols, info);
+      const w = { dataId: filter.dataId, shape: [k, info.outChannels], dtype: 'float32' as const };
+      const biasVector = bias
+        ? { dataId: bias.dataId, shape: [info.outChannels], dtype: 'float32' as const }
+        : undefined;
+      const out = matMul({ a: cols, b: w, ...(biasVector ? { bias: biasVector } : {}) }, backend, {
+        activation,
+        leakyreluAlpha: attrs.leakyreluAlpha,
+      });
+      backend.disposeData(cols.dataId);
+      return {
+        dataId: out.dataId,
+        shape: [info.batchSize, info.outHeight, info.outWidth, info.outChannels],
+        dtype: 'float32',
+      };
+    };
+  return {
+    Conv2D: forward('Conv2D'),
+    FusedConv2D: forward('FusedConv2D'),
+    Conv2DBackpropInput(args) {
+      const { dy, filter } = args.inputs;
+      const attrs = args.attrs as ConvAttrs;
+      const info =
+        dy && filter && ready(dy, filter) && attrs.inputShape
+          ? nativeConvInfo(attrs.inputShape, filter.shape, attrs)
+          : null;
+      if (
+        !info ||
+        !dy ||
+        !filter ||
+        dy.shape.some((d, i) => d !== [info.batchSize, info.outHeight, info.outWidth, info.outChannels][i])
+      )
+        return builtin('Conv2DBackpropInput')!(args);
+      const { backend } = args;
+      const k = info.filterHeight * info.filterWidth * info.inChannels;
+      const p = info.batchSize * info.outHeight * info.outWidth;
+      const dy2 = { dataId: dy.dataId, shape: [p, info.outChannels], dtype: 'float32' as const };
+      const w = { dataId: filter.dataId, shape: [k, info.outChannels], dtype: 'float32' as const };
+      const dcols = matMul({ a: dy2, b: w }, backend, { transposeB: true });
+      const dx = backend.makeOutput([info.batchSize, info.inHeight, info.inWidth, info.inChannels], 'float32');
+      im2colNative(addon, backend, 1, dx, dcols, info);
+      backend.disposeData(dcols.dataId);
+      return dx;
+    },
+    Conv2DBackpropFilter(args) {
+      const { x, dy } = args.inputs;
+      const attrs = args.attrs as ConvAttrs;
+      const info =
+        x && dy && ready(x, dy) && attrs.filterShape ? nativeConvInfo(x.shape, attrs.filterShape, attrs) : null;
+      if (
+        !info ||
+        !x ||
+        !dy ||
+        dy.shape.some((d, i) => d !== [info.batchSize, info.outHeight, info.outWidth, info.outChannels][i])
+      )
+        return conv2DBackpropFilterWasm(args);
+      const { backend } = args;
+      const k = info.filterHeight * info.filterWidth * info.inChannels;
+      const p = info.batchSize * info.outHeight * info.outWidth;
+      const cols = backend.makeOutput([p, k], 'float32');
+      im2colNative(addon, backend, 0, x, cols, info);
+      const dy2 = { dataId: dy.dataId, shape: [p, info.outChannels], dtype: 'float32' as const };
+      const dw = matMul({ a: cols, b: dy2 }, backend, { transposeA: true });
+      backend.disposeData(cols.dataId);
+      return { dataId: dw.dataId, shape: attrs.filterShape!, dtype: 'float32' };
+    },
+  };
+}
+
+/**
+ * Registers the native conv kernels for this thread's wasm backend (after installConvKernels; the
+ * built-in ones stay the fallback). Addon builds without `conv` change nothing.
+ */
+export function installNativeConvKernels(addon: SgemmAddon): boolean {
+  if (typeof addon.conv !== 'function') return false;
+  if (!convOriginals) {
+    const found: Record<string, tf.KernelConfig> = {};
+    for (const name of NATIVE_CONV_KERNELS) {
+      const config = tf.getKernel(name, BACKEND);
+      if (config) found[name] = config;
+    }
+    convOriginals = found;
+  }
+  const kernels = nativeConvKernels(addon, convOriginals);
+  for (const name of NATIVE_CONV_KERNELS) {
+    const previous = convOriginals[name];
+    if (!previous && name !== 'Conv2DBackpropFilter') continue;
+    if (tf.getKernel(name, BACKEND)) tf.unregisterKernel(name, BACKEND);
+    tf.registerKernel({
+      kernelName: name,
+      backendName: BACKEND,
+      kernelFunc: kernels[name] as unknown as tf.KernelFunc,
+      ...(previous?.setupFunc ? { setupFunc: previous.setupFunc } : {}),
+      ...(previous?.disposeFunc ? { disposeFunc: previous.disposeFunc } : {}),
+    });
+  }
+  return true;
 }

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import type { Run } from '../../store';
 import type { ReplayPlan } from '../../api/contract';
 import type { BackendPreference } from '../../training/backend';
-import { loadSgemmAddon } from '../../training/accelerate/addon';
+import { blasCoreName, loadSgemmAddon } from '../../training/accelerate/addon';
 import { bundleThread } from './bundleThread';
 import { describeAdapter, findAdapter, prepareWebGpuEnvironment } from '../../training/webgpu';
 
@@ -31,8 +31,12 @@ export function expectedBackend(preference: BackendPreference): string {
 /** The wasm matmul kernels a worker will install (as the trainer records them in the run's backend). */
 function expectedWasmAccelerator(): string {
   const forced = process.env.VAE_WORKBENCH_ACCELERATOR;
-  if (forced && forced !== 'auto') return forced;
-  return loadSgemmAddon().addon ? 'native-sgemm' : 'wasm-transpose-fast-path';
+  if (forced && forced !== 'auto' && forced !== 'native-sgemm') return forced;
+  const { addon } = loadSgemmAddon();
+  if (!addon) return forced === 'native-sgemm' ? 'native-sgemm' : 'wasm-transpose-fast-path';
+  // The BLAS kernel family joins the name, as the trainer records it (training/trainer.ts describeBackend).
+  const core = blasCoreName(addon);
+  return core ? `native-sgemm(${core})` : 'native-sgemm';
 }
 
 /**

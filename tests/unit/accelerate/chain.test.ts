@@ -62,7 +62,9 @@ describe('backend chain and accelerators', () => {
       expect(activeMatMulKernels()).toBe(info.accelerator);
       if (available) expect(info.acceleratorDetail).toMatch(/BLAS thread/);
     }
-    if (info.name !== 'tensorflow') expect(info.skipped[0]).toMatch(/tfjs-node/);
+    // Without a hardware GPU, webgpu is left out first (with its reason), then tfjs-node where absent.
+    expect(info.skipped[0]).toMatch(/^webgpu (skipped|unavailable): /);
+    if (info.name !== 'tensorflow') expect(info.skipped[1]).toMatch(/tfjs-node/);
   });
 
   it('without the addon, wasm falls back to the transposed fast path and says why', async () => {
