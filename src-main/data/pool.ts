@@ -29,7 +29,7 @@ export function takeExamples(pool: ExamplePool, indices: ArrayLike<number>): Spl
     for (let p = 0; p < size; p++) pixels[to + p] = pool.data[from + p] * scale;
     if (labels && pool.labels) labels[n] = pool.labels[indices[n]];
   }
-  return { pixels, count: indices.length, labels, factors: null };
+  return { pixels, count: indices.length, labels, factors: null, indices: Int32Array.from(indices) };
 }
 
 function tooFew(name: string, available: number, what: string, asked: string): DatasetError {
@@ -77,8 +77,46 @@ export function samplePool(
   return takeExamples(pool, permutation(pool.count, random).subarray(0, size));
 }
 
+/** The first `size` examples of a published split, in its published order (testSize takes the first N). */
+export function firstExamples(
+  pool: ExamplePool,
+  name: string,
+  size: number,
+  sizeField: 'trainSize' | 'testSize',
+): Split {
+  if (size > pool.count) {
+    const side = sizeField === 'trainSize' ? 'training' : 'test';
+    throw tooFew(name, pool.count, `${side} examples`, `${sizeField} asks for ${size}`);
+  }
+  return takeExamples(
+    pool,
+    Int32Array.from({ length: size }, (_, i) => i),
+  );
+}
+
 function bytesOf(array: ArrayBufferView): Uint8Array {
   return new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+}
+
+/**
+ * testSetHash: sha256 over the dims, the examples' indices in their source and the exact pixels the
+ * evaluation sees (after binarization), and the labels. Two runs report the same hash exactly when
+ * they are evaluated on the same images.
+ */
+export function hashTestSet(
+  height: number,
+  width: number,
+  channels: number,
+  test: Split,
+  pixels: Float32Array,
+): string {
+  const hash = createHash('sha256');
+  hash.update(bytesOf(new Int32Array([height, width, channels, test.count])));
+  const indices = test.indices ?? Int32Array.from({ length: test.count }, (_, i) => i);
+  hash.update(bytesOf(indices));
+  hash.update(bytesOf(pixels));
+  if (test.labels) hash.update(bytesOf(test.labels));
+  return hash.digest('hex');
 }
 
 /**

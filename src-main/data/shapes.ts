@@ -131,6 +131,11 @@ function renderSplit(factors: Int32Array, size: number): Split {
   return { pixels, count, labels, factors };
 }
 
+/** `count` fresh distinct combinations rendered (the MIG points: eval.migPoints draws from the generator). */
+export function generateShapeSet(count: number, random: Random, size = DEFAULT_SHAPES_SIZE): Split {
+  return renderSplit(sampleShapeFactors(count, random), size);
+}
+
 /** trainSize + testSize distinct combinations, the first trainSize for training. */
 export function generateShapes(
   trainSize: number,

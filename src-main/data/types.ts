@@ -12,6 +12,11 @@ export interface Split {
    * each the factor's index in its grid (0..factorSizes[j]-1).
    */
   factors: Int32Array | null;
+  /**
+   * Where each example sits in its source: its index in the published split's file (t10k for a
+   * test set), in the pool before the split, or in the generator's output. Hashed into testSetHash.
+   */
+  indices?: Int32Array;
 }
 
 export interface Dataset {
@@ -28,10 +33,14 @@ export interface Dataset {
   factorSizes: number[] | null;
   /** sha256 hex of the exact train and test pixels and labels used (after split and static binarization). */
   hash: string;
+  /** Whether every pixel is an 8-bit grey level k/255 (IDX ubyte, PNG, the built-ins): what dequantization needs. */
+  eightBit: boolean;
+  /** 'published': the source's own test split (t10k), first testSize in order; 'seeded': drawn with the split seed. */
+  testSplit: 'published' | 'seeded' | 'generated';
 }
 
-export interface LoadOptions extends DataConfig {
-  /** Seed for the train/test split and static binarization. */
+export interface LoadOptions extends Pick<DataConfig, 'dataset' | 'trainSize' | 'testSize' | 'binarization'> {
+  /** The split seed (config data.splitSeed, never train.seed): train/test split, training subset, static binarization. */
   seed: number;
   /** Image side of the generated 'shapes' data set (default 32; dSprites itself is 64). */
   shapesSize?: number;

@@ -44,9 +44,23 @@ export abstract class BaseVae<Posterior extends tf.TensorContainer> implements V
   abstract generate(zTop: tf.Tensor2D, seed: number): tf.Tensor2D;
 
   /** The KL part of the ELBO objective; controlled capacity is the beta-VAE's (see betaVae.ts). */
-  protected klPenalty(klPerLayer: tf.Scalar[], kl: tf.Scalar, options: LossOptions): tf.Scalar {
+  protected klPenalty(
+    klPerLayer: tf.Scalar[],
+    kl: tf.Scalar,
+    options: LossOptions,
+    klPerDim: tf.Tensor1D[],
+  ): tf.Scalar {
     if (options.capacity !== null) throw new Error("controlled capacity needs model.kind 'beta-vae'");
-    return weightedKlPenalty(klPerLayer, kl, options);
+    return weightedKlPenalty(klPerLayer, kl, options, klPerDim);
+  }
+
+  /** The bottom latent z_1 that generation decodes, from a prior draw at the top layer (identity for one layer). */
+  protected bottomLatent(zTop: tf.Tensor2D, _seed: number): tf.Tensor2D {
+    return zTop;
+  }
+
+  drawSamples(zTop: tf.Tensor2D, seed: number): tf.Tensor2D {
+    return tf.tidy(() => this.likelihood.sample(run(this.decoder, this.bottomLatent(zTop, seed)), seed));
   }
 
   lossTerms(x: tf.Tensor2D, options: LossOptions): LossTerms {
@@ -56,7 +70,9 @@ export abstract class BaseVae<Posterior extends tf.TensorContainer> implements V
     return tf.tidy(() => {
       const n = options.objective === 'iwae' ? options.samples : 1;
       const terms = this.sample(x, this.posterior(x), n, options.seed, 0);
-      return { ...assembleLossTerms(terms, options, (layers, kl, opts) => this.klPenalty(layers, kl, opts)) };
+      return {
+        ...assembleLossTerms(terms, options, (layers, kl, opts, dims) => this.klPenalty(layers, kl, opts, dims)),
+      };
     });
   }
 

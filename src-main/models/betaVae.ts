@@ -16,8 +16,13 @@ export function capacityPenalty(kl: tf.Scalar, gamma: number, c: number): tf.Sca
 
 export class BetaVae extends Vae {
   /** With options.capacity the penalty is gamma |KL - C| on the true KL (klWeight and freeBits are not used); else the weighted, free-bits KL. */
-  protected override klPenalty(klPerLayer: tf.Scalar[], kl: tf.Scalar, options: LossOptions): tf.Scalar {
-    if (options.capacity === null) return super.klPenalty(klPerLayer, kl, options);
+  protected override klPenalty(
+    klPerLayer: tf.Scalar[],
+    kl: tf.Scalar,
+    options: LossOptions,
+    klPerDim: tf.Tensor1D[],
+  ): tf.Scalar {
+    if (options.capacity === null) return super.klPenalty(klPerLayer, kl, options, klPerDim);
     return capacityPenalty(kl, options.capacity.gamma, options.capacity.c);
   }
 }

@@ -133,16 +133,21 @@ export class LadderVae extends BaseVae<BottomUp> {
     return tf.tidy(() => this.topDown(this.posterior(x), 1, 0, null).mu);
   }
 
-  /** Ancestral sampling: z_L = zTop, z_i ~ p(z_i | z_{i+1}) with the seed, then the decoder mean at z_1. */
-  generate(zTop: tf.Tensor2D, seed: number): tf.Tensor2D {
+  /** Ancestral sampling: z_L = zTop, z_i ~ p(z_i | z_{i+1}) with the seed, down to z_1. */
+  protected override bottomLatent(zTop: tf.Tensor2D, seed: number): tf.Tensor2D {
     return tf.tidy(() => {
       let z = zTop;
       for (let i = this.latentDims.length - 2; i >= 0; i--) {
         const prior = splitHead(run(this.nets.down[i], z));
         z = sampleDiagGaussian(prior.mu, prior.logVar, layerNoiseSeed(seed, i)) as tf.Tensor2D;
       }
-      return this.decode(z);
+      return z;
     });
+  }
+
+  /** Ancestral sampling to z_1, then the decoder mean at z_1. */
+  generate(zTop: tf.Tensor2D, seed: number): tf.Tensor2D {
+    return tf.tidy(() => this.decode(this.bottomLatent(zTop, seed)));
   }
 }
 

@@ -56,3 +56,12 @@ export function standardNormal(shape: number[], seed: number, offset = 0): tf.Te
   const count = shape.reduce((a, b) => a * b, 1);
   return tf.tensor(standardNormalValues(count, seed, offset), shape, 'float32');
 }
+
+/** A tensor of U[0, 1) draws from the same counter stream (a separate key per seed). */
+export function uniform(shape: number[], seed: number): tf.Tensor {
+  const count = shape.reduce((a, b) => a * b, 1);
+  const key = deriveSeed(seed, 0x0f1a7);
+  const out = new Float32Array(count);
+  for (let j = 0; j < count; j++) out[j] = word(key, j) / TWO_POW_32;
+  return tf.tensor(out, shape, 'float32');
+}

@@ -16,16 +16,32 @@ export interface SampledTerms {
   klPerDim: tf.Tensor2D[];
 }
 
-/** The KL part of the ELBO objective, given the batch-mean KL of each layer and their sum. */
-export type KlPenalty = (klPerLayer: tf.Scalar[], kl: tf.Scalar, options: LossOptions) => tf.Scalar;
+/**
+ * The KL part of the ELBO objective, given the batch-mean KL of each layer, their sum, and the
+ * batch-mean KL of each latent dimension of each layer ([d_layer] per layer).
+ */
+export type KlPenalty = (
+  klPerLayer: tf.Scalar[],
+  kl: tf.Scalar,
+  options: LossOptions,
+  klPerDim: tf.Tensor1D[],
+) => tf.Scalar;
 
 /**
- * klWeight * sum_l max(freeBits, KL_l), with KL_l the batch-mean KL of layer l: the weighted KL with
- * free bits (Kingma et al. 2016, openai/iaf kl_min; below the floor a layer's KL gets no gradient).
+ * The weighted KL with free bits (Kingma et al. 2016): klWeight * sum_j max(freeBits, KL_j) with KL_j
+ * the batch-mean KL of latent dimension j (openai/iaf kl_min: reduce_mean over the batch, maximum,
+ * sum over dimensions), or with freeBitsPer 'layer' klWeight * sum_l max(freeBits, KL_l) over
+ * stochastic layers. Below the floor a group's KL gets no gradient.
  */
-export const weightedKlPenalty: KlPenalty = (klPerLayer, kl, options) =>
+export const weightedKlPenalty: KlPenalty = (klPerLayer, kl, options, klPerDim) =>
   tf.tidy(() => {
-    const penalised = options.freeBits > 0 ? tf.addN(klPerLayer.map((k) => tf.maximum(k, options.freeBits))) : kl;
+    let penalised: tf.Scalar = kl;
+    if (options.freeBits > 0) {
+      penalised =
+        (options.freeBitsPer ?? 'dimension') === 'layer'
+          ? (tf.addN(klPerLayer.map((k) => tf.maximum(k, options.freeBits))) as tf.Scalar)
+          : (tf.addN(klPerDim.map((k) => tf.sum(tf.maximum(k, options.freeBits)))) as tf.Scalar);
+    }
     return tf.mul(penalised, options.klWeight) as tf.Scalar;
   });
 
@@ -46,7 +62,7 @@ export function assembleLossTerms(terms: SampledTerms, options: LossOptions, pen
       const logWeights = tf.add(terms.logLikelihood, tf.mul(terms.logPriorRatio, options.klWeight));
       loss = tf.neg(tf.mean(iwaeFromLogWeights(tf.reshape(logWeights, [terms.samples, -1])))) as tf.Scalar;
     } else {
-      loss = tf.add(recon, penalty(klPerLayer, kl, options)) as tf.Scalar;
+      loss = tf.add(recon, penalty(klPerLayer, kl, options, klDimMeans as tf.Tensor1D[])) as tf.Scalar;
     }
     return { loss, elbo, recon, kl, klPerLayer, klPerDim: tf.concat(klDimMeans) as tf.Tensor1D };
   });

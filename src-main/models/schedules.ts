@@ -15,18 +15,35 @@ export function linearWarmup(step: number, warmupSteps: number): number {
 }
 
 /**
- * Cyclical annealing (Fu et al. 2019, eq. 6-7): with period T/M, tau = (step mod T/M) / (T/M);
- * the weight is tau / R while tau <= R, then 1 for the rest of the cycle.
+ * Cyclical annealing (Fu et al. 2019), exactly haofuml/cyclical_annealing's
+ * frange_cycle_linear(n_iter = totalSteps, start 0, stop 1, n_cycle = cycles, ratio) at the 0-based
+ * update index `step`. That function fills L = ones(n_iter), then for each cycle c writes
+ * v = 0, d, 2d, ... (d = 1 / (period * ratio), period = n_iter / n_cycle) at int(i + c * period) while
+ * v <= 1; a later cycle overwrites an earlier one. Each cycle writes at most one value at a given
+ * index, so the value at `step` is that of the last cycle that writes there, else 1.
  */
 export function cyclicalWeight(step: number, totalSteps: number, cycles: number, ratio: number): number {
   const period = totalSteps / cycles;
-  const tau = (Math.max(0, step) % period) / period;
-  return tau <= ratio ? tau / ratio : 1;
+  const increment = 1 / (period * ratio);
+  if (step < 0 || step >= totalSteps) return 1;
+  for (let c = cycles - 1; c >= 0; c--) {
+    const offset = c * period;
+    // The i with floor(i + offset) = step, as Python's int() truncates the float sum.
+    let i = Math.ceil(step - offset);
+    if (Math.floor(i + offset) > step) i -= 1;
+    else if (Math.floor(i + offset) < step) i += 1;
+    if (i < 0 || Math.floor(i + offset) !== step) continue;
+    // Cycle c writes index i + offset when v_i = i * d <= 1 (the loop's running sum, to rounding).
+    const v = i * increment;
+    if (v <= 1 + 1e-12) return Math.min(v, 1);
+  }
+  return 1;
 }
 
 /**
- * The schedule's factor on the KL term at a step, in [0, 1]. The caller multiplies by beta to get
- * LossOptions.klWeight (beta scales only the KL term).
+ * The schedule's factor on the KL term for the update with 0-based index `step` (the first update
+ * of a run is step 0), in [0, 1]. The caller multiplies by beta to get LossOptions.klWeight (beta
+ * scales only the KL term).
  */
 export function klWeightAt(step: number, spec: KlScheduleSpec, totalSteps: number): number {
   switch (spec.klSchedule) {

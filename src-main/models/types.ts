@@ -10,8 +10,10 @@ import type { ModelConfig } from '../api/config';
 export interface LossOptions {
   /** Weight in effect on the KL term this step (schedule x beta); 1 gives the plain negative ELBO. */
   klWeight: number;
-  /** Per-layer free-bits floor in nats (0 = off). */
+  /** Free-bits floor in nats (0 = off), on each latent dimension's batch-mean KL or each layer's. */
   freeBits: number;
+  /** What the floor applies to: 'dimension' (openai/iaf kl_min; the default) or 'layer'. */
+  freeBitsPer?: 'dimension' | 'layer';
   /** Controlled-capacity target C in nats for this step, with gamma; null when not used. */
   capacity: { gamma: number; c: number } | null;
   /** 'elbo' (one reparameterized sample) or 'iwae' with `samples` importance samples. */
@@ -62,6 +64,11 @@ export interface VaeModel {
   generate(zTop: tf.Tensor2D, seed: number): tf.Tensor2D;
   /** Reconstruction: decoder mean at the posterior mean. */
   reconstruct(x: tf.Tensor2D): tf.Tensor2D;
+  /**
+   * Images drawn from p(x|z) (not its mean) for prior latents at the top layer: Bernoulli draws, or
+   * mean + sigma * eps for a Gaussian, clipped to [0, 1] for display.
+   */
+  drawSamples(zTop: tf.Tensor2D, seed: number): tf.Tensor2D;
 
   /**
    * IWAE_k lower bound on log p(x) for each example (Burda et al. 2015), nats:

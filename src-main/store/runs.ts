@@ -55,6 +55,10 @@ export interface Run {
   modelKind: string;
   dataset: string;
   datasetHash: string | null;
+  /** sha256 of the exact test set the run is evaluated on (migration 0002); null before it started. */
+  testSetHash: string | null;
+  /** What the recorded data set name meant when the run trained, where that differs from today (migration 0002). */
+  datasetNote: string | null;
   backend: string | null;
   appVersion: string;
   status: RunStatus;
@@ -121,7 +125,8 @@ const claimedHere = new Set<string>();
 
 const RUN_COLUMNS = `
   r.id, r.experiment_id AS experimentId, e.name AS experimentName, r.name, r.config_json AS configJson, r.seed,
-  r.model_kind AS modelKind, r.dataset, r.dataset_hash AS datasetHash, r.backend, r.app_version AS appVersion, r.status,
+  r.model_kind AS modelKind, r.dataset, r.dataset_hash AS datasetHash,
+  r.test_set_hash AS testSetHash, r.dataset_note AS datasetNote, r.backend, r.app_version AS appVersion, r.status,
   r.created_at AS createdAt, r.started_at AS startedAt, r.finished_at AS finishedAt, r.updated_at AS updatedAt,
   r.heartbeat_at AS heartbeatAt, r.owner, r.error, r.step, r.epoch, r.total_steps AS totalSteps, r.replay_of AS replayOf,
   r.resumed_count AS resumedCount,
@@ -423,16 +428,27 @@ export class Runs {
   }
 
   /** Sets descriptive fields the trainer learns after creation, or a new name. */
-  setInfo(runId: string, info: { name?: string; backend?: string; datasetHash?: string; totalSteps?: number }): Run {
+  setInfo(
+    runId: string,
+    info: { name?: string; backend?: string; datasetHash?: string; testSetHash?: string; totalSteps?: number },
+  ): Run {
     const name = info.name === undefined ? null : requireText(info.name, 'Run name');
     return this.ctx.write(() => {
       requireRun(this.ctx, runId);
       this.ctx
         .sql(
           `UPDATE runs SET name = coalesce(?, name), backend = coalesce(?, backend), dataset_hash = coalesce(?, dataset_hash),
-             total_steps = coalesce(?, total_steps), updated_at = ? WHERE id = ?`,
+             test_set_hash = coalesce(?, test_set_hash), total_steps = coalesce(?, total_steps), updated_at = ? WHERE id = ?`,
         )
-        .run(name, info.backend ?? null, info.datasetHash ?? null, info.totalSteps ?? null, Date.now(), runId);
+        .run(
+          name,
+          info.backend ?? null,
+          info.datasetHash ?? null,
+          info.testSetHash ?? null,
+          info.totalSteps ?? null,
+          Date.now(),
+          runId,
+        );
       return this.get(runId)!;
     });
   }

@@ -24,6 +24,10 @@ export type TrainerEvent =
       backendNotes: string[];
       datasetHash: string;
       datasetSource: string;
+      /** sha256 of the test set as evaluated (indices and pixels after binarization). */
+      testSetHash: string;
+      /** 'published': the first testSize t10k images in order; 'seeded': a split-seed split; 'generated': shapes. */
+      testSplit: 'published' | 'seeded' | 'generated';
       totalSteps: number;
       stepsPerEpoch: number;
       startStep: number;

@@ -1,20 +1,28 @@
 // What export, import and generation need to know about a run's data without training: the input
 // shape of one example, and the test images the trainer evaluated on (node fs only, no tfjs).
 import type { RunConfig } from '../api/config';
-import { binarizeBatch, createRandom, loadDataset, type Dataset } from '../data';
+import { createRandom, dequantizeBatch, evaluationSet, loadDataset, streamSeed, type Dataset } from '../data';
 import { DEFAULT_SHAPES_SIZE } from '../data/shapes';
 import type { NamedArray } from './checkpoint';
-import { deriveSeed, SEED_PURPOSE } from './seeds';
 
 const BUILTIN_SHAPES: Record<string, [number, number, number]> = {
   mnist: [28, 28, 1],
+  'mnist-10k': [28, 28, 1],
   'fashion-mnist': [28, 28, 1],
   shapes: [DEFAULT_SHAPES_SIZE, DEFAULT_SHAPES_SIZE, 1],
 };
 
+/**
+ * The split seed of a run: data.splitSeed; a run recorded before that field existed drew its split
+ * from train.seed, and keeps doing so (its data and hash stay what they were).
+ */
+export function splitSeedOf(config: RunConfig): number {
+  return (config.data as Partial<RunConfig['data']>).splitSeed ?? config.train.seed;
+}
+
 /** The data set exactly as the trainer loads it for this config (same split, same hash). */
 export function loadRunDataset(config: RunConfig): Promise<Dataset> {
-  return loadDataset({ ...config.data, seed: config.train.seed });
+  return loadDataset({ ...config.data, seed: splitSeedOf(config) });
 }
 
 /** From the decoder's weights, for square single-channel (MLP) or square (conv) images; null when unsure. */
@@ -40,7 +48,7 @@ export async function inputShapeFor(config: RunConfig, weights: NamedArray[]): P
   if (known) return known;
   const guessed = shapeFromWeights(config, weights);
   try {
-    const data = await loadDataset({ ...config.data, trainSize: 1, testSize: 1, seed: config.train.seed });
+    const data = await loadDataset({ ...config.data, trainSize: 1, testSize: 1, seed: splitSeedOf(config) });
     return [data.height, data.width, data.channels];
   } catch (error) {
     if (guessed) return guessed;
@@ -50,9 +58,17 @@ export async function inputShapeFor(config: RunConfig, weights: NamedArray[]): P
   }
 }
 
-/** The test split as the trainer evaluates it (binarized once with the eval seed under dynamic binarization). */
+/** The test set as the trainer evaluates it, and its testSetHash (see data/index.ts evaluationSet). */
+export function evalTestSet(config: RunConfig, data: Dataset): { pixels: Float32Array; hash: string } {
+  const set = evaluationSet(data, config.data.binarization, splitSeedOf(config));
+  // The hash names the images; a dequantized run evaluates them with one fixed draw of u, from the split seed.
+  const pixels = config.data.dequantize
+    ? dequantizeBatch(set.pixels, createRandom(streamSeed(splitSeedOf(config), 'test-dequantization')))
+    : set.pixels;
+  return { pixels, hash: set.hash };
+}
+
+/** The test pixels the trainer evaluates on (export and generation show these). */
 export function evalTestPixels(config: RunConfig, data: Dataset): Float32Array {
-  return config.data.binarization === 'dynamic'
-    ? binarizeBatch(data.test.pixels, createRandom(deriveSeed(config.train.seed, SEED_PURPOSE.evalBinarize)))
-    : data.test.pixels;
+  return evalTestSet(config, data).pixels;
 }

@@ -22,6 +22,7 @@ export const SEED_PURPOSE = {
   evalNoise: 5,
   evalBinarize: 6,
   iwae: 7,
+  dequantize: 8,
 } as const;
 
 /** Fixed across runs and epochs: prior-sample grids use the same z so runs compare cell by cell. */

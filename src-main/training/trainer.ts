@@ -3,11 +3,11 @@
 // `emit`; it never touches the database.
 import * as tf from '@tensorflow/tfjs';
 import { readFile } from 'node:fs/promises';
-import type { RunConfig } from '../api/config';
+import { iwaeSubsetSize, type RunConfig } from '../api/config';
 import { APP_VERSION } from '../api/version';
 import type { MetricPoint } from '../api/contract';
-import { loadDataset, binarizeBatch, createRandom } from '../data';
-import type { Dataset } from '../data/types';
+import { binarizeBatch, createRandom, dequantizeBatch, LOG_256, shapesForMig } from '../data';
+import type { Dataset, Split } from '../data/types';
 import { createModel, getNamedWeights, setNamedWeights } from '../models';
 import { activeUnits } from '../models/activeUnits';
 import { capacityAt, klWeightAt } from '../models/schedules';
@@ -19,11 +19,13 @@ import { CONTROL, type FinishStatus, type TrainerEvent, type TrainJob } from './
 import { encodeGrid } from './imageGrid';
 import { trainStep } from './step';
 import { mutualInformationGap } from './mig';
+import { evalTestSet, loadRunDataset, splitSeedOf } from './runData';
 import { deriveSeed, PRIOR_GRID_SEED, SEED_PURPOSE } from './seeds';
 
 export type Emit = (event: TrainerEvent, transfer?: ArrayBuffer[]) => void;
 
 const EVAL_BATCH = 250;
+const IWAE_BATCH = 50;
 const TRAVERSAL_RANGE = 3;
 // Every latent dimension gets a traversal row, up to this many (a 512-d latent would make a useless grid).
 const MAX_TRAVERSAL_DIMS = 64;
@@ -38,8 +40,19 @@ interface Run {
   inputDim: number;
   stepsPerEpoch: number;
   totalSteps: number;
-  /** The test split binarized once (fixed across evaluations) when the run binarizes. */
+  /** The test set as evaluated: binarized once from the split seed, or dequantized once (fixed across evaluations). */
   testPixels: Float32Array;
+  /** sha256 of the test set's indices and evaluated pixels (same for runs that differ only in train.seed). */
+  testSetHash: string;
+  /**
+   * What turns the model's density values into the reported discrete bounds: D log 256 for a
+   * dequantized run (log P(x) >= E[log p(y)] - D log 256), else 0.
+   */
+  discreteOffset: number;
+  /** Whether test/elbo and test/iwae bound a discrete log-likelihood (binarized or dequantized): then bits/dim is reported. */
+  discrete: boolean;
+  /** The MIG points (shapes only), drawn at the first evaluation and kept. */
+  migShapes?: Split;
 }
 
 /** Trains one run to completion, pause, cancellation or divergence. Never throws: failures become a 'failed' finish. */
@@ -59,6 +72,8 @@ export async function train(job: TrainJob, control: Int32Array, emit: Emit): Pro
       backendNotes: backend.skipped,
       datasetHash: run.data.hash,
       datasetSource: run.data.source,
+      testSetHash: run.testSetHash,
+      testSplit: run.data.testSplit,
       totalSteps: run.totalSteps,
       stepsPerEpoch: run.stepsPerEpoch,
       startStep: step,
@@ -101,7 +116,12 @@ function divergedMessage(step: number, epoch: number): string {
 
 async function prepare(job: TrainJob): Promise<Run> {
   const { config } = job;
-  const data = await loadDataset({ ...config.data, seed: config.train.seed });
+  const data = await loadRunDataset(config);
+  if (config.data.dequantize && !data.eightBit) {
+    throw new Error(
+      `data.dequantize: data set '${config.data.dataset}' is not 8-bit grey levels (float pixels); set data.dequantize to false for a plain Gaussian density`,
+    );
+  }
   const inputShape: [number, number, number] = [data.height, data.width, data.channels];
   const model = createModel(config.model, inputShape, deriveSeed(config.train.seed, SEED_PURPOSE.init));
   // tf.train.adam(lr), with a fused native update on wasm + native sgemm (same slots and state, so
@@ -109,10 +129,7 @@ async function prepare(job: TrainJob): Promise<Run> {
   const optimizer = createAdam(config.train.lr);
   const stepsPerEpoch = Math.ceil(data.train.count / config.train.batchSize);
   const inputDim = data.height * data.width * data.channels;
-  const testPixels =
-    config.data.binarization === 'dynamic'
-      ? binarizeBatch(data.test.pixels, createRandom(deriveSeed(config.train.seed, SEED_PURPOSE.evalBinarize)))
-      : data.test.pixels;
+  const testSet = evalTestSet(config, data);
   return {
     job,
     config,
@@ -123,7 +140,11 @@ async function prepare(job: TrainJob): Promise<Run> {
     inputDim,
     stepsPerEpoch,
     totalSteps: stepsPerEpoch * config.train.epochs,
-    testPixels,
+    testPixels: testSet.pixels,
+    testSetHash: testSet.hash,
+    discreteOffset: config.data.dequantize ? inputDim * LOG_256 : 0,
+    discrete:
+      config.data.dequantize || (config.model.likelihood === 'bernoulli' && config.data.binarization !== 'none'),
   };
 }
 
@@ -233,15 +254,19 @@ async function loop(
       let pixels = gatherRows(data.train.pixels, indices, inputDim);
       if (config.data.binarization === 'dynamic') {
         pixels = binarizeBatch(pixels, createRandom(deriveSeed(t.seed, SEED_PURPOSE.binarize, step)));
+      } else if (config.data.dequantize) {
+        pixels = dequantizeBatch(pixels, createRandom(deriveSeed(t.seed, SEED_PURPOSE.dequantize, step)));
       }
-      step += 1;
+      // Schedules take the 0-based index of this update (frange_cycle_linear's L[step]); metrics the count after it.
       const klWeight = config.model.beta * klWeightAt(step, t, totalSteps);
       const capacity = config.model.capacity
         ? { gamma: config.model.capacity.gamma, c: capacityAt(step, config.model.capacity) }
         : null;
+      step += 1;
       const options: LossOptions = {
         klWeight,
         freeBits: t.freeBits,
+        freeBitsPer: t.freeBitsPer ?? 'layer', // a run recorded before the field grouped per layer
         capacity,
         objective: t.objective,
         samples: t.objectiveSamples,
@@ -257,10 +282,11 @@ async function loop(
       const wallTime = Date.now();
       const point = (name: string, value: number): MetricPoint => ({ name, step, epoch, value, wallTime });
       const [loss, elbo, recon, kl, gradNorm, ...rest] = values;
+      const offset = run.discreteOffset; // dequantized: report the discrete bound (a constant shift, no gradient)
       const points: MetricPoint[] = [
-        point('train/loss', loss),
-        point('train/elbo', elbo),
-        point('train/recon', recon),
+        point('train/loss', loss + offset),
+        point('train/elbo', elbo - offset),
+        point('train/recon', recon + offset),
         point('train/kl', kl),
         point('train/kl_weight', klWeight),
         point('train/grad_norm', gradNorm),
@@ -290,6 +316,13 @@ async function loop(
   return 'completed';
 }
 
+/**
+ * One evaluation on the test set. test/elbo, test/recon, test/kl: all testSize examples.
+ * test/iwae: IWAE_k on the first m examples (m = iwaeSubsetSize), test/elbo_iwae_subset: the ELBO
+ * on the same m examples, test/gap = test/iwae - test/elbo_iwae_subset, an estimate of the gap
+ * E[KL(q(z|x) || p(z|x))] that IWAE_k closes (a lower bound on it, for k large). A dequantized run
+ * reports the discrete bounds (density values - D log 256); bits/dim = -bound / (D ln 2).
+ */
 async function evaluate(
   run: Run,
   control: Int32Array,
@@ -300,15 +333,18 @@ async function evaluate(
   const { config, data, model, inputDim } = run;
   const test = run.testPixels;
   const n = data.test.count;
+  const subset = iwaeSubsetSize(config, n);
   const layers = model.latentDims.length;
   const totalDims = model.latentDims.reduce((a, b) => a + b, 0);
   const sums = new Float64Array(3 + layers + totalDims);
+  let subsetElboSum = 0;
   const wallTime = Date.now();
   const point = (name: string, value: number): MetricPoint => ({ name: `test/${name}`, step, epoch, value, wallTime });
   const means: Float32Array[] = model.latentDims.map((d) => new Float32Array(n * d));
-  for (let start = 0; start < n; start += EVAL_BATCH) {
+  // Batches end at `subset`, so the ELBO of the IWAE subset is a sum of whole batches.
+  for (let start = 0; start < n;) {
     if (Atomics.load(control, 0) === CONTROL.cancel) return 'cancelled';
-    const count = Math.min(EVAL_BATCH, n - start);
+    const count = Math.min(EVAL_BATCH, (start < subset ? subset : n) - start);
     const values = tf.tidy(() => {
       const x = tf.tensor2d(test.subarray(start * inputDim, (start + count) * inputDim), [count, inputDim]);
       const terms = model.lossTerms(x, {
@@ -324,9 +360,14 @@ async function evaluate(
       return tf.concat([tf.stack([terms.elbo, terms.recon, terms.kl, ...terms.klPerLayer]), terms.klPerDim]).dataSync();
     });
     for (let i = 0; i < values.length; i++) sums[i] += values[i] * count;
+    if (start < subset) subsetElboSum += values[0] * count;
+    start += count;
   }
   const avg = Array.from(sums, (s) => s / n);
-  const points: MetricPoint[] = [point('elbo', avg[0]), point('recon', avg[1]), point('kl', avg[2])];
+  const offset = run.discreteOffset;
+  const bitsPerDim = (bound: number) => -bound / (inputDim * Math.LN2);
+  const elbo = avg[0] - offset;
+  const points: MetricPoint[] = [point('elbo', elbo), point('recon', avg[1] + offset), point('kl', avg[2])];
   for (let l = 0; l < layers; l++) points.push(point(`kl_layer/${l}`, avg[3 + l]));
   avg.slice(3 + layers).forEach((v, d) => points.push(point(`kl_dim/${String(d).padStart(2, '0')}`, v)));
 
@@ -339,14 +380,13 @@ async function evaluate(
   });
   points.push(point('active_units', active));
 
-  // IWAE_k estimate of log p(x) on the first iwaeExamples test examples.
-  const iwaeN = Math.min(config.eval.iwaeExamples, n);
+  // IWAE_k estimate of log p(x) on the first `subset` test examples, and the ELBO on the same ones.
   const k = config.eval.iwaeK;
-  const chunk = Math.max(1, Math.min(k, Math.floor(2_000_000 / (inputDim * 50))));
+  const chunk = Math.max(1, Math.min(k, Math.floor(2_000_000 / (inputDim * IWAE_BATCH))));
   let iwaeSum = 0;
-  for (let start = 0; start < iwaeN; start += 50) {
+  for (let start = 0; start < subset; start += IWAE_BATCH) {
     if (Atomics.load(control, 0) === CONTROL.cancel) return 'cancelled';
-    const count = Math.min(50, iwaeN - start);
+    const count = Math.min(IWAE_BATCH, subset - start);
     const bound = tf.tidy(() => {
       const x = tf.tensor2d(test.subarray(start * inputDim, (start + count) * inputDim), [count, inputDim]);
       return model
@@ -356,17 +396,50 @@ async function evaluate(
     });
     iwaeSum += bound;
   }
-  points.push(point('iwae', iwaeSum / iwaeN));
+  const iwae = iwaeSum / subset - offset;
+  const subsetElbo = subsetElboSum / subset - offset;
+  points.push(point('iwae', iwae));
   points.push(point('iwae_k', k));
+  points.push(point('iwae_examples', subset));
+  points.push(point('elbo_iwae_subset', subsetElbo));
+  points.push(point('gap', iwae - subsetElbo));
+  if (run.discrete) {
+    points.push(point('bpd', bitsPerDim(elbo)));
+    points.push(point('iwae_bpd', bitsPerDim(iwae)));
+  }
 
-  if (data.test.factors && data.factorSizes) {
-    const top = means.length - 1;
-    const { mig } = mutualInformationGap(means[top], n, model.latentDims[top], data.test.factors, data.factorSizes);
-    points.push(point('mig', mig));
+  if (data.factorSizes) {
+    const mig = await migOnFreshShapes(run, control);
+    if (mig === null) return 'cancelled';
+    points.push(point('mig', mig.value));
+    points.push(point('mig_points', mig.points));
   }
   emit({ type: 'metrics', points });
   emitImages(run, emit, step, epoch);
   return 'ok';
+}
+
+/**
+ * MIG (Chen et al. 2018) on eval.migPoints fresh shapes drawn from the generator with the split
+ * seed (disentanglement_lib uses 10,000 points), from the top layer's posterior means.
+ */
+async function migOnFreshShapes(run: Run, control: Int32Array): Promise<{ value: number; points: number } | null> {
+  const { config, data, model, inputDim } = run;
+  const count = config.eval.migPoints ?? 10_000;
+  const shapes = (run.migShapes ??= shapesForMig(count, splitSeedOf(config), data.height));
+  const top = model.latentDims.length - 1;
+  const d = model.latentDims[top];
+  const codes = new Float32Array(count * d);
+  for (let start = 0; start < count; start += EVAL_BATCH) {
+    if (Atomics.load(control, 0) === CONTROL.cancel) return null;
+    const size = Math.min(EVAL_BATCH, count - start);
+    tf.tidy(() => {
+      const x = tf.tensor2d(shapes.pixels.subarray(start * inputDim, (start + size) * inputDim), [size, inputDim]);
+      codes.set(model.encodeMeans(x)[top].dataSync(), start * d);
+    });
+  }
+  const { mig } = mutualInformationGap(codes, count, d, shapes.factors!, data.factorSizes!);
+  return { value: mig, points: count };
 }
 
 function emitImages(run: Run, emit: Emit, step: number, epoch: number): void {
@@ -374,7 +447,7 @@ function emitImages(run: Run, emit: Emit, step: number, epoch: number): void {
   const g = config.eval.gridSize;
   const [h, w] = [data.height, data.width];
   const send = (
-    kind: 'samples' | 'reconstructions' | 'traversal',
+    kind: 'samples' | 'reconstructions' | 'traversal' | 'samples-drawn',
     pixels: Float32Array,
     count: number,
     columns: number,
@@ -388,6 +461,12 @@ function emitImages(run: Run, emit: Emit, step: number, epoch: number): void {
     return model.generate(z as tf.Tensor2D, PRIOR_GRID_SEED).dataSync() as Float32Array;
   });
   send('samples', samples, g * g, g);
+  // The same prior draws with x drawn from p(x|z) instead of its mean (the other way to sample).
+  const drawn = tf.tidy(() => {
+    const z = tf.randomNormal([g * g, model.priorDim], 0, 1, 'float32', PRIOR_GRID_SEED);
+    return model.drawSamples(z as tf.Tensor2D, PRIOR_GRID_SEED).dataSync() as Float32Array;
+  });
+  send('samples-drawn', drawn, g * g, g);
 
   // Reconstructions: rows of fixed test images, each followed by a row of their reconstructions.
   const pairs = Math.floor(g / 2) * g;

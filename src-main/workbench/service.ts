@@ -467,6 +467,7 @@ export class Workbench implements WorkbenchApi {
           const run = this.store.runs.setInfo(runId, {
             backend: event.backend,
             datasetHash: event.datasetHash,
+            testSetHash: event.testSetHash, // h-science (#12): the run's fixed test set
             totalSteps: event.totalSteps,
           });
           this.broadcast({ type: 'run', run: this.summary(run) });
@@ -707,6 +708,8 @@ export class Workbench implements WorkbenchApi {
       modelKind: run.modelKind,
       dataset: run.dataset,
       datasetHash: run.datasetHash,
+      testSetHash: run.testSetHash ?? null, // h-science (#12)
+      datasetNote: run.datasetNote ?? null, // h-science (#12)
       backend: run.backend,
       appVersion: run.appVersion,
       seed: run.seed,

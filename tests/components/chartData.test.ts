@@ -8,11 +8,13 @@ import {
   buildChartSeries,
   countPoints,
   estimateEta,
+  distinctTestSets,
   groupBySeed,
   groupLabel,
   mapX,
   progressFraction,
   rebucket,
+  refusedSeedGroups,
   seriesToCsv,
   smoothDebiasedEma,
   type SeriesInput,
@@ -87,6 +89,40 @@ describe('seed aggregation', () => {
     const d = { id: 'd', config: parseRunConfig({ model: { kind: 'beta-vae', beta: 4 }, train: { seed: 7 } }) };
     const e = { id: 'e', config: parseRunConfig({ train: { seed: 3, lr: 3e-4 } }) };
     expect(groupBySeed([a, c, b, e, d]).map((g) => g.map((r) => r.id))).toEqual([['a', 'b'], ['c', 'd'], ['e']]);
+  });
+
+  it('refuses to average seeds evaluated on different test sets, and counts the test sets overlaid', () => {
+    const config = (seed: number) => parseRunConfig({ train: { seed } });
+    const same = 'a'.repeat(64);
+    const other = 'b'.repeat(64);
+    const runs = [
+      { id: 'a', config: config(0), testSetHash: same },
+      { id: 'b', config: config(1), testSetHash: same },
+      { id: 'c', config: config(2), testSetHash: other }, // same config but for the seed: a different test set
+      { id: 'd', config: config(3), testSetHash: null }, // recorded before test sets were hashed
+    ];
+    expect(groupBySeed(runs).map((g) => g.map((r) => r.id))).toEqual([['a', 'b'], ['c'], ['d']]);
+    expect(distinctTestSets(runs)).toBe(2);
+    expect(refusedSeedGroups(runs)).toBe(1);
+    expect(refusedSeedGroups(runs.slice(0, 2))).toBe(0);
+    expect(distinctTestSets(runs.slice(0, 2))).toBe(1);
+
+    const input = (id: string, testSetHash: string, values: number[]): SeriesInput => ({
+      runId: id,
+      label: id,
+      color: '#000',
+      config: config(id.charCodeAt(0)),
+      testSetHash,
+      buckets: makeBuckets(values),
+      ctx: { stepsPerEpoch: null, startWall: null },
+    });
+    const options = { xAxis: 'step' as const, smoothing: 0, logY: false, band: true, aggregateSeeds: true };
+    const mixed = buildChartSeries(
+      [input('a', same, [1, 2]), input('b', same, [3, 4]), input('c', other, [9, 9])],
+      options,
+    );
+    expect(mixed.lines.map((l) => l.runIds)).toEqual([['a', 'b'], ['c']]);
+    expect(mixed.lines[0].points.map((p) => p.v)).toEqual([2, 3]); // the mean of a and b only
   });
 
   it("names a group by what its runs' names share", () => {

@@ -64,6 +64,28 @@ describe('metric chart (data side; jsdom draws no canvas)', () => {
     expect(chart().getAttribute('data-series')).toBe('1');
   });
 
+  it('warns when a test metric overlays runs evaluated on different test sets, and refuses their seed mean', async () => {
+    const a = makeRun({ id: 'ta', name: 'seed 0', configInput: { train: { seed: 0 } }, testSetHash: 'a'.repeat(64) });
+    const b = makeRun({ id: 'tb', name: 'seed 1', configInput: { train: { seed: 1 } }, testSetHash: 'b'.repeat(64) });
+    const transport = new FakeTransport({
+      listRuns: () => [a, b],
+      listMetricNames: () => ['test/elbo'],
+      getSeries: ({ runIds, metric }) => runIds.map((runId) => ({ runId, metric, buckets: makeBuckets([-120, -110]) })),
+    });
+    const runs = new RunsStore(transport);
+    const series = new SeriesStore(transport);
+    await runs.load();
+    render(MetricChart, { props: { runs, series } });
+    await settle();
+    expect(chart().getAttribute('data-metric')).toBe('test/elbo');
+    expect(screen.getByTestId('test-set-warning').textContent).toMatch(/2 different test sets/);
+    expect(screen.getByTestId('metric-description').textContent).toMatch(/lower bound on log p\(x\)/);
+    expect(screen.queryByTestId('seed-mean-refused')).toBeNull();
+    await fireEvent.click(screen.getByTestId('aggregate-seeds-toggle'));
+    expect(chart().getAttribute('data-series')).toBe('2'); // not averaged
+    expect(screen.getByTestId('seed-mean-refused').textContent).toMatch(/1 seed group was not averaged/);
+  });
+
   it('grows while a run trains: metrics events append points without a refetch', async () => {
     const transport = compareTransport({ seed0: { 'train/loss': makeBuckets([150, 120]) } });
     const runs = new RunsStore(transport);

@@ -64,6 +64,8 @@ export function makeRun(overrides: Partial<RunSummary> & { configInput?: RunConf
     error: null,
     replayOf: null,
     final: {},
+    testSetHash: null,
+    datasetNote: null,
     ...rest,
   };
 }

@@ -37,7 +37,7 @@ export const DEFAULT_CONFIG: RunConfig = {
     beta: 1,
     capacity: null,
   },
-  data: { dataset: 'mnist', trainSize: 9000, testSize: 1000, binarization: 'dynamic' },
+  data: { dataset: 'mnist', trainSize: 9000, testSize: 1000, binarization: 'dynamic', splitSeed: 0, dequantize: false },
   train: {
     epochs: 10,
     batchSize: 128,
@@ -50,7 +50,8 @@ export const DEFAULT_CONFIG: RunConfig = {
     cycles: 4,
     cycleRatio: 0.5,
     freeBits: 0,
+    freeBitsPer: 'dimension',
     backend: 'auto',
   },
-  eval: { iwaeK: 100, iwaeExamples: 500, everyEpochs: 1, gridSize: 8 },
+  eval: { iwaeK: 100, iwaeExamples: null, everyEpochs: 1, gridSize: 8, migPoints: 10_000 },
 };

@@ -154,16 +154,44 @@ function computeSeedGroupKey(config: unknown): string {
   );
 }
 
-/** Groups items by seedGroupKey of their config, keeping first-seen order of groups and members. */
-export function groupBySeed<T extends { config: unknown }>(items: readonly T[]): T[][] {
+/** What a seed group may average: runs evaluated on the same test set (testSetHash) only. */
+interface TestSetTagged {
+  config: unknown;
+  /** sha256 of the run's test set; null or absent for a run recorded before it was kept. */
+  testSetHash?: string | null;
+}
+
+/**
+ * Groups items by seedGroupKey of their config and by their test set, keeping first-seen order of
+ * groups and members: runs whose testSetHash differs are never averaged together.
+ */
+export function groupBySeed<T extends TestSetTagged>(items: readonly T[]): T[][] {
   const groups = new Map<string, T[]>();
   for (const item of items) {
-    const key = seedGroupKey(item.config);
+    const key = `${seedGroupKey(item.config)}|${item.testSetHash ?? ''}`;
     const group = groups.get(key);
     if (group) group.push(item);
     else groups.set(key, [item]);
   }
   return [...groups.values()];
+}
+
+/** Distinct known test sets among the items (runs without a recorded testSetHash are not counted). */
+export function distinctTestSets(items: readonly TestSetTagged[]): number {
+  return new Set(items.map((i) => i.testSetHash).filter((h): h is string => typeof h === 'string')).size;
+}
+
+/**
+ * Seed groups (same config but for train.seed) that the aggregation refuses to average because
+ * their runs were evaluated on different test sets.
+ */
+export function refusedSeedGroups(items: readonly TestSetTagged[]): number {
+  const byConfig = new Map<string, TestSetTagged[]>();
+  for (const item of items) {
+    const key = seedGroupKey(item.config);
+    byConfig.set(key, [...(byConfig.get(key) ?? []), item]);
+  }
+  return [...byConfig.values()].filter((group) => group.length > 1 && distinctTestSets(group) > 1).length;
 }
 
 /** One aggregated point over the members of a seed group. */
@@ -239,6 +267,8 @@ export interface SeriesInput {
   label: string;
   color: string;
   config: unknown;
+  /** sha256 of the run's test set (RunSummary.testSetHash); runs with different ones are never averaged. */
+  testSetHash?: string | null;
   buckets: readonly SeriesBucket[];
   ctx: XContext;
   /** Revision of `buckets` (bumped on every change); lets a memo skip unchanged runs. */

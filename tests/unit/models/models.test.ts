@@ -131,9 +131,18 @@ describe('loss terms', () => {
     const plain = lossNumbers(ladder, x, elboOptions());
     const [k1, k2] = plain.klPerLayer;
     const floor = (Math.min(k1, k2) + Math.max(k1, k2)) / 2; // between the two layers' KLs
-    const floored = lossNumbers(ladder, x, elboOptions({ freeBits: floor, klWeight: 0.5 }));
+    const floored = lossNumbers(ladder, x, elboOptions({ freeBits: floor, freeBitsPer: 'layer', klWeight: 0.5 }));
     expect(floored.kl).toBe(plain.kl);
     expect(floored.loss - floored.recon).toBeCloseTo(0.5 * (Math.max(floor, k1) + Math.max(floor, k2)), 4);
+
+    // Per latent dimension (the default, openai/iaf kl_min): sum_j max(lambda, KL_j) over every dimension.
+    const perDim = plain.klPerDim;
+    const lambda = [...perDim].sort((a, b) => a - b)[Math.floor(perDim.length / 2)]; // the median dimension's KL
+    const byDim = lossNumbers(ladder, x, elboOptions({ freeBits: lambda, klWeight: 0.5 }));
+    const expectedByDim = 0.5 * perDim.reduce((sum, k) => sum + Math.max(lambda, k), 0);
+    expect(byDim.loss - byDim.recon).toBeCloseTo(expectedByDim, 4);
+    expect(expectedByDim).toBeGreaterThan(0.5 * plain.kl + 1e-3); // the floor binds on some dimensions
+    expect(byDim.kl).toBe(plain.kl);
 
     // Far above the KL, the KL term is a constant: the gradient equals the reconstruction's alone.
     const vae = make(cfg({ kind: 'vae' }));
@@ -146,7 +155,7 @@ describe('loss terms', () => {
         return Object.values(grads).map((g) => Array.from(g.dataSync()));
       });
     const t = lossNumbers(vae, x, elboOptions({ freeBits: 1000 }));
-    expect(t.loss - t.recon).toBeCloseTo(1000, 2);
+    expect(t.loss - t.recon).toBeCloseTo(4 * 1000, 2); // four latent dimensions, each floored at 1000
     const gLoss = gradients((terms) => terms.loss);
     const gRecon = gradients((terms) => terms.recon);
     gLoss.forEach((g, i) => g.forEach((v, j) => expect(v).toBeCloseTo(gRecon[i][j], 6)));

@@ -19,10 +19,46 @@ describe('KL schedules', () => {
 
   it('cyclical (Fu et al. 2019): M = 4 cycles over 1000 steps, R = 0.5', () => {
     // period 250; weight tau / R over the first half of each cycle, then 1
-    const steps = [0, 50, 62.5, 125, 200, 249, 250, 300, 500, 875, 999];
-    const expected = [0, 0.4, 0.5, 1, 1, 1, 0, 0.4, 0, 1, 1];
+    const steps = [0, 50, 125, 200, 249, 250, 300, 500, 875, 999];
+    const expected = [0, 0.4, 1, 1, 1, 0, 0.4, 0, 1, 1];
     steps.forEach((s, i) => expect(cyclicalWeight(s, 1000, 4, 0.5)).toBeCloseTo(expected[i], 12));
     expect(cyclicalWeight(100, 1000, 1, 1)).toBeCloseTo(0.1, 12); // R = 1, one cycle: a linear ramp over the run
+  });
+
+  it('cyclical equals frange_cycle_linear (haofuml/cyclical_annealing) at every 0-based step', () => {
+    // A line-by-line port of the reference's frange_cycle_linear(n_iter, start=0, stop=1, n_cycle, ratio).
+    const frange = (nIter: number, nCycle: number, ratio: number): number[] => {
+      const L = new Array<number>(nIter).fill(1);
+      const period = nIter / nCycle;
+      const step = 1 / (period * ratio);
+      for (let c = 0; c < nCycle; c++) {
+        let v = 0;
+        let i = 0;
+        while (v <= 1 && Math.trunc(i + c * period) < nIter) {
+          L[Math.trunc(i + c * period)] = v;
+          v += step;
+          i += 1;
+        }
+      }
+      return L;
+    };
+    const cases: [number, number, number][] = [
+      [1000, 4, 0.5],
+      [4690, 4, 0.5], // 10 epochs of MNIST at batch 128: a period of 1172.5 steps
+      [937, 3, 0.7],
+      [100, 1, 1],
+      [10, 4, 1], // ratio 1: a cycle's last write lands on the next cycle's first index, which the next overwrites
+      [7, 2, 0.25],
+    ];
+    for (const [n, m, r] of cases) {
+      const reference = frange(n, m, r);
+      const ours = reference.map((_, step) => cyclicalWeight(step, n, m, r));
+      ours.forEach((w, step) => expect(Math.abs(w - reference[step])).toBeLessThan(1e-9));
+      // Only a cycle's first update has weight 0: M zeros per run, and the last update is never 0.
+      expect(ours.filter((w) => w === 0).length).toBe(reference.filter((w) => w === 0).length);
+      expect(ours[n - 1]).toBeGreaterThan(0);
+    }
+    expect(frange(1000, 4, 0.5).filter((w) => w === 0).length).toBe(4);
   });
 
   it('klWeightAt dispatches on the train config', () => {

@@ -118,16 +118,17 @@ describe('trainer', () => {
     for (const [key, value] of after) expect(value, key).toBe(full.values.get(key));
   });
 
-  it('emits PNG grids of the expected size for samples, reconstructions and traversals', async () => {
+  it('emits PNG grids of the expected size for samples (means and draws), reconstructions and traversals', async () => {
     const run = await record({ runId: 'h', config: config({ train: { epochs: 1 } }), resumeFrom: null });
     const images = run.events.filter((e): e is Extract<TrainerEvent, { type: 'image' }> => e.type === 'image');
-    expect(images.map((i) => i.kind)).toEqual(['samples', 'reconstructions', 'traversal']);
+    expect(images.map((i) => i.kind)).toEqual(['samples', 'samples-drawn', 'reconstructions', 'traversal']);
     const side = 4 * 28 + 3; // 4 columns of 28 px with 1 px gaps
     for (const image of images) {
       expect([...image.png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
       expect(image.width).toBe(side);
     }
     expect(images[0].height).toBe(side); // 4 x 4 prior samples
-    expect(images[2].height).toBe(side); // 4 latent dims x 4 steps
+    expect(images[1].height).toBe(side); // the same 4 x 4 prior draws, x drawn from p(x|z)
+    expect(images[3].height).toBe(side); // 4 latent dims x 4 steps
   });
 });

@@ -43,6 +43,10 @@ describe('workbench service', () => {
     expect(rb.backend).toBe('cpu');
     expect(ra.datasetHash).toMatch(/^[0-9a-f]{64}$/);
     expect(ra.final['test/elbo']).toBeLessThan(0);
+    // Seeds 1 and 2, one test set (#12): listRuns and getRun (runs --json, show --json) report it.
+    expect(ra.testSetHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(rb.testSetHash).toBe(ra.testSetHash);
+    expect((await service.listRuns()).find((r) => r.id === b.id)!.testSetHash).toBe(ra.testSetHash);
 
     const db = new Database(join(dir, 'workbench.sqlite'), { readonly: true });
     const steps = db
@@ -55,6 +59,7 @@ describe('workbench service', () => {
     expect(images).toEqual([
       { kind: 'reconstructions', n: 2 },
       { kind: 'samples', n: 2 },
+      { kind: 'samples-drawn', n: 2 },
       { kind: 'traversal', n: 2 },
     ]);
     const checkpoints = db

@@ -29,6 +29,8 @@ export interface ChartRun {
   name: string;
   color: string;
   config: RunSummary['config'];
+  /** The run's test set (null until it starts, or for a run recorded before #12). */
+  testSetHash: string | null;
   totalSteps: number | null;
   startedAt: number | null;
 }
@@ -325,6 +327,7 @@ export class RunsStore {
       name: r.name,
       color: this.colorOf(r.id),
       config: r.config,
+      testSetHash: r.testSetHash ?? null,
       totalSteps: r.totalSteps,
       startedAt: r.startedAt,
     };
@@ -342,7 +345,8 @@ export class RunsStore {
           p.name === n.name &&
           p.color === n.color &&
           p.totalSteps === n.totalSteps &&
-          p.startedAt === n.startedAt
+          p.startedAt === n.startedAt &&
+          p.testSetHash === n.testSetHash
         );
       });
     if (same) return prev;
