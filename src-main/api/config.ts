@@ -12,9 +12,11 @@ import {
   BACKEND_PREFERENCES,
   FREE_BITS_GROUPS,
   GAUSSIAN_SIGMA_FLOOR,
+  POSTERIORS,
 } from './constants';
 
 export {
+  POSTERIORS,
   GAUSSIAN_SIGMA_FLOOR,
   FREE_BITS_GROUPS,
   MODEL_KINDS,
@@ -61,6 +63,14 @@ export const ModelConfigSchema = z
       })
       .nullable()
       .default(null),
+    /** q(z|x) of a 'vae' or 'beta-vae': diagonal Gaussian, or a planar / IAF flow on it (models/flows/). */
+    posterior: z.enum(POSTERIORS).default('gaussian'),
+    /** Flow steps K of a planar or IAF posterior. */
+    flowLength: int(1, 64).default(4),
+    /** beta-TCVAE (Chen et al. 2018): weight on the index-code mutual information (beta weighs the TC). */
+    alpha: num(0, 1000).default(1),
+    /** beta-TCVAE: weight on the dimension-wise KL. */
+    gamma: num(0, 1000).default(1),
   })
   .strict();
 
@@ -217,6 +227,27 @@ function unusedSettings(config: RunConfig): { path: string; message: string }[] 
       message: `a learned sigma starts at gaussianSigma and is floored at 1/256 (${GAUSSIAN_SIGMA_FLOOR}); start at or above it`,
     });
   }
+  const flowKinds = ['vae', 'beta-vae'];
+  if (model.posterior !== 'gaussian' && !flowKinds.includes(model.kind))
+    out.push({
+      path: 'model.posterior',
+      message: `a flow posterior is for model.kind 'vae' or 'beta-vae' (this is '${model.kind}')`,
+    });
+  if (model.posterior !== 'gaussian' && model.capacity)
+    out.push({
+      path: 'model.capacity',
+      message: "controlled capacity is for a Gaussian posterior (model.posterior 'gaussian')",
+    });
+  if (model.posterior === 'gaussian' && model.flowLength !== defaults.model.flowLength)
+    out.push({ path: 'model.flowLength', message: "applies only to model.posterior 'planar' or 'iaf'" });
+  if (model.kind !== 'beta-tcvae') {
+    for (const field of ['alpha', 'gamma'] as const)
+      if (model[field] !== defaults.model[field])
+        out.push({
+          path: `model.${field}`,
+          message: `applies only to model.kind 'beta-tcvae' (this is '${model.kind}')`,
+        });
+  }
   if (train.objective !== 'iwae' && train.objectiveSamples !== defaults.train.objectiveSamples)
     out.push({ path: 'train.objectiveSamples', message: "applies only to train.objective 'iwae'" });
   if (train.klSchedule !== 'linear' && train.warmupSteps !== defaults.train.warmupSteps)
@@ -261,6 +292,22 @@ export function parseRunConfig(input: unknown): RunConfig {
   if (config.model.kind === 'vae' && config.model.beta !== 1) {
     extra.push({ path: 'model.beta', message: "a plain 'vae' has beta = 1; use kind 'beta-vae' for another value" });
   }
+  if (config.model.kind === 'beta-tcvae' && config.train.objective !== 'elbo')
+    extra.push({ path: 'train.objective', message: "beta-TCVAE's decomposed penalty needs train.objective 'elbo'" });
+  if (config.model.kind === 'beta-tcvae' && config.train.freeBits > 0)
+    extra.push({
+      path: 'train.freeBits',
+      message: 'beta-TCVAE weighs MI, TC and dimension-wise KL instead of free bits',
+    });
+  if (
+    config.model.posterior !== 'gaussian' &&
+    config.train.freeBits > 0 &&
+    (config.train.freeBitsPer ?? 'dimension') === 'dimension'
+  )
+    extra.push({
+      path: 'train.freeBitsPer',
+      message: "a flow posterior's KL does not factor over dimensions: use train.freeBitsPer 'layer'",
+    });
   if (config.train.objective === 'iwae') {
     // The IWAE objective is -IWAE_k on the true log-weights; neither a capacity target nor free bits has a place in it.
     if (config.model.capacity)

@@ -21,6 +21,8 @@ export interface LossOptions {
   samples: number;
   /** Seed for this call's noise, so a step is reproducible. */
   seed: number;
+  /** Training-set size N, for estimators over the aggregate posterior (beta-TCVAE); the batch size when left out. */
+  datasetSize?: number;
 }
 
 export interface LossTerms {

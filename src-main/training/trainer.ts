@@ -21,6 +21,7 @@ import { trainStep } from './step';
 import { mutualInformationGap } from './mig';
 import { evalTestSet, loadRunDataset, splitSeedOf } from './runData';
 import { deriveSeed, PRIOR_GRID_SEED, SEED_PURPOSE } from './seeds';
+import { variantEvalMetrics } from './variantMetrics';
 
 export type Emit = (event: TrainerEvent, transfer?: ArrayBuffer[]) => void;
 
@@ -258,7 +259,8 @@ async function loop(
         pixels = dequantizeBatch(pixels, createRandom(deriveSeed(t.seed, SEED_PURPOSE.dequantize, step)));
       }
       // Schedules take the 0-based index of this update (frange_cycle_linear's L[step]); metrics the count after it.
-      const klWeight = config.model.beta * klWeightAt(step, t, totalSteps);
+      // beta-TCVAE applies its own alpha, beta, gamma to the decomposed KL: the schedule alone here.
+      const klWeight = (config.model.kind === 'beta-tcvae' ? 1 : config.model.beta) * klWeightAt(step, t, totalSteps);
       const capacity = config.model.capacity
         ? { gamma: config.model.capacity.gamma, c: capacityAt(step, config.model.capacity) }
         : null;
@@ -271,6 +273,7 @@ async function loop(
         objective: t.objective,
         samples: t.objectiveSamples,
         seed: deriveSeed(t.seed, SEED_PURPOSE.noise, step),
+        datasetSize: data.train.count,
       };
       const values = trainStep(model, optimizer, variables, pixels, indices.length, options);
       const seconds = (performance.now() - started) / 1000;
@@ -407,6 +410,10 @@ async function evaluate(
     points.push(point('bpd', bitsPerDim(elbo)));
     points.push(point('iwae_bpd', bitsPerDim(iwae)));
   }
+
+  // The variants' own metrics (KL decomposition, flow log-determinants): variantMetrics.ts.
+  const variantSeed = deriveSeed(config.train.seed, SEED_PURPOSE.evalNoise, 0x7c);
+  for (const m of variantEvalMetrics(model, test, n, inputDim, variantSeed)) points.push(point(m.name, m.value));
 
   if (data.factorSizes) {
     const mig = await migOnFreshShapes(run, control);

@@ -1,0 +1,74 @@
+// Evaluation metrics of the model variants, computed on the test set beside the trainer's own
+// (trainer.ts hooks this in with one call): the KL decomposition test/mi, test/tc, test/dwkl of
+// every single-layer model with a diagonal Gaussian posterior (Chen et al. 2018; klDecomposition.ts),
+// and the mean log-determinant of each flow step, test/flow_logdet/<k>, for a flow posterior.
+import * as tf from '@tensorflow/tfjs';
+import { FlowVae } from '../models/flows';
+import { klDecomposition } from '../models/klDecomposition';
+import { sampleDiagGaussian } from '../models/distributions';
+import type { VaeModel } from '../models/types';
+import type { GaussianPosterior } from '../models/vae';
+
+/** Minibatch size M of the decomposition's weighted estimate (memory M^2 d floats). */
+export const DECOMPOSITION_BATCH = 500;
+
+interface DecomposablePosterior {
+  decompositionPosterior(x: tf.Tensor2D): GaussianPosterior | null;
+}
+
+function decomposable(model: VaeModel): model is VaeModel & DecomposablePosterior {
+  return typeof (model as Partial<DecomposablePosterior>).decompositionPosterior === 'function';
+}
+
+/**
+ * The variant metrics on n test examples (pixels [n * inputDim]), by name without the 'test/'
+ * prefix. The decomposition uses one posterior sample per example (seeded) and minibatches of
+ * DECOMPOSITION_BATCH out of N = n; MI + TC + DWKL is the Monte Carlo KL on those samples, an
+ * estimate of test/kl.
+ */
+export function variantEvalMetrics(
+  model: VaeModel,
+  pixels: Float32Array,
+  n: number,
+  inputDim: number,
+  seed: number,
+): { name: string; value: number }[] {
+  const out: { name: string; value: number }[] = [];
+  if (decomposable(model)) {
+    const sums = [0, 0, 0];
+    let counted = 0;
+    for (let start = 0; start < n; start += DECOMPOSITION_BATCH) {
+      const count = Math.min(DECOMPOSITION_BATCH, n - start);
+      let values: number[] | null = null;
+      tf.tidy(() => {
+        const x = tf.tensor2d(pixels.subarray(start * inputDim, (start + count) * inputDim), [count, inputDim]);
+        const q = model.decompositionPosterior(x);
+        if (q === null) return;
+        const z = sampleDiagGaussian(q.mu, q.logVar, seed, start * q.mu.shape[1]) as tf.Tensor2D;
+        const d = klDecomposition(z, q.mu, q.logVar, n);
+        values = [d.mi, d.tc, d.dwkl].map((t) => t.dataSync()[0]);
+      });
+      if (values === null) break;
+      (values as number[]).forEach((v, i) => (sums[i] += v * count));
+      counted += count;
+    }
+    if (counted === n) {
+      out.push(
+        { name: 'mi', value: sums[0] / n },
+        { name: 'tc', value: sums[1] / n },
+        { name: 'dwkl', value: sums[2] / n },
+      );
+    }
+  }
+  if (model instanceof FlowVae) {
+    const sums = new Array<number>(model.flow.length).fill(0);
+    for (let start = 0; start < n; start += DECOMPOSITION_BATCH) {
+      const count = Math.min(DECOMPOSITION_BATCH, n - start);
+      const x = tf.tensor2d(pixels.subarray(start * inputDim, (start + count) * inputDim), [count, inputDim]);
+      model.meanLogDetPerStep(x, seed + start).forEach((v, k) => (sums[k] += v * count));
+      x.dispose();
+    }
+    sums.forEach((s, k) => out.push({ name: `flow_logdet/${k}`, value: s / n }));
+  }
+  return out;
+}
