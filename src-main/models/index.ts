@@ -3,6 +3,7 @@ import type { ModelConfig } from '../api/config';
 import { buildBetaVae } from './betaVae';
 import { buildBetaTcVae } from './betaTcvae';
 import { buildFlowVae } from './flows';
+import { buildVqVae } from './vqvae';
 import { buildLadderVae } from './ladder';
 import type { VaeModel } from './types';
 import { buildVae } from './vae';
@@ -19,6 +20,8 @@ export function createModel(config: ModelConfig, inputShape: [number, number, nu
       return buildLadderVae(config, inputShape, seed);
     case 'beta-tcvae':
       return buildBetaTcVae(config, inputShape, seed);
+    case 'vq-vae':
+      return buildVqVae(config, inputShape, seed);
   }
 }
 
@@ -31,3 +34,4 @@ export { BetaVae, capacityPenalty } from './betaVae';
 export { LadderVae } from './ladder';
 export { FlowVae } from './flows';
 export { BetaTcVae } from './betaTcvae';
+export { VqVae } from './vqvae';

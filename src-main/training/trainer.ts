@@ -276,6 +276,12 @@ async function loop(
         datasetSize: data.train.count,
       };
       const values = trainStep(model, optimizer, variables, pixels, indices.length, options);
+      if (model.afterStep) {
+        // A VQ-VAE's EMA codebook, code prior and dead-code restarts follow the optimizer step.
+        const batch = tf.tensor2d(pixels, [indices.length, inputDim]);
+        model.afterStep(batch, deriveSeed(t.seed, SEED_PURPOSE.noise, step, 0x7a));
+        batch.dispose();
+      }
       const seconds = (performance.now() - started) / 1000;
       const samplesPerSec = indices.length / Math.max(seconds, 1e-9);
       if (!values.every(Number.isFinite)) {
@@ -298,7 +304,8 @@ async function loop(
       ];
       if (capacity) points.push(point('train/capacity', capacity.c));
       for (let l = 0; l < layers; l++) points.push(point(`train/kl_layer/${l}`, rest[l]));
-      rest.slice(layers).forEach((v, d) => points.push(point(`train/kl_dim/${String(d).padStart(2, '0')}`, v)));
+      if (!model.discrete)
+        rest.slice(layers).forEach((v, d) => points.push(point(`train/kl_dim/${String(d).padStart(2, '0')}`, v)));
       emit({ type: 'metrics', points });
       emit({ type: 'progress', step, epoch, samplesPerSec });
       progress(step, epoch);
@@ -372,7 +379,10 @@ async function evaluate(
   const elbo = avg[0] - offset;
   const points: MetricPoint[] = [point('elbo', elbo), point('recon', avg[1] + offset), point('kl', avg[2])];
   for (let l = 0; l < layers; l++) points.push(point(`kl_layer/${l}`, avg[3 + l]));
-  avg.slice(3 + layers).forEach((v, d) => points.push(point(`kl_dim/${String(d).padStart(2, '0')}`, v)));
+  // A discrete (VQ-VAE) model has no Gaussian posterior: no KL per dimension or active units; its
+  // IWAE_k is exactly its bound for every k (one-hot posterior), so test/gap is 0.
+  if (!model.discrete)
+    avg.slice(3 + layers).forEach((v, d) => points.push(point(`kl_dim/${String(d).padStart(2, '0')}`, v)));
 
   // Active units (Burda et al. 2015): dims whose posterior mean varies over x, Cov_x(E_q[z_i]) > 0.01.
   let active = 0;
@@ -381,7 +391,7 @@ async function evaluate(
     active += units;
     if (layers > 1) points.push(point(`active_units/${l}`, units));
   });
-  points.push(point('active_units', active));
+  if (!model.discrete) points.push(point('active_units', active));
 
   // IWAE_k estimate of log p(x) on the first `subset` test examples, and the ELBO on the same ones.
   const k = config.eval.iwaeK;
@@ -485,6 +495,7 @@ function emitImages(run: Run, emit: Emit, step: number, epoch: number): void {
     interleaved.set(recon.subarray(r * g * inputDim, (r + 1) * g * inputDim), (2 * r + 1) * g * inputDim);
   }
   send('reconstructions', interleaved, 2 * pairs, g);
+  if (model.discrete) return; // no latent axes to traverse in a VQ-VAE's codes
 
   // Latent traversal: each of the first dims of the bottom layer swept over [-3, 3], others at the posterior mean of one test image.
   const dim = model.latentDims[0];

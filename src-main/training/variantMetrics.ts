@@ -1,13 +1,18 @@
 // Evaluation metrics of the model variants, computed on the test set beside the trainer's own
 // (trainer.ts hooks this in with one call): the KL decomposition test/mi, test/tc, test/dwkl of
 // every single-layer model with a diagonal Gaussian posterior (Chen et al. 2018; klDecomposition.ts),
-// and the mean log-determinant of each flow step, test/flow_logdet/<k>, for a flow posterior.
+// the mean log-determinant of each flow step, test/flow_logdet/<k>, for a flow posterior, and a
+// VQ-VAE's codebook metrics: test/commitment (mean ||z_e - e_q||^2 per example), test/perplexity
+// exp(H(p_bar)) of code use over all positions, test/codes_used (fraction of the K codes used on
+// the test set) and test/uniform_prior_kl = P log K, the KL of the one-hot posterior to the
+// uniform prior that test/elbo (the bound log p(x|z_q) - P log K) includes.
 import * as tf from '@tensorflow/tfjs';
 import { FlowVae } from '../models/flows';
 import { klDecomposition } from '../models/klDecomposition';
 import { sampleDiagGaussian } from '../models/distributions';
 import type { VaeModel } from '../models/types';
 import type { GaussianPosterior } from '../models/vae';
+import { codeUsage, VqVae } from '../models/vqvae';
 
 /** Minibatch size M of the decomposition's weighted estimate (memory M^2 d floats). */
 export const DECOMPOSITION_BATCH = 500;
@@ -69,6 +74,25 @@ export function variantEvalMetrics(
       x.dispose();
     }
     sums.forEach((s, k) => out.push({ name: `flow_logdet/${k}`, value: s / n }));
+  }
+  if (model instanceof VqVae) {
+    const counts = new Float64Array(model.codebookSize);
+    let commitment = 0;
+    for (let start = 0; start < n; start += DECOMPOSITION_BATCH) {
+      const count = Math.min(DECOMPOSITION_BATCH, n - start);
+      const x = tf.tensor2d(pixels.subarray(start * inputDim, (start + count) * inputDim), [count, inputDim]);
+      const stats = model.codeStats(x);
+      x.dispose();
+      commitment += stats.commitmentSum;
+      stats.indices.forEach((c) => (counts[c] += 1));
+    }
+    const usage = codeUsage(counts);
+    out.push(
+      { name: 'commitment', value: commitment / n },
+      { name: 'perplexity', value: usage.perplexity },
+      { name: 'codes_used', value: usage.used },
+      { name: 'uniform_prior_kl', value: model.positions * Math.log(model.codebookSize) },
+    );
   }
   return out;
 }

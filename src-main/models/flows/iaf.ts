@@ -6,7 +6,7 @@
 // after the last). The MADE is
 // not conditioned on x (as Pythae's VAE_IAF); the base Gaussian q_0(z_0 | x) is.
 import * as tf from '@tensorflow/tfjs';
-import { ParameterNet, type ParameterSpec } from './params';
+import { ParameterNet, type ParameterSpec } from '../parameterNet';
 import type { Flow } from './types';
 
 /** MADE hidden width per latent dimension. */

@@ -3,7 +3,7 @@
 // u_hat = u + (m(w^T u) - w^T u) w / ||w||^2 with m(a) = -1 + softplus(a) (their appendix A), so
 // w^T u_hat > -1 and every step is invertible.
 import * as tf from '@tensorflow/tfjs';
-import { ParameterNet } from './params';
+import { ParameterNet } from '../parameterNet';
 import type { Flow } from './types';
 
 /** Initial parameters uniform in [-PLANAR_INIT, PLANAR_INIT]: a near-identity flow at the start. */

@@ -24,11 +24,13 @@ async function trainRun(cfg: RunConfig) {
   Atomics.store(control, 0, CONTROL.run);
   const metrics = new Map<string, number>();
   let finalCheckpoint: Uint8Array | null = null;
+  let error: string | null = null;
   const status = await train({ runId: 'v', config: cfg, resumeFrom: null }, control, (event: TrainerEvent) => {
     if (event.type === 'metrics') for (const p of event.points) metrics.set(p.name, p.value);
     if (event.type === 'checkpoint' && event.kind === 'final') finalCheckpoint = event.bytes;
+    if (event.type === 'finished' && event.error) error = event.error;
   });
-  return { status, metrics, checkpoint: finalCheckpoint as Uint8Array | null };
+  return { status: error ? `${status}: ${error}` : status, metrics, checkpoint: finalCheckpoint as Uint8Array | null };
 }
 
 /** The checkpoint rebuilt twice gives the same weights and the same reconstructions (max |diff| 0). */
@@ -90,6 +92,36 @@ describe('variant models in the trainer', () => {
     expect(Math.abs(mi + tc + dwkl - kl) / kl).toBeLessThan(0.2);
     await checkRoundTrip(cfg, run.checkpoint!);
   });
+
+  for (const codebookUpdate of ['ema', 'loss'] as const) {
+    it(`vq-vae (codebook by ${codebookUpdate}) trains, reports codebook use and the uniform-prior bound, and round-trips`, async () => {
+      const cfg = config({
+        kind: 'vq-vae',
+        latentDim: undefined,
+        codebookSize: 32,
+        codeDim: 4,
+        codePositions: 4,
+        codebookUpdate,
+        deadCodeSteps: codebookUpdate === 'ema' ? 2 : 0,
+      });
+      const run = await trainRun(cfg);
+      expect(run.status).toBe('completed');
+      const m = (name: string) => run.metrics.get(`test/${name}`)!;
+      expect(m('kl')).toBeCloseTo(4 * Math.log(32), 4); // P log K: the one-hot posterior's KL to the uniform prior
+      expect(m('uniform_prior_kl')).toBeCloseTo(4 * Math.log(32), 4);
+      expect(m('elbo')).toBeCloseTo(-(m('recon') + m('kl')), 3);
+      expect(m('gap')).toBe(0); // the bound is exact for every IWAE k
+      expect(m('perplexity')).toBeGreaterThan(1);
+      expect(m('perplexity')).toBeLessThanOrEqual(32);
+      expect(m('codes_used')).toBeGreaterThan(1 / 32);
+      expect(m('codes_used')).toBeLessThanOrEqual(1);
+      expect(m('commitment')).toBeGreaterThan(0);
+      expect([...run.metrics.keys()].some((k) => k.includes('kl_dim') || k.includes('active_units'))).toBe(false);
+      const names = decodeCheckpoint(run.checkpoint!).model.map((w) => w.name);
+      expect(names).toContain('codebook/codebook_embedding/kernel');
+      await checkRoundTrip(cfg, run.checkpoint!);
+    });
+  }
 
   it('a plain VAE also reports the decomposition', async () => {
     const run = await trainRun(config({}));

@@ -3,7 +3,7 @@
 // bias-free dense layer per parameter; the layer's kernel [1, size] is the parameter, flattened.
 // Applying the model to [[1]] reads every parameter differentiably.
 import * as tf from '@tensorflow/tfjs';
-import { deriveSeed, hashString } from '../noise';
+import { deriveSeed, hashString } from './noise';
 
 export interface ParameterSpec {
   /** Layer name (stable, for checkpoints): `${network}_${name}`. */
@@ -11,6 +11,8 @@ export interface ParameterSpec {
   shape: number[];
   /** Initial values: uniform in [-limit, limit] (seeded), or a constant. */
   init: { uniform: number } | { constant: number };
+  /** false: state the model updates itself (a VQ-VAE's EMA statistics), not the optimizer; default true. */
+  trainable?: boolean;
 }
 
 export class ParameterNet {
@@ -35,7 +37,7 @@ export class ParameterNet {
             })
           : tf.initializers.constant({ value: spec.init.constant });
       return tf.layers
-        .dense({ name: layerName, units: size, useBias: false, kernelInitializer })
+        .dense({ name: layerName, units: size, useBias: false, kernelInitializer, trainable: spec.trainable ?? true })
         .apply(input) as tf.SymbolicTensor;
     });
     return new ParameterNet(tf.model({ name, inputs: input, outputs }), specs);
@@ -50,6 +52,15 @@ export class ParameterNet {
       out[spec.name] = tf.reshape(list[i] as tf.Tensor, spec.shape);
     });
     return out;
+  }
+
+  /** Overwrites parameter `name` with `value` (any shape of the right size). */
+  write(name: string, value: tf.Tensor): void {
+    const layer = this.network.getLayer(`${this.network.name}_${name}`);
+    const kernel = layer.weights[0];
+    tf.tidy(() => {
+      kernel.write(tf.reshape(value, kernel.shape as number[]));
+    });
   }
 
   /** Every parameter's current values by spec name (row-major), for inspection and tests. */
