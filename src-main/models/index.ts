@@ -10,7 +10,8 @@ import { buildVae } from './vae';
 
 /** A freshly initialized model; the same (config, inputShape, seed) gives the same weights. */
 export function createModel(config: ModelConfig, inputShape: [number, number, number], seed: number): VaeModel {
-  if (config.posterior !== 'gaussian') return buildFlowVae(config, inputShape, seed); // 'vae' / 'beta-vae' with a flow
+  // 'vae' / 'beta-vae' with a flow; a config stored before the field existed has none (Gaussian).
+  if ((config.posterior ?? 'gaussian') !== 'gaussian') return buildFlowVae(config, inputShape, seed);
   switch (config.kind) {
     case 'vae':
       return buildVae(config, inputShape, seed);
