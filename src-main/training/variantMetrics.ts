@@ -14,8 +14,15 @@ import type { VaeModel } from '../models/types';
 import type { GaussianPosterior } from '../models/vae';
 import { codeUsage, VqVae } from '../models/vqvae';
 
-/** Minibatch size M of the decomposition's weighted estimate (memory M^2 d floats). */
+/** Minibatch size M of the decomposition's weighted estimate, at most; it holds M^2 d floats. */
 export const DECOMPOSITION_BATCH = 500;
+/** Float budget of one decomposition minibatch (M^2 d): 40 MB, so a 512-d latent uses M = 139. */
+const DECOMPOSITION_FLOATS = 1e7;
+
+/** M for a d-dimensional latent: DECOMPOSITION_BATCH, or less so M^2 d stays within DECOMPOSITION_FLOATS. */
+export function decompositionBatch(d: number): number {
+  return Math.max(2, Math.min(DECOMPOSITION_BATCH, Math.floor(Math.sqrt(DECOMPOSITION_FLOATS / d))));
+}
 
 interface DecomposablePosterior {
   decompositionPosterior(x: tf.Tensor2D): GaussianPosterior | null;
@@ -28,7 +35,7 @@ function decomposable(model: VaeModel): model is VaeModel & DecomposablePosterio
 /**
  * The variant metrics on n test examples (pixels [n * inputDim]), by name without the 'test/'
  * prefix. The decomposition uses one posterior sample per example (seeded) and minibatches of
- * DECOMPOSITION_BATCH out of N = n; MI + TC + DWKL is the Monte Carlo KL on those samples, an
+ * decompositionBatch(d) out of N = n; MI + TC + DWKL is the Monte Carlo KL on those samples, an
  * estimate of test/kl.
  */
 export function variantEvalMetrics(
@@ -42,8 +49,9 @@ export function variantEvalMetrics(
   if (decomposable(model)) {
     const sums = [0, 0, 0];
     let counted = 0;
-    for (let start = 0; start < n; start += DECOMPOSITION_BATCH) {
-      const count = Math.min(DECOMPOSITION_BATCH, n - start);
+    const batch = decompositionBatch(model.latentDims[0]);
+    for (let start = 0; start < n; start += batch) {
+      const count = Math.min(batch, n - start);
       let values: number[] | null = null;
       tf.tidy(() => {
         const x = tf.tensor2d(pixels.subarray(start * inputDim, (start + count) * inputDim), [count, inputDim]);
