@@ -12,10 +12,14 @@ import {
   BACKEND_PREFERENCES,
   FREE_BITS_GROUPS,
   GAUSSIAN_SIGMA_FLOOR,
+  POSTERIORS,
+  CODEBOOK_UPDATES,
 } from './constants';
 import { costProblem } from './cost';
 
 export {
+  POSTERIORS,
+  CODEBOOK_UPDATES,
   GAUSSIAN_SIGMA_FLOOR,
   FREE_BITS_GROUPS,
   MODEL_KINDS,
@@ -62,6 +66,28 @@ export const ModelConfigSchema = z
       })
       .nullable()
       .default(null),
+    /** q(z|x) of a 'vae' or 'beta-vae': diagonal Gaussian, or a planar / IAF flow on it (models/flows/). */
+    posterior: z.enum(POSTERIORS).default('gaussian'),
+    /** Flow steps K of a planar or IAF posterior. */
+    flowLength: int(1, 64).default(4),
+    /** beta-TCVAE (Chen et al. 2018): weight on the index-code mutual information (beta weighs the TC). */
+    alpha: num(0, 1000).default(1),
+    /** beta-TCVAE: weight on the dimension-wise KL. */
+    gamma: num(0, 1000).default(1),
+    /** VQ-VAE (van den Oord et al. 2017): codebook entries K. */
+    codebookSize: int(2, 65_536).default(512),
+    /** VQ-VAE: size D of each code. */
+    codeDim: int(1, 512).default(64),
+    /** VQ-VAE: latent positions; the encoder emits codePositions vectors of codeDim values, each quantized. */
+    codePositions: int(1, 1024).default(16),
+    /** VQ-VAE: commitment loss weight beta_c on ||z_e - sg(e)||^2. */
+    commitment: num(0, 100).default(0.25),
+    /** VQ-VAE: codebook learned by its loss term ||sg(z_e) - e||^2, or by EMA (decay 0.99, Laplace eps 1e-5). */
+    codebookUpdate: z.enum(CODEBOOK_UPDATES).default('ema'),
+    /** VQ-VAE with EMA: decay of the moving averages. */
+    emaDecay: num(0, 0.99999).default(0.99),
+    /** VQ-VAE: after each step, codes unused for this many steps move to a random encoder output of the batch; 0 = off. */
+    deadCodeSteps: int(0, 1e9).default(0),
   })
   .strict();
 
@@ -218,6 +244,51 @@ function unusedSettings(config: RunConfig): { path: string; message: string }[] 
       message: `a learned sigma starts at gaussianSigma and is floored at 1/256 (${GAUSSIAN_SIGMA_FLOOR}); start at or above it`,
     });
   }
+  const flowKinds = ['vae', 'beta-vae'];
+  if (model.posterior !== 'gaussian' && !flowKinds.includes(model.kind))
+    out.push({
+      path: 'model.posterior',
+      message: `a flow posterior is for model.kind 'vae' or 'beta-vae' (this is '${model.kind}')`,
+    });
+  if (model.posterior !== 'gaussian' && model.capacity)
+    out.push({
+      path: 'model.capacity',
+      message: "controlled capacity is for a Gaussian posterior (model.posterior 'gaussian')",
+    });
+  if (model.posterior === 'gaussian' && model.flowLength !== defaults.model.flowLength)
+    out.push({ path: 'model.flowLength', message: "applies only to model.posterior 'planar' or 'iaf'" });
+  if (model.kind !== 'beta-tcvae') {
+    for (const field of ['alpha', 'gamma'] as const)
+      if (model[field] !== defaults.model[field])
+        out.push({
+          path: `model.${field}`,
+          message: `applies only to model.kind 'beta-tcvae' (this is '${model.kind}')`,
+        });
+  }
+  if (model.kind !== 'vq-vae') {
+    const vqFields = [
+      'codebookSize',
+      'codeDim',
+      'codePositions',
+      'commitment',
+      'codebookUpdate',
+      'emaDecay',
+      'deadCodeSteps',
+    ] as const;
+    for (const field of vqFields)
+      if (model[field] !== defaults.model[field])
+        out.push({ path: `model.${field}`, message: `applies only to model.kind 'vq-vae' (this is '${model.kind}')` });
+  } else {
+    if (model.codebookUpdate !== 'ema' && model.emaDecay !== defaults.model.emaDecay)
+      out.push({ path: 'model.emaDecay', message: "applies only to model.codebookUpdate 'ema'" });
+    if (model.beta !== defaults.model.beta)
+      out.push({ path: 'model.beta', message: 'a VQ-VAE has no KL term; its commitment weight is model.commitment' });
+    if (model.latentDim !== defaults.model.latentDim)
+      out.push({
+        path: 'model.latentDim',
+        message: "a VQ-VAE's latent is model.codePositions x model.codeDim; leave latentDim out",
+      });
+  }
   if (train.objective !== 'iwae' && train.objectiveSamples !== defaults.train.objectiveSamples)
     out.push({ path: 'train.objectiveSamples', message: "applies only to train.objective 'iwae'" });
   if (train.klSchedule !== 'linear' && train.warmupSteps !== defaults.train.warmupSteps)
@@ -262,6 +333,36 @@ export function parseRunConfig(input: unknown): RunConfig {
   if (config.model.kind === 'vae' && config.model.beta !== 1) {
     extra.push({ path: 'model.beta', message: "a plain 'vae' has beta = 1; use kind 'beta-vae' for another value" });
   }
+  if (config.model.kind === 'vq-vae') {
+    // VQ-VAE: discrete codes with no Gaussian KL.
+    if (config.model.architecture !== 'mlp')
+      extra.push({
+        path: 'model.architecture',
+        message: "the VQ-VAE supports only 'mlp' (a vector of code positions)",
+      });
+    if (config.train.objective !== 'elbo')
+      extra.push({ path: 'train.objective', message: "a VQ-VAE trains on its own loss: train.objective 'elbo'" });
+    if (config.train.freeBits > 0)
+      extra.push({ path: 'train.freeBits', message: 'a VQ-VAE has no KL term to put free bits on' });
+    if (config.train.klSchedule !== 'constant')
+      extra.push({ path: 'train.klSchedule', message: 'a VQ-VAE has no KL term to schedule' });
+  }
+  if (config.model.kind === 'beta-tcvae' && config.train.objective !== 'elbo')
+    extra.push({ path: 'train.objective', message: "beta-TCVAE's decomposed penalty needs train.objective 'elbo'" });
+  if (config.model.kind === 'beta-tcvae' && config.train.freeBits > 0)
+    extra.push({
+      path: 'train.freeBits',
+      message: 'beta-TCVAE weighs MI, TC and dimension-wise KL instead of free bits',
+    });
+  if (
+    config.model.posterior !== 'gaussian' &&
+    config.train.freeBits > 0 &&
+    (config.train.freeBitsPer ?? 'dimension') === 'dimension'
+  )
+    extra.push({
+      path: 'train.freeBitsPer',
+      message: "a flow posterior's KL does not factor over dimensions: use train.freeBitsPer 'layer'",
+    });
   if (config.train.objective === 'iwae') {
     // The IWAE objective is -IWAE_k on the true log-weights; neither a capacity target nor free bits has a place in it.
     if (config.model.capacity)
@@ -283,6 +384,13 @@ export function parseRunConfig(input: unknown): RunConfig {
     });
   }
   extra.push(...unusedSettings(config));
+  // These models read tensors back synchronously while they train (the VQ-VAE's codebook update,
+  // the flows' log-determinant metrics); tfjs's webgpu backend can read only asynchronously in Node.
+  if (config.train.backend === 'webgpu' && (config.model.kind === 'vq-vae' || config.model.posterior !== 'gaussian'))
+    extra.push({
+      path: 'train.backend',
+      message: `webgpu does not train ${config.model.kind === 'vq-vae' ? "model.kind 'vq-vae'" : `model.posterior '${config.model.posterior}'`} yet (it reads tensors synchronously during training); use auto, wasm or cpu`,
+    });
   // The whole config's memory estimate against the run budget (api/cost.ts).
   const cost = costProblem(config);
   if (cost) extra.push({ path: 'train.batchSize', message: cost });

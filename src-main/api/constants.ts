@@ -2,7 +2,11 @@
 // renderer can import them at start-up without loading the schemas (config.ts, contract.ts
 // build those, and re-export everything below).
 
-export const MODEL_KINDS = ['vae', 'beta-vae', 'ladder'] as const;
+export const MODEL_KINDS = ['vae', 'beta-vae', 'ladder', 'beta-tcvae', 'vq-vae'] as const;
+/** q(z|x) of the Gaussian VAE: diagonal Gaussian, or one pushed through a planar or IAF flow. */
+export const POSTERIORS = ['gaussian', 'planar', 'iaf'] as const;
+/** How a VQ-VAE's codebook learns: its own loss term, or exponential moving averages (sonnet's VectorQuantizerEMA). */
+export const CODEBOOK_UPDATES = ['loss', 'ema'] as const;
 export const ARCHITECTURES = ['mlp', 'conv'] as const;
 export const ACTIVATIONS = ['relu', 'elu', 'tanh', 'leaky-relu', 'softplus'] as const;
 export const LIKELIHOODS = ['bernoulli', 'gaussian'] as const;

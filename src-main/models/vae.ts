@@ -49,6 +49,14 @@ export class Vae extends BaseVae<GaussianPosterior> {
     };
   }
 
+  /**
+   * The diagonal Gaussian q(z|x) the KL decomposition (klDecomposition.ts) evaluates at other
+   * examples' samples; null for a posterior that is not one (a flow).
+   */
+  decompositionPosterior(x: tf.Tensor2D): GaussianPosterior | null {
+    return tf.tidy(() => this.posterior(x));
+  }
+
   protected ownNetworks(): Record<string, tf.LayersModel> {
     return { encoder: this.encoder };
   }

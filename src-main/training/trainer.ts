@@ -23,6 +23,7 @@ import { mutualInformationGap } from './mig';
 import { evalTestSet, loadRunDataset, splitSeedOf } from './runData';
 import { deriveSeed, PRIOR_GRID_SEED, SEED_PURPOSE } from './seeds';
 import { describeAdapter } from './webgpu';
+import { variantEvalMetrics } from './variantMetrics';
 
 export type Emit = (event: TrainerEvent, transfer?: ArrayBuffer[]) => void;
 
@@ -121,7 +122,17 @@ export async function train(job: TrainJob, control: Int32Array, emit: Emit): Pro
  * Conv2DBackpropFilter kernel that tfjs-backend-wasm 4.22 lacks; see accelerate/conv.ts).
  */
 async function chooseBackend(job: TrainJob): Promise<BackendInfo> {
-  return initBackend((job.backend ?? job.config.train.backend) as BackendPreference);
+  const preference = (job.backend ?? job.config.train.backend) as BackendPreference;
+  const { model } = job.config;
+  // As the config refuses them on webgpu (api/config.ts), 'auto' leaves webgpu out for these.
+  if (preference === 'auto' && (model.kind === 'vq-vae' || (model.posterior ?? 'gaussian') !== 'gaussian')) {
+    const info = await initBackend('auto', { skipWebgpu: true });
+    return {
+      ...info,
+      skipped: [`webgpu skipped: ${model.kind} / ${model.posterior} trains on the CPU chain`, ...info.skipped],
+    };
+  }
+  return initBackend(preference);
 }
 
 /**
@@ -334,7 +345,8 @@ async function loop(
         pixels = dequantizeBatch(pixels, createRandom(deriveSeed(t.seed, SEED_PURPOSE.dequantize, step)));
       }
       // Schedules take the 0-based index of this update (frange_cycle_linear's L[step]); metrics the count after it.
-      const klWeight = config.model.beta * klWeightAt(step, t, totalSteps);
+      // beta-TCVAE applies its own alpha, beta, gamma to the decomposed KL: the schedule alone here.
+      const klWeight = (config.model.kind === 'beta-tcvae' ? 1 : config.model.beta) * klWeightAt(step, t, totalSteps);
       const capacity = config.model.capacity
         ? { gamma: config.model.capacity.gamma, c: capacityAt(step, config.model.capacity) }
         : null;
@@ -347,8 +359,15 @@ async function loop(
         objective: t.objective,
         samples: t.objectiveSamples,
         seed: deriveSeed(t.seed, SEED_PURPOSE.noise, step),
+        datasetSize: data.train.count,
       };
       const values = await trainStepAsync(model, optimizer, variables, pixels, indices.length, options);
+      if (model.afterStep) {
+        // A VQ-VAE's EMA codebook, code prior and dead-code restarts follow the optimizer step.
+        const batch = tf.tensor2d(pixels, [indices.length, inputDim]);
+        model.afterStep(batch, deriveSeed(t.seed, SEED_PURPOSE.noise, step, 0x7a));
+        batch.dispose();
+      }
       const seconds = (performance.now() - started) / 1000;
       const samplesPerSec = indices.length / Math.max(seconds, 1e-9);
       if (!values.every(Number.isFinite)) {
@@ -371,7 +390,8 @@ async function loop(
       ];
       if (capacity) points.push(point('train/capacity', capacity.c));
       for (let l = 0; l < layers; l++) points.push(point(`train/kl_layer/${l}`, rest[l]));
-      rest.slice(layers).forEach((v, d) => points.push(point(`train/kl_dim/${String(d).padStart(2, '0')}`, v)));
+      if (!model.discrete)
+        rest.slice(layers).forEach((v, d) => points.push(point(`train/kl_dim/${String(d).padStart(2, '0')}`, v)));
       emit({ type: 'metrics', points });
       emit({ type: 'progress', step, epoch, samplesPerSec });
       progress(step, epoch);
@@ -445,7 +465,10 @@ async function evaluate(
   const elbo = avg[0] - offset;
   const points: MetricPoint[] = [point('elbo', elbo), point('recon', avg[1] + offset), point('kl', avg[2])];
   for (let l = 0; l < layers; l++) points.push(point(`kl_layer/${l}`, avg[3 + l]));
-  avg.slice(3 + layers).forEach((v, d) => points.push(point(`kl_dim/${String(d).padStart(2, '0')}`, v)));
+  // A discrete (VQ-VAE) model has no Gaussian posterior: no KL per dimension or active units; its
+  // IWAE_k is exactly its bound for every k (one-hot posterior), so test/gap is 0.
+  if (!model.discrete)
+    avg.slice(3 + layers).forEach((v, d) => points.push(point(`kl_dim/${String(d).padStart(2, '0')}`, v)));
 
   // Active units (Burda et al. 2015): dims whose posterior mean varies over x, Cov_x(E_q[z_i]) > 0.01.
   let active = 0;
@@ -454,7 +477,7 @@ async function evaluate(
     active += units;
     if (layers > 1) points.push(point(`active_units/${l}`, units));
   });
-  points.push(point('active_units', active));
+  if (!model.discrete) points.push(point('active_units', active));
 
   // IWAE_k estimate of log p(x) on the first `subset` test examples, and the ELBO on the same ones.
   const k = config.eval.iwaeK;
@@ -481,6 +504,10 @@ async function evaluate(
     points.push(point('bpd', bitsPerDim(elbo)));
     points.push(point('iwae_bpd', bitsPerDim(iwae)));
   }
+
+  // The variants' own metrics (KL decomposition, flow log-determinants): variantMetrics.ts.
+  const variantSeed = deriveSeed(config.train.seed, SEED_PURPOSE.evalNoise, 0x7c);
+  for (const m of await variantEvalMetrics(model, test, n, inputDim, variantSeed)) points.push(point(m.name, m.value));
 
   const beforeMig = stop();
   if (beforeMig) return beforeMig;
@@ -556,6 +583,7 @@ async function emitImages(run: Run, emit: Emit, step: number, epoch: number): Pr
     interleaved.set(recon.subarray(r * g * inputDim, (r + 1) * g * inputDim), (2 * r + 1) * g * inputDim);
   }
   send('reconstructions', interleaved, 2 * pairs, g);
+  if (model.discrete) return; // no latent axes to traverse in a VQ-VAE's codes
 
   // Latent traversal: each of the first dims of the bottom layer swept over [-3, 3], others at the posterior mean of one test image.
   const dim = model.latentDims[0];

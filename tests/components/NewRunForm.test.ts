@@ -111,6 +111,35 @@ describe('NewRunForm', () => {
     expect(field('model.beta')).toBeTruthy();
   });
 
+  it('offers each variant its own fields and sends them: vq-vae, beta-tcvae, a flow posterior', async () => {
+    const { field, transport } = setup();
+    expect(field('model.codebookSize')).toBeNull();
+    expect(field('model.flowLength')).toBeNull(); // a Gaussian posterior has no flow steps
+    await fireEvent.change(field('model.posterior'), { target: { value: 'iaf' } });
+    await fireEvent.input(field('model.flowLength'), { target: { value: '3' } });
+    await fireEvent.click(screen.getByTestId('start-run'));
+    await settle();
+    await fireEvent.change(field('model.kind'), { target: { value: 'beta-tcvae' } });
+    expect(field('model.posterior')).toBeNull();
+    await fireEvent.input(field('model.beta'), { target: { value: '6' } });
+    await fireEvent.input(field('model.alpha'), { target: { value: '0.5' } });
+    await fireEvent.click(screen.getByTestId('start-run'));
+    await settle();
+    await fireEvent.change(field('model.kind'), { target: { value: 'vq-vae' } });
+    expect(field('model.latentDim')).toBeNull(); // the latent is codePositions x codeDim
+    expect(field('model.alpha')).toBeNull();
+    await fireEvent.input(field('model.codebookSize'), { target: { value: '128' } });
+    await fireEvent.change(field('model.codebookUpdate'), { target: { value: 'loss' } });
+    await fireEvent.click(screen.getByTestId('start-run'));
+    await settle();
+    const configs = (transport.callsOf('createRun') as { config: { model: object } }[]).map((c) => c.config.model);
+    expect(configs).toEqual([
+      parseRunConfig({ model: { posterior: 'iaf', flowLength: 3 } }).model,
+      parseRunConfig({ model: { kind: 'beta-tcvae', beta: 6, alpha: 0.5 } }).model,
+      parseRunConfig({ model: { kind: 'vq-vae', codebookSize: 128, codebookUpdate: 'loss' } }).model,
+    ]);
+  });
+
   it('puts a server-side field error beside that field', async () => {
     const { field, errorOf, transport } = setup();
     transport.handlers.createRun = () => {

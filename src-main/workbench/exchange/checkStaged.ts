@@ -26,7 +26,7 @@ export async function checkStagedBundle(input: {
   const name = manifest.checkpoint.path ?? 'checkpoint.safetensors';
   const bytes = new Uint8Array(readFileSync(join(staging, ...name.split('/'))));
   const { tensors } = checkpointTensors(bytes, path);
-  let expected: { name: string; shape: number[] }[];
+  let expected: { name: string; shape: number[]; trainable: boolean }[];
   try {
     const { modelWeightSpec } = await import('../../training/weightSpec');
     expected = await modelWeightSpec(config, manifest.inputShape, input.backend);

@@ -289,11 +289,11 @@ export function checkpointTensors(
 /**
  * Every model tensor of the checkpoint matched by name and shape against the weights of the model
  * its config builds (`expected`, from training/weightSpec.ts), none missing, none unknown. Adam's
- * slots, when present, are the step count and two moments per weight: their shapes must be those.
+ * slots, when present, are the step count and two moments per trainable weight: their shapes must be those.
  */
 export function matchCheckpointToModel(
   tensors: TensorEntry[],
-  expected: { name: string; shape: number[] }[],
+  expected: { name: string; shape: number[]; trainable?: boolean }[],
   label: string,
 ): void {
   const fail = (message: string) =>
@@ -315,7 +315,8 @@ export function matchCheckpointToModel(
   if (optimizer.length > 0) {
     const key = (shape: number[]) => shape.join('x');
     const want = new Map<string, number>();
-    for (const w of expected) want.set(key(w.shape), (want.get(key(w.shape)) ?? 0) + 2);
+    // Adam has moments for trainable weights only (a VQ-VAE's EMA codebook state has none).
+    for (const w of expected) if (w.trainable !== false) want.set(key(w.shape), (want.get(key(w.shape)) ?? 0) + 2);
     want.set('', (want.get('') ?? 0) + 1); // the iteration count, a scalar
     for (const slot of optimizer) {
       const k = key(slot.shape.length === 1 && slot.shape[0] === 1 ? [] : slot.shape);

@@ -40,6 +40,18 @@ export interface RunFormValues {
   hidden: string;
   likelihood: RunConfig['model']['likelihood'];
   beta: string;
+  /** vae / beta-vae: q(z|x) diagonal Gaussian or a flow on it, with flowLength steps. */
+  posterior: RunConfig['model']['posterior'];
+  flowLength: string;
+  /** beta-tcvae: weights on MI and dimension-wise KL (beta weighs the TC). */
+  alpha: string;
+  gamma: string;
+  /** vq-vae: codebook entries, code size, latent positions, commitment weight, codebook update. */
+  codebookSize: string;
+  codeDim: string;
+  codePositions: string;
+  commitment: string;
+  codebookUpdate: RunConfig['model']['codebookUpdate'];
   klSchedule: RunConfig['train']['klSchedule'];
   warmupSteps: string;
   cycles: string;
@@ -73,6 +85,15 @@ export function defaultFormValues(): RunFormValues {
     hidden: d.model.hidden.join(', '),
     likelihood: d.model.likelihood,
     beta: '4',
+    posterior: d.model.posterior,
+    flowLength: String(d.model.flowLength),
+    alpha: String(d.model.alpha),
+    gamma: String(d.model.gamma),
+    codebookSize: String(d.model.codebookSize),
+    codeDim: String(d.model.codeDim),
+    codePositions: String(d.model.codePositions),
+    commitment: String(d.model.commitment),
+    codebookUpdate: d.model.codebookUpdate,
     klSchedule: d.train.klSchedule,
     warmupSteps: String(d.train.warmupSteps),
     cycles: String(d.train.cycles),
@@ -101,6 +122,15 @@ export const FORM_FIELDS = [
   'model.hidden',
   'model.likelihood',
   'model.beta',
+  'model.posterior',
+  'model.flowLength',
+  'model.alpha',
+  'model.gamma',
+  'model.codebookSize',
+  'model.codeDim',
+  'model.codePositions',
+  'model.commitment',
+  'model.codebookUpdate',
   'data.dataset',
   'data.trainSize',
   'data.testSize',
@@ -178,8 +208,23 @@ export function toConfigInput(v: RunFormValues, errors: FieldErrors): RunConfigI
     hidden: parseList(v.hidden, 'model.hidden', errors),
   };
   if (v.kind === 'ladder') model.ladderLatentDims = parseList(v.ladderLatentDims, 'model.ladderLatentDims', errors);
-  else model.latentDim = parseNumber(v.latentDim, 'model.latentDim', errors);
-  if (v.kind === 'beta-vae') model.beta = parseNumber(v.beta, 'model.beta', errors);
+  else if (v.kind !== 'vq-vae') model.latentDim = parseNumber(v.latentDim, 'model.latentDim', errors);
+  if (v.kind === 'beta-vae' || v.kind === 'beta-tcvae') model.beta = parseNumber(v.beta, 'model.beta', errors);
+  if (v.kind === 'vae' || v.kind === 'beta-vae') {
+    model.posterior = v.posterior;
+    if (v.posterior !== 'gaussian') model.flowLength = parseNumber(v.flowLength, 'model.flowLength', errors);
+  }
+  if (v.kind === 'beta-tcvae') {
+    model.alpha = parseNumber(v.alpha, 'model.alpha', errors);
+    model.gamma = parseNumber(v.gamma, 'model.gamma', errors);
+  }
+  if (v.kind === 'vq-vae') {
+    model.codebookSize = parseNumber(v.codebookSize, 'model.codebookSize', errors);
+    model.codeDim = parseNumber(v.codeDim, 'model.codeDim', errors);
+    model.codePositions = parseNumber(v.codePositions, 'model.codePositions', errors);
+    model.commitment = parseNumber(v.commitment, 'model.commitment', errors);
+    model.codebookUpdate = v.codebookUpdate;
+  }
   const train: NonNullable<RunConfigInput['train']> = {
     epochs: parseNumber(v.epochs, 'train.epochs', errors),
     batchSize: parseNumber(v.batchSize, 'train.batchSize', errors),
