@@ -1,0 +1,123 @@
+// The researcher's views (issue #15) against real runs trained in the test: a beta sweep of three
+// tiny VAEs with 4 latent dimensions, evaluated after each of 3 epochs. Every view is checked
+// against the numbers in the store; screenshots land in test-results/.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import type { RunSummary, SeriesBucket } from '../../src-main/api/contract';
+import { Workbench } from '../../src-main/workbench/service';
+import { tinyConfig } from '../helpers/configs';
+import { launchChromium } from '../helpers/browser';
+import { ROOT, startBrowserMode, type BrowserModeServer } from '../helpers/server';
+
+const ARTIFACTS = join(ROOT, 'test-results');
+const LATENT = 4;
+const EPOCHS = 3;
+const STEPS_PER_EPOCH = 256 / 32;
+let server: BrowserModeServer;
+let browser: Browser;
+let page: Page;
+let runs: RunSummary[];
+/** Stored points of every run: runId -> metric -> buckets (each one point: small runs). */
+const stored = new Map<string, Map<string, SeriesBucket[]>>();
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const dataDir = mkdtempSync(join(tmpdir(), 'vaewb-views-'));
+  const workbench = await Workbench.open({ db: dataDir, runQueue: true, concurrency: 2 });
+  const base = tinyConfig({ epochs: EPOCHS });
+  const created = await workbench.createSweep({
+    config: { ...base, model: { ...base.model, latentDim: LATENT } },
+    experiment: 'beta-sweep',
+    param: 'model.beta',
+    values: [1, 4, 16],
+  });
+  runs = await Promise.all(created.map((r) => workbench.waitForRun(r.id)));
+  expect(runs.map((r) => r.status)).toEqual(['completed', 'completed', 'completed']);
+  for (const run of runs) {
+    const byMetric = new Map<string, SeriesBucket[]>();
+    for (const metric of await workbench.listMetricNames({ runIds: [run.id] })) {
+      const [result] = await workbench.getSeries({ runIds: [run.id], metric, maxBuckets: 10_000 });
+      byMetric.set(metric, result.buckets);
+    }
+    stored.set(run.id, byMetric);
+  }
+  await workbench.close();
+
+  server = await startBrowserMode({ dataDir });
+  browser = await launchChromium();
+  page = await browser.newPage({ viewport: { width: 1440, height: 1100 } });
+  await page.goto(server.openUrl);
+  await page.locator('[data-testid="run-row"]').nth(2).waitFor();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const points = (runId: string, metric: string) => stored.get(runId)!.get(metric)!;
+
+describe('dashboard', () => {
+  it('draws every configured panel, each with one line per run and metric and every stored point', async () => {
+    const dashboard = page.locator('[data-testid="dashboard"]');
+    await dashboard.waitFor();
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="dashboard"]')?.getAttribute('data-panels') === '4',
+    );
+    const panels = page.locator('[data-testid="dashboard-panel"]');
+    expect(await panels.count()).toBe(4);
+    for (let i = 0; i < 4; i++) await panels.nth(i).scrollIntoViewIfNeeded();
+    await page.waitForFunction(
+      () =>
+        [...document.querySelectorAll('[data-testid="dashboard-panel"]')].every(
+          (p) => p.getAttribute('data-drawn') === 'true' && p.getAttribute('data-loading') === 'false',
+        ),
+      undefined,
+      { timeout: 30_000 },
+    );
+    const ids = await panels.evaluateAll((els) => els.map((e) => e.getAttribute('data-panel-id')));
+    expect(ids).toEqual(['elbo', 'recon', 'kl', 'own']);
+    const attrs = await panels.evaluateAll((els) =>
+      els.map((e) => ({
+        metrics: e.getAttribute('data-metrics')!.split(','),
+        series: Number(e.getAttribute('data-series')),
+        points: Number(e.getAttribute('data-points')),
+      })),
+    );
+    for (const panel of attrs) {
+      expect(panel.series).toBe(runs.length * panel.metrics.length);
+      const expected = panel.metrics.reduce((n, m) => n + runs.reduce((k, r) => k + points(r.id, m).length, 0), 0);
+      expect(panel.points).toBe(expected);
+    }
+    expect(attrs[0].metrics).toEqual(['train/elbo', 'test/elbo', 'test/iwae']);
+    expect(points(runs[0].id, 'train/elbo')).toHaveLength(EPOCHS * STEPS_PER_EPOCH);
+    // Evaluation curves have 3 points: not smoothed, the legend ends on the stored last value.
+    const legend = await panels
+      .nth(0)
+      .locator('[data-testid="panel-legend-item"]')
+      .evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-raw'))));
+    const lastElbos = runs.map((r) => points(r.id, 'test/elbo').at(-1)!.last);
+    for (const v of lastElbos) expect(legend.some((x) => Math.abs(x - v) < 1e-9)).toBe(true);
+    await dashboard.scrollIntoViewIfNeeded();
+    await dashboard.screenshot({ path: join(ARTIFACTS, 'views-dashboard.png') });
+  });
+
+  it('adds a panel of a per-dimension family from the search box', async () => {
+    await page.locator('[data-testid="metric-search"]').fill('test kl_dim');
+    const result = page.locator('[data-testid="metric-result"][data-metric="test/kl_dim/*"]');
+    await result.click();
+    const panels = page.locator('[data-testid="dashboard-panel"]');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="dashboard-panel"]').length === 5);
+    const added = panels.nth(4);
+    await added.scrollIntoViewIfNeeded();
+    await page.waitForFunction((n) => {
+      const p = document.querySelectorAll('[data-testid="dashboard-panel"]')[4];
+      return p?.getAttribute('data-drawn') === 'true' && p.getAttribute('data-series') === String(n);
+    }, runs.length * LATENT);
+    expect(await added.getAttribute('data-points')).toBe(String(runs.length * LATENT * EPOCHS));
+    await page.locator('[data-testid="metric-search"]').fill('');
+  });
+});
