@@ -121,3 +121,58 @@ describe('dashboard', () => {
     await page.locator('[data-testid="metric-search"]').fill('');
   });
 });
+
+describe('KL per dimension', () => {
+  it('draws dims x evaluations cells per run, each equal to the stored test/kl_dim point', async () => {
+    const view = page.locator('[data-testid="kl-view"]');
+    await view.scrollIntoViewIfNeeded();
+    await page.waitForFunction(
+      ([n, cells]) => {
+        const maps = [...document.querySelectorAll('[data-testid="kl-heatmap"]')];
+        return maps.length === n && maps.every((m) => m.querySelectorAll('[data-testid="kl-cell"]').length === cells);
+      },
+      [runs.length, LATENT * EPOCHS] as const,
+      { timeout: 30_000 },
+    );
+    for (const run of runs) {
+      const heatmap = page.locator(`[data-testid="kl-heatmap"][data-run-id="${run.id}"]`);
+      expect(await heatmap.getAttribute('data-dims')).toBe(String(LATENT));
+      expect(await heatmap.getAttribute('data-evals')).toBe(String(EPOCHS));
+      const cells = await heatmap.locator('[data-testid="kl-cell"]').evaluateAll((els) =>
+        els.map((e) => ({
+          dim: Number(e.getAttribute('data-dim')),
+          step: Number(e.getAttribute('data-step')),
+          value: Number(e.getAttribute('data-value')),
+        })),
+      );
+      for (const cell of cells) {
+        const stored = points(run.id, `test/kl_dim/${String(cell.dim).padStart(2, '0')}`).find(
+          (b) => b.step === cell.step,
+        );
+        expect(stored, `z${cell.dim} at step ${cell.step}`).toBeDefined();
+        expect(cell.value).toBe(stored!.last);
+      }
+      // The spectrum is the last evaluation's KL, largest first; collapsed dims are those with Cov <= 0.01.
+      const spectrum = page.locator(`[data-testid="kl-spectrum"][data-run-id="${run.id}"]`);
+      const order = (await spectrum.getAttribute('data-order'))!.split(',').map(Number);
+      const finalKl = (d: number) => points(run.id, `test/kl_dim/${String(d).padStart(2, '0')}`).at(-1)!.last;
+      expect(order.map(finalKl)).toEqual([...order.map(finalKl)].sort((a, b) => b - a));
+      const collapsed = (await spectrum.getAttribute('data-collapsed'))!;
+      const expected = [...Array(LATENT).keys()].filter(
+        (d) => points(run.id, `test/latent_cov/${String(d).padStart(2, '0')}`).at(-1)!.last <= 0.01,
+      );
+      expect(collapsed === '' ? [] : collapsed.split(',').map(Number).sort()).toEqual(expected);
+    }
+    // Traversal rows carry their dimension and its KL at that evaluation, largest first.
+    const traversal = page.locator('[data-testid="traversal-rows"]').first();
+    const traversalRun = (await traversal.getAttribute('data-run-id'))!;
+    const rows = await traversal
+      .locator('[data-testid="traversal-row"]')
+      .evaluateAll((els) => els.map((e) => [Number(e.getAttribute('data-dim')), Number(e.getAttribute('data-kl'))]));
+    expect(rows).toHaveLength(LATENT);
+    const kls = rows.map((r) => r[1]);
+    expect(kls).toEqual([...kls].sort((a, b) => b - a));
+    expect(kls[0]).toBe(points(traversalRun, `test/kl_dim/${String(rows[0][0]).padStart(2, '0')}`).at(-1)!.last);
+    await view.screenshot({ path: join(ARTIFACTS, 'views-kl-heatmap.png') });
+  });
+});
