@@ -176,3 +176,36 @@ describe('KL per dimension', () => {
     await view.screenshot({ path: join(ARTIFACTS, 'views-kl-heatmap.png') });
   });
 });
+
+describe('ELBO gap', () => {
+  it('plots iwae - elbo at every evaluation of every run', async () => {
+    const view = page.locator('[data-testid="elbo-gap"]');
+    await view.scrollIntoViewIfNeeded();
+    await page.waitForFunction(
+      (n) => document.querySelectorAll('[data-testid="gap-point"]').length === n,
+      runs.length * EPOCHS,
+      { timeout: 30_000 },
+    );
+    const drawn = await view.locator('[data-testid="gap-point"]').evaluateAll((els) =>
+      els.map((e) => ({
+        runId: e.getAttribute('data-run-id')!,
+        step: Number(e.getAttribute('data-step')),
+        elbo: Number(e.getAttribute('data-elbo')),
+        iwae: Number(e.getAttribute('data-iwae')),
+        gap: Number(e.getAttribute('data-gap')),
+      })),
+    );
+    for (const p of drawn) {
+      const elbo = points(p.runId, 'test/elbo').find((b) => b.step === p.step)!.last;
+      const iwae = points(p.runId, 'test/iwae').find((b) => b.step === p.step)!.last;
+      expect(p.elbo).toBe(elbo);
+      expect(p.iwae).toBe(iwae);
+      const storedGap = stored
+        .get(p.runId)!
+        .get('test/gap')
+        ?.find((b) => b.step === p.step)?.last;
+      expect(p.gap).toBeCloseTo(storedGap ?? iwae - elbo, 9);
+    }
+    await view.screenshot({ path: join(ARTIFACTS, 'views-elbo-gap.png') });
+  });
+});
