@@ -209,3 +209,64 @@ describe('ELBO gap', () => {
     await view.screenshot({ path: join(ARTIFACTS, 'views-elbo-gap.png') });
   });
 });
+
+describe('across runs', () => {
+  it('puts one rate-distortion point per run at its final test KL and recon, labelled by the swept value', async () => {
+    const plot = page.locator('[data-testid="rate-distortion"]');
+    await plot.scrollIntoViewIfNeeded();
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid="rd-point"]').length === n, runs.length);
+    const drawn = await plot.locator('[data-testid="rd-point"]').evaluateAll((els) =>
+      els.map((e) => ({
+        runId: e.getAttribute('data-run-id')!,
+        rate: Number(e.getAttribute('data-rate')),
+        distortion: Number(e.getAttribute('data-distortion')),
+        label: e.textContent!.trim(),
+      })),
+    );
+    expect(drawn.map((d) => d.runId).sort()).toEqual(runs.map((r) => r.id).sort());
+    for (const d of drawn) {
+      expect(d.rate).toBe(points(d.runId, 'test/kl').at(-1)!.last);
+      expect(d.distortion).toBe(points(d.runId, 'test/recon').at(-1)!.last);
+      const beta = runs.find((r) => r.id === d.runId)!.config.model.beta;
+      expect(d.label).toContain(`model.beta=${beta}`);
+    }
+    const pc = page.locator('[data-testid="parallel-coords"]');
+    expect(await pc.locator('[data-testid="pc-line"]').count()).toBe(runs.length);
+    const axes = await pc
+      .locator('[data-testid="pc-axis"]')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-key')));
+    expect(axes[0]).toBe('model.beta');
+    expect(axes).toContain('test/elbo');
+    await page
+      .locator('[data-testid="rate-distortion"]')
+      .locator('xpath=ancestor::section')
+      .screenshot({
+        path: join(ARTIFACTS, 'views-rate-distortion.png'),
+      });
+  });
+
+  it('shows the run names in full and two metric columns at 1,024 x 700', async () => {
+    await page.setViewportSize({ width: 1024, height: 700 });
+    await page.locator('[data-testid="runs-table"]').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(ARTIFACTS, 'views-runs-1024.png') });
+    const layout = await page.evaluate(() => {
+      const wrap = document.querySelector('.table-wrap')!.getBoundingClientRect();
+      const inView = (el: Element | null) => {
+        const r = el!.getBoundingClientRect();
+        return r.left >= wrap.left - 1 && r.right <= wrap.right + 1 && r.top >= 0 && r.bottom <= window.innerHeight;
+      };
+      const names = [...document.querySelectorAll('[data-testid="run-name"]')].map((b) => ({
+        text: b.textContent!.trim(),
+        full: b.scrollWidth <= b.clientWidth + 1 && inView(b),
+      }));
+      const heads = [...document.querySelectorAll('[data-testid="column-head"]')]
+        .filter(inView)
+        .map((h) => h.getAttribute('data-key'));
+      return { names, heads };
+    });
+    expect(layout.names.map((n) => n.text).sort()).toEqual(runs.map((r) => r.name).sort());
+    expect(layout.names.every((n) => n.full)).toBe(true);
+    expect(layout.heads).toEqual(expect.arrayContaining(['testElbo', 'testIwae']));
+    await page.setViewportSize({ width: 1440, height: 1100 });
+  });
+});
