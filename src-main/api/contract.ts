@@ -230,7 +230,33 @@ export const requestSchemas = {
     })
     .strict(),
   imagesAtStep: z.object({ runId, step: z.number().int().min(0) }).strict(),
+  // Views a researcher needs (issue #15).
+  /** Every combination of the grid's values (e.g. model.beta x train.seed), tags on every run. */
+  createGridSweep: z
+    .object({
+      config: z.unknown(),
+      experiment: z.string().trim().min(1).max(200),
+      grid: z
+        .array(
+          z
+            .object({
+              param: z.string().regex(/^(model|data|train|eval)\.[A-Za-z]+$/, 'a config key such as model.beta'),
+              values: z
+                .array(z.union([z.number().finite(), z.string().min(1).max(200), z.boolean()]))
+                .min(1)
+                .max(64),
+            })
+            .strict(),
+        )
+        .min(1)
+        .max(6),
+      tags: z.array(z.string().trim().min(1).max(64)).max(32).optional(),
+    })
+    .strict(),
 };
+
+/** Most runs one grid sweep may create (the product of its value counts). */
+export const MAX_GRID_RUNS = 256;
 
 export type MethodName = keyof typeof requestSchemas;
 export type RequestOf<M extends MethodName> = z.input<(typeof requestSchemas)[M]>;
@@ -261,6 +287,7 @@ export interface ResponseMap {
   generateSamples: GeneratedImage;
   interpolateLatent: GeneratedImage;
   imagesAtStep: ImageMeta[];
+  createGridSweep: RunSummary[];
 }
 
 export type WorkbenchApi = {

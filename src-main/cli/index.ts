@@ -26,6 +26,7 @@ import { serve } from '../server/http';
 import { Workbench } from '../workbench/service';
 import { parseCheckpointChoice, type CheckpointChoice } from '../workbench/exchange';
 import { configFromFlags, type TrainFlags } from './options';
+import { registerSweepCommand } from './sweep';
 
 const program = new Command();
 program
@@ -131,6 +132,7 @@ const train = program
     process.exitCode = code;
   });
 void train;
+registerSweepCommand(program, train, globalDb); // `sweep` (issue #15): grid sweeps, in ./sweep.ts
 
 /** 0 completed, 130 paused by Ctrl-C (resumable), 1 failed, diverged or cancelled. */
 function exitCodeFor(run: RunSummary): number {

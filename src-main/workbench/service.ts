@@ -38,6 +38,7 @@ import type { TrainerEvent } from '../training/events';
 import { startJob, type RunningJob } from '../training/pool';
 import { resolveDataPaths, type DataPaths } from './paths';
 import * as exchange from './exchange';
+import { planGrid } from './sweep'; // grid sweeps (issue #15, h-views)
 
 export interface WorkbenchOptions {
   /** `--db`: a data folder or a .sqlite file; default $VAE_WORKBENCH_HOME or the per-user folder. */
@@ -245,6 +246,23 @@ export class Workbench implements WorkbenchApi {
     this.schedule();
     return summaries;
   }
+
+  // ---- grid sweeps (issue #15, h-views; the plan and its checks live in ./sweep.ts) ----
+  async createGridSweep({ config, experiment, grid, tags }: RequestOf<'createGridSweep'>): Promise<RunSummary[]> {
+    const planned = planGrid(this.parseConfig(config), experiment, grid, (c) => this.parseConfig(c));
+    const runs = this.guard(() =>
+      this.store.transaction(() =>
+        planned.map((p) =>
+          this.store.runs.create({ config: p.config, experimentName: experiment, name: p.name, tags }),
+        ),
+      ),
+    );
+    const summaries = runs.map((run) => this.summary(run));
+    for (const run of summaries) this.broadcast({ type: 'run', run });
+    this.schedule();
+    return summaries;
+  }
+  // ---- end grid sweeps ----
 
   async duplicateRun({ runId }: RequestOf<'duplicateRun'>): Promise<RunSummary> {
     const original = this.requireRun(runId);

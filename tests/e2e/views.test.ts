@@ -28,12 +28,13 @@ beforeAll(async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'vaewb-views-'));
   const workbench = await Workbench.open({ db: dataDir, runQueue: true, concurrency: 2 });
   const base = tinyConfig({ epochs: EPOCHS });
-  const created = await workbench.createSweep({
+  const created = await workbench.createGridSweep({
     config: { ...base, model: { ...base.model, latentDim: LATENT } },
     experiment: 'beta-sweep',
-    param: 'model.beta',
-    values: [1, 4, 16],
+    grid: [{ param: 'model.beta', values: [1, 4, 16] }],
+    tags: ['views'],
   });
+  expect(created.every((r) => r.tags.includes('views'))).toBe(true);
   runs = await Promise.all(created.map((r) => workbench.waitForRun(r.id)));
   expect(runs.map((r) => r.status)).toEqual(['completed', 'completed', 'completed']);
   for (const run of runs) {

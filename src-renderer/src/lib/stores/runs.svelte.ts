@@ -318,8 +318,8 @@ export class RunsStore {
     return run;
   }
 
-  async createSweep(request: RequestOf<'createSweep'>): Promise<RunSummary[]> {
-    const runs = await this.transport.call('createSweep', request);
+  async createSweep(request: RequestOf<'createGridSweep'>): Promise<RunSummary[]> {
+    const runs = await this.transport.call('createGridSweep', request);
     this.#created(runs);
     return runs;
   }
