@@ -161,6 +161,42 @@ export interface GeneratedImage {
   backend: string;
 }
 
+const WorkspaceName = z.string().trim().min(1).max(100);
+
+/** What a saved workspace holds (issue #15): the view a person arranged, restored on reload. */
+export const WorkspaceStateSchema = z
+  .object({
+    version: z.literal(1),
+    /** Selected run ids in selection order. */
+    selectedIds: z.array(runId).max(1000),
+    /** Line colour per run id, kept so a run keeps its colour across reloads. */
+    colors: z.record(runId, z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a #rrggbb colour')),
+    /** Dashboard panels; empty: the default layout for the selection. */
+    panels: z
+      .array(
+        z
+          .object({
+            id: z.string().min(1).max(64),
+            title: z.string().max(200),
+            metrics: z.array(z.string().min(1).max(200)).min(1).max(256),
+          })
+          .strict(),
+      )
+      .max(48),
+    smoothing: z.union([z.literal('auto'), z.number().min(0).max(0.999)]),
+    /** Runs table columns after the name. */
+    columns: z.array(z.string().min(1).max(220)).max(128),
+  })
+  .strict();
+export type WorkspaceState = z.infer<typeof WorkspaceStateSchema>;
+
+export interface WorkspaceResult {
+  name: string;
+  /** null when nothing was saved under this name yet. */
+  state: WorkspaceState | null;
+  updatedAt: number | null;
+}
+
 /** Request schemas, one per method. */
 export const requestSchemas = {
   appInfo: z.object({}).strict(),
@@ -253,6 +289,8 @@ export const requestSchemas = {
       tags: z.array(z.string().trim().min(1).max(64)).max(32).optional(),
     })
     .strict(),
+  getWorkspace: z.object({ name: WorkspaceName.optional() }).strict(),
+  saveWorkspace: z.object({ name: WorkspaceName.optional(), state: WorkspaceStateSchema }).strict(),
 };
 
 /** Most runs one grid sweep may create (the product of its value counts). */
@@ -288,6 +326,8 @@ export interface ResponseMap {
   interpolateLatent: GeneratedImage;
   imagesAtStep: ImageMeta[];
   createGridSweep: RunSummary[];
+  getWorkspace: WorkspaceResult;
+  saveWorkspace: WorkspaceResult;
 }
 
 export type WorkbenchApi = {

@@ -12,6 +12,7 @@ import { Images } from './images';
 import { MetricsReader, MetricsWriter } from './metrics';
 import { assertNotTooNew, loadMigrations, migrate, schemaVersion } from './migrate';
 import { Runs } from './runs';
+import { Workspaces } from './workspaces'; // saved workspaces (issue #15, h-views)
 
 export interface StoreOptions {
   /** Folder of NNNN_name.sql files; defaults to defaultMigrationsDir(). */
@@ -36,6 +37,7 @@ export class Store {
   readonly checkpoints: Checkpoints;
   readonly metrics: MetricsReader;
   readonly metricsWriter: MetricsWriter;
+  readonly workspaces: Workspaces; // issue #15, h-views
 
   constructor(private readonly ctx: StoreContext) {
     this.experiments = new Experiments(ctx);
@@ -46,6 +48,7 @@ export class Store {
     this.notes = new Notes(ctx);
     this.images = new Images(ctx);
     this.checkpoints = new Checkpoints(ctx);
+    this.workspaces = new Workspaces(ctx); // issue #15, h-views
   }
 
   /** Absolute path of the database file. */

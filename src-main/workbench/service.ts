@@ -21,6 +21,7 @@ import {
   type SeriesResult,
   type WorkbenchApi,
   type WorkbenchEvent,
+  WorkspaceStateSchema, // issue #15, h-views
 } from '../api/contract';
 import { APP_VERSION } from '../api/version';
 import {
@@ -263,6 +264,20 @@ export class Workbench implements WorkbenchApi {
     return summaries;
   }
   // ---- end grid sweeps ----
+
+  // ---- saved workspaces (issue #15, h-views; stored by store/workspaces.ts) ----
+  async getWorkspace({ name = 'default' }: RequestOf<'getWorkspace'>): Promise<ResponseMap['getWorkspace']> {
+    const saved = this.store.workspaces.get(name);
+    const parsed = saved ? WorkspaceStateSchema.safeParse(saved.state) : null;
+    // A document from another app version that no longer fits the schema reads as none.
+    return { name, state: parsed?.success ? parsed.data : null, updatedAt: saved?.updatedAt ?? null };
+  }
+
+  async saveWorkspace({ name = 'default', state }: RequestOf<'saveWorkspace'>): Promise<ResponseMap['saveWorkspace']> {
+    const saved = this.guard(() => this.store.workspaces.set(name, state));
+    return { name: saved.name, state, updatedAt: saved.updatedAt };
+  }
+  // ---- end saved workspaces ----
 
   async duplicateRun({ runId }: RequestOf<'duplicateRun'>): Promise<RunSummary> {
     const original = this.requireRun(runId);

@@ -271,3 +271,53 @@ describe('across runs', () => {
     await page.setViewportSize({ width: 1440, height: 1100 });
   });
 });
+
+describe('saved workspace', () => {
+  it('a reload restores the selection, the colours and the dashboard layout', async () => {
+    // Untick one run and remove a panel: both are saved in the store.
+    const dropped = runs[1].id;
+    await page.locator(`[data-testid="run-row"][data-run-id="${dropped}"] [data-testid="run-select"]`).uncheck();
+    const panels = page.locator('[data-testid="dashboard-panel"]');
+    const before = await panels.count();
+    await panels.first().locator('[data-testid="panel-remove"]').click();
+    await page.waitForFunction(
+      (n) => document.querySelectorAll('[data-testid="dashboard-panel"]').length === n,
+      before - 1,
+    );
+    const layout = await panels.evaluateAll((els) => els.map((e) => e.getAttribute('data-metrics')));
+    const colors = await page
+      .locator('[data-testid="run-row"][data-selected="true"] .swatch')
+      .evaluateAll((els) => els.map((e) => getComputedStyle(e).backgroundColor));
+    // Saved after a short pause; wait until the store has it.
+    await expect
+      .poll(async () => {
+        const body = await page.evaluate(async () => {
+          const response = await fetch('/api/getWorkspace', { method: 'POST', body: '{}' });
+          return (await response.json()) as { result: { state: { selectedIds: string[] } | null } };
+        });
+        return body.result.state?.selectedIds.length ?? 0;
+      })
+      .toBe(runs.length - 1);
+
+    await page.reload();
+    await page.locator('[data-testid="run-row"]').nth(2).waitFor();
+    await page.waitForFunction(
+      (n) => document.querySelectorAll('[data-testid="dashboard-panel"]').length === n,
+      before - 1,
+    );
+    const selected = await page
+      .locator('[data-testid="run-row"][data-selected="true"]')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-run-id')));
+    expect(selected.sort()).toEqual(
+      runs
+        .filter((r) => r.id !== dropped)
+        .map((r) => r.id)
+        .sort(),
+    );
+    expect(await panels.evaluateAll((els) => els.map((e) => e.getAttribute('data-metrics')))).toEqual(layout);
+    const colorsAfter = await page
+      .locator('[data-testid="run-row"][data-selected="true"] .swatch')
+      .evaluateAll((els) => els.map((e) => getComputedStyle(e).backgroundColor));
+    expect(colorsAfter).toEqual(colors);
+  });
+});

@@ -20,7 +20,12 @@ const TABLES = [
   'notes',
   'runs',
   'tags',
+  'workspaces',
 ];
+
+const REPO_VERSION = fs.readdirSync(REPO_MIGRATIONS).filter((name) => /^\d{4}_.+\.sql$/.test(name)).length;
+/** The file-name prefix of the migration after the repository's last one. */
+const NEXT = String(REPO_VERSION + 1).padStart(4, '0');
 
 /** A migrations folder holding the repository's files plus `extra` (name -> SQL). */
 function migrationsDirWith(extra: Record<string, string>): string {
@@ -67,18 +72,18 @@ describe('migrations', () => {
     expect(countRows(again, 'runs')).toBe(1);
   });
 
-  it('upgrades a version-1 database to version 2 from a second file, keeping its data', () => {
+  it('upgrades a database to the next version from one more file, keeping its data', () => {
     const v1 = openTempStore();
     const run = v1.runs.create({ config: config(), experimentName: 'baseline', tags: ['a'] });
     v1.metricsWriter.append([{ runId: run.id, name: 'train/loss', step: 1, epoch: 0, value: 2.5, wallTime: 1 }]);
     v1.close();
     const dir = migrationsDirWith({
-      '0002_run_colour.sql': `
+      [`${NEXT}_run_colour.sql`]: `
         ALTER TABLE runs ADD COLUMN colour TEXT NOT NULL DEFAULT '#888888';
         CREATE TABLE bookmarks (run_id TEXT REFERENCES runs (id) ON DELETE CASCADE, step INTEGER);`,
     });
     const v2 = openTempStore({ migrationsDir: dir }, v1.file);
-    expect(v2.schemaVersion).toBe(2);
+    expect(v2.schemaVersion).toBe(REPO_VERSION + 1);
     expect(v2.db.prepare('SELECT colour FROM runs WHERE id = ?').pluck().get(run.id)).toBe('#888888');
     expect(countRows(v2, 'bookmarks')).toBe(0);
     const kept = v2.runs.get(run.id)!;
@@ -93,12 +98,12 @@ describe('migrations', () => {
     const v1 = openTempStore();
     v1.close();
     const dir = migrationsDirWith({
-      '0002_broken.sql': 'CREATE TABLE half_done (x INTEGER);\nINSERT INTO no_such_table VALUES (1);',
+      [`${NEXT}_broken.sql`]: 'CREATE TABLE half_done (x INTEGER);\nINSERT INTO no_such_table VALUES (1);',
     });
     expect(() => openStore(v1.file, { migrationsDir: dir })).toThrow(MigrationsError);
     const db = new Database(v1.file);
     try {
-      expect(db.pragma('user_version', { simple: true })).toBe(1);
+      expect(db.pragma('user_version', { simple: true })).toBe(REPO_VERSION);
       expect(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'half_done'").pluck().get()).toBe(0);
     } finally {
       db.close();
@@ -123,7 +128,7 @@ describe('migrations', () => {
     const tooNew = error as DatabaseTooNewError;
     expect([tooNew.file, tooNew.fileVersion, tooNew.appVersion]).toEqual([file, 7, loadMigrations().length]);
     expect(tooNew.message).toContain(file);
-    expect(tooNew.message).toMatch(/version 7.*up to 1/);
+    expect(tooNew.message).toMatch(new RegExp(`version 7.*up to ${REPO_VERSION}`));
     expect(fs.readFileSync(file).equals(before)).toBe(true);
     expect(fs.existsSync(`${file}-wal`)).toBe(false);
   });

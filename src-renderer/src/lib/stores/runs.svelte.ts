@@ -222,6 +222,17 @@ export class RunsStore {
     this.selectedIds = next;
   }
 
+  /** Applies a saved view: colours first (so runs keep theirs), then the selection and columns. */
+  restoreView(view: { colors: Record<string, string>; selectedIds: readonly string[]; columns: SortKey[] }): void {
+    this.colors = new Map([...this.colors, ...Object.entries(view.colors)]);
+    this.selectedIds = new Set();
+    this.setSelected(
+      view.selectedIds.filter((id) => this.byId.has(id)),
+      true,
+    );
+    if (view.columns.length > 0) this.columns = [...view.columns];
+  }
+
   selectOnly(ids: readonly string[]): void {
     this.selectedIds = new Set();
     this.setSelected(ids, true);
