@@ -2,9 +2,10 @@
 // tiny VAEs with 4 latent dimensions, evaluated after each of 3 epochs. Every view is checked
 // against the numbers in the store; screenshots land in test-results/.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import type { RunSummary, SeriesBucket } from '../../src-main/api/contract';
 import { Workbench } from '../../src-main/workbench/service';
@@ -319,5 +320,61 @@ describe('saved workspace', () => {
       .locator('[data-testid="run-row"][data-selected="true"] .swatch')
       .evaluateAll((els) => els.map((e) => getComputedStyle(e).backgroundColor));
     expect(colorsAfter).toEqual(colors);
+  });
+});
+
+describe('export report', () => {
+  it('writes one HTML file that opens offline with every selected run, its final ELBO and the charts', async () => {
+    const selected = await page
+      .locator('[data-testid="run-row"][data-selected="true"]')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-run-id')!));
+    expect(selected.length).toBeGreaterThan(0);
+    // Draw every view first (they load when scrolled into view).
+    for (const id of ['dashboard', 'elbo-gap', 'kl-view'])
+      await page.locator(`[data-testid="${id}"]`).scrollIntoViewIfNeeded();
+    await page.waitForFunction(() => document.querySelectorAll('svg[data-testid="kl-heatmap"]').length > 0);
+    const panelState = () =>
+      page
+        .locator('[data-testid="dashboard-panel"]')
+        .evaluateAll((els) =>
+          els.map(
+            (e) => `${e.getAttribute('data-metrics')}:${e.getAttribute('data-series')}:${e.getAttribute('data-drawn')}`,
+          ),
+        );
+    // Every panel's canvas shows its current lines before the report copies it.
+    await expect.poll(async () => (await panelState()).every((p) => p.endsWith(':true'))).toBe(true);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.locator('[data-testid="export-report"]').click(),
+    ]);
+    const file = join(ARTIFACTS, 'views-report.html');
+    await download.saveAs(file);
+    const html = readFileSync(file, 'utf8');
+    for (const id of selected) {
+      const run = runs.find((r) => r.id === id)!;
+      expect(html).toContain(run.name);
+      expect(html).toContain(`data-testid="report-elbo" data-value="${run.final['test/elbo']}"`);
+    }
+    const dropped = runs.filter((r) => !selected.includes(r.id));
+    for (const run of dropped) expect(html).not.toContain(`data-run-id="${run.id}"`);
+
+    // Offline: a page that may reach nothing but the file itself.
+    const offline = await browser.newContext({ offline: true });
+    const requests: string[] = [];
+    offline.on('request', (r) => requests.push(r.url()));
+    const viewer = await offline.newPage({ viewport: { width: 1200, height: 900 } });
+    await viewer.goto(pathToFileURL(file).href);
+    const shown = await viewer.evaluate(() => ({
+      runs: document.querySelectorAll('[data-testid="report-run"]').length,
+      images: [...document.images].map((i) => i.complete && i.naturalWidth > 0),
+      svgs: document.querySelectorAll('figure svg').length,
+    }));
+    expect(shown.runs).toBe(selected.length);
+    expect(shown.images.length).toBeGreaterThanOrEqual(selected.length * 2); // samples + reconstructions per run
+    expect(shown.images.every(Boolean)).toBe(true);
+    expect(shown.svgs).toBeGreaterThanOrEqual(3);
+    expect(requests.filter((u) => !u.startsWith('file:') && !u.startsWith('data:'))).toEqual([]);
+    await viewer.screenshot({ path: join(ARTIFACTS, 'views-report.png'), fullPage: true });
+    await offline.close();
   });
 });
