@@ -190,6 +190,21 @@ export const WorkspaceStateSchema = z
   .strict();
 export type WorkspaceState = z.infer<typeof WorkspaceStateSchema>;
 
+export interface LatentsResult {
+  runId: string;
+  /** Every evaluation with stored means, oldest first. */
+  evaluations: { step: number; epoch: number }[];
+  /** The evaluation returned; null when the run stored none (yet). */
+  step: number | null;
+  epoch: number | null;
+  count: number;
+  dims: number;
+  /** count x dims posterior means E_q[z|x], row-major, of the top latent layer. */
+  means: number[];
+  /** The examples' class labels, where the data set has them. */
+  labels: number[] | null;
+}
+
 export interface WorkspaceResult {
   name: string;
   /** null when nothing was saved under this name yet. */
@@ -291,6 +306,8 @@ export const requestSchemas = {
     .strict(),
   getWorkspace: z.object({ name: WorkspaceName.optional() }).strict(),
   saveWorkspace: z.object({ name: WorkspaceName.optional(), state: WorkspaceStateSchema }).strict(),
+  /** Posterior means of test examples at one evaluation (the newest when step is absent). */
+  getLatents: z.object({ runId, step: z.number().int().min(0).optional() }).strict(),
 };
 
 /** Most runs one grid sweep may create (the product of its value counts). */
@@ -328,6 +345,7 @@ export interface ResponseMap {
   createGridSweep: RunSummary[];
   getWorkspace: WorkspaceResult;
   saveWorkspace: WorkspaceResult;
+  getLatents: LatentsResult;
 }
 
 export type WorkbenchApi = {

@@ -12,6 +12,7 @@ import { Images } from './images';
 import { MetricsReader, MetricsWriter } from './metrics';
 import { assertNotTooNew, loadMigrations, migrate, schemaVersion } from './migrate';
 import { Runs } from './runs';
+import { Latents } from './latents'; // latent-space scatter (issue #15, h-views)
 import { Workspaces } from './workspaces'; // saved workspaces (issue #15, h-views)
 
 export interface StoreOptions {
@@ -38,6 +39,7 @@ export class Store {
   readonly metrics: MetricsReader;
   readonly metricsWriter: MetricsWriter;
   readonly workspaces: Workspaces; // issue #15, h-views
+  readonly latents: Latents; // issue #15, h-views
 
   constructor(private readonly ctx: StoreContext) {
     this.experiments = new Experiments(ctx);
@@ -49,6 +51,7 @@ export class Store {
     this.images = new Images(ctx);
     this.checkpoints = new Checkpoints(ctx);
     this.workspaces = new Workspaces(ctx); // issue #15, h-views
+    this.latents = new Latents(ctx); // issue #15, h-views
   }
 
   /** Absolute path of the database file. */

@@ -19,7 +19,7 @@ import { CONTROL, type FinishStatus, type TrainerEvent, type TrainJob } from './
 import { encodeGrid } from './imageGrid';
 import { trainStep } from './step';
 import { mutualInformationGap } from './mig';
-import { latentActivityPoints } from './latentViews';
+import { emitLatents, latentActivityPoints, latentsEvent } from './latentViews';
 import { deriveSeed, PRIOR_GRID_SEED, SEED_PURPOSE } from './seeds';
 
 export type Emit = (event: TrainerEvent, transfer?: ArrayBuffer[]) => void;
@@ -340,6 +340,7 @@ async function evaluate(
   });
   points.push(point('active_units', active));
   points.push(...latentActivityPoints(means, n, model.latentDims, point)); // per-dimension A_u for the KL view
+  emitLatents(emit, latentsEvent(means, n, model.latentDims, data.test.labels, step, epoch)); // the latent scatter
 
   // IWAE_k estimate of log p(x) on the first iwaeExamples test examples.
   const iwaeN = Math.min(config.eval.iwaeExamples, n);

@@ -279,6 +279,24 @@ export class Workbench implements WorkbenchApi {
   }
   // ---- end saved workspaces ----
 
+  // ---- latent scatter (issue #15, h-views; stored by store/latents.ts) ----
+  async getLatents({ runId, step }: RequestOf<'getLatents'>): Promise<ResponseMap['getLatents']> {
+    const id = this.requireRun(runId).id;
+    const record = this.store.latents.get(id, step);
+    if (step !== undefined && !record) throw new ApiError(404, `Run ${runId} stored no latents at step ${step}`);
+    return {
+      runId: id,
+      evaluations: this.store.latents.steps(id),
+      step: record?.step ?? null,
+      epoch: record?.epoch ?? null,
+      count: record?.count ?? 0,
+      dims: record?.dims ?? 0,
+      means: record ? Array.from(record.means) : [],
+      labels: record?.labels ? Array.from(record.labels) : null,
+    };
+  }
+  // ---- end latent scatter ----
+
   async duplicateRun({ runId }: RequestOf<'duplicateRun'>): Promise<RunSummary> {
     const original = this.requireRun(runId);
     return this.createRun({
@@ -509,6 +527,9 @@ export class Workbench implements WorkbenchApi {
         }
         case 'metrics':
           for (const p of event.points) this.pending.push({ runId, ...p });
+          break;
+        case 'latents': // issue #15, h-views: the latent scatter's posterior means
+          this.store.latents.put({ runId, ...event });
           break;
         case 'progress':
           if (active) {

@@ -5,3 +5,4 @@ export { default as Dashboard } from './components/Dashboard.svelte';
 export { default as ElboGap } from './components/ElboGap.svelte';
 export { default as ExportReport } from './components/ExportReport.svelte';
 export { default as KlView } from './components/KlView.svelte';
+export { default as LatentScatter } from './components/LatentScatter.svelte';

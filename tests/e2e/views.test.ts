@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import type { RunSummary, SeriesBucket } from '../../src-main/api/contract';
+import { loadDataset } from '../../src-main/data';
 import { Workbench } from '../../src-main/workbench/service';
 import { tinyConfig } from '../helpers/configs';
 import { launchChromium } from '../helpers/browser';
@@ -359,10 +360,10 @@ describe('export report', () => {
     for (const run of dropped) expect(html).not.toContain(`data-run-id="${run.id}"`);
 
     // Offline: a page that may reach nothing but the file itself.
-    const offline = await browser.newContext({ offline: true });
+    const offline = await browser.newContext({ offline: true, viewport: { width: 1200, height: 900 } });
     const requests: string[] = [];
     offline.on('request', (r) => requests.push(r.url()));
-    const viewer = await offline.newPage({ viewport: { width: 1200, height: 900 } });
+    const viewer = await offline.newPage();
     await viewer.goto(pathToFileURL(file).href);
     const shown = await viewer.evaluate(() => ({
       runs: document.querySelectorAll('[data-testid="report-run"]').length,
@@ -376,5 +377,38 @@ describe('export report', () => {
     expect(requests.filter((u) => !u.startsWith('file:') && !u.startsWith('data:'))).toEqual([]);
     await viewer.screenshot({ path: join(ARTIFACTS, 'views-report.png'), fullPage: true });
     await offline.close();
+  });
+});
+
+describe('latent space', () => {
+  it('plots one point per test example at its posterior mean, coloured by its label, per evaluation', async () => {
+    const view = page.locator('[data-testid="latent-scatter"]');
+    await page.locator('#latent-title').scrollIntoViewIfNeeded();
+    await view.waitFor({ timeout: 30_000 });
+    const runId = (await view.getAttribute('data-run-id'))!;
+    const run = runs.find((r) => r.id === runId)!;
+    const data = await loadDataset({ ...run.config.data, seed: run.config.train.seed });
+    const testSize = run.config.data.testSize;
+    expect(Number(await view.getAttribute('data-points'))).toBe(testSize);
+    expect(Number(await view.getAttribute('data-dims'))).toBe(LATENT);
+    const labels = await view
+      .locator('[data-testid="latent-point"]')
+      .evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-label'))));
+    expect(labels).toEqual([...data.test.labels!.slice(0, testSize)]);
+    // The newest evaluation first; the slider goes back to the first one.
+    const last = points(runId, 'test/elbo').at(-1)!.step;
+    expect(Number(await view.getAttribute('data-step'))).toBe(last);
+    await page.locator('[data-testid="latent-epoch-slider"]').fill('0');
+    const first = points(runId, 'test/elbo')[0].step;
+    await page.waitForFunction(
+      (s) => document.querySelector('[data-testid="latent-scatter"]')?.getAttribute('data-step') === String(s),
+      first,
+    );
+    await page.locator('[data-testid="latent-epoch-slider"]').fill(String(EPOCHS - 1));
+    await page.waitForFunction(
+      (s) => document.querySelector('[data-testid="latent-scatter"]')?.getAttribute('data-step') === String(s),
+      last,
+    );
+    await view.locator('xpath=ancestor::section').screenshot({ path: join(ARTIFACTS, 'views-latent-scatter.png') });
   });
 });
