@@ -14,6 +14,7 @@ const TABLES = [
   'checkpoints',
   'experiments',
   'images',
+  'latents',
   'metric_rollups',
   'metric_series',
   'metrics',
