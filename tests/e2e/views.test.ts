@@ -412,3 +412,57 @@ describe('latent space', () => {
     await view.locator('xpath=ancestor::section').screenshot({ path: join(ARTIFACTS, 'views-latent-scatter.png') });
   });
 });
+
+describe('grids and run details', () => {
+  it('labels the rows of a reconstruction grid: originals above their reconstructions', async () => {
+    const grids = page.locator('[data-testid="sample-grids"]');
+    await grids.scrollIntoViewIfNeeded();
+    await page.locator('[data-testid="kind-reconstructions"]').click();
+    await page.locator('[data-testid="grid-image"]').first().waitFor();
+    const cell = page.locator('.recon').first();
+    const labels = await cell.locator('[data-testid="recon-row-label"]').allTextContents();
+    const g = runs[0].config.eval.gridSize;
+    expect(labels).toEqual(
+      Array.from({ length: 2 * Math.floor(g / 2) }, (_, r) => (r % 2 === 0 ? 'original' : 'recon.')),
+    );
+    await grids.screenshot({ path: join(ARTIFACTS, 'views-reconstructions.png') });
+  });
+
+  it('opens the run details in view with the final metrics and only the config keys that apply', async () => {
+    const vae = runs.find((r) => r.config.model.kind === 'vae')!;
+    await page.locator(`[data-testid="run-row"][data-run-id="${vae.id}"] [data-testid="run-name"]`).click();
+    const detail = page.locator('[data-testid="run-detail"]');
+    await page.waitForFunction(
+      (id) => document.querySelector('[data-testid="run-detail"]')?.getAttribute('data-run-id') === id,
+      vae.id,
+    );
+    await expect
+      .poll(() =>
+        detail.evaluate((el) => {
+          const r = el.getBoundingClientRect();
+          return r.top < window.innerHeight && r.bottom > 0;
+        }),
+      )
+      .toBe(true);
+    const finals = await detail
+      .locator('[data-testid="run-final"] dd')
+      .evaluateAll((els) => els.map((e) => [e.getAttribute('data-metric'), Number(e.getAttribute('data-value'))]));
+    expect(Object.fromEntries(finals)).toEqual(vae.final);
+    const hidden = (await detail.locator('[data-testid="run-config"]').getAttribute('data-hidden'))!.split(',');
+    // A plain VAE with a Bernoulli decoder, constant KL weight and the ELBO objective:
+    expect(hidden.sort()).toEqual(
+      [
+        'model.beta',
+        'model.capacity',
+        'model.gaussianSigma',
+        'model.gaussianVariance',
+        'model.ladderLatentDims',
+        'train.cycleRatio',
+        'train.cycles',
+        'train.objectiveSamples',
+        'train.warmupSteps',
+      ].sort(),
+    );
+    await page.screenshot({ path: join(ARTIFACTS, 'views-run-detail.png') });
+  });
+});
