@@ -409,7 +409,26 @@ describe('latent space', () => {
       (s) => document.querySelector('[data-testid="latent-scatter"]')?.getAttribute('data-step') === String(s),
       last,
     );
+    expect(await view.getAttribute('data-method')).toBe('pca');
     await view.locator('xpath=ancestor::section').screenshot({ path: join(ARTIFACTS, 'views-latent-scatter.png') });
+    // UMAP (umap-js, seeded): the same points, one per test example, laid out again.
+    await page.locator('[data-testid="latent-method-umap"]').check();
+    await page.waitForFunction(
+      (n) => {
+        const svg = document.querySelector('[data-testid="latent-scatter"]');
+        return (
+          svg?.getAttribute('data-method') === 'umap' &&
+          svg.querySelectorAll('[data-testid="latent-point"]').length === n
+        );
+      },
+      testSize,
+      { timeout: 60_000 },
+    );
+    await page
+      .locator('[data-testid="latent-scatter"]')
+      .locator('xpath=ancestor::section')
+      .screenshot({ path: join(ARTIFACTS, 'views-latent-umap.png') });
+    await page.locator('[data-testid="latent-method-pca"]').check();
   });
 });
 
