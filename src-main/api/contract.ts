@@ -186,6 +186,8 @@ export const WorkspaceStateSchema = z
     smoothing: z.union([z.literal('auto'), z.number().min(0).max(0.999)]),
     /** Runs table columns after the name. */
     columns: z.array(z.string().min(1).max(220)).max(128),
+    /** The metric the Curves chart shows ('' or absent: its default). */
+    curvesMetric: z.string().max(200).optional(),
   })
   .strict();
 export type WorkspaceState = z.infer<typeof WorkspaceStateSchema>;

@@ -287,6 +287,7 @@ describe('saved workspace', () => {
       before - 1,
     );
     const layout = await panels.evaluateAll((els) => els.map((e) => e.getAttribute('data-metrics')));
+    await page.locator('[data-testid="metric-select"]').selectOption('test/iwae');
     const colors = await page
       .locator('[data-testid="run-row"][data-selected="true"] .swatch')
       .evaluateAll((els) => els.map((e) => getComputedStyle(e).backgroundColor));
@@ -297,9 +298,9 @@ describe('saved workspace', () => {
           const response = await fetch('/api/getWorkspace', { method: 'POST', body: '{}' });
           return (await response.json()) as { result: { state: { selectedIds: string[] } | null } };
         });
-        return body.result.state?.selectedIds.length ?? 0;
+        return `${body.result.state?.selectedIds.length ?? 0} ${(body.result.state as { curvesMetric?: string } | null)?.curvesMetric}`;
       })
-      .toBe(runs.length - 1);
+      .toBe(`${runs.length - 1} test/iwae`);
 
     await page.reload();
     await page.locator('[data-testid="run-row"]').nth(2).waitFor();
@@ -321,6 +322,7 @@ describe('saved workspace', () => {
       .locator('[data-testid="run-row"][data-selected="true"] .swatch')
       .evaluateAll((els) => els.map((e) => getComputedStyle(e).backgroundColor));
     expect(colorsAfter).toEqual(colors);
+    expect(await page.locator('[data-testid="metric-chart"]').getAttribute('data-metric')).toBe('test/iwae');
   });
 });
 

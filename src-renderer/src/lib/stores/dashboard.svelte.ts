@@ -9,12 +9,16 @@ export type SmoothingSetting = 'auto' | number;
 export interface DashboardLayout {
   panels: PanelConfig[];
   smoothing: SmoothingSetting;
+  /** The metric picked in the Curves chart ('' for its default). */
+  curvesMetric?: string;
 }
 
 export class DashboardStore {
   /** The user's own layout; null while the default for the selection applies. */
   custom = $state.raw<PanelConfig[] | null>(null);
   smoothing = $state<SmoothingSetting>('auto');
+  /** The Curves chart's metric choice, kept with the layout. */
+  curvesMetric = $state('');
   /** Model kinds and metric names of the selection, set by the view; they drive the default layout. */
   modelKinds = $state.raw<readonly string[]>([]);
   metricNames = $state.raw<readonly string[]>([]);
@@ -76,7 +80,11 @@ export class DashboardStore {
   }
 
   layout(): DashboardLayout {
-    return { panels: this.custom ? $state.snapshot(this.custom) : [], smoothing: this.smoothing };
+    return {
+      panels: this.custom ? $state.snapshot(this.custom) : [],
+      smoothing: this.smoothing,
+      curvesMetric: this.curvesMetric,
+    };
   }
 
   /** Restores a saved layout (an empty panel list means: the default). */
@@ -86,5 +94,6 @@ export class DashboardStore {
       this.custom = layout.panels.length > 0 ? layout.panels.map((p) => ({ ...p, metrics: [...p.metrics] })) : null;
     if (layout.smoothing === 'auto' || (typeof layout.smoothing === 'number' && layout.smoothing >= 0))
       this.smoothing = layout.smoothing;
+    if (typeof layout.curvesMetric === 'string') this.curvesMetric = layout.curvesMetric;
   }
 }

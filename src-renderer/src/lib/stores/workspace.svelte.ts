@@ -45,7 +45,7 @@ export class WorkspaceStore {
       selectedIds: state.selectedIds,
       columns: state.columns as SortKey[],
     });
-    this.dashboard.restore({ panels: state.panels, smoothing: state.smoothing });
+    this.dashboard.restore({ panels: state.panels, smoothing: state.smoothing, curvesMetric: state.curvesMetric });
   }
 
   snapshot(): WorkspaceState {
@@ -65,6 +65,7 @@ export class WorkspaceStore {
       panels: layout.panels,
       smoothing: layout.smoothing,
       columns: [...this.runs.columns],
+      ...(layout.curvesMetric ? { curvesMetric: layout.curvesMetric } : {}),
     };
   }
 
