@@ -212,6 +212,59 @@ export interface DatasetInfo {
   createdAt: number;
 }
 
+const WorkspaceName = z.string().trim().min(1).max(100);
+
+/** What a saved workspace holds (issue #15): the view a person arranged, restored on reload. */
+export const WorkspaceStateSchema = z
+  .object({
+    version: z.literal(1),
+    /** Selected run ids in selection order. */
+    selectedIds: z.array(runId).max(1000),
+    /** Line colour per run id, kept so a run keeps its colour across reloads. */
+    colors: z.record(runId, z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a #rrggbb colour')),
+    /** Dashboard panels; empty: the default layout for the selection. */
+    panels: z
+      .array(
+        z
+          .object({
+            id: z.string().min(1).max(64),
+            title: z.string().max(200),
+            metrics: z.array(z.string().min(1).max(200)).min(1).max(256),
+          })
+          .strict(),
+      )
+      .max(48),
+    smoothing: z.union([z.literal('auto'), z.number().min(0).max(0.999)]),
+    /** Runs table columns after the name. */
+    columns: z.array(z.string().min(1).max(220)).max(128),
+    /** The metric the Curves chart shows ('' or absent: its default). */
+    curvesMetric: z.string().max(200).optional(),
+  })
+  .strict();
+export type WorkspaceState = z.infer<typeof WorkspaceStateSchema>;
+
+export interface LatentsResult {
+  runId: string;
+  /** Every evaluation with stored means, oldest first. */
+  evaluations: { step: number; epoch: number }[];
+  /** The evaluation returned; null when the run stored none (yet). */
+  step: number | null;
+  epoch: number | null;
+  count: number;
+  dims: number;
+  /** count x dims posterior means E_q[z|x], row-major, of the top latent layer. */
+  means: number[];
+  /** The examples' class labels, where the data set has them. */
+  labels: number[] | null;
+}
+
+export interface WorkspaceResult {
+  name: string;
+  /** null when nothing was saved under this name yet. */
+  state: WorkspaceState | null;
+  updatedAt: number | null;
+}
+
 /** Request schemas, one per method. */
 export const requestSchemas = {
   appInfo: z.object({}).strict(),
@@ -287,7 +340,37 @@ export const requestSchemas = {
     .object({ path: z.string().trim().min(1).max(4096), name: z.string().trim().min(1).max(200).optional() })
     .strict(),
   listDatasets: z.object({}).strict(),
+  // Views a researcher needs (issue #15).
+  /** Every combination of the grid's values (e.g. model.beta x train.seed), tags on every run. */
+  createGridSweep: z
+    .object({
+      config: z.unknown(),
+      experiment: z.string().trim().min(1).max(200),
+      grid: z
+        .array(
+          z
+            .object({
+              param: z.string().regex(/^(model|data|train|eval)\.[A-Za-z]+$/, 'a config key such as model.beta'),
+              values: z
+                .array(z.union([z.number().finite(), z.string().min(1).max(200), z.boolean()]))
+                .min(1)
+                .max(64),
+            })
+            .strict(),
+        )
+        .min(1)
+        .max(6),
+      tags: z.array(z.string().trim().min(1).max(64)).max(32).optional(),
+    })
+    .strict(),
+  getWorkspace: z.object({ name: WorkspaceName.optional() }).strict(),
+  saveWorkspace: z.object({ name: WorkspaceName.optional(), state: WorkspaceStateSchema }).strict(),
+  /** Posterior means of test examples at one evaluation (the newest when step is absent). */
+  getLatents: z.object({ runId, step: z.number().int().min(0).optional() }).strict(),
 };
+
+/** Most runs one grid sweep may create (the product of its value counts). */
+export const MAX_GRID_RUNS = 256;
 
 export type MethodName = keyof typeof requestSchemas;
 export type RequestOf<M extends MethodName> = z.input<(typeof requestSchemas)[M]>;
@@ -322,6 +405,10 @@ export interface ResponseMap {
   imagesAtStep: ImageMeta[];
   importDataset: DatasetInfo;
   listDatasets: DatasetInfo[];
+  createGridSweep: RunSummary[];
+  getWorkspace: WorkspaceResult;
+  saveWorkspace: WorkspaceResult;
+  getLatents: LatentsResult;
 }
 
 export type WorkbenchApi = {

@@ -28,6 +28,7 @@ import { exitCodeOf, toApiError } from '../workbench/errors';
 import { Workbench } from '../workbench/service';
 import { parseCheckpointChoice, type CheckpointChoice } from '../workbench/exchange';
 import { runConfigFromFlags, type TrainFlags } from './options';
+import { registerSweepCommand } from './sweep';
 
 // `vae-workbench show RUN | head -3`: a reader that goes away ends the CLI quietly, not with EPIPE.
 for (const stream of [process.stdout, process.stderr]) {
@@ -164,6 +165,7 @@ const train = program
     process.exitCode = code;
   });
 void train;
+registerSweepCommand(program, train, globalDb); // `sweep` (issue #15): grid sweeps, in ./sweep.ts
 
 /** 0 completed, 130 paused by Ctrl-C (resumable), 1 failed, diverged or cancelled. */
 function exitCodeFor(run: RunSummary): number {

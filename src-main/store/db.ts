@@ -13,6 +13,8 @@ import { Images } from './images';
 import { MetricsReader, MetricsWriter } from './metrics';
 import { assertNotTooNew, loadMigrations, migrate, schemaVersion } from './migrate';
 import { Runs } from './runs';
+import { Latents } from './latents'; // latent-space scatter (issue #15, h-views)
+import { Workspaces } from './workspaces'; // saved workspaces (issue #15, h-views)
 
 export interface StoreOptions {
   /** Folder of NNNN_name.sql files; defaults to defaultMigrationsDir(). */
@@ -39,6 +41,8 @@ export class Store {
   readonly metricsWriter: MetricsWriter;
   /** Imported data sets (issue #13). */
   readonly datasets: Datasets;
+  readonly workspaces: Workspaces; // issue #15, h-views
+  readonly latents: Latents; // issue #15, h-views
 
   constructor(private readonly ctx: StoreContext) {
     this.experiments = new Experiments(ctx);
@@ -50,6 +54,8 @@ export class Store {
     this.images = new Images(ctx);
     this.checkpoints = new Checkpoints(ctx);
     this.datasets = new Datasets(ctx); // issue #13
+    this.workspaces = new Workspaces(ctx); // issue #15, h-views
+    this.latents = new Latents(ctx); // issue #15, h-views
   }
 
   /** Absolute path of the database file. */

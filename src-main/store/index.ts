@@ -7,6 +7,7 @@ export type { Experiment, ExperimentListItem } from './experiments';
 export type { Note } from './annotations';
 export type { ImageMeta, NewImage, StoredImage } from './images';
 export type { Checkpoint, CheckpointKind, NewCheckpoint } from './checkpoints';
+export type { SavedWorkspace } from './workspaces';
 export {
   MetricsReader,
   MetricsWriter,

@@ -38,4 +38,14 @@ export type TrainerEvent =
   | { type: 'image'; kind: ImageKind; step: number; epoch: number; png: Uint8Array; width: number; height: number }
   | { type: 'checkpoint'; step: number; epoch: number; kind: 'epoch' | 'pause' | 'final'; bytes: Uint8Array }
   | { type: 'progress'; step: number; epoch: number; samplesPerSec: number }
-  | { type: 'finished'; status: FinishStatus; step: number; epoch: number; error: string | null };
+  | { type: 'finished'; status: FinishStatus; step: number; epoch: number; error: string | null }
+  /** Posterior means of test examples at an evaluation, for the latent-space view (issue #15). */
+  | {
+      type: 'latents';
+      step: number;
+      epoch: number;
+      count: number;
+      dims: number;
+      means: Float32Array;
+      labels: Int32Array | null;
+    };

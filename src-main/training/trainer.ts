@@ -21,6 +21,7 @@ import { encodeGrid } from './imageGrid';
 import { trainStepAsync } from './step';
 import { mutualInformationGap } from './mig';
 import { evalTestSet, loadRunDataset, splitSeedOf } from './runData';
+import { emitLatents, latentActivityPoints, latentsEvent } from './latentViews';
 import { deriveSeed, PRIOR_GRID_SEED, SEED_PURPOSE } from './seeds';
 import { describeAdapter } from './webgpu';
 import { variantEvalMetrics } from './variantMetrics';
@@ -478,6 +479,8 @@ async function evaluate(
     if (layers > 1) points.push(point(`active_units/${l}`, units));
   });
   if (!model.discrete) points.push(point('active_units', active));
+  points.push(...latentActivityPoints(means, n, model.latentDims, point)); // per-dimension A_u for the KL view
+  emitLatents(emit, latentsEvent(means, n, model.latentDims, data.test.labels, step, epoch)); // the latent scatter
 
   // IWAE_k estimate of log p(x) on the first `subset` test examples, and the ELBO on the same ones.
   const k = config.eval.iwaeK;

@@ -2,7 +2,13 @@
 // are thrown as they come (store, exchange, config errors); the facade maps them once.
 import { availableParallelism } from 'node:os';
 import { parseRunConfig, type RunConfig } from '../api/config';
-import { ApiError, type MethodName, type ResponseMap, type ValidRequestOf } from '../api/contract';
+import {
+  ApiError,
+  WorkspaceStateSchema,
+  type MethodName,
+  type ResponseMap,
+  type ValidRequestOf,
+} from '../api/contract';
 import { APP_VERSION } from '../api/version';
 import type { BackendPreference } from '../training/backend';
 import type { CheckpointFiles } from './checkpointFiles';
@@ -12,6 +18,7 @@ import type { ViewEvents } from './ingest';
 import type { DataPaths } from './paths';
 import type { RunQueue } from './queue';
 import type { RemoteStore } from './storeThread';
+import { planGrid } from './sweep';
 
 /** What a shell may ask besides the request: the CLI trains its own runs in its own process. */
 export interface CallOptions {
@@ -234,5 +241,49 @@ export function createHandlers(ctx: HandlerContext): Handlers {
     // Data sets by id (issue #13; the logic lives in ./datasets.ts).
     importDataset: ({ path, name }) => importDatasetFile(store, ctx.paths.datasetsDir, path, name),
     listDatasets: async () => (await store.datasets.list()).map(datasetInfo),
+
+    // Views a researcher needs (issue #15): grid sweeps (the plan and its checks in ./sweep.ts),
+    // saved workspaces (store/workspaces.ts), the latent scatter's means (store/latents.ts).
+    createGridSweep: async ({ config, experiment, grid, tags }) => {
+      const planned = planGrid(parseRunConfig(config), experiment, grid, (c) => parseRunConfig(c));
+      await admitRunConfigs(
+        planned.map((p) => p.config),
+        store,
+        ctx.paths.datasetsDir,
+      );
+      const runs = await store.ops.createRuns(
+        planned.map((p) => ({ config: p.config, experimentName: experiment, name: p.name, tags })),
+        false,
+      );
+      const summaries = await Promise.all(runs.map((run) => store.runs.summary(run.id)));
+      for (const run of summaries) views.broadcast({ type: 'run', run });
+      void queue.schedule();
+      return summaries;
+    },
+    getWorkspace: async ({ name = 'default' }) => {
+      const saved = await store.workspaces.get(name);
+      const parsed = saved ? WorkspaceStateSchema.safeParse(saved.state) : null;
+      // A document from another app version that no longer fits the schema reads as none.
+      return { name, state: parsed?.success ? parsed.data : null, updatedAt: saved?.updatedAt ?? null };
+    },
+    saveWorkspace: async ({ name = 'default', state }) => {
+      const saved = await store.workspaces.set(name, state);
+      return { name: saved.name, state, updatedAt: saved.updatedAt };
+    },
+    getLatents: async ({ runId: ref, step }) => {
+      const id = await runId(ref);
+      const record = await store.latents.get(id, step);
+      if (step !== undefined && !record) throw new ApiError(404, `Run ${ref} stored no latents at step ${step}`);
+      return {
+        runId: id,
+        evaluations: await store.latents.steps(id),
+        step: record?.step ?? null,
+        epoch: record?.epoch ?? null,
+        count: record?.count ?? 0,
+        dims: record?.dims ?? 0,
+        means: record ? Array.from(record.means) : [],
+        labels: record?.labels ? Array.from(record.labels) : null,
+      };
+    },
   };
 }

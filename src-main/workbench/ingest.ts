@@ -92,6 +92,9 @@ export class TrainingIngest {
       case 'metrics':
         for (const point of event.points) this.pending.push({ runId, ...point });
         break;
+      case 'latents': // the latent scatter's posterior means (issue #15)
+        void this.enqueue(runId, () => this.store.latents.put({ runId, ...event }));
+        break;
       case 'progress':
       case 'finished':
         // The pool's `done` carries a run's outcome (also when a worker dies without 'finished').

@@ -136,6 +136,10 @@ export class Workbench {
   readonly planReplay = this.call('planReplay');
   readonly importDataset = this.call('importDataset');
   readonly listDatasets = this.call('listDatasets');
+  readonly createGridSweep = this.call('createGridSweep');
+  readonly getWorkspace = this.call('getWorkspace');
+  readonly saveWorkspace = this.call('saveWorkspace');
+  readonly getLatents = this.call('getLatents');
   readonly replayRun = this.call('replayRun');
   readonly compareRuns = this.call('compareRuns');
   readonly generateSamples = this.call('generateSamples');

@@ -35,6 +35,8 @@ export const STORE_METHODS = {
   notes: ['get', 'set'],
   tags: ['add', 'remove', 'list'],
   datasets: ['add', 'get', 'list', 'bySha256'],
+  workspaces: ['get', 'set'],
+  latents: ['put', 'steps', 'get'],
 } as const;
 
 type Group = keyof typeof STORE_METHODS;

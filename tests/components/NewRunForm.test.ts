@@ -20,7 +20,12 @@ function setup() {
     listRuns: () => [],
     createRun: (request) =>
       makeRun({ id: 'created-1', name: 'created', status: 'queued', config: request.config as never }),
-    createSweep: (request) => request.values.map((v, i) => makeRun({ id: `sweep-${i}`, name: `seed ${v}` })),
+    createGridSweep: (request) => {
+      let combos: string[] = [''];
+      for (const axis of request.grid)
+        combos = combos.flatMap((c) => axis.values.map((v) => `${c} ${axis.param}=${v}`));
+      return combos.map((c, i) => makeRun({ id: `sweep-${i}`, name: `${request.experiment}${c}`, tags: request.tags }));
+    },
   });
   const store = new RunsStore(transport);
   render(NewRunForm, { props: { runs: store } });
@@ -156,7 +161,7 @@ describe('NewRunForm', () => {
     expect(errorOf('data.testSize')).toBeNull();
   });
 
-  it('starts a sweep with createSweep, asking for an experiment name first', async () => {
+  it('starts a sweep with createGridSweep, asking for an experiment name first', async () => {
     const { field, errorOf, transport, store } = setup();
     await fireEvent.change(field('sweep.param'), { target: { value: 'train.seed' } });
     await fireEvent.input(field('sweep.values'), { target: { value: '0, 1, 2' } });
@@ -165,10 +170,34 @@ describe('NewRunForm', () => {
     await fireEvent.input(field('experiment'), { target: { value: 'seeds' } });
     await fireEvent.click(screen.getByTestId('start-run'));
     await settle();
-    expect(transport.callsOf('createSweep')).toEqual([
-      { config: parseRunConfig({}), experiment: 'seeds', param: 'train.seed', values: [0, 1, 2] },
+    expect(transport.callsOf('createGridSweep')).toEqual([
+      { config: parseRunConfig({}), experiment: 'seeds', grid: [{ param: 'train.seed', values: [0, 1, 2] }] },
     ]);
     expect([...store.selectedIds]).toEqual(['sweep-0', 'sweep-1', 'sweep-2']);
+  });
+
+  it('starts a grid of two parameters x seeds, tags on every run, the count shown before it starts', async () => {
+    const { field, transport } = setup();
+    await fireEvent.change(field('model.kind'), { target: { value: 'beta-vae' } });
+    await fireEvent.change(field('sweep.param'), { target: { value: 'model.beta' } });
+    await fireEvent.input(field('sweep.values'), { target: { value: '1, 4, 16' } });
+    await fireEvent.change(field('sweep.param2'), { target: { value: 'model.latentDim' } });
+    await fireEvent.input(field('sweep.values2'), { target: { value: '2, 10' } });
+    await fireEvent.input(field('sweep.seeds'), { target: { value: '0, 1' } });
+    await fireEvent.input(field('experiment'), { target: { value: 'grid' } });
+    await fireEvent.input(field('tags'), { target: { value: 'study, fmnist' } });
+    await settle();
+    expect(screen.getByTestId('sweep-count').getAttribute('data-runs')).toBe('12');
+    expect(screen.getByTestId('start-run').textContent).toContain('12 runs');
+    await fireEvent.click(screen.getByTestId('start-run'));
+    await settle();
+    const [request] = transport.callsOf('createGridSweep') as { grid: unknown; tags: string[] }[];
+    expect(request.grid).toEqual([
+      { param: 'model.beta', values: [1, 4, 16] },
+      { param: 'model.latentDim', values: [2, 10] },
+      { param: 'train.seed', values: [0, 1] },
+    ]);
+    expect(request.tags).toEqual(['study', 'fmnist']);
   });
 
   it('checks every sweep value against the schema', async () => {
@@ -178,6 +207,6 @@ describe('NewRunForm', () => {
     await fireEvent.input(field('experiment'), { target: { value: 'z' } });
     await fireEvent.click(screen.getByTestId('start-run'));
     expect(errorOf('sweep.values')).toMatch(/^1000: /);
-    expect(transport.callsOf('createSweep')).toHaveLength(0);
+    expect(transport.callsOf('createGridSweep')).toHaveLength(0);
   });
 });

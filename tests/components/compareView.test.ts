@@ -33,6 +33,29 @@ function compareTransport(series: Record<string, Record<string, SeriesBucket[]>>
 const chart = () => screen.getByTestId('metric-chart');
 
 describe('metric chart (data side; jsdom draws no canvas)', () => {
+  it('smooths automatically by point count until the slider is moved', async () => {
+    const transport = compareTransport({
+      seed0: {
+        'train/loss': makeBuckets(Array.from({ length: 100 }, (_, i) => 100 - i)),
+        'test/elbo': makeBuckets([-330, -319.14]),
+      },
+    });
+    const runs = new RunsStore(transport);
+    const series = new SeriesStore(transport);
+    await runs.load();
+    runs.selectOnly(['seed0']);
+    render(MetricChart, { props: { runs, series } });
+    await settle();
+    expect(chart().getAttribute('data-smoothing')).toBe('0.5'); // 100 points: a window of 2
+    await fireEvent.change(screen.getByTestId('metric-select'), { target: { value: 'test/elbo' } });
+    await settle();
+    expect(chart().getAttribute('data-smoothing')).toBe('0'); // an evaluation curve ends on its value
+    expect(screen.getAllByTestId('legend-item')[0].textContent).toContain('-319.14');
+    await fireEvent.input(screen.getByTestId('smoothing-slider'), { target: { value: '0.8' } });
+    expect(chart().getAttribute('data-smoothing')).toBe('0.8');
+    expect((screen.getByTestId('smoothing-auto') as HTMLInputElement).checked).toBe(false);
+  });
+
   it('overlays the selected runs for the default metric and reports what it draws', async () => {
     const transport = compareTransport({
       seed0: { 'train/loss': makeBuckets([150, 120, 110]), 'test/elbo': makeBuckets([-120]) },

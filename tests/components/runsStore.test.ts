@@ -137,7 +137,7 @@ describe('runs store', () => {
     const created = makeRun({ id: 'new', status: 'queued' });
     const { store, transport } = storeWith();
     transport.handlers.createRun = () => created;
-    transport.handlers.createSweep = () => [makeRun({ id: 's1' }), makeRun({ id: 's2' })];
+    transport.handlers.createGridSweep = () => [makeRun({ id: 's1' }), makeRun({ id: 's2' })];
     await store.load();
     store.clearSelection();
     store.toggleSelected('a');
@@ -147,7 +147,11 @@ describe('runs store', () => {
     await store.create({ config: created.config });
     expect([...store.selectedIds]).toEqual(['new']);
     expect(store.focused?.id).toBe('new');
-    await store.createSweep({ config: created.config, experiment: 'e', param: 'train.seed', values: [1, 2] });
+    await store.createSweep({
+      config: created.config,
+      experiment: 'e',
+      grid: [{ param: 'train.seed', values: [1, 2] }],
+    });
     expect([...store.selectedIds]).toEqual(['new', 's1', 's2']);
     expect(store.chartRuns.map((r) => r.id)).toEqual(['new', 's1', 's2']);
   });

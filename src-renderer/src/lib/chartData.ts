@@ -292,6 +292,8 @@ export interface LineSeries {
   color: string;
   points: ChartPoint[];
   band: Band | null;
+  /** Line dash (canvas setLineDash); solid when absent. A dashboard panel tells metrics apart by it. */
+  dash?: number[];
 }
 
 export interface ChartOptions {

@@ -198,7 +198,8 @@ export class MetricChart {
                   : '',
               label: (item: TooltipItem<'line'>) => {
                 const p = item.raw as ChartPoint;
-                const smoothed = this.#view && this.#view.smoothing > 0 ? ` (smoothed ${formatValue(p.y)})` : '';
+                const smoothed =
+                  this.#view && this.#view.smoothing > 0 && p.y !== p.v ? ` (smoothed ${formatValue(p.y)})` : '';
                 return `${item.dataset.label}: ${formatValue(p.v)}${smoothed} · step ${p.step}`;
               },
             },
@@ -221,6 +222,7 @@ export class MetricChart {
       dataset.data = line.points;
       dataset.borderColor = line.color;
       dataset.backgroundColor = line.color;
+      dataset.borderDash = line.dash ?? [];
       dataset.hidden = view.hidden.has(line.id);
       next.set(line.id, dataset);
       datasets.push(dataset);

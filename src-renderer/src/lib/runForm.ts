@@ -67,6 +67,11 @@ export interface RunFormValues {
   tags: string;
   sweepParam: SweepParam | '';
   sweepValues: string;
+  /** A second swept parameter (a grid: every combination with the first). */
+  sweepParam2: SweepParam | '';
+  sweepValues2: string;
+  /** Seeds every combination is repeated with (train.seed as one more grid axis). */
+  sweepSeeds: string;
 }
 
 export function defaultFormValues(): RunFormValues {
@@ -109,6 +114,9 @@ export function defaultFormValues(): RunFormValues {
     tags: '',
     sweepParam: '',
     sweepValues: '',
+    sweepParam2: '',
+    sweepValues2: '',
+    sweepSeeds: '',
   };
 }
 
@@ -150,6 +158,9 @@ export const FORM_FIELDS = [
   'tags',
   'sweep.param',
   'sweep.values',
+  'sweep.param2',
+  'sweep.values2',
+  'sweep.seeds',
 ] as const;
 export type FormField = (typeof FORM_FIELDS)[number];
 export type FieldErrors = Partial<Record<FormField | 'form', string>>;
@@ -163,6 +174,7 @@ export function fieldOf(path: string | undefined): FormField | 'form' {
   let p = path.replace(/^config\./, '');
   if (p === 'values' || p.startsWith('values.')) return 'sweep.values';
   if (p === 'param') return 'sweep.param';
+  if (p === 'grid' || p.startsWith('grid.')) return 'sweep.values';
   while (p) {
     if ((FORM_FIELDS as readonly string[]).includes(p)) return p as FormField;
     const cut = p.lastIndexOf('.');
@@ -267,11 +279,26 @@ export function validateConfig(input: RunConfigInput, errors: FieldErrors, check
 }
 
 export type FormRequest =
-  { kind: 'run'; request: RequestOf<'createRun'> } | { kind: 'sweep'; request: RequestOf<'createSweep'> };
+  | { kind: 'run'; request: RequestOf<'createRun'> }
+  | { kind: 'sweep'; request: RequestOf<'createGridSweep'>; runs: number };
 
-function setPath(config: RunConfig, path: SweepParam, value: number): RunConfig {
-  const [section, field] = path.split('.') as ['model' | 'train', string];
-  return { ...config, [section]: { ...config[section], [field]: value } };
+/** Most runs one grid sweep may start (MAX_GRID_RUNS of the contract). */
+export const MAX_SWEEP_RUNS = 256;
+
+function setPaths(config: RunConfig, values: Record<string, number>): RunConfig {
+  let out = config;
+  for (const [path, value] of Object.entries(values)) {
+    const [section, field] = path.split('.') as ['model' | 'train', string];
+    out = { ...out, [section]: { ...out[section], [field]: value } };
+  }
+  return out;
+}
+
+/** Every combination of the axes' values, the first axis varying slowest (as the service does). */
+function combinations(axes: { param: string; values: number[] }[]): Record<string, number>[] {
+  let out: Record<string, number>[] = [{}];
+  for (const axis of axes) out = out.flatMap((c) => [...new Set(axis.values)].map((v) => ({ ...c, [axis.param]: v })));
+  return out;
 }
 
 /**
@@ -302,26 +329,48 @@ export function buildRequest(
   if (tags.length > 32) errors.tags = 'At most 32 tags';
 
   if (v.sweepParam) {
-    const values = parseList(v.sweepValues, 'sweep.values', errors);
-    if (!errors['sweep.values'] && (!values || values.length === 0))
-      errors['sweep.values'] = 'List the values to sweep, e.g. 1, 4, 16';
-    if (values && values.length > 64) errors['sweep.values'] = 'At most 64 values in one sweep';
+    const axes: { param: SweepParam; values: number[] }[] = [];
+    const axis = (param: SweepParam | '', text: string, field: FormField, example: string) => {
+      if (!param) return;
+      const values = parseList(text, field, errors);
+      if (!errors[field] && (!values || values.length === 0))
+        errors[field] = `List the values to sweep, e.g. ${example}`;
+      if (values && values.length > 64) errors[field] = 'At most 64 values per parameter';
+      if (values && !errors[field]) axes.push({ param, values });
+    };
+    axis(v.sweepParam, v.sweepValues, 'sweep.values', '1, 4, 16');
+    if (v.sweepParam2 && v.sweepParam2 === v.sweepParam) errors['sweep.param2'] = 'Pick a different parameter';
+    else axis(v.sweepParam2, v.sweepValues2, 'sweep.values2', '1, 4, 16');
+    const seedSwept = v.sweepParam === 'train.seed' || v.sweepParam2 === 'train.seed';
+    if (!seedSwept && v.sweepSeeds.trim() !== '') axis('train.seed', v.sweepSeeds, 'sweep.seeds', '0, 1, 2');
     if (!experiment) errors.experiment = 'A sweep needs an experiment name to group its runs';
-    if (v.sweepParam === 'model.beta' && v.kind === 'vae')
-      errors['sweep.param'] = "Sweeping beta needs model kind 'beta-vae' (a plain VAE has beta = 1)";
-    if (config && values && !errors['sweep.values'] && !errors['sweep.param']) {
-      for (const value of values) {
+    const betaSwept = v.sweepParam === 'model.beta' || v.sweepParam2 === 'model.beta';
+    if (betaSwept && v.kind === 'vae') {
+      const field = v.sweepParam === 'model.beta' ? 'sweep.param' : 'sweep.param2';
+      errors[field] = "Sweeping beta needs model kind 'beta-vae' (a plain VAE has beta = 1)";
+    }
+    const combos = combinations(axes);
+    if (combos.length > MAX_SWEEP_RUNS)
+      errors['sweep.values'] = `${combos.length} runs: at most ${MAX_SWEEP_RUNS} in one sweep`;
+    const sweepFields: FormField[] = ['sweep.param', 'sweep.values', 'sweep.param2', 'sweep.values2', 'sweep.seeds'];
+    if (config && check && !sweepFields.some((f) => errors[f])) {
+      for (const combo of combos) {
         const one: FieldErrors = {};
-        if (check) validateConfig(setPath(config, v.sweepParam, value), one, check);
+        validateConfig(setPaths(config, combo), one, check);
         const message = Object.values(one)[0];
         if (message) {
-          errors['sweep.values'] = `${value}: ${message}`;
+          const label = Object.entries(combo)
+            .map(([p, x]) => (axes.length > 1 ? `${p}=${x}` : String(x)))
+            .join(' ');
+          errors['sweep.values'] = `${label}: ${message}`;
           break;
         }
       }
     }
-    if (Object.keys(errors).length > 0 || !config || !values) return { ok: false, errors };
-    return { ok: true, value: { kind: 'sweep', request: { config, experiment, param: v.sweepParam, values } } };
+    if (Object.keys(errors).length > 0 || !config) return { ok: false, errors };
+    const request: RequestOf<'createGridSweep'> = { config, experiment, grid: axes };
+    if (tags.length > 0) request.tags = tags;
+    return { ok: true, value: { kind: 'sweep', request, runs: combos.length } };
   }
 
   if (Object.keys(errors).length > 0 || !config) return { ok: false, errors };

@@ -1,5 +1,6 @@
 // Filtering, sorting and grouping of the runs table. Pure functions over RunSummary[].
 import type { RunStatus, RunSummary } from '@api/contract';
+import { flattenConfig } from './apiConstants';
 import { progressFraction } from './chartData';
 
 export const SORT_KEYS = [
@@ -17,7 +18,8 @@ export const SORT_KEYS = [
   'progress',
   'createdAt',
 ] as const;
-export type SortKey = (typeof SORT_KEYS)[number];
+/** A fixed column, or any final metric ('final:test/kl') or config key ('config:model.beta'). */
+export type SortKey = (typeof SORT_KEYS)[number] | `final:${string}` | `config:${string}`;
 export type SortDir = 1 | -1;
 
 export interface RunFilters {
@@ -87,9 +89,24 @@ function finite(v: number | undefined): number | null {
   return v === undefined || !Number.isFinite(v) ? null : v;
 }
 
+function valueOf(key: SortKey): (r: RunSummary) => string | number | null {
+  if (key.startsWith('final:')) {
+    const metric = key.slice('final:'.length);
+    return (r) => finite(r.final[metric]);
+  }
+  if (key.startsWith('config:')) {
+    const path = key.slice('config:'.length);
+    return (r) => {
+      const v = flattenConfig(r.config)[path];
+      return typeof v === 'number' || typeof v === 'string' ? v : v === undefined ? null : JSON.stringify(v);
+    };
+  }
+  return sortValue[key as (typeof SORT_KEYS)[number]];
+}
+
 /** Sorts by one column; missing values always last; ties broken by newest first, then id. */
 export function sortRuns(runs: readonly RunSummary[], key: SortKey, dir: SortDir): RunSummary[] {
-  const value = sortValue[key];
+  const value = valueOf(key);
   const keyed = runs.map((run) => ({ run, v: value(run) }));
   keyed.sort((a, b) => {
     if (a.v === null || b.v === null) {
@@ -173,4 +190,78 @@ export function pickColor(uses: ReadonlyMap<string, number>): string {
     }
   }
   return best;
+}
+
+/** A column of the runs table after the run's name (which is always shown, in full). */
+export interface ColumnDef {
+  key: SortKey;
+  label: string;
+  title?: string;
+  num?: boolean;
+}
+
+/** The fixed columns, in the order the chooser lists them. */
+export const FIXED_COLUMNS: ColumnDef[] = [
+  { key: 'status', label: 'Status' },
+  { key: 'testElbo', label: 'Test ELBO', title: 'Test ELBO in nats per example (higher is better)', num: true },
+  {
+    key: 'testIwae',
+    label: 'Test IWAE',
+    title: 'Test log-likelihood estimate (IWAE bound, nats; higher is better)',
+    num: true,
+  },
+  { key: 'progress', label: 'Progress' },
+  { key: 'experiment', label: 'Experiment' },
+  { key: 'model', label: 'Model' },
+  { key: 'dataset', label: 'Dataset' },
+  { key: 'beta', label: 'β', title: 'KL weight beta', num: true },
+  { key: 'latentDim', label: 'z', title: 'Latent size', num: true },
+  { key: 'lr', label: 'lr', title: 'Learning rate', num: true },
+  { key: 'seed', label: 'Seed', num: true },
+];
+
+/**
+ * Shown until the user chooses: the two test bounds come right after the status, so that a
+ * narrow window (1,024 px) still shows the name and two metrics before anything scrolls.
+ */
+export const DEFAULT_COLUMNS: SortKey[] = FIXED_COLUMNS.map((c) => c.key);
+
+export function columnDef(key: SortKey): ColumnDef {
+  const fixed = FIXED_COLUMNS.find((c) => c.key === key);
+  if (fixed) return fixed;
+  if (key.startsWith('final:')) return { key, label: key.slice('final:'.length), num: true, title: 'Final value' };
+  const path = key.slice('config:'.length);
+  return { key, label: path, title: `Config ${path}` };
+}
+
+/** What the chooser offers beyond the fixed columns: every final metric and config key of these runs. */
+export function columnChoices(runs: readonly RunSummary[]): { finals: SortKey[]; configs: SortKey[] } {
+  const finals = new Set<string>();
+  const configs = new Set<string>();
+  for (const r of runs) {
+    for (const m of Object.keys(r.final)) finals.add(m);
+    for (const k of Object.keys(flattenConfig(r.config))) configs.add(k);
+  }
+  return {
+    finals: [...finals].sort().map((m) => `final:${m}` as const),
+    configs: [...configs].sort().map((k) => `config:${k}` as const),
+  };
+}
+
+/** The cell text of a final-metric or config column. */
+export function dynamicCell(run: RunSummary, key: SortKey): string {
+  if (key.startsWith('final:')) {
+    const v = run.final[key.slice('final:'.length)];
+    return v === undefined ? '–' : formatCellNumber(v);
+  }
+  const v = flattenConfig(run.config)[key.slice('config:'.length)];
+  if (v === null || v === undefined) return '–';
+  if (Array.isArray(v)) return v.join(', ');
+  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+}
+
+function formatCellNumber(v: number): string {
+  if (!Number.isFinite(v)) return '–';
+  const abs = Math.abs(v);
+  return abs !== 0 && (abs < 1e-3 || abs >= 1e6) ? v.toExponential(2) : String(Number(v.toPrecision(5)));
 }

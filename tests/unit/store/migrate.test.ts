@@ -15,12 +15,14 @@ const TABLES = [
   'datasets',
   'experiments',
   'images',
+  'latents',
   'metric_rollups',
   'metric_series',
   'metrics',
   'notes',
   'runs',
   'tags',
+  'workspaces',
 ];
 
 /** How many migrations the repository has, and the file name the next one would take. */

@@ -4,8 +4,10 @@
 // object, so only its table row re-renders.
 import type { RequestOf, RunDetail, RunSummary, WorkbenchEvent } from '@api/contract';
 import { ACTIVE_STATUSES } from '../apiConstants';
+import { differingKeys, displayName } from '../acrossRuns';
 import type { Transport } from '../transport';
 import {
+  DEFAULT_COLUMNS,
   emptyFilters,
   filterOptions,
   filterRuns,
@@ -27,6 +29,8 @@ const INITIAL_SELECTION = 5;
 export interface ChartRun {
   id: string;
   name: string;
+  /** The name with the config values that tell it apart from the other selected runs, in full. */
+  label: string;
   color: string;
   config: RunSummary['config'];
   /** The run's test set (null until it starts, or for a run recorded before #12). */
@@ -44,6 +48,8 @@ export class RunsStore {
   sortKey = $state<SortKey>('createdAt');
   sortDir = $state<SortDir>(-1);
   groupByExperiment = $state(false);
+  /** The runs table's columns after the name, in order (the column chooser). */
+  columns = $state.raw<SortKey[]>(DEFAULT_COLUMNS);
   loaded = $state(false);
   loadError = $state<string | null>(null);
   /** The last failed action, shown until dismissed. */
@@ -61,6 +67,8 @@ export class RunsStore {
   focused = $derived(
     (this.focusedId !== null ? this.byId.get(this.focusedId) : undefined) ?? this.selectedRuns[0] ?? null,
   );
+  /** Config keys whose values differ among the selected runs (the swept ones, typically). */
+  distinguishingKeys = $derived(differingKeys(this.selectedRuns));
   /** The selected runs as the chart sees them; the same array while nothing it draws has changed. */
   chartRuns = $derived.by(() => this.#stableChartRuns(this.selectedRuns.map((r) => this.#chartRun(r))));
 
@@ -216,6 +224,17 @@ export class RunsStore {
     this.selectedIds = next;
   }
 
+  /** Applies a saved view: colours first (so runs keep theirs), then the selection and columns. */
+  restoreView(view: { colors: Record<string, string>; selectedIds: readonly string[]; columns: SortKey[] }): void {
+    this.colors = new Map([...this.colors, ...Object.entries(view.colors)]);
+    this.selectedIds = new Set();
+    this.setSelected(
+      view.selectedIds.filter((id) => this.byId.has(id)),
+      true,
+    );
+    if (view.columns.length > 0) this.columns = [...view.columns];
+  }
+
   selectOnly(ids: readonly string[]): void {
     this.selectedIds = new Set();
     this.setSelected(ids, true);
@@ -243,6 +262,14 @@ export class RunsStore {
       this.sortDir =
         key === 'name' || key === 'experiment' || key === 'model' || key === 'dataset' || key === 'status' ? 1 : -1;
     }
+  }
+
+  toggleColumn(key: SortKey): void {
+    this.columns = this.columns.includes(key) ? this.columns.filter((k) => k !== key) : [...this.columns, key];
+  }
+
+  resetColumns(): void {
+    this.columns = DEFAULT_COLUMNS;
   }
 
   resetFilters(): void {
@@ -304,8 +331,8 @@ export class RunsStore {
     return run;
   }
 
-  async createSweep(request: RequestOf<'createSweep'>): Promise<RunSummary[]> {
-    const runs = await this.transport.call('createSweep', request);
+  async createSweep(request: RequestOf<'createGridSweep'>): Promise<RunSummary[]> {
+    const runs = await this.transport.call('createGridSweep', request);
     this.#created(runs);
     return runs;
   }
@@ -325,6 +352,7 @@ export class RunsStore {
     return {
       id: r.id,
       name: r.name,
+      label: displayName(r, this.distinguishingKeys),
       color: this.colorOf(r.id),
       config: r.config,
       testSetHash: r.testSetHash ?? null,
@@ -343,6 +371,7 @@ export class RunsStore {
         return (
           p.id === n.id &&
           p.name === n.name &&
+          p.label === n.label &&
           p.color === n.color &&
           p.totalSteps === n.totalSteps &&
           p.startedAt === n.startedAt &&
