@@ -67,12 +67,16 @@ describe('dashboard', () => {
   it('draws every configured panel, each with one line per run and metric and every stored point', async () => {
     const dashboard = page.locator('[data-testid="dashboard"]');
     await dashboard.waitFor();
+    // The default layout for a VAE sweep: ELBO/IWAE, recon, KL, active units, and the KL
+    // decomposition's TC where the runs log it (every Gaussian-posterior run does).
+    const expectedIds = ['elbo', 'recon', 'kl', 'own', ...(stored.get(runs[0].id)!.has('test/tc') ? ['own-nats'] : [])];
     await page.waitForFunction(
-      () => document.querySelector('[data-testid="dashboard"]')?.getAttribute('data-panels') === '4',
+      (n) => document.querySelector('[data-testid="dashboard"]')?.getAttribute('data-panels') === String(n),
+      expectedIds.length,
     );
     const panels = page.locator('[data-testid="dashboard-panel"]');
-    expect(await panels.count()).toBe(4);
-    for (let i = 0; i < 4; i++) await panels.nth(i).scrollIntoViewIfNeeded();
+    expect(await panels.count()).toBe(expectedIds.length);
+    for (let i = 0; i < expectedIds.length; i++) await panels.nth(i).scrollIntoViewIfNeeded();
     await page.waitForFunction(
       () =>
         [...document.querySelectorAll('[data-testid="dashboard-panel"]')].every(
@@ -82,7 +86,7 @@ describe('dashboard', () => {
       { timeout: 30_000 },
     );
     const ids = await panels.evaluateAll((els) => els.map((e) => e.getAttribute('data-panel-id')));
-    expect(ids).toEqual(['elbo', 'recon', 'kl', 'own']);
+    expect(ids).toEqual(expectedIds);
     const attrs = await panels.evaluateAll((els) =>
       els.map((e) => ({
         metrics: e.getAttribute('data-metrics')!.split(','),
@@ -109,17 +113,25 @@ describe('dashboard', () => {
   });
 
   it('adds a panel of a per-dimension family from the search box', async () => {
+    // Counted before the click: the panel may be added before the next line runs.
+    const before = await page.locator('[data-testid="dashboard-panel"]').count();
     await page.locator('[data-testid="metric-search"]').fill('test kl_dim');
     const result = page.locator('[data-testid="metric-result"][data-metric="test/kl_dim/*"]');
     await result.click();
     const panels = page.locator('[data-testid="dashboard-panel"]');
-    await page.waitForFunction(() => document.querySelectorAll('[data-testid="dashboard-panel"]').length === 5);
-    const added = panels.nth(4);
+    await page.waitForFunction(
+      (n) => document.querySelectorAll('[data-testid="dashboard-panel"]').length === n,
+      before + 1,
+    );
+    const added = panels.nth(before);
     await added.scrollIntoViewIfNeeded();
-    await page.waitForFunction((n) => {
-      const p = document.querySelectorAll('[data-testid="dashboard-panel"]')[4];
-      return p?.getAttribute('data-drawn') === 'true' && p.getAttribute('data-series') === String(n);
-    }, runs.length * LATENT);
+    await page.waitForFunction(
+      ([at, n]) => {
+        const p = document.querySelectorAll('[data-testid="dashboard-panel"]')[at];
+        return p?.getAttribute('data-drawn') === 'true' && p.getAttribute('data-series') === String(n);
+      },
+      [before, runs.length * LATENT] as const,
+    );
     expect(await added.getAttribute('data-points')).toBe(String(runs.length * LATENT * EPOCHS));
     await page.locator('[data-testid="metric-search"]').fill('');
   });
@@ -199,7 +211,12 @@ describe('ELBO gap', () => {
       })),
     );
     for (const p of drawn) {
-      const elbo = points(p.runId, 'test/elbo').find((b) => b.step === p.step)!.last;
+      // The ELBO on the IWAE subset's images where the run logs it (the gap's images), else test/elbo.
+      const subset = stored
+        .get(p.runId)!
+        .get('test/elbo_iwae_subset')
+        ?.find((b) => b.step === p.step)?.last;
+      const elbo = subset ?? points(p.runId, 'test/elbo').find((b) => b.step === p.step)!.last;
       const iwae = points(p.runId, 'test/iwae').find((b) => b.step === p.step)!.last;
       expect(p.elbo).toBe(elbo);
       expect(p.iwae).toBe(iwae);
@@ -208,6 +225,7 @@ describe('ELBO gap', () => {
         .get('test/gap')
         ?.find((b) => b.step === p.step)?.last;
       expect(p.gap).toBeCloseTo(storedGap ?? iwae - elbo, 9);
+      expect(p.gap).toBeCloseTo(iwae - elbo, 5); // test/gap = test/iwae - test/elbo_iwae_subset
     }
     await view.screenshot({ path: join(ARTIFACTS, 'views-elbo-gap.png') });
   });
