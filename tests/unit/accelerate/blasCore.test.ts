@@ -7,12 +7,17 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { coreTypeFor, cpuFlags, FALLBACK_CORES, tryCore } from '../../../src-main/training/accelerate/blasCore';
 import { loadSgemmAddon } from '../../../src-main/training/accelerate';
+import { requirement } from '../../helpers/requirements';
 
 const AVX512 = new Set(['sse3', 'avx', 'avx2', 'fma', 'avx512f', 'avx512bw', 'avx512vl', 'avx512dq', 'avx512cd']);
 const AVX2 = new Set(['sse3', 'avx', 'avx2', 'fma']);
 const SSE = new Set(['sse3', 'ssse3', 'sse4_2']);
 const ROOT = join(import.meta.dirname, '..', '..', '..');
-const available = loadSgemmAddon().addon !== null && typeof loadSgemmAddon().addon?.coreName === 'function';
+const available = requirement(
+  import.meta.filename,
+  loadSgemmAddon().addon !== null && typeof loadSgemmAddon().addon?.coreName === 'function',
+  'the native sgemm addon is not built (it needs a BLAS: apt-get install libopenblas-dev, then npm rebuild vae-workbench-sgemm)',
+).ok;
 
 describe('OpenBLAS core choice', () => {
   it('asks for SkylakeX (AVX-512) or Haswell (AVX2) only in place of a fallback core', () => {

@@ -6,9 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../../src-main/training/backend';
 import { activeMatMulKernels, loadSgemmAddon } from '../../../src-main/training/accelerate';
+import { requirement } from '../../helpers/requirements';
 
 const addon = loadSgemmAddon().addon;
-const available = addon !== null && typeof addon.conv === 'function';
+const available = requirement(
+  import.meta.filename,
+  addon !== null && typeof addon.conv === 'function',
+  'the native sgemm addon is not built (it needs a BLAS: apt-get install libopenblas-dev, then npm rebuild vae-workbench-sgemm)',
+).ok;
 let previous = '';
 
 beforeAll(async () => {

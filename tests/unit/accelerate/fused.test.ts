@@ -18,9 +18,14 @@ import { fusedOps } from '../../../src-main/models/fusedOps';
 import { initBackend } from '../../../src-main/training/backend';
 import { createAdam, FUSED_KERNELS, loadSgemmAddon } from '../../../src-main/training/accelerate';
 import { trainStep } from '../../../src-main/training/step';
+import { requirement } from '../../helpers/requirements';
 
 const addon = loadSgemmAddon().addon;
-const available = addon !== null && typeof addon.fused === 'function';
+const available = requirement(
+  import.meta.filename,
+  addon !== null && typeof addon.fused === 'function',
+  'the native sgemm addon is not built (it needs a BLAS: apt-get install libopenblas-dev, then npm rebuild vae-workbench-sgemm)',
+).ok;
 const saved = process.env.VAE_WORKBENCH_FUSED;
 
 afterEach(() => {

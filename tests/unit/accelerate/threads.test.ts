@@ -6,8 +6,14 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { blasThreadsPolicy } from '../../../src-main/training/backend';
 import { loadSgemmAddon } from '../../../src-main/training/accelerate';
+import { requirement } from '../../helpers/requirements';
 
 const addon = loadSgemmAddon().addon;
+requirement(
+  import.meta.filename,
+  addon !== null,
+  'the native sgemm addon is not built (it needs a BLAS: apt-get install libopenblas-dev, then npm rebuild vae-workbench-sgemm)',
+);
 const saved = process.env.VAE_WORKBENCH_BLAS_THREADS;
 afterEach(() => {
   if (saved === undefined) delete process.env.VAE_WORKBENCH_BLAS_THREADS;

@@ -9,6 +9,7 @@ import { mnistDataFolder } from '../../../src-main/data/mnistData';
 import { CONTROL, type TrainerEvent } from '../../../src-main/training/events';
 import { evalTestSet, loadRunDataset } from '../../../src-main/training/runData';
 import { train } from '../../../src-main/training/trainer';
+import { requirement } from '../../helpers/requirements';
 
 type Started = Extract<TrainerEvent, { type: 'started' }>;
 
@@ -32,6 +33,11 @@ async function record(cfg: ReturnType<typeof config>) {
 }
 
 const FASHION = '/usr/share/datasets/fashion-mnist';
+const fashion = requirement(
+  import.meta.filename,
+  existsSync(join(FASHION, 't10k-images-idx3-ubyte.gz')),
+  `Fashion-MNIST is not in ${FASHION} (apt-get install dataset-fashion-mnist)`,
+);
 
 describe('evaluation sets that do not move', () => {
   it('mnist is MNIST: 60,000 + 10,000 with the official class counts', async () => {
@@ -47,7 +53,7 @@ describe('evaluation sets that do not move', () => {
     ['mnist', () => mnistDataFolder()],
     ['fashion-mnist', () => FASHION],
   ] as const) {
-    it.skipIf(name === 'fashion-mnist' && !existsSync(FASHION))(
+    it.skipIf(name === 'fashion-mnist' && !fashion.ok)(
       `${name} with testSize 1,000 evaluates exactly t10k's first 1,000 images, whatever train.seed`,
       async () => {
         const dir = folder();
