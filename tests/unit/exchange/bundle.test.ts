@@ -157,8 +157,12 @@ describe('bundle container', () => {
     const rezipped = fresh('rezipped.zip');
     writeFileSync(rezipped, plain);
     expect(unpackBundle(rezipped, staging).manifest.run.id).toBe('abcd1234');
-    const flipped = new Uint8Array(plain);
-    flipped[plain.indexOf(0x7b)] ^= 0x01; // a byte of config.json's content: a hash or inflate failure
+    // Stored, not deflated, so the flipped byte is certainly inside config.json's content (the first
+    // '{' of a deflated zip may fall in a header field no hash covers): its sha256 no longer matches.
+    const flipped = zipSync(files, { level: 0 });
+    const at = Buffer.from(flipped).indexOf(Buffer.from(readFileSync(join(folder, 'config.json'))));
+    expect(at).toBeGreaterThan(0);
+    flipped[at + 1] ^= 0x01;
     const bad = fresh('rezipped-bad.zip');
     writeFileSync(bad, flipped);
     expect(() => unpackBundle(bad, staging)).toThrow(BundleError);
