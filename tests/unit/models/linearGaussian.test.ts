@@ -8,70 +8,12 @@ import { ModelConfigSchema } from '../../../src-main/api/config';
 import { initBackend } from '../../../src-main/training/backend';
 import { gaussianLogLikelihood, logNormalDiag, sampleDiagGaussian } from '../../../src-main/models/distributions';
 import { createLikelihood } from '../../../src-main/models/likelihood';
-import { standardNormalValues } from '../../../src-main/models/noise';
 import type { LossOptions } from '../../../src-main/models/types';
 import { Vae } from '../../../src-main/models/vae';
+import { standardNormalValues } from '../../../src-main/models/noise';
+import { A, B, D, exactLogMarginal, L, S, SIGMA, W, sampleData } from './linearGaussianFixture';
 
-const D = 6;
-const L = 3;
-const SIGMA = 0.5;
-const SCALES = [2, 1, 0.5]; // column norms of W (columns orthogonal, so the exact posterior is diagonal)
 const N_EXAMPLES = 40;
-
-/** W = Q diag(SCALES) with Q (D x L) orthonormal columns (Gram-Schmidt of a seeded Gaussian matrix). */
-function makeW(): number[][] {
-  const g = standardNormalValues(D * L, 11);
-  const cols: number[][] = [];
-  for (let j = 0; j < L; j++) {
-    let v = Array.from({ length: D }, (_, i) => g[i * L + j]);
-    for (const c of cols) {
-      const dot = v.reduce((s, vi, i) => s + vi * c[i], 0);
-      v = v.map((vi, i) => vi - dot * c[i]);
-    }
-    const norm = Math.hypot(...v);
-    cols.push(v.map((vi) => vi / norm));
-  }
-  return Array.from({ length: D }, (_, i) => cols.map((c, j) => c[i] * SCALES[j]));
-}
-
-const W = makeW();
-const B = Array.from(standardNormalValues(D, 12), (v) => 0.5 * v);
-/** Exact posterior variances S = (I + W^T W / sigma^2)^-1, diagonal since W^T W = diag(SCALES^2). */
-const S = SCALES.map((s) => 1 / (1 + (s * s) / (SIGMA * SIGMA)));
-/** Exact posterior mean A (x - b) with A = S W^T / sigma^2 (L x D). */
-const A = Array.from({ length: L }, (_, j) => Array.from({ length: D }, (_, i) => (S[j] * W[i][j]) / (SIGMA * SIGMA)));
-
-/** Examples drawn from the model: x = W z + b + sigma eps. */
-function sampleData(n: number, seed: number): number[][] {
-  const z = standardNormalValues(n * L, seed);
-  const e = standardNormalValues(n * D, seed + 1);
-  return Array.from({ length: n }, (_, r) =>
-    Array.from({ length: D }, (_, i) => W[i].reduce((s, w, j) => s + w * z[r * L + j], B[i]) + SIGMA * e[r * D + i]),
-  );
-}
-
-/** log N(x; b, W W^T + sigma^2 I) in float64, by Cholesky. */
-function exactLogMarginal(x: number[]): number {
-  const C = Array.from({ length: D }, (_, i) =>
-    Array.from({ length: D }, (_, k) => W[i].reduce((s, w, j) => s + w * W[k][j], i === k ? SIGMA * SIGMA : 0)),
-  );
-  const chol = Array.from({ length: D }, () => new Array<number>(D).fill(0));
-  for (let i = 0; i < D; i++) {
-    for (let k = 0; k <= i; k++) {
-      let s = C[i][k];
-      for (let m = 0; m < k; m++) s -= chol[i][m] * chol[k][m];
-      chol[i][k] = i === k ? Math.sqrt(s) : s / chol[k][k];
-    }
-  }
-  const y = new Array<number>(D);
-  for (let i = 0; i < D; i++) {
-    let s = x[i] - B[i];
-    for (let m = 0; m < i; m++) s -= chol[i][m] * y[m];
-    y[i] = s / chol[i][i];
-  }
-  const logDet = 2 * chol.reduce((s, row, i) => s + Math.log(row[i]), 0);
-  return -0.5 * (D * Math.log(2 * Math.PI) + logDet + y.reduce((s, v) => s + v * v, 0));
-}
 
 /** A linear encoder x -> [mu | logVar]: mu = M x + c, logVar = v (constant). */
 function linearEncoder(M: number[][], c: number[], logVar: number[]): tf.Sequential {

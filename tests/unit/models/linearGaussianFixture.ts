@@ -6,7 +6,7 @@ import { standardNormalValues } from '../../../src-main/models/noise';
 export const D = 6;
 export const L = 3;
 export const SIGMA = 0.5;
-const SCALES = [2, 1, 0.5];
+export const SCALES = [2, 1, 0.5];
 
 function makeW(): number[][] {
   const g = standardNormalValues(D * L, 11);
@@ -25,8 +25,12 @@ function makeW(): number[][] {
 
 export const W = makeW();
 export const B = Array.from(standardNormalValues(D, 12), (v) => 0.5 * v);
-const S = SCALES.map((s) => 1 / (1 + (s * s) / (SIGMA * SIGMA)));
-const A = Array.from({ length: L }, (_, j) => Array.from({ length: D }, (_, i) => (S[j] * W[i][j]) / (SIGMA * SIGMA)));
+/** Exact posterior variances S = (I + W^T W / sigma^2)^-1 (diagonal). */
+export const S = SCALES.map((s) => 1 / (1 + (s * s) / (SIGMA * SIGMA)));
+/** Exact posterior mean A (x - b) with A = S W^T / sigma^2 (L x D). */
+export const A = Array.from({ length: L }, (_, j) =>
+  Array.from({ length: D }, (_, i) => (S[j] * W[i][j]) / (SIGMA * SIGMA)),
+);
 
 export function sampleData(n: number, seed: number): number[][] {
   const z = standardNormalValues(n * L, seed);
