@@ -17,7 +17,13 @@
 //   node --import tsx bench/profile.ts '{"architecture":"mlp","steps":20}'
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { loadSgemmAddon, planMatMul, type SgemmAddon } from '../src-main/training/accelerate';
+import {
+  fusedMlpStepApplies,
+  fusedStepProducts,
+  loadSgemmAddon,
+  planMatMul,
+  type SgemmAddon,
+} from '../src-main/training/accelerate';
 import type { GemmShape, KernelTime, StepProfile } from './profileFormat';
 import { setupBench, type TrainBenchOptions } from './train';
 
@@ -175,8 +181,12 @@ export function sgemmCeiling(addon: SgemmAddon, shapes: GemmShape[], stepMs: num
 export async function profileStep(options: TrainBenchOptions): Promise<StepProfile> {
   const steps = options.steps;
   const warmup = options.warmup ?? 5;
-  const { info, config, batchSize, step, model, optimizer } = await setupBench(options);
+  const { info, config, batchSize, step, model, optimizer, lossOptions } = await setupBench(options);
   const addon = info.accelerator === 'native-sgemm' ? loadSgemmAddon().addon : null;
+  // The whole-step path (accelerate/mlpStep.ts) calls sgemm and the fused chains directly, not
+  // through tfjs kernels: its products come from the step itself, and its native time is not
+  // inside any kernel's.
+  const fusedStep = fusedMlpStepApplies(model, optimizer, lossOptions(0));
   let i = 0;
   for (; i < warmup; i++) step(i);
   // Unprofiled steps first: the reference wall time.
@@ -206,13 +216,19 @@ export async function profileStep(options: TrainBenchOptions): Promise<StepProfi
   kernels.uninstall();
   copies.uninstall();
   const stats = addon?.stats?.() ?? { gemmNs: 0, gemmFlops: 0, gemmCalls: 0, elementwiseNs: 0, elementwiseCalls: 0 };
-  model.dispose();
-  optimizer.dispose();
   const per = (ms: number) => round(ms / steps);
   const list: KernelTime[] = [...kernels.exclusive.entries()]
     .map(([name, t]) => ({ name, calls: round(t.calls / steps, 1), ms: per(t.ms) }))
     .sort((a, b) => b.ms - a.ms);
+  if (fusedStep)
+    for (const p of fusedStepProducts(model, batchSize) ?? []) {
+      const key = `1:${p.m}:${p.n}:${p.k}:${p.transposeA}:${p.transposeB}`;
+      const shape = shapes.get(key) ?? { batch: 1, ...p, count: 0 };
+      shape.count += steps;
+      shapes.set(key, shape);
+    }
   const sgemmMs = stats.gemmNs / 1e6 / steps;
+  const nativeElementwiseMs = stats.elementwiseNs / 1e6 / steps;
   const matmulMs = list
     .filter((k) => k.name === 'BatchMatMul' || k.name === '_FusedMatMul')
     .reduce((a, k) => a + k.ms, 0);
@@ -221,6 +237,11 @@ export async function profileStep(options: TrainBenchOptions): Promise<StepProfi
   const stepMs = median(plain);
   const flopsPerStep = stats.gemmFlops / steps;
   const shapeList = [...shapes.values()].map((s) => ({ ...s, count: round(s.count / steps, 2) }));
+  model.dispose();
+  optimizer.dispose();
+  // Native work outside kernels (the fused step's products and chains, and the fused Adam, which
+  // runs inside applyGradients but in no kernel) is its own line, not "outside kernels".
+  const directNativeMs = fusedStep ? sgemmMs + nativeElementwiseMs : 0;
   return {
     architecture: config.architecture,
     backend: info.name,
@@ -228,16 +249,17 @@ export async function profileStep(options: TrainBenchOptions): Promise<StepProfi
     ...(info.acceleratorDetail ? { acceleratorDetail: info.acceleratorDetail } : {}),
     batchSize,
     steps,
+    fusedStep,
     stepMs: round(stepMs),
     profiledStepMs: round(profiledStepMs),
     breakdown: {
       sgemmMs: round(sgemmMs),
-      matmulKernelMs: round(Math.max(0, matmulMs - sgemmMs)),
+      matmulKernelMs: round(fusedStep ? matmulMs : Math.max(0, matmulMs - sgemmMs)),
       otherKernelsMs: round(kernelMs - matmulMs),
-      nativeElementwiseMs: round(stats.elementwiseNs / 1e6 / steps),
+      nativeElementwiseMs: round(nativeElementwiseMs),
       optimizerMs: per(optimizerMs),
       copiesMs: per(copies.tally.ms),
-      outsideKernelsMs: round(profiledStepMs - kernelMs - copies.tally.ms / steps),
+      outsideKernelsMs: round(profiledStepMs - kernelMs - copies.tally.ms / steps - directNativeMs),
     },
     kernelCallsPerStep: round(
       list.reduce((a, k) => a + k.calls, 0),

@@ -28,6 +28,8 @@ export interface StepProfile {
   acceleratorDetail?: string;
   batchSize: number;
   steps: number;
+  /** The whole step ran as one native pass (accelerate/mlpStep.ts), not as tfjs kernels. */
+  fusedStep?: boolean;
   /** Median wall time of a step without the profiler's wrappers. */
   stepMs: number;
   /** Mean wall time of a profiled step (the wrappers add a little). */
@@ -80,13 +82,21 @@ export function formatProfile(p: StepProfile): string {
   out.push(
     `profile: ${p.architecture} VAE, batch ${p.batchSize}, ${p.backend}+${p.accelerator}; ${p.acceleratorDetail ?? ''}`,
   );
-  out.push(`  step ${f(p.stepMs)} ms (profiled ${f(p.profiledStepMs)} ms), ${p.kernelCallsPerStep} kernel calls/step`);
+  out.push(
+    `  step ${f(p.stepMs)} ms (profiled ${f(p.profiledStepMs)} ms), ${p.kernelCallsPerStep} kernel calls/step${p.fusedStep ? ' (the whole step fused: products and chains called directly, not as kernels)' : ''}`,
+  );
   const b = p.breakdown;
   out.push(`  sgemm (inside BLAS)          ${f(b.sgemmMs).padStart(7)} ms ${pct(b.sgemmMs)}`);
   out.push(`  matmul kernels outside BLAS  ${f(b.matmulKernelMs).padStart(7)} ms ${pct(b.matmulKernelMs)}`);
-  out.push(
-    `  other kernels                ${f(b.otherKernelsMs).padStart(7)} ms ${pct(b.otherKernelsMs)}  (native element-wise ${f(b.nativeElementwiseMs)} ms)`,
-  );
+  if (p.fusedStep) {
+    out.push(`  other kernels                ${f(b.otherKernelsMs).padStart(7)} ms ${pct(b.otherKernelsMs)}`);
+    out.push(
+      `  native element-wise, direct  ${f(b.nativeElementwiseMs).padStart(7)} ms ${pct(b.nativeElementwiseMs)}  (the fused chains, column sums and Adam)`,
+    );
+  } else
+    out.push(
+      `  other kernels                ${f(b.otherKernelsMs).padStart(7)} ms ${pct(b.otherKernelsMs)}  (native element-wise ${f(b.nativeElementwiseMs)} ms)`,
+    );
   out.push(`  of all: optimizer update     ${f(b.optimizerMs).padStart(7)} ms ${pct(b.optimizerMs)}`);
   out.push(`  copies in/out of the heap    ${f(b.copiesMs).padStart(7)} ms ${pct(b.copiesMs)}`);
   out.push(`  outside kernels (engine, JS) ${f(b.outsideKernelsMs).padStart(7)} ms ${pct(b.outsideKernelsMs)}`);

@@ -99,7 +99,7 @@ export async function setupBench(options: TrainBenchOptions) {
   });
   const step = (i: number): number[] =>
     trainStep(model, optimizer, variables, batches[i % batches.length], batchSize, lossOptions(i));
-  return { info, config, model, optimizer, batchSize, step };
+  return { info, config, model, optimizer, batchSize, step, lossOptions };
 }
 
 export async function trainBench(options: TrainBenchOptions): Promise<TrainBenchResult> {

@@ -2,13 +2,16 @@
 // update, read back in a single transfer. The trainer and the benchmark both run exactly this.
 import * as tf from '@tensorflow/tfjs';
 import type { LossOptions, VaeModel } from '../models/types';
-import { fusedGradientSquares } from './accelerate';
+import { fusedGradientSquares, fusedMlpStep } from './accelerate';
 
 /**
  * Returns [loss, elbo, recon, kl, gradNorm, ...klPerLayer, ...klPerDim] for the batch `pixels`
  * ([count, D] in [0,1]); one GPU/wasm-to-JS sync per step.
  */
 export function trainStep(...args: StepArgs): number[] {
+  // The ReLU MLP VAE on wasm + native sgemm: the whole step in one native pass (accelerate/mlpStep.ts).
+  const fused = fusedMlpStep(...args);
+  if (fused !== null) return fused;
   const packed = stepTensor(...args);
   const values = Array.from(packed.dataSync());
   packed.dispose();
@@ -17,6 +20,8 @@ export function trainStep(...args: StepArgs): number[] {
 
 /** The same step, read back asynchronously: the webgpu backend has no synchronous read in Node. */
 export async function trainStepAsync(...args: StepArgs): Promise<number[]> {
+  const fused = fusedMlpStep(...args);
+  if (fused !== null) return fused;
   const packed = stepTensor(...args);
   try {
     return Array.from(await packed.data());

@@ -27,10 +27,13 @@ const available = requirement(
   'the native sgemm addon is not built (it needs a BLAS: apt-get install libopenblas-dev, then npm rebuild vae-workbench-sgemm)',
 ).ok;
 const saved = process.env.VAE_WORKBENCH_FUSED;
+const savedStep = process.env.VAE_WORKBENCH_FUSED_STEP;
 
 afterEach(() => {
   if (saved === undefined) delete process.env.VAE_WORKBENCH_FUSED;
   else process.env.VAE_WORKBENCH_FUSED = saved;
+  if (savedStep === undefined) delete process.env.VAE_WORKBENCH_FUSED_STEP;
+  else process.env.VAE_WORKBENCH_FUSED_STEP = savedStep;
 });
 
 function relativeError(actual: tf.Tensor, expected: tf.Tensor): number {
@@ -151,6 +154,8 @@ describe.skipIf(!available)('fused element-wise chains match the unfused tfjs op
     const pixels = new Float32Array(64 * 784).map((_, i) => ((i * 7919) % 13 < 2 ? 1 : 0));
     const options = { klWeight: 1, freeBits: 0, capacity: null, objective: 'elbo' as const, samples: 1, seed: 5 };
     const fusedNames = new Set<string>(Object.values(FUSED_KERNELS));
+    // The tfjs step with and without the chains (the whole-step path, mlpStep.ts, has its own test).
+    process.env.VAE_WORKBENCH_FUSED_STEP = 'off';
     const train = async (fused: boolean) => {
       process.env.VAE_WORKBENCH_FUSED = fused ? 'on' : 'off';
       const model = createModel(config, [28, 28, 1], 3);
