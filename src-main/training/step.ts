@@ -30,7 +30,8 @@ export async function trainStepAsync(...args: StepArgs): Promise<number[]> {
   }
 }
 
-type StepArgs = [
+/** What one step takes: the model, its optimizer and variables, a batch of `count` examples, the loss options. */
+export type StepArgs = [
   model: VaeModel,
   optimizer: tf.Optimizer,
   variables: tf.Variable[],

@@ -20,6 +20,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { LossOptions, VaeModel } from '../../models/types';
+import type { StepArgs } from '../step';
 import { standardNormalValues, deriveSeed } from '../../models/noise';
 import { loadSgemmAddon, type SgemmAddon } from './addon';
 import { FusedAdamOptimizer } from './adam';
@@ -167,14 +168,7 @@ export function fusedStepProducts(
  * One step of the fused path: returns trainStep's vector [loss, elbo, recon, kl, gradNorm, klLayer,
  * ...klPerDim] after Adam updated the variables, or null (having changed nothing) when it does not apply.
  */
-export function fusedMlpStep(
-  model: VaeModel,
-  optimizer: tf.Optimizer,
-  variables: tf.Variable[],
-  pixels: Float32Array,
-  count: number,
-  options: LossOptions,
-): number[] | null {
+export function fusedMlpStep(...[model, optimizer, variables, pixels, count, options]: StepArgs): number[] | null {
   if (!fusedMlpStepApplies(model, optimizer, options)) return null;
   const plan = planFor(model)!;
   const addon = addonForStep()!;

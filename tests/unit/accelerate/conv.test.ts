@@ -14,6 +14,7 @@ import {
 } from '../../../src-main/training/accelerate';
 import { installConvKernels } from '../../../src-main/training/accelerate/conv';
 import { trainStep } from '../../../src-main/training/step';
+import { relativeError } from '../../helpers/numeric';
 
 let previous = '';
 
@@ -35,16 +36,6 @@ function randomValues(n: number, seed: number): Float32Array {
     values[i] = s / 2 ** 31 - 1;
   }
   return values;
-}
-
-function relativeError(actual: Float32Array, expected: Float32Array): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  return diff / Math.max(scale, 1e-30);
 }
 
 interface Case {

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../../src-main/training/backend';
 import { activeMatMulKernels, loadSgemmAddon } from '../../../src-main/training/accelerate';
 import { requirement } from '../../helpers/requirements';
+import { relativeError } from '../../helpers/numeric';
 
 const addon = loadSgemmAddon().addon;
 const available = requirement(
@@ -32,17 +33,6 @@ function values(n: number, seed: number): Float32Array {
     out[i] = s / 2 ** 31 - 1;
   }
   return out;
-}
-
-function relativeError(actual: Float32Array, expected: Float32Array): number {
-  expect(actual.length).toBe(expected.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  return diff / Math.max(scale, 1e-30);
 }
 
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);

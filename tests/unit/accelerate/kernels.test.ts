@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../../src-main/training/backend';
 import { installMatMulKernels, loadSgemmAddon, type Accelerator } from '../../../src-main/training/accelerate';
 import { requirement } from '../../helpers/requirements';
+import { relativeError } from '../../helpers/numeric';
 
 const addon = loadSgemmAddon().addon;
 // The native kernel runs wherever the addon was built (here: OpenBLAS from libopenblas-dev). It is
@@ -20,19 +21,6 @@ const available = requirement(
 let seed = 1;
 function random(shape: number[]): tf.Tensor {
   return tf.randomUniform(shape, -1, 1, 'float32', seed++);
-}
-
-function relativeError(
-  actual: Float32Array | Int32Array | Uint8Array,
-  expected: Float32Array | Int32Array | Uint8Array,
-): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  return diff / Math.max(scale, 1e-30);
 }
 
 /**

@@ -12,6 +12,7 @@ import { initBackend } from '../../../src-main/training/backend';
 import { createAdam, fusedMlpStepApplies, loadSgemmAddon } from '../../../src-main/training/accelerate';
 import { trainStep } from '../../../src-main/training/step';
 import { requirement } from '../../helpers/requirements';
+import { relativeError } from '../../helpers/numeric';
 
 const addon = loadSgemmAddon().addon;
 const available = requirement(
@@ -61,18 +62,6 @@ async function train(
   return { values, weights, kernels };
 }
 
-/** max |a - b| / max |b| over the entries. */
-function relative(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / Math.max(scale, 1e-30);
-}
-
 describe.skipIf(!available)('the whole-step native path matches the tfjs step', () => {
   beforeAll(async () => {
     await initBackend('wasm', { accelerator: 'native-sgemm' });
@@ -113,11 +102,11 @@ describe.skipIf(!available)('the whole-step native path matches the tfjs step', 
             `step ${step} figure ${i}`,
           ).toBeLessThan(1e-5);
         expect(
-          relative(fused.values[step].slice(6), plain.values[step].slice(6)),
+          relativeError(fused.values[step].slice(6), plain.values[step].slice(6)),
           `step ${step} KL per dim`,
         ).toBeLessThan(1e-5);
       }
-      fused.weights.forEach((w, i) => expect(relative(w, plain.weights[i]), `weight ${i}`).toBeLessThan(1e-5));
+      fused.weights.forEach((w, i) => expect(relativeError(w, plain.weights[i]), `weight ${i}`).toBeLessThan(1e-5));
       // The tfjs step runs well over a hundred kernels; this path only Adam's two beta-power updates.
       expect(plain.kernels / 5).toBeGreaterThan(100);
       expect(fused.kernels / 5).toBeLessThanOrEqual(4);
