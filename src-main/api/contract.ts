@@ -47,6 +47,12 @@ export interface RunRecord {
   totalSteps: number | null;
   error: string | null;
   replayOf: string | null;
+  /**
+   * Why the backend is the one it is, as the trainer said at the run's last start: backends 'auto'
+   * skipped and why (no GPU driver, a software adapter, a missing kernel), the webgpu calibration's
+   * figures, the BLAS threads. Empty before the run starts (and for runs from before 0005).
+   */
+  backendNotes: string[];
 }
 
 export interface RunSummary extends RunRecord {

@@ -89,6 +89,7 @@ export interface ImportedRun {
   tags: string[];
   totalSteps?: number;
   backend?: string;
+  backendNotes?: string[];
   datasetHash?: string;
   testSetHash?: string;
   notes: string;
@@ -122,6 +123,7 @@ function importRun(
       });
       store.runs.setInfo(created.id, {
         backend: run.backend,
+        backendNotes: run.backendNotes,
         datasetHash: run.datasetHash,
         testSetHash: run.testSetHash,
       });

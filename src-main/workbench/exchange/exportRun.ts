@@ -13,8 +13,12 @@ export interface ExportOptions {
   out: string;
 }
 
-/** What run.json holds: the run's record without its config (config.json), with its note and image index. */
-export type BundleRunRecord = Omit<RunRecord, 'config'> & {
+/**
+ * What run.json holds: the run's record without its config (config.json), with its note and image
+ * index. backendNotes is optional: bundles written before the notes were stored lack it.
+ */
+export type BundleRunRecord = Omit<RunRecord, 'config' | 'backendNotes'> & {
+  backendNotes?: string[];
   notes: string;
   images: { path: string; kind: ImageKind; step: number; epoch: number; width: number; height: number }[];
 };
@@ -24,7 +28,7 @@ const README = `VAE Workbench run bundle
 manifest.json      format, app version, run, data set hash, backend, checkpoint, and the size and
                    sha256 of every other file (manifest.sha256 holds the manifest's own sha256)
 config.json        the run config (model, data, train, eval)
-run.json           status, name, experiment, tags, notes, timestamps, and the image index
+run.json           status, name, experiment, tags, notes, backend notes, timestamps, and the image index
 metrics.csv        every logged point: name, step, epoch, value, wall_time (ms since 1970)
 images/*.png       the image grids logged at each evaluation (samples, reconstructions, traversal)
 checkpoint.safetensors   weights and Adam state (safetensors), to continue training after import

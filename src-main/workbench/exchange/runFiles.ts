@@ -140,6 +140,7 @@ export function importStagedRun(
       tags: record.tags,
       totalSteps: record.totalSteps ?? undefined,
       backend: record.backend ?? manifest.backend ?? undefined,
+      backendNotes: record.backendNotes ?? [],
       datasetHash: record.datasetHash ?? manifest.dataset?.hash ?? undefined,
       testSetHash: record.testSetHash ?? undefined,
       notes: record.notes ? `${record.notes}\n\n${provenance}` : provenance,

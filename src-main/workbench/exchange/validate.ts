@@ -70,6 +70,8 @@ export const RunRecordSchema = z
     testSetHash: hex64.nullable().optional(),
     datasetNote: text(1000).nullable().optional(),
     backend: text(100).nullable(),
+    // Bundles written before the notes were stored (migration 0005) have none.
+    backendNotes: z.array(text(2000)).max(64).optional(),
     appVersion: text(64),
     createdAt: time,
     startedAt: time.nullable(),

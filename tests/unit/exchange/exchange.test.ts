@@ -10,6 +10,7 @@ import { ApiError, type RunSummary } from '../../../src-main/api/contract';
 import { decodeCheckpoint } from '../../../src-main/training/checkpoint';
 import { Workbench } from '../../../src-main/workbench/service';
 import { modelFromCheckpoint, ensureBackend, filesIOHandler } from '../../../src-main/training/checkpointModel';
+import { writeBigBundle } from '../../helpers/bigBundle';
 
 const config: RunConfigInput = {
   model: { hidden: [32], latentDim: 3 },
@@ -197,6 +198,26 @@ describe('export and import', () => {
       fromFiles.dispose();
       fromMemory.dispose();
     }
+  });
+
+  it("carries the run's backend notes through a bundle; a bundle without them imports with none", async () => {
+    const notes = [
+      'webgpu skipped: no GPU driver found (no Vulkan ICD but software ones)',
+      'webgpu slower in calibration: webgpu 41.2 ms/step, wasm+native-sgemm 3.9 ms/step',
+    ];
+    await source.store.runs.setInfo(original.id, { backendNotes: notes });
+    const out = join(temp, 'notes.zip');
+    await source.exportRun({ runId: original.id, out });
+    const target = await workbench('notes-target');
+    const imported = await target.importBundle({ path: out });
+    expect(imported.run.backendNotes).toEqual(notes);
+    expect((await target.getRun({ runId: imported.run.id })).backendNotes).toEqual(notes);
+
+    // A bundle written before the notes were stored: its run.json has no backendNotes.
+    const old = await writeBigBundle(mkdtempSync(join(temp, 'old-')), 1, 'old.zip');
+    const oldImport = await target.importBundle({ path: old.path });
+    expect(oldImport.run.name).toBe('big bundle 1 MB');
+    expect(oldImport.run.backendNotes).toEqual([]);
   });
 
   it('refuses a bundle with one flipped byte, a truncated one and a foreign one, and writes nothing', async () => {
