@@ -128,7 +128,9 @@ export type WorkbenchEvent =
   | { type: 'run'; run: RunSummary }
   | { type: 'run-deleted'; runId: string }
   | { type: 'metrics'; runId: string; points: MetricPoint[] }
-  | { type: 'image'; image: ImageMeta };
+  | { type: 'image'; image: ImageMeta }
+  /** A data set was imported (or imported again): the new-run form's picker lists it at once. */
+  | { type: 'dataset'; dataset: DatasetInfo };
 
 const runId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a run id (letters, digits, - and _)');
 const RunRef = z.object({ runId }).strict();
@@ -462,6 +464,8 @@ export const desktopRequestSchemas = {
   exportRunWithDialog: z.object({ runId, checkpoint: CheckpointRef.optional(), format: BundleFormat }).strict(),
   /** An open dialog for a bundle .zip or folder, then importBundle of what was chosen. */
   importBundleWithDialog: z.object({ format: BundleFormat }).strict(),
+  /** An open dialog for a data file (IDX, plain or .gz, or .npy), then importDataset of it (issue #13). */
+  importDatasetWithDialog: z.object({ name: z.string().trim().min(1).max(200).optional() }).strict(),
 };
 
 export type DesktopMethodName = keyof typeof desktopRequestSchemas;
@@ -473,6 +477,7 @@ export type DialogOutcome<T> = { canceled: true } | { canceled: false; path: str
 export interface DesktopResponseMap {
   exportRunWithDialog: DialogOutcome<ExportResult>;
   importBundleWithDialog: DialogOutcome<ImportResult>;
+  importDatasetWithDialog: DialogOutcome<DatasetInfo>;
 }
 
 export type DesktopApi = {

@@ -239,7 +239,11 @@ export function createHandlers(ctx: HandlerContext): Handlers {
     },
 
     // Data sets by id (issue #13; the logic lives in ./datasets.ts).
-    importDataset: ({ path, name }) => importDatasetFile(store, ctx.paths.datasetsDir, path, name),
+    importDataset: async ({ path, name }) => {
+      const dataset = await importDatasetFile(store, ctx.paths.datasetsDir, path, name);
+      views.broadcast({ type: 'dataset', dataset });
+      return dataset;
+    },
     listDatasets: async () => (await store.datasets.list()).map(datasetInfo),
 
     // Views a researcher needs (issue #15): grid sweeps (the plan and its checks in ./sweep.ts),
