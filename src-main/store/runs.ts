@@ -131,6 +131,8 @@ const FINAL_METRICS = `(SELECT json_group_object(s.name, s.last_value) FROM metr
   WHERE s.run_id = r.id AND s.point_count > 0 AND s.name IN (SELECT value FROM json_each(@metrics))) AS metricsJson`;
 
 function datasetLabel(dataset: string): string {
+  // An imported data set is named by its id ('dataset:ds-0123456789ab' -> 'ds-0123456789ab').
+  if (dataset.startsWith('dataset:')) return dataset.slice('dataset:'.length);
   return path.basename(dataset).replace(/\.(gz|npy|idx\d?-ubyte|ubyte)+$/i, '') || dataset;
 }
 
