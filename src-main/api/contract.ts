@@ -266,6 +266,17 @@ export interface LatentsResult {
   labels: number[] | null;
 }
 
+/** One example of a run's test split (index as the latent scatter counts it), its grey levels as stored. */
+export interface TestImage {
+  runId: string;
+  index: number;
+  /** Its class, where the data set has labels. */
+  label: number | null;
+  dataUrl: string;
+  width: number;
+  height: number;
+}
+
 export interface WorkspaceResult {
   name: string;
   /** null when nothing was saved under this name yet. */
@@ -375,6 +386,8 @@ export const requestSchemas = {
   saveWorkspace: z.object({ name: WorkspaceName.optional(), state: WorkspaceStateSchema }).strict(),
   /** Posterior means of test examples at one evaluation (the newest when step is absent). */
   getLatents: z.object({ runId, step: z.number().int().min(0).optional() }).strict(),
+  /** Test example `index` of a run, as a PNG, for the latent scatter's hover (issue #15). */
+  getTestImage: z.object({ runId, index: z.number().int().min(0).max(1_000_000) }).strict(),
 };
 
 /** Most runs one grid sweep may create (the product of its value counts). */
@@ -417,6 +430,7 @@ export interface ResponseMap {
   getWorkspace: WorkspaceResult;
   saveWorkspace: WorkspaceResult;
   getLatents: LatentsResult;
+  getTestImage: TestImage;
 }
 
 export type WorkbenchApi = {

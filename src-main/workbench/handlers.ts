@@ -289,5 +289,15 @@ export function createHandlers(ctx: HandlerContext): Handlers {
         labels: record?.labels ? Array.from(record.labels) : null,
       };
     },
+    getTestImage: async ({ runId: ref, index }) => {
+      const run = await store.runs.require(await runId(ref));
+      const { png, ...image } = await exchange.bundleThread.call(
+        'renderTestImage',
+        run.config,
+        index,
+        ctx.paths.datasetsDir,
+      );
+      return { runId: run.id, index, ...image, dataUrl: pngDataUrl(png) };
+    },
   };
 }

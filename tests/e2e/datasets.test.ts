@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Browser, Page } from 'playwright-core';
+import type { RunConfig } from '../../src-main/api/config';
 import { encodeIdx } from '../../src-main/data/idx';
+import { loadRunDataset } from '../../src-main/training/runData';
 import { launchChromium } from '../helpers/browser';
 import { setField, startRunAndWait } from '../helpers/slice';
 import { ROOT, startBrowserMode, type BrowserModeServer } from '../helpers/server';
@@ -118,5 +120,44 @@ describe('data sets in browser mode', () => {
     expect(
       await page.locator(`[data-testid="run-row"][data-run-id="${runId}"] [data-testid="run-name"]`).textContent(),
     ).toContain(`vae-ds-${idxSha256.slice(0, 12)}-s0`);
+  });
+
+  it('hovering a point of the latent scatter shows that test image, fetched from the server', async () => {
+    const scatter = page.locator('[data-testid="latent-scatter"]');
+    await page.locator('#latent-title').scrollIntoViewIfNeeded();
+    await scatter.waitFor({ timeout: 30_000 });
+    expect(await scatter.getAttribute('data-points')).toBe('32');
+    // The whole card in view first, so the screenshot below does not scroll the point from under the pointer.
+    const section = scatter.locator('xpath=ancestor::section');
+    await section.scrollIntoViewIfNeeded();
+    const point = scatter.locator('[data-testid="latent-point"][data-index="5"]');
+    await point.hover({ force: true });
+    const image = page.locator('[data-testid="latent-hover-image"]');
+    await image.waitFor({ timeout: 20_000 }).catch(async (error: Error) => {
+      throw new Error(
+        `${error.message}; the hover says: ${await page.locator('[data-testid="latent-hover"]').textContent()}`,
+      );
+    });
+    expect(await page.locator('[data-testid="latent-hover"]').getAttribute('data-index')).toBe('5');
+    expect(await image.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([28, 28]);
+    // Its pixels are test example 5 of the run's split, as the trainer drew it from the imported file.
+    const grey = await image.evaluate((img: HTMLImageElement) => {
+      const canvas = document.createElement('canvas');
+      canvas.width = img.naturalWidth;
+      canvas.height = img.naturalHeight;
+      const context = canvas.getContext('2d')!;
+      context.drawImage(img, 0, 0);
+      const rgba = context.getImageData(0, 0, canvas.width, canvas.height).data;
+      return Array.from({ length: rgba.length / 4 }, (_, i) => rgba[i * 4]);
+    });
+    const runId = await scatter.getAttribute('data-run-id');
+    const db = new Database(server.dbFile, { readonly: true });
+    const config = JSON.parse(
+      db.prepare('SELECT config_json FROM runs WHERE id = ?').pluck().get(runId) as string,
+    ) as RunConfig;
+    db.close();
+    const data = await loadRunDataset(config, join(server.dataDir, 'datasets'));
+    expect(grey).toEqual(Array.from(data.test.pixels.subarray(5 * 784, 6 * 784), (v) => Math.round(v * 255)));
+    await page.screenshot({ path: join(ARTIFACTS, 'e2e-latent-hover.png'), clip: (await section.boundingBox())! });
   });
 });

@@ -11,6 +11,7 @@ import { decodeCheckpoint } from '../../../src-main/training/checkpoint';
 import { Workbench } from '../../../src-main/workbench/service';
 import { modelFromCheckpoint, ensureBackend, filesIOHandler } from '../../../src-main/training/checkpointModel';
 import { writeBigBundle } from '../../helpers/bigBundle';
+import { loadRunDataset } from '../../../src-main/training/runData';
 
 const config: RunConfigInput = {
   model: { hidden: [32], latentDim: 3 },
@@ -362,5 +363,27 @@ describe('replay', () => {
     } finally {
       await source.store.runs.setInfo(original.id, { datasetHash: original.datasetHash! });
     }
+  });
+});
+
+describe("the latent scatter's test images", () => {
+  it('gives test example i of the run as a PNG of its grey levels, with the label the latents carry', async () => {
+    const latents = await source.getLatents({ runId: original.id });
+    expect(latents.count).toBe(32);
+    const data = await loadRunDataset(original.config);
+    for (const index of [0, 5, 31]) {
+      const image = await source.getTestImage({ runId: original.id, index });
+      expect(image).toMatchObject({ runId: original.id, index, width: 28, height: 28 });
+      expect(image.label).toBe(latents.labels![index]);
+      const png = decodePng(Buffer.from(image.dataUrl.split(',')[1], 'base64'));
+      expect([png.width, png.height, png.channels]).toEqual([28, 28, 1]);
+      const expected = Array.from(data.test.pixels.subarray(index * 784, (index + 1) * 784), (v) =>
+        Math.round(v * 255),
+      );
+      expect(Array.from(png.data)).toEqual(expected);
+    }
+    await expect(source.getTestImage({ runId: original.id, index: 32 })).rejects.toThrow(
+      /index must be a test image index from 0 to 31, got 32/,
+    );
   });
 });
