@@ -10,6 +10,7 @@ import type { Store } from './db';
 import type { Checkpoint } from './checkpoints';
 import type { RunMetricPoint } from './metrics';
 import type { NewImage } from './images';
+import type { LatentsRecord } from './latents';
 import type { NewRun, Run } from './runs';
 
 /** Creates runs in one transaction; with `claim`, each is moved to 'running' for this process at once. */
@@ -95,6 +96,8 @@ export interface ImportedRun {
   notes: string;
   points: MetricPoint[];
   images: Omit<NewImage, 'runId'>[];
+  /** The latent scatter's means per evaluation (absent in bundles from before they were carried). */
+  latents?: Omit<LatentsRecord, 'runId'>[];
   checkpoint: { step: number; epoch: number; kind: CheckpointKind; size: number; sha256: string };
   status: RunStatus;
   error?: string;
@@ -130,6 +133,7 @@ function importRun(
       store.notes.set(created.id, run.notes);
       store.metricsWriter.append(run.points.map((p) => ({ runId: created.id, ...p })));
       for (const image of run.images) store.images.add({ runId: created.id, ...image });
+      for (const latents of run.latents ?? []) store.latents.put({ runId: created.id, ...latents });
       folder = join(staged.checkpointsDir, created.id);
       mkdirSync(folder, { recursive: true });
       const checkpointPath = join(folder, `step-${String(run.checkpoint.step).padStart(8, '0')}-imported.safetensors`);
