@@ -14,7 +14,14 @@ export const PATH_METHODS: Readonly<Record<string, string>> = {
 };
 
 /** Methods that train or load a stored run's data set: that data set must not be a path either. */
-const RUN_DATA_METHODS = new Set(['duplicateRun', 'replayRun', 'planReplay', 'resumeRun', 'interpolateLatent']);
+const RUN_DATA_METHODS = new Set([
+  'duplicateRun',
+  'replayRun',
+  'planReplay',
+  'resumeRun',
+  'interpolateLatent',
+  'getTestImage',
+]);
 
 function refuseDataset(dataset: unknown, field: string): void {
   if (typeof dataset === 'string' && !isConfinedDatasetRef(dataset)) {

@@ -47,6 +47,12 @@ export interface RunRecord {
   totalSteps: number | null;
   error: string | null;
   replayOf: string | null;
+  /**
+   * Why the backend is the one it is, as the trainer said at the run's last start: backends 'auto'
+   * skipped and why (no GPU driver, a software adapter, a missing kernel), the webgpu calibration's
+   * figures, the BLAS threads. Empty before the run starts (and for runs from before 0005).
+   */
+  backendNotes: string[];
 }
 
 export interface RunSummary extends RunRecord {
@@ -122,7 +128,9 @@ export type WorkbenchEvent =
   | { type: 'run'; run: RunSummary }
   | { type: 'run-deleted'; runId: string }
   | { type: 'metrics'; runId: string; points: MetricPoint[] }
-  | { type: 'image'; image: ImageMeta };
+  | { type: 'image'; image: ImageMeta }
+  /** A data set was imported (or imported again): the new-run form's picker lists it at once. */
+  | { type: 'dataset'; dataset: DatasetInfo };
 
 const runId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a run id (letters, digits, - and _)');
 const RunRef = z.object({ runId }).strict();
@@ -258,6 +266,17 @@ export interface LatentsResult {
   labels: number[] | null;
 }
 
+/** One example of a run's test split (index as the latent scatter counts it), its grey levels as stored. */
+export interface TestImage {
+  runId: string;
+  index: number;
+  /** Its class, where the data set has labels. */
+  label: number | null;
+  dataUrl: string;
+  width: number;
+  height: number;
+}
+
 export interface WorkspaceResult {
   name: string;
   /** null when nothing was saved under this name yet. */
@@ -367,6 +386,8 @@ export const requestSchemas = {
   saveWorkspace: z.object({ name: WorkspaceName.optional(), state: WorkspaceStateSchema }).strict(),
   /** Posterior means of test examples at one evaluation (the newest when step is absent). */
   getLatents: z.object({ runId, step: z.number().int().min(0).optional() }).strict(),
+  /** Test example `index` of a run, as a PNG, for the latent scatter's hover (issue #15). */
+  getTestImage: z.object({ runId, index: z.number().int().min(0).max(1_000_000) }).strict(),
 };
 
 /** Most runs one grid sweep may create (the product of its value counts). */
@@ -409,6 +430,7 @@ export interface ResponseMap {
   getWorkspace: WorkspaceResult;
   saveWorkspace: WorkspaceResult;
   getLatents: LatentsResult;
+  getTestImage: TestImage;
 }
 
 export type WorkbenchApi = {
@@ -456,6 +478,8 @@ export const desktopRequestSchemas = {
   exportRunWithDialog: z.object({ runId, checkpoint: CheckpointRef.optional(), format: BundleFormat }).strict(),
   /** An open dialog for a bundle .zip or folder, then importBundle of what was chosen. */
   importBundleWithDialog: z.object({ format: BundleFormat }).strict(),
+  /** An open dialog for a data file (IDX, plain or .gz, or .npy), then importDataset of it (issue #13). */
+  importDatasetWithDialog: z.object({ name: z.string().trim().min(1).max(200).optional() }).strict(),
 };
 
 export type DesktopMethodName = keyof typeof desktopRequestSchemas;
@@ -467,6 +491,7 @@ export type DialogOutcome<T> = { canceled: true } | { canceled: false; path: str
 export interface DesktopResponseMap {
   exportRunWithDialog: DialogOutcome<ExportResult>;
   importBundleWithDialog: DialogOutcome<ImportResult>;
+  importDatasetWithDialog: DialogOutcome<DatasetInfo>;
 }
 
 export type DesktopApi = {

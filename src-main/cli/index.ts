@@ -261,6 +261,7 @@ program
         `experiment ${run.experiment ?? '-'}; backend ${run.backend ?? '-'}; app ${run.appVersion}; data set ${run.dataset} (sha256 ${run.datasetHash ?? '-'})`,
       );
       console.log(`test set sha256 ${run.testSetHash ?? '-'}${run.datasetNote ? `; note: ${run.datasetNote}` : ''}`);
+      for (const note of run.backendNotes) console.log(`backend note: ${note}`);
       console.log(`step ${run.step}/${run.totalSteps ?? '?'}, epoch ${run.epoch}; tags ${run.tags.join(', ') || '-'}`);
       console.log('config:', JSON.stringify(run.config, null, 2));
       console.log('final metrics:');

@@ -4,7 +4,7 @@
 // this module imports no Electron and the tests drive it under Node with scripted dialogs.
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { DesktopApi, ExportResult, ImportResult } from '../api/contract';
+import type { DatasetInfo, DesktopApi, ExportResult, ImportResult } from '../api/contract';
 import type { Workbench } from '../workbench/service';
 
 /** The subset of Electron's dialog options this module uses (Electron.OpenDialogOptions et al.). */
@@ -93,6 +93,22 @@ export function createDesktopApi(
       const path = picked.filePaths[0];
       // Every hash is verified before anything is written; the new run reaches every view as an event.
       const result = (await service().dispatch('importBundle', { path })) as ImportResult;
+      return { canceled: false, path, result };
+    },
+
+    async importDatasetWithDialog({ name }) {
+      const picked = await dialogs.showOpenDialog({
+        title: 'Import a data set',
+        properties: ['openFile'],
+        filters: [
+          { name: 'IDX or .npy data file', extensions: ['gz', 'npy', 'idx', 'idx3-ubyte', 'ubyte'] },
+          { name: 'All files', extensions: ['*'] },
+        ],
+      });
+      if (picked.canceled || picked.filePaths.length === 0) return { canceled: true };
+      const path = picked.filePaths[0];
+      // Copied into the data folder, decoded in full and hashed; runs then name it 'dataset:<id>'.
+      const result = (await service().dispatch('importDataset', { path, name })) as DatasetInfo;
       return { canceled: false, path, result };
     },
   };

@@ -161,6 +161,9 @@ function buildMenu(): Menu {
         { label: 'Import Bundle (.zip)…', click: () => void importBundleFromMenu('zip') },
         { label: 'Import Bundle Folder…', click: () => void importBundleFromMenu('folder') },
         { type: 'separator' },
+        // Data sets (issue #13): copied into the data folder; the new-run form lists them by id.
+        { label: 'Import Data Set…', click: () => void importDatasetFromMenu() },
+        { type: 'separator' },
         { role: 'quit' },
       ],
     },
@@ -219,6 +222,26 @@ async function importBundleFromMenu(format: 'zip' | 'folder'): Promise<void> {
     await showMessage({
       type: 'error',
       message: 'Import refused',
+      detail: error instanceof Error ? error.message : String(error),
+    });
+  }
+}
+
+/** File › Import Data Set…: the open dialog, then importDataset; the form's picker hears of it by event. */
+async function importDatasetFromMenu(): Promise<void> {
+  try {
+    const outcome = await desktop.importDatasetWithDialog({});
+    if (outcome.canceled) return;
+    const { result } = outcome;
+    await showMessage({
+      type: 'info',
+      message: `Imported data set “${result.name}” as ${result.ref}`,
+      detail: `${result.count} images of ${result.height}x${result.width}x${result.channels}, sha256 ${result.sha256}. Pick it in the new-run form's Dataset list.`,
+    });
+  } catch (error) {
+    await showMessage({
+      type: 'error',
+      message: 'Data set refused',
       detail: error instanceof Error ? error.message : String(error),
     });
   }

@@ -10,6 +10,7 @@ import type { Store } from './db';
 import type { Checkpoint } from './checkpoints';
 import type { RunMetricPoint } from './metrics';
 import type { NewImage } from './images';
+import type { LatentsRecord } from './latents';
 import type { NewRun, Run } from './runs';
 
 /** Creates runs in one transaction; with `claim`, each is moved to 'running' for this process at once. */
@@ -89,11 +90,14 @@ export interface ImportedRun {
   tags: string[];
   totalSteps?: number;
   backend?: string;
+  backendNotes?: string[];
   datasetHash?: string;
   testSetHash?: string;
   notes: string;
   points: MetricPoint[];
   images: Omit<NewImage, 'runId'>[];
+  /** The latent scatter's means per evaluation (absent in bundles from before they were carried). */
+  latents?: Omit<LatentsRecord, 'runId'>[];
   checkpoint: { step: number; epoch: number; kind: CheckpointKind; size: number; sha256: string };
   status: RunStatus;
   error?: string;
@@ -122,12 +126,14 @@ function importRun(
       });
       store.runs.setInfo(created.id, {
         backend: run.backend,
+        backendNotes: run.backendNotes,
         datasetHash: run.datasetHash,
         testSetHash: run.testSetHash,
       });
       store.notes.set(created.id, run.notes);
       store.metricsWriter.append(run.points.map((p) => ({ runId: created.id, ...p })));
       for (const image of run.images) store.images.add({ runId: created.id, ...image });
+      for (const latents of run.latents ?? []) store.latents.put({ runId: created.id, ...latents });
       folder = join(staged.checkpointsDir, created.id);
       mkdirSync(folder, { recursive: true });
       const checkpointPath = join(folder, `step-${String(run.checkpoint.step).padStart(8, '0')}-imported.safetensors`);

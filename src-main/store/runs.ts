@@ -98,13 +98,23 @@ const RUN_COLUMNS = `
   r.test_set_hash AS testSetHash, r.dataset_note AS datasetNote, r.backend, r.app_version AS appVersion, r.status,
   r.created_at AS createdAt, r.started_at AS startedAt, r.finished_at AS finishedAt, r.updated_at AS updatedAt,
   r.heartbeat_at AS heartbeatAt, r.owner, r.error, r.step, r.epoch, r.total_steps AS totalSteps, r.replay_of AS replayOf,
-  r.resumed_count AS resumedCount,
+  r.resumed_count AS resumedCount, r.backend_notes AS backendNotesJson,
   (SELECT json_group_array(tag) FROM (SELECT tag FROM tags t WHERE t.run_id = r.id ORDER BY tag)) AS tagsJson`;
 
-type RunRow = Omit<Run, 'config' | 'tags'> & { configJson: string; tagsJson: string; metricsJson?: string };
+type RunRow = Omit<Run, 'config' | 'tags' | 'backendNotes'> & {
+  configJson: string;
+  tagsJson: string;
+  backendNotesJson: string | null;
+  metricsJson?: string;
+};
 
-function toRun({ configJson, tagsJson, metricsJson: _, ...row }: RunRow): Run {
-  return { ...row, config: JSON.parse(configJson) as RunConfig, tags: JSON.parse(tagsJson) as string[] };
+function toRun({ configJson, tagsJson, backendNotesJson, metricsJson: _, ...row }: RunRow): Run {
+  return {
+    ...row,
+    config: JSON.parse(configJson) as RunConfig,
+    tags: JSON.parse(tagsJson) as string[],
+    backendNotes: backendNotesJson === null ? [] : (JSON.parse(backendNotesJson) as string[]),
+  };
 }
 
 /** The API's view of a stored row: the record without the bookkeeping, with the last headline values. */
@@ -121,6 +131,8 @@ const FINAL_METRICS = `(SELECT json_group_object(s.name, s.last_value) FROM metr
   WHERE s.run_id = r.id AND s.point_count > 0 AND s.name IN (SELECT value FROM json_each(@metrics))) AS metricsJson`;
 
 function datasetLabel(dataset: string): string {
+  // An imported data set is named by its id ('dataset:ds-0123456789ab' -> 'ds-0123456789ab').
+  if (dataset.startsWith('dataset:')) return dataset.slice('dataset:'.length);
   return path.basename(dataset).replace(/\.(gz|npy|idx\d?-ubyte|ubyte)+$/i, '') || dataset;
 }
 
@@ -418,15 +430,26 @@ export class Runs {
   /** Sets descriptive fields the trainer learns after creation, or a new name. */
   setInfo(
     runId: string,
-    info: { name?: string; backend?: string; datasetHash?: string; testSetHash?: string; totalSteps?: number },
+    info: {
+      name?: string;
+      backend?: string;
+      /** Replaces the run's notes (each start says why its backend was chosen). */
+      backendNotes?: readonly string[];
+      datasetHash?: string;
+      testSetHash?: string;
+      totalSteps?: number;
+    },
   ): Run {
     const name = info.name === undefined ? null : requireText(info.name, 'Run name');
+    if (info.backendNotes?.some((note) => typeof note !== 'string'))
+      throw new InvalidInputError(`Backend notes of run ${runId} must be strings.`);
     return this.ctx.write(() => {
       requireRun(this.ctx, runId);
       this.ctx
         .sql(
           `UPDATE runs SET name = coalesce(?, name), backend = coalesce(?, backend), dataset_hash = coalesce(?, dataset_hash),
-             test_set_hash = coalesce(?, test_set_hash), total_steps = coalesce(?, total_steps), updated_at = ? WHERE id = ?`,
+             test_set_hash = coalesce(?, test_set_hash), total_steps = coalesce(?, total_steps),
+             backend_notes = coalesce(?, backend_notes), updated_at = ? WHERE id = ?`,
         )
         .run(
           name,
@@ -434,6 +457,7 @@ export class Runs {
           info.datasetHash ?? null,
           info.testSetHash ?? null,
           info.totalSteps ?? null,
+          info.backendNotes === undefined ? null : JSON.stringify(info.backendNotes),
           Date.now(),
           runId,
         );

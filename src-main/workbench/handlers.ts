@@ -239,7 +239,11 @@ export function createHandlers(ctx: HandlerContext): Handlers {
     },
 
     // Data sets by id (issue #13; the logic lives in ./datasets.ts).
-    importDataset: ({ path, name }) => importDatasetFile(store, ctx.paths.datasetsDir, path, name),
+    importDataset: async ({ path, name }) => {
+      const dataset = await importDatasetFile(store, ctx.paths.datasetsDir, path, name);
+      views.broadcast({ type: 'dataset', dataset });
+      return dataset;
+    },
     listDatasets: async () => (await store.datasets.list()).map(datasetInfo),
 
     // Views a researcher needs (issue #15): grid sweeps (the plan and its checks in ./sweep.ts),
@@ -284,6 +288,16 @@ export function createHandlers(ctx: HandlerContext): Handlers {
         means: record ? Array.from(record.means) : [],
         labels: record?.labels ? Array.from(record.labels) : null,
       };
+    },
+    getTestImage: async ({ runId: ref, index }) => {
+      const run = await store.runs.require(await runId(ref));
+      const { png, ...image } = await exchange.bundleThread.call(
+        'renderTestImage',
+        run.config,
+        index,
+        ctx.paths.datasetsDir,
+      );
+      return { runId: run.id, index, ...image, dataUrl: pngDataUrl(png) };
     },
   };
 }

@@ -82,6 +82,7 @@ export class TrainingIngest {
         void this.enqueue(runId, async () => {
           await this.store.runs.setInfo(runId, {
             backend: event.backend,
+            backendNotes: event.backendNotes,
             datasetHash: event.datasetHash,
             testSetHash: event.testSetHash,
             totalSteps: event.totalSteps,

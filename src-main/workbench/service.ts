@@ -140,6 +140,7 @@ export class Workbench {
   readonly getWorkspace = this.call('getWorkspace');
   readonly saveWorkspace = this.call('saveWorkspace');
   readonly getLatents = this.call('getLatents');
+  readonly getTestImage = this.call('getTestImage');
   readonly replayRun = this.call('replayRun');
   readonly compareRuns = this.call('compareRuns');
   readonly generateSamples = this.call('generateSamples');

@@ -18,6 +18,7 @@ beforeAll(async () => {
 function setup() {
   const transport = new FakeTransport({
     listRuns: () => [],
+    listDatasets: () => [],
     createRun: (request) =>
       makeRun({ id: 'created-1', name: 'created', status: 'queued', config: request.config as never }),
     createGridSweep: (request) => {

@@ -66,6 +66,7 @@ export function makeRun(overrides: Partial<RunSummary> & { configInput?: RunConf
     final: {},
     testSetHash: null,
     datasetNote: null,
+    backendNotes: [],
     ...rest,
   };
 }

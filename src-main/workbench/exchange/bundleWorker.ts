@@ -5,7 +5,7 @@ import { serveRequests } from '../rpc';
 import { checkpointStep, hashFile, packBundle, unpackBundle } from './bundle';
 import { exportNetworks } from './networks';
 import { checkStagedBundle } from './checkStaged';
-import { datasetHash, renderInterpolation, renderSamples } from './render';
+import { datasetHash, renderInterpolation, renderSamples, renderTestImage } from './render';
 
 export const bundleMethods = {
   packBundle,
@@ -17,6 +17,7 @@ export const bundleMethods = {
   renderInterpolation,
   datasetHash,
   checkStagedBundle,
+  renderTestImage,
 };
 
 serveRequests(bundleMethods);

@@ -13,20 +13,42 @@ export interface ExportOptions {
   out: string;
 }
 
-/** What run.json holds: the run's record without its config (config.json), with its note and image index. */
-export type BundleRunRecord = Omit<RunRecord, 'config'> & {
+/**
+ * What run.json holds: the run's record without its config (config.json), with its note and image
+ * index. backendNotes is optional: bundles written before the notes were stored lack it.
+ */
+export type BundleRunRecord = Omit<RunRecord, 'config' | 'backendNotes'> & {
+  backendNotes?: string[];
+  /**
+   * The latent scatter's posterior means per evaluation (store/latents.ts): count x dims float32 and
+   * count int32 labels, little-endian, one file each. Absent in bundles written before they were carried.
+   */
+  latents?: BundleLatents[];
   notes: string;
   images: { path: string; kind: ImageKind; step: number; epoch: number; width: number; height: number }[];
 };
+
+export interface BundleLatents {
+  step: number;
+  epoch: number;
+  count: number;
+  dims: number;
+  /** latents/step<N>-means.f32 */
+  means: string;
+  /** latents/step<N>-labels.i32, or null when the data set has no labels. */
+  labels: string | null;
+}
 
 const README = `VAE Workbench run bundle
 
 manifest.json      format, app version, run, data set hash, backend, checkpoint, and the size and
                    sha256 of every other file (manifest.sha256 holds the manifest's own sha256)
 config.json        the run config (model, data, train, eval)
-run.json           status, name, experiment, tags, notes, timestamps, and the image index
+run.json           status, name, experiment, tags, notes, backend notes, timestamps, and the image index
 metrics.csv        every logged point: name, step, epoch, value, wall_time (ms since 1970)
 images/*.png       the image grids logged at each evaluation (samples, reconstructions, traversal)
+latents/*.f32, *.i32   the posterior means of the test examples at each evaluation (float32,
+                   count x dims, row-major) and their labels (int32), little-endian; run.json lists them
 checkpoint.safetensors   weights and Adam state (safetensors), to continue training after import
 tfjs/<network>/    each network in the TF.js Layers format (model.json + group1-shard*.bin):
                    tf.loadLayersModel('.../tfjs/decoder/model.json') in a browser, or
@@ -61,12 +83,12 @@ export async function exportRun(ctx: ExchangeContext, runId: string, options: Ex
   await mkdir(ctx.checkpointsDir, { recursive: true });
   const scratch = await mkdtemp(join(ctx.checkpointsDir, '.export-'));
   try {
-    const { entries, images, notes } = await store.writeRunFiles(run.id, scratch);
+    const { entries, images, latents, notes } = await store.writeRunFiles(run.id, scratch);
     files.push(...entries);
 
     json('config.json', config);
     const { config: _config, final: _final, ...summary } = await store.runs.summary(run.id);
-    const record: BundleRunRecord = { ...summary, notes, images };
+    const record: BundleRunRecord = { ...summary, notes, images, latents };
     json('run.json', record);
     files.push({ path: 'checkpoint.safetensors', file: checkpoint.path });
     text('README.txt', README);

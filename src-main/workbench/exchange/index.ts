@@ -12,6 +12,7 @@
 //   config.json, run.json    the run config; status, name, experiment, tags, notes, times, image index
 //   metrics.csv              name,step,epoch,value,wall_time: every point, raw
 //   images/<kind>-step<N>.png
+//   latents/step<N>-means.f32, -labels.i32   the latent scatter's means and labels per evaluation
 //   checkpoint.safetensors   the exact checkpoint (weights + Adam state) to continue training
 //   tfjs/<network>/model.json + group1-shard<k>of<n>.bin   TF.js Layers format
 //   README.txt

@@ -5,7 +5,9 @@ import type { RunConfig } from '../../api/config';
 import type { BackendPreference } from '../../training/backend';
 import { decodeCheckpoint } from '../../training/checkpoint';
 import { encodeGrid, type GridImage } from '../../training/imageGrid';
-import { evalTestPixels, inputShapeFor, loadRunDataset } from '../../training/runData';
+import { evalTestPixels, inputShapeFor, loadRunDataset, splitSeedOf } from '../../training/runData';
+import type { Dataset } from '../../data';
+import { encode as encodePng } from 'fast-png';
 import { readFileSync } from 'node:fs';
 import { ExchangeError } from './bundle';
 
@@ -74,6 +76,50 @@ export async function renderInterpolation(
   return withModel(source, (neural, model, [h, w]) =>
     encodeGrid(neural.interpolate(model, image(options.from), image(options.to), options.steps), count, h, w, count),
   );
+}
+
+/** The last data sets a hover asked for: moving along the scatter must not reload MNIST per point. */
+const testSets = new Map<string, Promise<Dataset>>();
+const TEST_SETS_KEPT = 2;
+
+/**
+ * Test example `index` of the run's test split as a PNG of its grey levels (before binarization),
+ * with its label: what the latent scatter's hover shows for a point (issue #15).
+ */
+export async function renderTestImage(
+  config: RunConfig,
+  index: number,
+  datasetsDir?: string,
+): Promise<{ png: Uint8Array; width: number; height: number; label: number | null }> {
+  const key = JSON.stringify([config.data, splitSeedOf(config), datasetsDir ?? null]);
+  let loading = testSets.get(key);
+  if (!loading) {
+    loading = loadRunDataset(config, datasetsDir);
+    testSets.set(key, loading);
+    loading.catch(() => testSets.delete(key));
+    while (testSets.size > TEST_SETS_KEPT) testSets.delete(testSets.keys().next().value!);
+  }
+  const data = await loading.catch((error: Error) => {
+    throw new ExchangeError(
+      409,
+      `The run's test images are not available: data set ${config.data.dataset} cannot be loaded here: ${error.message}`,
+    );
+  });
+  if (!Number.isInteger(index) || index < 0 || index >= data.test.count)
+    throw new ExchangeError(400, `index must be a test image index from 0 to ${data.test.count - 1}, got ${index}`);
+  const { height, width, channels } = data;
+  const size = height * width * channels;
+  const pixels = data.test.pixels.subarray(index * size, (index + 1) * size);
+  const bytes = new Uint8Array(size);
+  for (let i = 0; i < size; i++) bytes[i] = Math.round(Math.min(1, Math.max(0, pixels[i])) * 255);
+  const png = encodePng({
+    width,
+    height,
+    data: bytes,
+    channels: channels === 3 || channels === 4 ? channels : 1,
+    depth: 8,
+  });
+  return { png, width, height, label: data.test.labels ? data.test.labels[index] : null };
 }
 
 /** The sha256 of the data a run trains on, as the trainer records it (loads the data set). */

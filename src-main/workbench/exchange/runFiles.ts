@@ -12,7 +12,7 @@ import type { Store } from '../../store';
 import { storeOperations } from '../../store/operations';
 import { BundleError, checkpointStep as readCheckpointStep, type BundleManifest, type PackEntry } from './bundle';
 import { csvToMetrics, metricsToCsv } from './csv';
-import type { BundleRunRecord } from './exportRun';
+import type { BundleLatents, BundleRunRecord } from './exportRun';
 import { checkBundleListing, parseManifest, parseRunRecord } from './validate';
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -22,7 +22,7 @@ export function writeRunFiles(
   store: Store,
   runId: string,
   dir: string,
-): { entries: PackEntry[]; images: BundleRunRecord['images']; notes: string } {
+): { entries: PackEntry[]; images: BundleRunRecord['images']; latents: BundleLatents[]; notes: string } {
   mkdirSync(join(dir, 'images'), { recursive: true });
   const entries: PackEntry[] = [];
   const points = [];
@@ -45,7 +45,36 @@ export function writeRunFiles(
     entries.push({ path, file });
     images.push({ path, kind: meta.kind, step: meta.step, epoch: meta.epoch, width: meta.width, height: meta.height });
   }
-  return { entries, images, notes: store.notes.get(runId)?.text ?? '' };
+  // The latent scatter's means at every evaluation, so the imported run's scatter is the original's.
+  const latents: BundleLatents[] = [];
+  if (store.latents.steps(runId).length > 0) mkdirSync(join(dir, 'latents'), { recursive: true });
+  for (const { step } of store.latents.steps(runId)) {
+    const stored = store.latents.get(runId, step);
+    if (!stored) continue;
+    const base = `latents/step${String(step).padStart(8, '0')}`;
+    const means = `${base}-means.f32`;
+    writeFileSync(join(dir, ...means.split('/')), littleEndian(stored.means));
+    entries.push({ path: means, file: join(dir, ...means.split('/')) });
+    let labels: string | null = null;
+    if (stored.labels) {
+      labels = `${base}-labels.i32`;
+      writeFileSync(join(dir, ...labels.split('/')), littleEndian(stored.labels));
+      entries.push({ path: labels, file: join(dir, ...labels.split('/')) });
+    }
+    latents.push({ step, epoch: stored.epoch, count: stored.count, dims: stored.dims, means, labels });
+  }
+  return { entries, images, latents, notes: store.notes.get(runId)?.text ?? '' };
+}
+
+/** The bytes of a typed array as stored: little-endian (every platform Node runs on here is). */
+function littleEndian(values: Float32Array | Int32Array): Uint8Array {
+  return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+}
+
+/** A typed array from a file's bytes, copied so it is aligned. */
+function readValues<T extends Float32Array | Int32Array>(file: string, make: (buffer: ArrayBuffer) => T): T {
+  const bytes = readFileSync(file);
+  return make(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
 }
 
 export interface StagedImport {
@@ -111,6 +140,15 @@ export function importStagedRun(
       `${path}: the checkpoint is from step ${checkpointStep}, the manifest says ${manifest.checkpoint.step}.`,
     );
   }
+  // Sizes were matched to count x dims against the manifest (checkBundleListing).
+  const latents = (record.latents ?? []).map((entry) => ({
+    step: entry.step,
+    epoch: entry.epoch,
+    count: entry.count,
+    dims: entry.dims,
+    means: readValues(fileOf(entry.means), (b) => new Float32Array(b)),
+    labels: entry.labels ? readValues(fileOf(entry.labels), (b) => new Int32Array(b)) : null,
+  }));
   const status = importedStatus(record.status);
 
   const warnings: string[] = [];
@@ -140,11 +178,13 @@ export function importStagedRun(
       tags: record.tags,
       totalSteps: record.totalSteps ?? undefined,
       backend: record.backend ?? manifest.backend ?? undefined,
+      backendNotes: record.backendNotes ?? [],
       datasetHash: record.datasetHash ?? manifest.dataset?.hash ?? undefined,
       testSetHash: record.testSetHash ?? undefined,
       notes: record.notes ? `${record.notes}\n\n${provenance}` : provenance,
       points,
       images: images.map(({ step, epoch, kind, png, width, height }) => ({ step, epoch, kind, png, width, height })),
+      latents,
       checkpoint: {
         step: checkpointStep,
         epoch: manifest.checkpoint.epoch,

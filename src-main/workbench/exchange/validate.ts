@@ -70,6 +70,8 @@ export const RunRecordSchema = z
     testSetHash: hex64.nullable().optional(),
     datasetNote: text(1000).nullable().optional(),
     backend: text(100).nullable(),
+    // Bundles written before the notes were stored (migration 0005) have none.
+    backendNotes: z.array(text(2000)).max(64).optional(),
     appVersion: text(64),
     createdAt: time,
     startedAt: time.nullable(),
@@ -93,6 +95,24 @@ export const RunRecordSchema = z
           .strict(),
       )
       .max(100_000),
+    // Bundles written before the latents were carried have none.
+    latents: z
+      .array(
+        z
+          .object({
+            step: count,
+            epoch: count,
+            count: z.number().int().min(1).max(100_000),
+            dims: z.number().int().min(1).max(4096),
+            means: safePath.refine((p) => p.startsWith('latents/') && p.endsWith('.f32'), 'latents/<name>.f32'),
+            labels: safePath
+              .refine((p) => p.startsWith('latents/') && p.endsWith('.i32'), 'latents/<name>.i32')
+              .nullable(),
+          })
+          .strict(),
+      )
+      .max(100_000)
+      .optional(),
   })
   .strict();
 
@@ -148,11 +168,37 @@ export function checkBundleListing(manifest: ValidManifest, record: ValidRunReco
       throw new BundleError(`${label}: run.json: images.${i}.path: ${image.path} is not in the manifest`);
     images.add(image.path);
   }
+  // Each evaluation's latents once, their files listed, each exactly count x dims float32 (count int32 labels).
+  const sizes = new Map(manifest.files.map((entry) => [entry.path, entry.size]));
+  const latentFiles = new Set<string>();
+  const latentSteps = new Set<number>();
+  for (const [i, entry] of (record.latents ?? []).entries()) {
+    if (latentSteps.has(entry.step))
+      throw new BundleError(`${label}: run.json: latents.${i}.step: step ${entry.step} is listed twice`);
+    latentSteps.add(entry.step);
+    for (const [field, path, bytes] of [
+      ['means', entry.means, entry.count * entry.dims * 4],
+      ['labels', entry.labels, entry.count * 4],
+    ] as const) {
+      if (path === null) continue;
+      if (latentFiles.has(path))
+        throw new BundleError(`${label}: run.json: latents.${i}.${field}: ${path} is listed twice`);
+      const size = sizes.get(path);
+      if (size === undefined)
+        throw new BundleError(`${label}: run.json: latents.${i}.${field}: ${path} is not in the manifest`);
+      if (size !== bytes)
+        throw new BundleError(
+          `${label}: run.json: latents.${i}.${field}: ${path} is ${size} bytes, ${entry.count} x ${field === 'means' ? entry.dims : 1} values need ${bytes}`,
+        );
+      latentFiles.add(path);
+    }
+  }
   const networkFolders = Object.keys(manifest.networks).map((name) => `tfjs/${name}/`);
   for (const [i, entry] of manifest.files.entries()) {
     const known =
       KNOWN_FILES.has(entry.path) ||
       images.has(entry.path) ||
+      latentFiles.has(entry.path) ||
       networkFolders.some((folder) => entry.path.startsWith(folder) && !entry.path.slice(folder.length).includes('/'));
     if (!known)
       throw new BundleError(`${label}: manifest.json: files.${i}.path: ${entry.path} is not a file a bundle holds`);

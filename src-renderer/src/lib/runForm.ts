@@ -16,7 +16,11 @@ export type ConfigCheck = (
 
 export type ModelKind = RunConfig['model']['kind'];
 export type SweepParam = (typeof SWEEP_PARAMS)[number];
-export type DatasetChoice = (typeof BUILTIN_DATASETS)[number] | 'path';
+/**
+ * A built-in data set, or one imported into the data folder ('dataset:<id>'). No paths: browser
+ * mode and the app's window take none (the CLI still does).
+ */
+export type DatasetChoice = (typeof BUILTIN_DATASETS)[number] | `dataset:${string}`;
 
 export const SWEEP_LABELS: Record<SweepParam, string> = {
   'model.beta': 'beta',
@@ -29,7 +33,6 @@ export const SWEEP_LABELS: Record<SweepParam, string> = {
 export interface RunFormValues {
   kind: ModelKind;
   datasetChoice: DatasetChoice;
-  datasetPath: string;
   trainSize: string;
   testSize: string;
   epochs: string;
@@ -79,7 +82,6 @@ export function defaultFormValues(): RunFormValues {
   return {
     kind: d.model.kind,
     datasetChoice: 'mnist',
-    datasetPath: '',
     trainSize: String(d.data.trainSize),
     testSize: String(d.data.testSize),
     epochs: String(d.train.epochs),
@@ -209,9 +211,7 @@ function parseList(text: string, field: FormField, errors: FieldErrors): number[
 
 /** Builds the config input from the form; fields hidden for the chosen options are left out. */
 export function toConfigInput(v: RunFormValues, errors: FieldErrors): RunConfigInput {
-  const dataset = v.datasetChoice === 'path' ? v.datasetPath.trim() : v.datasetChoice;
-  if (v.datasetChoice === 'path' && dataset === '')
-    errors['data.dataset'] = 'Type the path to an IDX (.gz), .npy file or a folder of PNGs';
+  const dataset = v.datasetChoice;
   const model: NonNullable<RunConfigInput['model']> = {
     kind: v.kind,
     architecture: v.architecture,

@@ -1,7 +1,7 @@
 // Export, import, replay and playback helpers of the renderer (issue #6). Plain functions, no
 // Svelte: the download URL and the upload of a bundle in browser mode (the Electron preload has
 // only call/subscribe, so there the File menu does both), checkpoint choices, replay pairs.
-import type { ImportResult, RunDetail, RunSummary } from '@api/contract';
+import type { DatasetInfo, ImportResult, RunDetail, RunSummary } from '@api/contract';
 import { RemoteError } from './transport';
 
 export type CheckpointChoice = 'latest' | 'best' | number;
@@ -108,4 +108,38 @@ export function stepIndexAtOrBefore(steps: readonly number[], step: number): num
   let index = 0;
   for (let i = 0; i < steps.length; i++) if (steps[i] <= step) index = i;
   return index;
+}
+
+/**
+ * Uploads a data file (IDX, plain or .gz, or .npy) to browser mode's /upload/dataset, which copies
+ * it into the data folder; runs then name it by its `ref` ('dataset:<id>'), never by a path.
+ */
+export async function uploadDataset(
+  file: Blob & { name?: string },
+  options: { name?: string; base?: string; fetch?: typeof fetch } = {},
+): Promise<DatasetInfo> {
+  const doFetch = options.fetch ?? fetch;
+  const name = (options.name ?? file.name ?? '').trim();
+  const query = name ? `?name=${encodeURIComponent(name.slice(0, 200))}` : '';
+  let response: Response;
+  try {
+    response = await doFetch(`${options.base ?? ''}/upload/dataset${query}`, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: file,
+    });
+  } catch (error) {
+    throw new RemoteError(`The upload did not reach the workbench: ${(error as Error).message}`);
+  }
+  const body = (await response.json().catch(() => null)) as
+    { ok: true; result: DatasetInfo } | { ok: false; error: { message: string; field?: string } } | null;
+  if (!body)
+    throw new RemoteError(
+      `Import data set: the server answered ${response.status} without a JSON body`,
+      undefined,
+      response.status,
+    );
+  if (!body.ok) throw new RemoteError(body.error.message, body.error.field, response.status);
+  return body.result;
 }

@@ -90,6 +90,26 @@ describe('vae-workbench CLI', () => {
     expect(JSON.parse(cli(db, ['runs', '--json']).stdout)).toEqual([]);
   });
 
+  it("show prints the run's backend notes: why 'auto' chose its backend, as the trainer said at the start", () => {
+    const db = mkdtempSync(join(tmpdir(), 'vaewb-cli-'));
+    const trained = cli(db, ['train', ...tiny, '--epochs', '1', '--backend', 'auto', '--json']);
+    expect(trained.code, trained.stderr).toBe(0);
+    const run = JSON.parse(trained.stdout) as RunSummary;
+    const shown = JSON.parse(cli(db, ['show', run.id, '--json']).stdout) as RunDetail;
+    // 'auto' tries webgpu first: with no hardware adapter it says why it left it out, with one the
+    // calibration's figures; either way the first note is about webgpu.
+    expect(shown.backendNotes.length).toBeGreaterThan(0);
+    expect(shown.backendNotes[0]).toMatch(/^webgpu /);
+    expect(shown.backendNotes).toEqual(run.backendNotes);
+    const sqlite = new Database(join(db, 'workbench.sqlite'), { readonly: true });
+    expect(sqlite.prepare('SELECT backend_notes FROM runs WHERE id = ?').pluck().get(run.id)).toBe(
+      JSON.stringify(shown.backendNotes),
+    );
+    sqlite.close();
+    const text = cli(db, ['show', run.id]).stdout;
+    for (const note of shown.backendNotes) expect(text).toContain(`backend note: ${note}`);
+  });
+
   it('refuses a bad option with exit code 2, naming the field and the allowed range, and stores nothing', () => {
     const db = mkdtempSync(join(tmpdir(), 'vaewb-cli-'));
     const bad = cli(db, ['train', ...tiny, '--latent-dim', '0']);

@@ -6,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AppInfo, DesktopResponseMap, RunSummary } from '../../../src-main/api/contract';
+import { createHash } from 'node:crypto';
+import type { AppInfo, DesktopResponseMap, RunSummary, WorkbenchEvent } from '../../../src-main/api/contract';
+import { encodeIdx } from '../../../src-main/data/idx';
 import {
   createDesktopApi,
   withZipExtension,
@@ -168,6 +170,48 @@ describe('importBundleWithDialog', () => {
     expect(reply.ok).toBe(true);
     expect(dialogs.opened.at(-1)?.properties).toEqual(['openDirectory']);
     expect((await workbench.listRuns()).length).toBe(count + 1);
+  });
+});
+
+describe('importDatasetWithDialog', () => {
+  it('imports the data file the open dialog chose as dataset:<id>, tells the views, and a cancel imports nothing', async () => {
+    const images = Uint8Array.from({ length: 12 * 4 * 5 }, (_, i) => (i * 37) % 256);
+    const file = join(dir, 'tiny-images-idx3-ubyte');
+    writeFileSync(file, encodeIdx([12, 4, 5], images));
+    const events: WorkbenchEvent[] = [];
+    const unsubscribe = workbench.subscribe((event) => events.push(event));
+    try {
+      dialogs.next = { canceled: true };
+      expect(await ipc('importDatasetWithDialog', {})).toEqual({ ok: true, result: { canceled: true } });
+      expect(await workbench.listDatasets({})).toEqual([]);
+
+      dialogs.next = { canceled: false, path: file };
+      const reply = await ipc('importDatasetWithDialog', { name: 'tiny digits' });
+      expect(reply.ok).toBe(true);
+      const outcome = (reply as { result: DesktopResponseMap['importDatasetWithDialog'] }).result;
+      if (outcome.canceled) throw new Error('expected an import');
+      const sha256 = createHash('sha256').update(readFileSync(file)).digest('hex');
+      expect(outcome).toMatchObject({
+        path: file,
+        result: { name: 'tiny digits', format: 'idx', count: 12, height: 4, width: 5, channels: 1, sha256 },
+      });
+      expect(outcome.result.ref).toBe(`dataset:ds-${sha256.slice(0, 12)}`);
+      expect(dialogs.opened.at(-1)).toMatchObject({ title: 'Import a data set', properties: ['openFile'] });
+      expect(await workbench.listDatasets({})).toEqual([outcome.result]);
+      expect(events).toContainEqual({ type: 'dataset', dataset: outcome.result });
+    } finally {
+      unsubscribe();
+    }
+  });
+
+  it('a file that is no data set is refused with its name, and nothing is recorded', async () => {
+    const count = (await workbench.listDatasets({})).length;
+    const file = join(dir, 'notes.txt');
+    writeFileSync(file, 'not pixels at all');
+    dialogs.next = { canceled: false, path: file };
+    const reply = await ipc('importDatasetWithDialog', {});
+    expect(reply).toMatchObject({ ok: false, error: { message: expect.stringContaining('notes.txt') } });
+    expect((await workbench.listDatasets({})).length).toBe(count);
   });
 });
 

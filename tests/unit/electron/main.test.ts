@@ -236,6 +236,6 @@ describe('Electron main, against a recording stand-in for electron', () => {
   it('the File menu imports through the same dialog method and no longer exports by reading the DOM', () => {
     const [file] = fake.state.menu as { label?: string; submenu: { label?: string }[] }[];
     const labels = file.submenu.map((item) => item.label).filter(Boolean);
-    expect(labels).toEqual(['Open Data Folder', 'Import Bundle (.zip)…', 'Import Bundle Folder…']);
+    expect(labels).toEqual(['Open Data Folder', 'Import Bundle (.zip)…', 'Import Bundle Folder…', 'Import Data Set…']);
   });
 });

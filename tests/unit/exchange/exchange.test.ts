@@ -1,6 +1,6 @@
 // Export, import, replay and generation against a real store and real (tiny) training runs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -10,6 +10,10 @@ import { ApiError, type RunSummary } from '../../../src-main/api/contract';
 import { decodeCheckpoint } from '../../../src-main/training/checkpoint';
 import { Workbench } from '../../../src-main/workbench/service';
 import { modelFromCheckpoint, ensureBackend, filesIOHandler } from '../../../src-main/training/checkpointModel';
+import { writeBigBundle } from '../../helpers/bigBundle';
+import { sealBundle, zipBundle, type BundleFiles } from '../../helpers/bundleFiles';
+import type { BundleManifest } from '../../../src-main/workbench/exchange/bundle';
+import { loadRunDataset } from '../../../src-main/training/runData';
 
 const config: RunConfigInput = {
   model: { hidden: [32], latentDim: 3 },
@@ -87,6 +91,20 @@ async function snapshotDb(w: Workbench) {
       ? readdirSync(w.paths.checkpointsDir, { recursive: true }).map(String).sort()
       : [],
   };
+}
+
+/** A copy of a bundle folder as a sealed zip (good hashes) with one file's text replaced. */
+async function rewriteBundleFile(folder: string, out: string, name: string, text: string): Promise<void> {
+  const files: BundleFiles = new Map();
+  for (const path of readdirSync(folder, { recursive: true }).map(String))
+    if (!statSync(join(folder, path)).isDirectory())
+      files.set(path.split('\\').join('/'), new Uint8Array(readFileSync(join(folder, path))));
+  files.set(name, Buffer.from(text, 'utf8'));
+  const { files: _files, ...manifest } = JSON.parse(
+    readFileSync(join(folder, 'manifest.json'), 'utf8'),
+  ) as BundleManifest;
+  sealBundle(files, manifest);
+  writeFileSync(`${out}.zip`, zipBundle(files));
 }
 
 describe('export and import', () => {
@@ -197,6 +215,92 @@ describe('export and import', () => {
       fromFiles.dispose();
       fromMemory.dispose();
     }
+  });
+
+  it("carries the run's backend notes through a bundle; a bundle without them imports with none", async () => {
+    const notes = [
+      'webgpu skipped: no GPU driver found (no Vulkan ICD but software ones)',
+      'webgpu slower in calibration: webgpu 41.2 ms/step, wasm+native-sgemm 3.9 ms/step',
+    ];
+    await source.store.runs.setInfo(original.id, { backendNotes: notes });
+    const out = join(temp, 'notes.zip');
+    await source.exportRun({ runId: original.id, out });
+    const target = await workbench('notes-target');
+    const imported = await target.importBundle({ path: out });
+    expect(imported.run.backendNotes).toEqual(notes);
+    expect((await target.getRun({ runId: imported.run.id })).backendNotes).toEqual(notes);
+
+    // A bundle written before the notes were stored: its run.json has no backendNotes.
+    const old = await writeBigBundle(mkdtempSync(join(temp, 'old-')), 1, 'old.zip');
+    const oldImport = await target.importBundle({ path: old.path });
+    expect(oldImport.run.name).toBe('big bundle 1 MB');
+    expect(oldImport.run.backendNotes).toEqual([]);
+  });
+
+  it("carries the latent scatter's means and labels of every evaluation through a bundle, to the bit", async () => {
+    const steps = await source.store.latents.steps(original.id);
+    expect(steps.map((s) => s.step)).toEqual([4, 8]);
+    const out = join(temp, 'latents-bundle');
+    const exported = await source.exportRun({ runId: original.id, out });
+    expect(exported.files.map((f) => f.path).filter((p) => p.startsWith('latents/'))).toEqual([
+      'latents/step00000004-labels.i32',
+      'latents/step00000004-means.f32',
+      'latents/step00000008-labels.i32',
+      'latents/step00000008-means.f32',
+    ]);
+    const record = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { latents: unknown[] };
+    expect(record.latents).toEqual([
+      {
+        step: 4,
+        epoch: 0,
+        count: 32,
+        dims: 3,
+        means: 'latents/step00000004-means.f32',
+        labels: 'latents/step00000004-labels.i32',
+      },
+      {
+        step: 8,
+        epoch: 1,
+        count: 32,
+        dims: 3,
+        means: 'latents/step00000008-means.f32',
+        labels: 'latents/step00000008-labels.i32',
+      },
+    ]);
+
+    const target = await workbench('latents-target');
+    const imported = (await target.importBundle({ path: out })).run;
+    expect(await target.store.latents.steps(imported.id)).toEqual(steps);
+    for (const { step } of steps) {
+      const a = (await source.store.latents.get(original.id, step))!;
+      const b = (await target.store.latents.get(imported.id, step))!;
+      expect({ ...b, runId: a.runId }).toEqual(a);
+      expect(Buffer.from(b.means.buffer).equals(Buffer.from(a.means.buffer))).toBe(true);
+    }
+    // The imported run's scatter answers as the original's.
+    const { runId: _a, ...fromSource } = await source.getLatents({ runId: original.id });
+    const { runId: _b, ...fromTarget } = await target.getLatents({ runId: imported.id });
+    expect(fromTarget).toEqual(fromSource);
+
+    // A bundle from before latents were carried imports with none.
+    const old = await writeBigBundle(mkdtempSync(join(temp, 'old-latents-')), 1, 'old.zip');
+    const oldRun = (await target.importBundle({ path: old.path })).run;
+    expect(await target.store.latents.steps(oldRun.id)).toEqual([]);
+  });
+
+  it('refuses a bundle whose latents do not match the sizes run.json gives them, and writes nothing', async () => {
+    const folder = join(temp, 'latents-bundle');
+    const target = await workbench('latents-refusals');
+    const runJson = JSON.parse(readFileSync(join(folder, 'run.json'), 'utf8')) as {
+      latents: { dims: number }[];
+    };
+    runJson.latents[1].dims = 4;
+    const bad = join(temp, 'latents-bad');
+    await rewriteBundleFile(folder, bad, 'run.json', `${JSON.stringify(runJson, null, 2)}\n`);
+    await expect(target.importBundle({ path: `${bad}.zip` })).rejects.toThrow(
+      /run\.json: latents\.1\.means: latents\/step00000008-means\.f32 is 384 bytes, 32 x 4 values need 512/,
+    );
+    expect(await target.store.runs.list()).toHaveLength(0);
   });
 
   it('refuses a bundle with one flipped byte, a truncated one and a foreign one, and writes nothing', async () => {
@@ -341,5 +445,27 @@ describe('replay', () => {
     } finally {
       await source.store.runs.setInfo(original.id, { datasetHash: original.datasetHash! });
     }
+  });
+});
+
+describe("the latent scatter's test images", () => {
+  it('gives test example i of the run as a PNG of its grey levels, with the label the latents carry', async () => {
+    const latents = await source.getLatents({ runId: original.id });
+    expect(latents.count).toBe(32);
+    const data = await loadRunDataset(original.config);
+    for (const index of [0, 5, 31]) {
+      const image = await source.getTestImage({ runId: original.id, index });
+      expect(image).toMatchObject({ runId: original.id, index, width: 28, height: 28 });
+      expect(image.label).toBe(latents.labels![index]);
+      const png = decodePng(Buffer.from(image.dataUrl.split(',')[1], 'base64'));
+      expect([png.width, png.height, png.channels]).toEqual([28, 28, 1]);
+      const expected = Array.from(data.test.pixels.subarray(index * 784, (index + 1) * 784), (v) =>
+        Math.round(v * 255),
+      );
+      expect(Array.from(png.data)).toEqual(expected);
+    }
+    await expect(source.getTestImage({ runId: original.id, index: 32 })).rejects.toThrow(
+      /index must be a test image index from 0 to 31, got 32/,
+    );
   });
 });

@@ -158,6 +158,37 @@ describe('runs', () => {
     expect(() => store.runs.updateStatus(run.id, 'running')).toThrow(/diverged.*running.*duplicate/);
   });
 
+  it('stores the backend notes of each start in their column, replaced by the next start, and lists them', () => {
+    const store = openTempStore();
+    const run = store.runs.create({ config: config() });
+    expect(run.backendNotes).toEqual([]);
+    const column = () => store.db.prepare('SELECT backend_notes FROM runs WHERE id = ?').pluck().get(run.id);
+    expect(column()).toBeNull();
+
+    const first = [
+      'webgpu skipped: no GPU driver found (no Vulkan ICD but software ones)',
+      'BLAS: 2 thread(s) at the start; native sgemm',
+    ];
+    store.runs.setInfo(run.id, { backend: 'wasm+native-sgemm(Haswell)', backendNotes: first });
+    expect(column()).toBe(JSON.stringify(first));
+    expect(store.runs.get(run.id)!.backendNotes).toEqual(first);
+    expect(store.runs.summary(run.id).backendNotes).toEqual(first);
+    expect(store.runs.list().find((r) => r.id === run.id)!.backendNotes).toEqual(first);
+
+    // Other info leaves the notes as they are; a later start (a resume) replaces them whole.
+    store.runs.setInfo(run.id, { totalSteps: 12 });
+    expect(store.runs.get(run.id)!.backendNotes).toEqual(first);
+    const second = ['webgpu faster in calibration: 3.1 ms/step vs 9.8 ms/step on wasm'];
+    store.runs.setInfo(run.id, { backendNotes: second });
+    expect(store.runs.get(run.id)!.backendNotes).toEqual(second);
+    store.runs.setInfo(run.id, { backendNotes: [] });
+    expect(column()).toBe('[]');
+
+    // The column holds a JSON array or nothing.
+    expect(() => store.db.prepare('UPDATE runs SET backend_notes = \'{"a":1}\' WHERE id = ?').run(run.id)).toThrow(
+      /CHECK constraint failed/,
+    );
+  });
   it('resume is allowed from paused, interrupted, failed and cancelled only, and drops steps after the checkpoint', () => {
     const store = openTempStore();
     const run = store.runs.create({ config: config() });
