@@ -19,7 +19,17 @@ import { ParameterNet } from '../parameterNet';
 import type { LossOptions, LossTerms, VaeModel } from '../types';
 import { emaUpdate, nearestCodes, stopGradient, straightThrough } from './codebook';
 
-export { codeUsage, emaUpdate, EMA_EPSILON, nearestCodes, straightThrough, stopGradient } from './codebook';
+export {
+  codeShares,
+  codeSwapCodes,
+  codesByUse,
+  codeUsage,
+  emaUpdate,
+  EMA_EPSILON,
+  nearestCodes,
+  straightThrough,
+  stopGradient,
+} from './codebook';
 
 /** Decay of the per-position code prior's moving average. */
 export const CODE_PRIOR_DECAY = 0.99;
@@ -226,14 +236,27 @@ export class VqVae implements VaeModel {
   }
 
   private decodeCodes(zTop: tf.Tensor2D): tf.Tensor2D {
-    const codes = this.sampleCodes(zTop);
+    return this.decodeLogits(this.sampleCodes(zTop), zTop.shape[0]);
+  }
+
+  /** The decoder's output for n code vectors given as indices [n * P]. */
+  private decodeLogits(codes: Int32Array, n: number): tf.Tensor2D {
     return tf.tidy(
       () =>
-        run(
-          this.decoder,
-          tf.reshape(tf.gather(this.embedding(), tf.tensor1d(codes, 'int32')), [zTop.shape[0], -1]),
-        ) as tf.Tensor2D,
+        run(this.decoder, tf.reshape(tf.gather(this.embedding(), tf.tensor1d(codes, 'int32')), [n, -1])) as tf.Tensor2D,
     );
+  }
+
+  /** The likelihood's mean for n code vectors given as indices [n * P] (code-swap grids). */
+  decodeIndices(codes: Int32Array, n: number): tf.Tensor2D {
+    if (codes.length !== n * this.positions)
+      throw new Error(`VQ-VAE codes: ${codes.length} indices are not ${n} x ${this.positions} positions`);
+    return tf.tidy(() => this.likelihood.mean(this.decodeLogits(codes, n)));
+  }
+
+  /** The nearest code at each position for each row of x: indices [n * P]. */
+  codesOf(x: tf.Tensor2D): Int32Array {
+    return tf.tidy(() => Int32Array.from(nearestCodes(this.encodeRows(x), this.embedding()).dataSync()));
   }
 
   generate(zTop: tf.Tensor2D, _seed: number): tf.Tensor2D {
