@@ -524,8 +524,22 @@ async function evaluate(
     points.push(point('mig_points', mig.points));
   }
   emit({ type: 'metrics', points });
+  if (model instanceof VqVae) fitVqPrior(run, model);
   await emitImages(run, emit, step, epoch, variants.codeCounts);
   return 'ok';
+}
+
+/**
+ * Fits a VQ-VAE's autoregressive code prior (models/vqvae/codePrior.ts) to the codes of the whole
+ * training set under the current weights, the images as the model trains on them: dynamically
+ * binarized runs count one fixed binarization (seeded per batch, the same at every evaluation).
+ */
+function fitVqPrior(run: Run, model: VqVae): void {
+  const { config, data, inputDim } = run;
+  const dynamic = config.data.binarization === 'dynamic';
+  model.fitPrior(data.train.pixels, data.train.count, inputDim, (batch, start) =>
+    dynamic ? binarizeBatch(batch, createRandom(deriveSeed(config.train.seed, SEED_PURPOSE.codePrior, start))) : batch,
+  );
 }
 
 /**

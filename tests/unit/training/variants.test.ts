@@ -139,8 +139,14 @@ describe('variant models in the trainer', () => {
       expect(run.images.map((i) => i.kind)).toEqual(['samples', 'samples-drawn', 'reconstructions', 'code-swap']);
       const swap = run.images.find((i) => i.kind === 'code-swap')!;
       expect([swap.width, swap.height]).toEqual([4 * 28 + 3, 4 * 28 + 3]);
-      const names = decodeCheckpoint(run.checkpoint!).model.map((w) => w.name);
+      const weights = decodeCheckpoint(run.checkpoint!).model;
+      const names = weights.map((w) => w.name);
       expect(names).toContain('codebook/codebook_embedding/kernel');
+      // The autoregressive code prior is counted on all 256 training images at each of the 4 positions.
+      const marginal = weights.find((w) => w.name.startsWith('codePriorAr/') && w.name.includes('marginal'))!;
+      expect(marginal.values.reduce((a, b) => a + b, 0)).toBe(256 * 4);
+      for (let p = 0; p < 4; p++)
+        expect(marginal.values.subarray(p * 32, (p + 1) * 32).reduce((a, b) => a + b, 0)).toBe(256);
       await checkRoundTrip(cfg, run.checkpoint!);
     });
   }
