@@ -69,6 +69,9 @@ export type CheckpointKind = (typeof CHECKPOINT_KINDS)[number];
  */
 export const CODE_SHARE_BINS = 64;
 
+/** Successors kept per row of a VQ-VAE's autoregressive code prior (models/vqvae/codePrior.ts). */
+export const CODE_PRIOR_SUCCESSORS = 8;
+
 /** Codes per bin of the codebook-usage histogram for a codebook of K codes. */
 export function codeShareBinWidth(codebookSize: number): number {
   return Math.ceil(codebookSize / Math.min(codebookSize, CODE_SHARE_BINS));

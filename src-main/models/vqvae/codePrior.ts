@@ -10,9 +10,10 @@
 // p - 1 falls back to the position's marginal. Stored in (P - 1) K AR_SUCCESSORS x 2 + P K values.
 // This is the "autoregressive prior over positions" of the paper in its simplest honest form (first
 // order, not a PixelCNN): it captures which codes follow which, position by position.
+import { CODE_PRIOR_SUCCESSORS } from '../../api/constants';
 
 /** Successors kept per (position, previous code) row. */
-export const AR_SUCCESSORS = 8;
+export const AR_SUCCESSORS = CODE_PRIOR_SUCCESSORS;
 
 export interface CodePriorTables {
   positions: number;
