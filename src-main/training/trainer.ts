@@ -511,8 +511,14 @@ async function evaluate(
 
   // The variants' own metrics (KL decomposition, flow log-determinants): variantMetrics.ts.
   const variantSeed = deriveSeed(config.train.seed, SEED_PURPOSE.evalNoise, 0x7c);
+  // A VQ-VAE's code prior is fitted first, so this evaluation's samples and bound use it.
+  if (model instanceof VqVae) fitVqPrior(run, model);
   const variants = await variantEvalMetrics(model, test, n, inputDim, variantSeed);
   for (const m of variants.points) points.push(point(m.name, m.value));
+  const codePriorKl = variants.points.find((m) => m.name === 'code_prior_kl');
+  // The bound with the fitted prior: log p(x|z_q) - KL(one-hot || prior) = elbo + P log K - that KL.
+  if (model instanceof VqVae && codePriorKl)
+    points.push(point('elbo_code_prior', elbo + model.positions * Math.log(model.codebookSize) - codePriorKl.value));
 
   const beforeMig = stop();
   if (beforeMig) return beforeMig;
@@ -524,7 +530,6 @@ async function evaluate(
     points.push(point('mig_points', mig.points));
   }
   emit({ type: 'metrics', points });
-  if (model instanceof VqVae) fitVqPrior(run, model);
   await emitImages(run, emit, step, epoch, variants.codeCounts);
   return 'ok';
 }

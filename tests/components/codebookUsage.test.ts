@@ -45,9 +45,18 @@ describe('codebook usage (VQ-VAE)', () => {
   });
 
   it('puts the perplexity and the fraction of codes used in the default layout of a VQ-VAE run', () => {
-    const names = ['train/elbo', 'test/elbo', 'test/kl', 'test/perplexity', 'test/codes_used', share(0)];
+    const names = [
+      'train/elbo',
+      'test/elbo',
+      'test/elbo_code_prior',
+      'test/kl',
+      'test/perplexity',
+      'test/codes_used',
+      share(0),
+    ];
     const panels = defaultPanels(['vq-vae'], names);
     expect(panels.map((p) => p.id)).toEqual(['elbo', 'kl', 'perplexity', 'codes-used']);
+    expect(panels[0].metrics).toEqual(['train/elbo', 'test/elbo', 'test/elbo_code_prior']);
     expect(panels.find((p) => p.id === 'perplexity')!.metrics).toEqual(['test/perplexity']);
     // Flows: their mean log-det per step.
     const flow = defaultPanels(['vae'], ['test/elbo', 'test/flow_logdet/0', 'test/flow_logdet/1']);

@@ -141,3 +141,38 @@ export function sampleFromPrior(tables: CodePriorTables, u: ArrayLike<number>, n
   }
   return codes;
 }
+
+/**
+ * Weight of the uniform distribution mixed into the prior for the bound test/elbo_code_prior: a
+ * transition never seen in training gets probability >= CODE_PRIOR_UNIFORM_WEIGHT / K, not 0.
+ */
+export const CODE_PRIOR_UNIFORM_WEIGHT = 0.01;
+
+/**
+ * log p(c) of each of n code vectors (codes [n * P]) under the mixture
+ * (1 - w) p_AR + w uniform(K) at every position; the bound log p(x) >= log p(x | z_q) + log p(z_q)
+ * holds for any prior, the one-hot posterior making the KL exactly -log p(z_q).
+ */
+export function codeLogProb(
+  tables: CodePriorTables,
+  codes: ArrayLike<number>,
+  n: number,
+  weight = CODE_PRIOR_UNIFORM_WEIGHT,
+): Float64Array {
+  const [p, k] = [tables.positions, tables.codebookSize];
+  const out = new Float64Array(n);
+  const first = firstPositionProbabilities(tables);
+  const cache = new Map<number, Float64Array>();
+  const mixed = (q: number) => Math.log((1 - weight) * q + weight / k);
+  for (let i = 0; i < n; i++) {
+    let sum = mixed(first[codes[i * p]]);
+    for (let pos = 1; pos < p; pos++) {
+      const key = pos * k + codes[i * p + pos - 1];
+      let row = cache.get(key);
+      if (!row) cache.set(key, (row = conditionalProbabilities(tables, pos, codes[i * p + pos - 1])));
+      sum += mixed(row[codes[i * p + pos]]);
+    }
+    out[i] = sum;
+  }
+  return out;
+}

@@ -35,6 +35,8 @@ export {
 } from './codebook';
 export {
   AR_SUCCESSORS,
+  CODE_PRIOR_UNIFORM_WEIGHT,
+  codeLogProb,
   conditionalProbabilities,
   firstPositionProbabilities,
   fitCodePrior,

@@ -83,7 +83,12 @@ export function defaultPanels(modelKinds: readonly string[], names: readonly str
   const has = (m: string) => logged.has(m);
   const kinds = new Set(modelKinds);
   const panels: PanelConfig[] = [
-    { id: 'elbo', title: 'ELBO and IWAE', metrics: ['train/elbo', 'test/elbo', 'test/iwae'] },
+    {
+      id: 'elbo',
+      title: 'ELBO and IWAE',
+      // A VQ-VAE's bound with its fitted code prior beside the uniform-prior one.
+      metrics: ['train/elbo', 'test/elbo', 'test/iwae', ...(kinds.has('vq-vae') ? ['test/elbo_code_prior'] : [])],
+    },
     { id: 'recon', title: 'Reconstruction', metrics: ['train/recon', 'test/recon'] },
     { id: 'kl', title: 'KL', metrics: ['train/kl', 'test/kl'] },
   ];

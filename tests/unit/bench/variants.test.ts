@@ -71,6 +71,7 @@ describe('bench variants', () => {
       'test/kl': 16 * Math.log(512),
       'test/perplexity': 28.25,
       'test/codes_used': 0.0742,
+      'test/elbo_code_prior': -125.5,
     });
     const row = variantFigures('vq-vae', label, config, run);
     expect(row.nll).toBeNull();
@@ -86,6 +87,8 @@ describe('bench variants', () => {
     expect(cells[3]).toBe('—');
     expect(cells[12]).toBe('28.3');
     expect(cells[13]).toBe('7.4 % of 512');
+    expect(row.testLossCodePrior).toBe(125.5);
+    expect(table.some((l) => l.endsWith('125.50 nats (recon 90.00 + KL to that prior 35.50).'))).toBe(true);
   });
 
   it('a run without a metric it must have is an error naming it', () => {

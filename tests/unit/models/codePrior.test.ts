@@ -7,6 +7,8 @@ import { parseRunConfig } from '../../../src-main/api/config';
 import { createModel, getNamedWeights, setNamedWeights, type VqVae } from '../../../src-main/models';
 import {
   AR_SUCCESSORS,
+  CODE_PRIOR_UNIFORM_WEIGHT,
+  codeLogProb,
   conditionalProbabilities,
   firstPositionProbabilities,
   fitCodePrior,
@@ -55,6 +57,19 @@ describe('autoregressive code prior', () => {
     expect(row[2]).toBeCloseTo(((2 / 5) * 2) / 4, 12);
     expect(row[3]).toBeCloseTo(((2 / 5) * 2) / 4, 12);
     expect(row.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+  });
+
+  it('scores code vectors under the prior mixed with 1% uniform, never at -infinity', () => {
+    const t = fitCodePrior(CODES, 8, 3, 4);
+    const w = CODE_PRIOR_UNIFORM_WEIGHT;
+    const mix = (q: number) => Math.log((1 - w) * q + w / 4);
+    // [0, 1, 2]: p_1(0) = 5/8, p_2(1 | 0) = 3/5, p_3(2 | 1) = 3/4. [3, 0, 0]: never seen at all.
+    const logp = codeLogProb(t, [0, 1, 2, 3, 0, 0], 2);
+    expect(logp[0]).toBeCloseTo(mix(5 / 8) + mix(3 / 5) + mix(3 / 4), 12);
+    // p_1(3) = 0; code 3 never at position 1, so row (2, 3) falls back to position 2's marginal (code 0: 0);
+    // row (3, 0) never seen either: position 3's marginal, code 0 once in 8.
+    expect(logp[1]).toBeCloseTo(mix(0) + mix(0) + mix(1 / 8), 12);
+    expect(Number.isFinite(logp[1])).toBe(true);
   });
 
   it('ancestral samples follow the fitted conditionals', () => {

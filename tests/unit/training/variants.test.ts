@@ -126,6 +126,11 @@ describe('variant models in the trainer', () => {
       expect(m('codes_used')).toBeGreaterThan(1 / 32);
       expect(m('codes_used')).toBeLessThanOrEqual(1);
       expect(m('commitment')).toBeGreaterThan(0);
+      // The bound with the fitted autoregressive prior: its KL replaces P log K.
+      expect(m('code_prior_kl')).toBeGreaterThan(0);
+      expect(m('code_prior_kl')).toBeLessThan(4 * Math.log(32));
+      expect(m('elbo_code_prior')).toBeCloseTo(-(m('recon') + m('code_prior_kl')), 3);
+      expect(m('elbo_code_prior')).toBeGreaterThan(m('elbo'));
       expect([...run.metrics.keys()].some((k) => k.includes('kl_dim') || k.includes('active_units'))).toBe(false);
       // The codebook-usage histogram: 32 codes, one per bin, most used first, shares summing to 1.
       const shares = [...Array(32).keys()].map((b) => m(`code_share/${String(b).padStart(2, '0')}`));
