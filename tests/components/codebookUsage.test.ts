@@ -4,6 +4,7 @@ import type { SeriesBucket } from '@api/contract';
 import CodebookUsage from '../../src-renderer/src/components/CodebookUsage.svelte';
 import { codeShareMetrics, usageHistogram } from '../../src-renderer/src/lib/codebookUsage';
 import { defaultPanels } from '../../src-renderer/src/lib/dashboard';
+import { describeMetric } from '../../src-renderer/src/lib/metricDescriptions';
 import { RunsStore } from '../../src-renderer/src/lib/stores/runs.svelte';
 import { SeriesStore } from '../../src-renderer/src/lib/stores/series.svelte';
 import { FakeTransport, makeBuckets, makeRun, settle } from './fakeTransport';
@@ -107,6 +108,13 @@ describe('codebook usage (VQ-VAE)', () => {
     expect(heights[2]).toBe(0);
     expect(screen.getByTestId('codebook-perplexity').textContent).toBe('1.9378');
     expect(screen.getByTestId('codebook-used').textContent).toBe('50.0 %');
+  });
+
+  it('describes the VQ-VAE and flow metrics, families by their prefix', () => {
+    expect(describeMetric(share(3))).toMatch(/^VQ-VAE: share of the test code assignments/);
+    expect(describeMetric('test/flow_logdet/1')).toMatch(/flow step k/);
+    expect(describeMetric('test/elbo_code_prior')).toMatch(/fitted code prior/);
+    expect(describeMetric('test/code_swap')).toBeNull();
   });
 
   it('shows nothing when no VQ-VAE run is selected', async () => {
