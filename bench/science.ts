@@ -9,11 +9,20 @@
 //    1,000 t10k images, ELBO, KL, active units and wall time; the same VAE in PyTorch beside them;
 //    the IWAE paper's figures (after thousands of epochs) as the far anchor.
 // 3. The same on Fashion-MNIST (when its IDX files are installed).
+// 4. With --variants (issue #14): the model variants on dynamically binarized Fashion-MNIST (and
+//    MNIST with --variant-datasets mnist,fashion-mnist), each on the plain VAE's data, networks
+//    (784-400-20, or 400 hidden units to 16 codes of 64 dimensions) and budget: the diagonal Gaussian
+//    VAE, the IAF and planar flow posteriors, VQ-VAE and beta-TCVAE; test ELBO, NLL by IWAE_k (not
+//    for the VQ-VAE: its bound with the uniform prior is exact for every k), the KL and its
+//    decomposition, the flows' summed mean log-determinant, the VQ-VAE's codebook perplexity and
+//    the fraction of its codes in use.
 //
 //   npm run bench:science                       # the full setting (hours on 2 cores)
 //   npm run bench:science -- --quick            # 1 epoch on 6,000 images, IWAE_500 on 200 (minutes)
 //   npm run bench:science -- --epochs 2 --train-size 20000 --iwae-k 1000 --iwae-examples 500
 //       [--test-size N] [--datasets mnist,fashion-mnist] [--skip-grey] [--no-torch] [--json FILE]
+//   npm run bench:science -- --variants [--variants-only] [--models vae,iaf,planar,vq-vae,beta-tcvae]
+//       [--variant-datasets fashion-mnist,mnist] [--flow-length 4] [--tc-beta 6]
 //
 // Prints markdown tables (the README's) and, with --json, writes every figure to FILE.
 import { spawn, spawnSync } from 'node:child_process';
@@ -24,6 +33,16 @@ import { parseRunConfig, type RunConfig, type RunConfigInput } from '../src-main
 import { CONTROL, type TrainerEvent } from '../src-main/training/events';
 import { evalTestSet, loadRunDataset } from '../src-main/training/runData';
 import { train } from '../src-main/training/trainer';
+import {
+  metric,
+  VARIANT_MODELS,
+  variantConfig,
+  variantFigures,
+  variantTable,
+  type Trained,
+  type VariantFigures,
+  type VariantModel,
+} from './variants';
 
 interface Options {
   epochs: number;
@@ -36,6 +55,14 @@ interface Options {
   torch: boolean;
   json: string | null;
   quick: boolean;
+  /** The variants table (--variants, or --variants-only without the tables above it). */
+  variants: boolean;
+  variantsOnly: boolean;
+  models: VariantModel[];
+  variantDatasets: string[];
+  flowLength: number;
+  /** beta-TCVAE's weight on the total correlation (alpha = gamma = 1). */
+  tcBeta: number;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -62,7 +89,26 @@ function parseOptions(argv: string[]): Options {
     grey: !argv.includes('--skip-grey'),
     torch: !argv.includes('--no-torch'),
     json: value('--json') ?? null,
+    variants: argv.includes('--variants') || argv.includes('--variants-only'),
+    variantsOnly: argv.includes('--variants-only'),
+    models: (value('--models') ?? VARIANT_MODELS.join(','))
+      .split(',')
+      .filter(Boolean)
+      .map((name) => {
+        if (!(VARIANT_MODELS as readonly string[]).includes(name))
+          throw new Error(`--models: '${name}' is not one of ${VARIANT_MODELS.join(', ')}`);
+        return name as VariantModel;
+      }),
+    variantDatasets: (value('--variant-datasets') ?? 'fashion-mnist').split(',').filter(Boolean),
+    flowLength: number('--flow-length', 4, 4),
+    tcBeta: nonNegative('--tc-beta', value('--tc-beta') ?? '6'),
   };
+}
+
+function nonNegative(flag: string, given: string): number {
+  const n = Number(given);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${flag} needs a number >= 0, got '${given}'`);
+  return n;
 }
 
 interface Figures {
@@ -84,8 +130,14 @@ function log(message: string): void {
   process.stderr.write(`${message}\n`);
 }
 
-/** Trains one workbench run in this process (the trainer itself, as a worker would) and reads its last evaluation. */
-async function workbenchRun(label: string, config: RunConfig): Promise<Figures> {
+/** Runs already trained in this invocation, by config: the variants table's VAE is the main table's. */
+const trainedRuns = new Map<string, Trained>();
+
+/** Trains one workbench run in this process (the trainer itself, as a worker would) and keeps its last metrics. */
+async function trainWorkbench(label: string, config: RunConfig): Promise<Trained> {
+  const key = JSON.stringify(config);
+  const done = trainedRuns.get(key);
+  if (done) return done;
   const control = new Int32Array(new SharedArrayBuffer(4));
   control[0] = CONTROL.run;
   const last = new Map<string, number>();
@@ -107,11 +159,20 @@ async function workbenchRun(label: string, config: RunConfig): Promise<Figures> 
     }
   });
   if (status !== 'completed') throw new Error(`workbench ${label}: ${status}${error ? `: ${error}` : ''}`);
-  const get = (name: string): number => {
-    const v = last.get(name);
-    if (v === undefined) throw new Error(`workbench ${label}: no ${name}`);
-    return v;
+  const trained = {
+    last,
+    backend,
+    trainSeconds: (trainEnd - started) / 1000,
+    wallSeconds: (performance.now() - started) / 1000,
   };
+  trainedRuns.set(key, trained);
+  return trained;
+}
+
+/** Trains one workbench run and reads its last evaluation as a row of the main tables. */
+async function workbenchRun(label: string, config: RunConfig): Promise<Figures> {
+  const run = await trainWorkbench(label, config);
+  const get = (name: string) => metric(label, run, name);
   return {
     label,
     testLoss: -get('test/elbo'),
@@ -119,9 +180,9 @@ async function workbenchRun(label: string, config: RunConfig): Promise<Figures> 
     nllElboSubset: -get('test/elbo_iwae_subset'),
     kl: get('test/kl'),
     activeUnits: get('test/active_units'),
-    trainSeconds: (trainEnd - started) / 1000,
-    wallSeconds: (performance.now() - started) / 1000,
-    backend,
+    trainSeconds: run.trainSeconds,
+    wallSeconds: run.wallSeconds,
+    backend: run.backend,
   };
 }
 
@@ -257,7 +318,7 @@ async function main(): Promise<void> {
   );
   out.push('');
   try {
-    if (options.grey) {
+    if (options.grey && !options.variantsOnly) {
       log('pytorch/examples vae/main.py setting (grey MNIST, 784-400-20, BCE):');
       const { workbench, torch } = await pair(
         'VAE (workbench)',
@@ -284,7 +345,7 @@ async function main(): Promise<void> {
       out.push('');
       (json.tables as Record<string, unknown>).grey = { workbench, torch };
     }
-    for (const dataset of options.datasets) {
+    for (const dataset of options.variantsOnly ? [] : options.datasets) {
       log(`Dynamically binarized ${dataset}:`);
       const base = baseConfig(options, dataset, 'dynamic');
       const rows: Figures[] = [];
@@ -341,6 +402,27 @@ async function main(): Promise<void> {
         out.push('', `Workbench vs PyTorch VAE NLL: ${f2((100 * (vae.nll - torchVae.nll)) / torchVae.nll)} %.`);
       out.push('');
       (json.tables as Record<string, unknown>)[dataset] = rows;
+    }
+    for (const dataset of options.variants ? options.variantDatasets : []) {
+      log(`Model variants on dynamically binarized ${dataset}:`);
+      const base = baseConfig(options, dataset, 'dynamic');
+      const rows: VariantFigures[] = [];
+      try {
+        for (const model of options.models) {
+          const { label, input } = variantConfig(model, base, options);
+          const config = parseRunConfig(input);
+          log(`  ${label} ...`);
+          rows.push(variantFigures(model, label, config, await trainWorkbench(label, config)));
+        }
+      } catch (error) {
+        if (dataset !== 'mnist' && /not found/.test((error as Error).message)) {
+          log(`  skipped: ${(error as Error).message}`);
+          continue;
+        }
+        throw error;
+      }
+      out.push(...variantTable(dataset, rows, options), '');
+      (json.tables as Record<string, unknown>)[`${dataset}-variants`] = rows;
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

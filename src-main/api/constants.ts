@@ -42,8 +42,11 @@ export const RUN_STATUSES = [
   'diverged',
   'interrupted',
 ] as const;
-/** 'samples': decoder means at prior draws; 'samples-drawn': the same z with x drawn from p(x|z). */
-export const IMAGE_KINDS = ['samples', 'reconstructions', 'traversal', 'samples-drawn'] as const;
+/**
+ * 'samples': decoder means at prior draws; 'samples-drawn': the same z with x drawn from p(x|z);
+ * 'code-swap' (VQ-VAE, in place of traversals): a test image's codes with one position swapped.
+ */
+export const IMAGE_KINDS = ['samples', 'reconstructions', 'traversal', 'samples-drawn', 'code-swap'] as const;
 export const SWEEP_PARAMS = ['model.beta', 'model.latentDim', 'train.seed', 'train.lr'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 export type ImageKind = (typeof IMAGE_KINDS)[number];
@@ -59,6 +62,20 @@ export const HEADLINE_METRICS = [
 ] as const;
 export const CHECKPOINT_KINDS = ['latest', 'best', 'epoch'] as const;
 export type CheckpointKind = (typeof CHECKPOINT_KINDS)[number];
+
+/**
+ * A VQ-VAE's codebook-usage histogram: the codes sorted by their use on the test set, in at most
+ * this many bins of codeShareBinWidth(K) consecutive ranks, logged as test/code_share/NN.
+ */
+export const CODE_SHARE_BINS = 64;
+
+/** Successors kept per row of a VQ-VAE's autoregressive code prior (models/vqvae/codePrior.ts). */
+export const CODE_PRIOR_SUCCESSORS = 8;
+
+/** Codes per bin of the codebook-usage histogram for a codebook of K codes. */
+export function codeShareBinWidth(codebookSize: number): number {
+  return Math.ceil(codebookSize / Math.min(codebookSize, CODE_SHARE_BINS));
+}
 
 /** Flattens a config to dot paths, for tables and diffs: { 'model.beta': 4, ... }. */
 export function flattenConfig(value: unknown, prefix = ''): Record<string, unknown> {

@@ -3,6 +3,7 @@
 // with 256 samples asks for ~100 GB of activations at step 0), so the product is checked once, at
 // the boundary, against a documented budget. Pure: no tfjs, no I/O.
 import type { RunConfig } from './config';
+import { CODE_PRIOR_SUCCESSORS } from './constants';
 
 /**
  * The memory budget of one run: 2 GiB. A config whose estimate is larger is refused with the
@@ -82,6 +83,17 @@ function networkSize(config: RunConfig, inputShape: [number, number, number]) {
     for (let l = 1; l < latents.length; l++) parameters += 2 * dense([latents[l], hidden[0], 2 * latents[l - 1]]);
     decoderWidth += latents.length * (hidden[0] + 2 * latent);
   }
+  if (model.kind === 'vq-vae') {
+    // P code positions of D values in place of the Gaussian's 2 x latentDim; the codebook [K, D],
+    // its EMA state (counts, sums, steps unused), the moving-average prior [P, K] and the
+    // autoregressive prior (marginal [P, K], successors 2 x [max(1, P - 1), K, T]).
+    const [k, codeDim, p] = [model.codebookSize, model.codeDim, model.codePositions];
+    const codes = p * codeDim;
+    parameters = dense([d, ...hidden, codes]) + dense([codes, ...[...hidden].reverse(), d]);
+    parameters += 2 * k * codeDim + 2 * k + 2 * p * k + 2 * Math.max(1, p - 1) * k * CODE_PRIOR_SUCCESSORS;
+    encoderWidth = d + hidden.reduce((a, b) => a + b, 0) + codes + k; // + the distances to the K codes per row
+    decoderWidth = codes + hidden.reduce((a, b) => a + b, 0) + d;
+  }
   if (model.likelihood === 'gaussian' && model.gaussianVariance === 'learned') parameters += d;
   return { parameters, encoderWidth, decoderWidth, d };
 }
@@ -115,6 +127,7 @@ export function costProblem(
     `the run would need about ${mib(cost.bytes)} (estimate: ${cost.parameters.toLocaleString('en-US')} parameters, ` +
     `${cost.trainActivations.toLocaleString('en-US')} activation values per step = batch ${config.train.batchSize} x ` +
     `${samples} sample(s) through layers of hidden [${config.model.hidden.join(', ')}] on ${cost.inputShape.join('x')} inputs), ` +
-    `over the memory budget of ${mib(budget)}; lower train.batchSize, train.objectiveSamples or model.hidden`
+    `over the memory budget of ${mib(budget)}; lower train.batchSize, train.objectiveSamples or model.hidden` +
+    (config.model.kind === 'vq-vae' ? ', or model.codebookSize, model.codeDim or model.codePositions' : '')
   );
 }

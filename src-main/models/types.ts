@@ -89,6 +89,12 @@ export interface VaeModel {
 
   /** The networks as tf.LayersModel, by name ('encoder', 'decoder', ...), for export in the Layers format. */
   networks(): Record<string, tf.LayersModel>;
+  /**
+   * Networks a checkpoint may lack (state added after checkpoints of this model were first
+   * written, e.g. the VQ-VAE's fitted code prior): restoring one leaves them at their initial
+   * values, which the model reads as "not fitted yet".
+   */
+  readonly optionalNetworks?: readonly string[];
 
   dispose(): void;
 }

@@ -38,11 +38,18 @@ export async function getNamedWeightsAsync(model: VaeModel): Promise<NamedWeight
   }));
 }
 
-/** Restores weights by name; every weight of the model must be given, with its shape. */
+/**
+ * Restores weights by name; every weight of the model must be given, with its shape, except that
+ * a network of model.optionalNetworks may be absent as a whole (it keeps its initial values).
+ */
 export function setNamedWeights(model: VaeModel, weights: NamedWeight[]): void {
   const targets = weightsByName(model);
   const shapeOf = (w: tf.LayerVariable) => w.shape as number[];
   const given = new Map(weights.map((w) => [w.name, w]));
+  for (const network of model.optionalNetworks ?? []) {
+    const names = [...targets.keys()].filter((name) => name.startsWith(`${network}/`));
+    if (names.every((name) => !given.has(name))) for (const name of names) targets.delete(name);
+  }
   const missing = [...targets.keys()].filter((name) => !given.has(name));
   const unknown = [...given.keys()].filter((name) => !targets.has(name));
   if (missing.length > 0 || unknown.length > 0) {

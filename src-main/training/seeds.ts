@@ -23,6 +23,8 @@ export const SEED_PURPOSE = {
   evalBinarize: 6,
   iwae: 7,
   dequantize: 8,
+  /** The one fixed binarization of the training set that a VQ-VAE's code prior is counted on. */
+  codePrior: 9,
 } as const;
 
 /** Fixed across runs and epochs: prior-sample grids use the same z so runs compare cell by cell. */

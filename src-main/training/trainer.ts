@@ -8,7 +8,8 @@ import { APP_VERSION } from '../api/version';
 import type { MetricPoint } from '../api/contract';
 import { binarizeBatch, createRandom, dequantizeBatch, LOG_256, shapesForMig } from '../data';
 import type { Dataset, Split } from '../data/types';
-import { createModel, getNamedWeightsAsync, setNamedWeights } from '../models';
+import { createModel, getNamedWeightsAsync, setNamedWeights, VqVae } from '../models';
+import { codesByUse, codeSwapCodes } from '../models/vqvae';
 import { activeUnits } from '../models/activeUnits';
 import { capacityAt, klWeightAt } from '../models/schedules';
 import type { LossOptions, VaeModel } from '../models/types';
@@ -510,7 +511,14 @@ async function evaluate(
 
   // The variants' own metrics (KL decomposition, flow log-determinants): variantMetrics.ts.
   const variantSeed = deriveSeed(config.train.seed, SEED_PURPOSE.evalNoise, 0x7c);
-  for (const m of await variantEvalMetrics(model, test, n, inputDim, variantSeed)) points.push(point(m.name, m.value));
+  // A VQ-VAE's code prior is fitted first, so this evaluation's samples and bound use it.
+  if (model instanceof VqVae) fitVqPrior(run, model);
+  const variants = await variantEvalMetrics(model, test, n, inputDim, variantSeed);
+  for (const m of variants.points) points.push(point(m.name, m.value));
+  const codePriorKl = variants.points.find((m) => m.name === 'code_prior_kl');
+  // The bound with the fitted prior: log p(x|z_q) - KL(one-hot || prior) = elbo + P log K - that KL.
+  if (model instanceof VqVae && codePriorKl)
+    points.push(point('elbo_code_prior', elbo + model.positions * Math.log(model.codebookSize) - codePriorKl.value));
 
   const beforeMig = stop();
   if (beforeMig) return beforeMig;
@@ -522,8 +530,21 @@ async function evaluate(
     points.push(point('mig_points', mig.points));
   }
   emit({ type: 'metrics', points });
-  await emitImages(run, emit, step, epoch);
+  await emitImages(run, emit, step, epoch, variants.codeCounts);
   return 'ok';
+}
+
+/**
+ * Fits a VQ-VAE's autoregressive code prior (models/vqvae/codePrior.ts) to the codes of the whole
+ * training set under the current weights, the images as the model trains on them: dynamically
+ * binarized runs count one fixed binarization (seeded per batch, the same at every evaluation).
+ */
+function fitVqPrior(run: Run, model: VqVae): void {
+  const { config, data, inputDim } = run;
+  const dynamic = config.data.binarization === 'dynamic';
+  model.fitPrior(data.train.pixels, data.train.count, inputDim, (batch, start) =>
+    dynamic ? binarizeBatch(batch, createRandom(deriveSeed(config.train.seed, SEED_PURPOSE.codePrior, start))) : batch,
+  );
 }
 
 /**
@@ -550,12 +571,18 @@ async function migOnFreshShapes(run: Run, control: Int32Array): Promise<{ value:
   return { value: mig, points: count };
 }
 
-async function emitImages(run: Run, emit: Emit, step: number, epoch: number): Promise<void> {
+async function emitImages(
+  run: Run,
+  emit: Emit,
+  step: number,
+  epoch: number,
+  codeCounts: Float64Array | null,
+): Promise<void> {
   const { config, data, model, inputDim } = run;
   const g = config.eval.gridSize;
   const [h, w] = [data.height, data.width];
   const send = (
-    kind: 'samples' | 'reconstructions' | 'traversal' | 'samples-drawn',
+    kind: 'samples' | 'reconstructions' | 'traversal' | 'samples-drawn' | 'code-swap',
     pixels: Float32Array,
     count: number,
     columns: number,
@@ -586,7 +613,17 @@ async function emitImages(run: Run, emit: Emit, step: number, epoch: number): Pr
     interleaved.set(recon.subarray(r * g * inputDim, (r + 1) * g * inputDim), (2 * r + 1) * g * inputDim);
   }
   send('reconstructions', interleaved, 2 * pairs, g);
-  if (model.discrete) return; // no latent axes to traverse in a VQ-VAE's codes
+  if (model instanceof VqVae && codeCounts) {
+    // No latent axes to traverse in a VQ-VAE's codes: the first test image decoded from its own
+    // codes (column 0) and, row r, with position r's code swapped for the most used other codes.
+    const rows = Math.min(model.positions, MAX_TRAVERSAL_DIMS);
+    const first = tf.tensor2d(run.testPixels.subarray(0, inputDim), [1, inputDim]);
+    const own = model.codesOf(first);
+    first.dispose();
+    const codes = codeSwapCodes(own, rows, g, codesByUse(codeCounts));
+    send('code-swap', await read(() => model.decodeIndices(codes, rows * g)), rows * g, g);
+  }
+  if (model.discrete) return;
 
   // Latent traversal: each of the first dims of the bottom layer swept over [-3, 3], others at the posterior mean of one test image.
   const dim = model.latentDims[0];

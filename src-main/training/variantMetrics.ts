@@ -5,14 +5,19 @@
 // VQ-VAE's codebook metrics: test/commitment (mean ||z_e - e_q||^2 per example), test/perplexity
 // exp(H(p_bar)) of code use over all positions, test/codes_used (fraction of the K codes used on
 // the test set) and test/uniform_prior_kl = P log K, the KL of the one-hot posterior to the
-// uniform prior that test/elbo (the bound log p(x|z_q) - P log K) includes.
+// uniform prior that test/elbo (the bound log p(x|z_q) - P log K) includes, and the codebook-usage
+// histogram test/code_share/NN: the share of the test set's assignments taken by the codes at use
+// ranks [NN w, (NN + 1) w), most used first (w = codeShareBinWidth(K), one code per bin up to 64);
+// once its autoregressive code prior is fitted, test/code_prior_kl = -E log p(z_q) under that
+// prior mixed with 1% uniform (codePrior.ts), the KL of the one-hot posterior to it.
 import * as tf from '@tensorflow/tfjs';
+import { codeShareBinWidth } from '../api/constants';
 import { FlowVae } from '../models/flows';
 import { klDecomposition } from '../models/klDecomposition';
 import { sampleDiagGaussian } from '../models/distributions';
 import type { VaeModel } from '../models/types';
 import type { GaussianPosterior } from '../models/vae';
-import { codeUsage, VqVae } from '../models/vqvae';
+import { codeLogProb, codeShares, codeUsage, isFitted, VqVae } from '../models/vqvae';
 
 /** Minibatch size M of the decomposition's weighted estimate, at most; it holds M^2 d floats. */
 export const DECOMPOSITION_BATCH = 500;
@@ -34,7 +39,8 @@ function decomposable(model: VaeModel): model is VaeModel & DecomposablePosterio
 
 /**
  * The variant metrics on n test examples (pixels [n * inputDim]), by name without the 'test/'
- * prefix. The decomposition uses one posterior sample per example (seeded) and minibatches of
+ * prefix, and a VQ-VAE's count of each code on them (for the code-swap grid; null for other
+ * models). The decomposition uses one posterior sample per example (seeded) and minibatches of
  * decompositionBatch(d) out of N = n; MI + TC + DWKL is the Monte Carlo KL on those samples, an
  * estimate of test/kl.
  */
@@ -44,8 +50,9 @@ export async function variantEvalMetrics(
   n: number,
   inputDim: number,
   seed: number,
-): Promise<{ name: string; value: number }[]> {
+): Promise<{ points: { name: string; value: number }[]; codeCounts: Float64Array | null }> {
   const out: { name: string; value: number }[] = [];
+  let codeCounts: Float64Array | null = null;
   if (decomposable(model)) {
     const sums = [0, 0, 0];
     let counted = 0;
@@ -88,6 +95,9 @@ export async function variantEvalMetrics(
   if (model instanceof VqVae) {
     const counts = new Float64Array(model.codebookSize);
     let commitment = 0;
+    const prior = model.codePriorTables();
+    const fitted = isFitted(prior);
+    let priorLogProb = 0;
     for (let start = 0; start < n; start += DECOMPOSITION_BATCH) {
       const count = Math.min(DECOMPOSITION_BATCH, n - start);
       const x = tf.tensor2d(pixels.subarray(start * inputDim, (start + count) * inputDim), [count, inputDim]);
@@ -95,6 +105,7 @@ export async function variantEvalMetrics(
       x.dispose();
       commitment += stats.commitmentSum;
       stats.indices.forEach((c) => (counts[c] += 1));
+      if (fitted) priorLogProb += codeLogProb(prior, stats.indices, count).reduce((a, b) => a + b, 0);
     }
     const usage = codeUsage(counts);
     out.push(
@@ -103,6 +114,11 @@ export async function variantEvalMetrics(
       { name: 'codes_used', value: usage.used },
       { name: 'uniform_prior_kl', value: model.positions * Math.log(model.codebookSize) },
     );
+    if (fitted) out.push({ name: 'code_prior_kl', value: -priorLogProb / n });
+    codeShares(counts, codeShareBinWidth(model.codebookSize)).forEach((share, b) =>
+      out.push({ name: `code_share/${String(b).padStart(2, '0')}`, value: share }),
+    );
+    codeCounts = counts;
   }
-  return out;
+  return { points: out, codeCounts };
 }

@@ -88,3 +88,45 @@ export function codeUsage(counts: ArrayLike<number>): { perplexity: number; used
   }
   return { perplexity: Math.exp(entropy), used: used / counts.length };
 }
+
+/** Code indices by their use, most used first (ties: the lower index first). */
+export function codesByUse(counts: ArrayLike<number>): Int32Array {
+  return Int32Array.from(counts.length ? [...Array(counts.length).keys()] : []).sort(
+    (a, b) => counts[b] - counts[a] || a - b,
+  );
+}
+
+/**
+ * The codebook-usage histogram: the share of all assignments taken by the codes at use ranks
+ * [b w, (b + 1) w), most used first, w = `width` (the last bin may hold fewer codes); sums to 1.
+ */
+export function codeShares(counts: ArrayLike<number>, width: number): number[] {
+  const sorted = Array.from(counts).sort((a, b) => b - a);
+  const total = sorted.reduce((a, b) => a + b, 0);
+  const out: number[] = [];
+  for (let start = 0; start < sorted.length; start += width) {
+    let sum = 0;
+    for (let r = start; r < Math.min(start + width, sorted.length); r++) sum += sorted[r];
+    out.push(total > 0 ? sum / total : 0);
+  }
+  return out;
+}
+
+/**
+ * The code-swap grid's codes (VQ-VAE, in place of a latent traversal): `rows` rows of `columns`
+ * code vectors of one image's codes [P]. Column 0 is the image's own codes; in row r, column c > 0
+ * has position r's code replaced by the c-th most used code (by `order`) other than its own.
+ */
+export function codeSwapCodes(codes: Int32Array, rows: number, columns: number, order: Int32Array): Int32Array {
+  const p = codes.length;
+  const out = new Int32Array(rows * columns * p);
+  for (let r = 0; r < rows; r++) {
+    const others = order.filter((c) => c !== codes[r]);
+    for (let c = 0; c < columns; c++) {
+      const cell = out.subarray((r * columns + c) * p, (r * columns + c + 1) * p);
+      cell.set(codes);
+      if (c > 0 && others.length > 0) cell[r] = others[(c - 1) % others.length];
+    }
+  }
+  return out;
+}

@@ -8,8 +8,10 @@
 // The posterior is one-hot, so with a uniform prior over the K codes the bound is
 //   log p(x) >= log p(x | z_q) - P log K        (P = codePositions),
 // reported as test/elbo (kl = P log K, a constant) and exact for every IWAE k. Generation draws
-// codes from a prior fitted to the training codes: an independent categorical per position, the
-// moving average (decay 0.99) of the codes assigned to the training batches.
+// codes from a prior fitted to the training codes: the first-order autoregressive prior over
+// positions of codePrior.ts, counted on the whole training set at each evaluation; before the
+// first evaluation (or for a checkpoint from before it existed), an independent categorical per
+// position, the moving average (decay 0.99) of the codes assigned to the training batches.
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../../api/config';
 import { createLikelihood, type Likelihood } from '../likelihood';
@@ -18,8 +20,30 @@ import { deriveSeed, uniform } from '../noise';
 import { ParameterNet } from '../parameterNet';
 import type { LossOptions, LossTerms, VaeModel } from '../types';
 import { emaUpdate, nearestCodes, stopGradient, straightThrough } from './codebook';
+import { AR_SUCCESSORS, fitCodePrior, isFitted, sampleFromPrior, type CodePriorTables } from './codePrior';
 
-export { codeUsage, emaUpdate, EMA_EPSILON, nearestCodes, straightThrough, stopGradient } from './codebook';
+export {
+  codeShares,
+  codeSwapCodes,
+  codesByUse,
+  codeUsage,
+  emaUpdate,
+  EMA_EPSILON,
+  nearestCodes,
+  straightThrough,
+  stopGradient,
+} from './codebook';
+export {
+  AR_SUCCESSORS,
+  CODE_PRIOR_UNIFORM_WEIGHT,
+  codeLogProb,
+  conditionalProbabilities,
+  firstPositionProbabilities,
+  fitCodePrior,
+  isFitted,
+  sampleFromPrior,
+  type CodePriorTables,
+} from './codePrior';
 
 /** Decay of the per-position code prior's moving average. */
 export const CODE_PRIOR_DECAY = 0.99;
@@ -30,8 +54,11 @@ export class VqVae implements VaeModel {
   readonly positions: number;
   readonly codeDim: number;
   readonly codebookSize: number;
+  readonly optionalNetworks = ['codePriorAr'] as const;
   private readonly codebook: ParameterNet;
   private readonly state: ParameterNet;
+  /** The autoregressive code prior's tables (codePrior.ts), all zero until fitPrior. */
+  private readonly arPrior: ParameterNet;
 
   constructor(
     readonly config: ModelConfig,
@@ -69,6 +96,68 @@ export class VqVae implements VaeModel {
       'emaSum',
       tf.tidy(() => this.codebook.read().embedding),
     );
+    const transitions = [Math.max(1, p - 1), k, AR_SUCCESSORS];
+    this.arPrior = ParameterNet.build(
+      'codePriorAr',
+      [
+        { name: 'marginal', shape: [p, k], init: { constant: 0 }, trainable: false },
+        { name: 'nextCode', shape: transitions, init: { constant: -1 }, trainable: false },
+        { name: 'nextCount', shape: transitions, init: { constant: 0 }, trainable: false },
+      ],
+      0,
+    );
+  }
+
+  /** The autoregressive prior's tables as stored. */
+  codePriorTables(): CodePriorTables {
+    const values = this.arPrior.values();
+    const cells = (this.positions - 1) * this.codebookSize * AR_SUCCESSORS;
+    return {
+      positions: this.positions,
+      codebookSize: this.codebookSize,
+      successors: AR_SUCCESSORS,
+      marginal: Float64Array.from(values.marginal),
+      nextCode: Float64Array.from(values.nextCode.subarray(0, cells)),
+      nextCount: Float64Array.from(values.nextCount.subarray(0, cells)),
+    };
+  }
+
+  /**
+   * Fits the autoregressive code prior to n training examples (pixels [n * inputDim]), encoded in
+   * batches of `batch`, each first passed through `prepare` (the caller's binarization).
+   */
+  fitPrior(
+    pixels: Float32Array,
+    n: number,
+    inputDim: number,
+    prepare: (batch: Float32Array, start: number) => Float32Array = (batch) => batch,
+    batch = 500,
+  ): void {
+    const codes = new Int32Array(n * this.positions);
+    for (let start = 0; start < n; start += batch) {
+      const count = Math.min(batch, n - start);
+      const rows = prepare(pixels.subarray(start * inputDim, (start + count) * inputDim), start);
+      const x = tf.tensor2d(rows, [count, inputDim]);
+      codes.set(this.codesOf(x), start * this.positions);
+      x.dispose();
+    }
+    this.writePrior(fitCodePrior(codes, n, this.positions, this.codebookSize));
+  }
+
+  /** Stores fitted tables (fitPrior, or tests with hand-made codes). */
+  writePrior(tables: CodePriorTables): void {
+    const [p, k] = [this.positions, this.codebookSize];
+    const size = Math.max(1, p - 1) * k * AR_SUCCESSORS;
+    const padded = (values: Float64Array, fill: number) => {
+      const out = new Float32Array(size).fill(fill);
+      out.set(values);
+      return tf.tensor1d(out);
+    };
+    if (tables.successors !== AR_SUCCESSORS || tables.positions !== p || tables.codebookSize !== k)
+      throw new Error(`code prior: tables for ${tables.positions} x ${tables.codebookSize} do not fit this model`);
+    this.arPrior.write('marginal', tf.tensor1d(Float32Array.from(tables.marginal)));
+    this.arPrior.write('nextCode', padded(tables.nextCode, -1));
+    this.arPrior.write('nextCount', padded(tables.nextCount, 0));
   }
 
   get priorDim(): number {
@@ -199,14 +288,18 @@ export class VqVae implements VaeModel {
 
   /**
    * Codes drawn from the fitted prior, one per position: the standard-normal draws zTop [n, P] are
-   * mapped to uniforms u = Phi(z) and each to the code where the position's prior CDF passes u.
+   * mapped to uniforms u = Phi(z), and each to the code where its distribution's CDF passes u: the
+   * autoregressive prior's (each position given the code drawn before it) once fitted, else the
+   * position's independent moving-average categorical.
    */
   sampleCodes(zTop: tf.Tensor2D): Int32Array {
     const [n, p] = zTop.shape;
     if (p !== this.positions) throw new Error(`VQ-VAE prior draws need ${this.positions} columns, got ${p}`);
+    const u = tf.tidy(() => tf.mul(0.5, tf.add(1, tf.erf(tf.div(zTop, Math.SQRT2)))).dataSync());
+    const tables = this.codePriorTables();
+    if (isFitted(tables)) return sampleFromPrior(tables, u, n);
     const k = this.codebookSize;
     const prior = this.state.values().codePrior;
-    const u = tf.tidy(() => tf.mul(0.5, tf.add(1, tf.erf(tf.div(zTop, Math.SQRT2)))).dataSync());
     const codes = new Int32Array(n * p);
     for (let pos = 0; pos < p; pos++) {
       let total = 0;
@@ -226,14 +319,27 @@ export class VqVae implements VaeModel {
   }
 
   private decodeCodes(zTop: tf.Tensor2D): tf.Tensor2D {
-    const codes = this.sampleCodes(zTop);
+    return this.decodeLogits(this.sampleCodes(zTop), zTop.shape[0]);
+  }
+
+  /** The decoder's output for n code vectors given as indices [n * P]. */
+  private decodeLogits(codes: Int32Array, n: number): tf.Tensor2D {
     return tf.tidy(
       () =>
-        run(
-          this.decoder,
-          tf.reshape(tf.gather(this.embedding(), tf.tensor1d(codes, 'int32')), [zTop.shape[0], -1]),
-        ) as tf.Tensor2D,
+        run(this.decoder, tf.reshape(tf.gather(this.embedding(), tf.tensor1d(codes, 'int32')), [n, -1])) as tf.Tensor2D,
     );
+  }
+
+  /** The likelihood's mean for n code vectors given as indices [n * P] (code-swap grids). */
+  decodeIndices(codes: Int32Array, n: number): tf.Tensor2D {
+    if (codes.length !== n * this.positions)
+      throw new Error(`VQ-VAE codes: ${codes.length} indices are not ${n} x ${this.positions} positions`);
+    return tf.tidy(() => this.likelihood.mean(this.decodeLogits(codes, n)));
+  }
+
+  /** The nearest code at each position for each row of x: indices [n * P]. */
+  codesOf(x: tf.Tensor2D): Int32Array {
+    return tf.tidy(() => Int32Array.from(nearestCodes(this.encodeRows(x), this.embedding()).dataSync()));
   }
 
   generate(zTop: tf.Tensor2D, _seed: number): tf.Tensor2D {
@@ -258,6 +364,7 @@ export class VqVae implements VaeModel {
       encoder: this.encoder,
       codebook: this.codebook.network,
       vqState: this.state.network,
+      codePriorAr: this.arPrior.network,
       decoder: this.decoder,
       ...this.likelihood.networks(),
     };
@@ -270,6 +377,8 @@ export class VqVae implements VaeModel {
     this.codebook.dispose();
     this.state.network.dispose();
     this.state.dispose();
+    this.arPrior.network.dispose();
+    this.arPrior.dispose();
     this.likelihood.dispose();
   }
 }

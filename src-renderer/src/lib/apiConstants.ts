@@ -14,6 +14,7 @@ export {
   BUILTIN_DATASETS,
   BUILTIN_DATASET_LABELS,
   CODEBOOK_UPDATES,
+  codeShareBinWidth,
   flattenConfig,
   IMAGE_KINDS,
   KL_SCHEDULES,

@@ -69,13 +69,13 @@ const OWN_METRICS: Record<string, string[]> = {
   'beta-vae': ['test/active_units'],
   ladder: ['test/active_units'],
 };
-/** Metrics other model kinds add (VQ perplexity, flows' log-det, beta-TCVAE's TC): shown when logged. */
-const EXTRA_OWN = ['train/perplexity', 'test/perplexity', 'train/log_det', 'test/log_det', 'train/tc', 'test/tc'];
+/** Metrics other model kinds add (beta-TCVAE's TC): shown when logged. */
+const EXTRA_OWN = ['train/log_det', 'test/log_det', 'train/tc', 'test/tc'];
 
 /**
  * The default layout for runs of these model kinds with these logged metrics: ELBO and IWAE,
- * reconstruction, KL (per layer for a ladder), then the model's own (active units, perplexity,
- * log-det, TC, capacity). A panel is kept only when at least one of its metrics is logged; when
+ * reconstruction, KL (per layer for a ladder), then the model's own (active units, TC, capacity,
+ * a flow's mean log-det per step, a VQ-VAE's codebook perplexity and fraction of codes used). A panel is kept only when at least one of its metrics is logged; when
  * nothing is logged yet, the first three are shown so the layout does not jump when points come.
  */
 export function defaultPanels(modelKinds: readonly string[], names: readonly string[]): PanelConfig[] {
@@ -83,7 +83,12 @@ export function defaultPanels(modelKinds: readonly string[], names: readonly str
   const has = (m: string) => logged.has(m);
   const kinds = new Set(modelKinds);
   const panels: PanelConfig[] = [
-    { id: 'elbo', title: 'ELBO and IWAE', metrics: ['train/elbo', 'test/elbo', 'test/iwae'] },
+    {
+      id: 'elbo',
+      title: 'ELBO and IWAE',
+      // A VQ-VAE's bound with its fitted code prior beside the uniform-prior one.
+      metrics: ['train/elbo', 'test/elbo', 'test/iwae', ...(kinds.has('vq-vae') ? ['test/elbo_code_prior'] : [])],
+    },
     { id: 'recon', title: 'Reconstruction', metrics: ['train/recon', 'test/recon'] },
     { id: 'kl', title: 'KL', metrics: ['train/kl', 'test/kl'] },
   ];
@@ -93,6 +98,16 @@ export function defaultPanels(modelKinds: readonly string[], names: readonly str
   }
   if (kinds.has('beta-vae') && has('train/capacity'))
     panels.push({ id: 'capacity', title: 'KL and capacity C', metrics: ['train/kl', 'train/capacity'] });
+  if (kinds.has('vq-vae')) {
+    // The codebook's health over training: exp(H(p_bar)) of code use, and the fraction of codes used.
+    if (has('test/perplexity'))
+      panels.push({ id: 'perplexity', title: 'Codebook perplexity (test)', metrics: ['test/perplexity'] });
+    if (has('test/codes_used'))
+      panels.push({ id: 'codes-used', title: 'Fraction of codes used (test)', metrics: ['test/codes_used'] });
+  }
+  const logDets = names.filter((n) => /^test\/flow_logdet\/\d+$/.test(n));
+  if (logDets.length > 0)
+    panels.push({ id: 'flow-logdet', title: 'Flow mean log-det per step (test)', metrics: logDets });
   const own = new Set<string>();
   for (const kind of kinds) for (const m of OWN_METRICS[kind] ?? []) own.add(m);
   const counts = [...own, ...EXTRA_OWN.filter((m) => metricUnit(m) === 'count')].filter(has);

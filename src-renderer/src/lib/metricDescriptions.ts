@@ -24,6 +24,16 @@ const DESCRIPTIONS: Record<string, string> = {
   'test/mig':
     'Mutual Information Gap (Chen et al. 2018) on test/mig_points fresh generator images (10,000 by default, as disentanglement_lib).',
   'test/mig_points': 'How many freshly generated images MIG was computed on.',
+  'test/mi': 'Index-code mutual information I(x; z), the first term of the KL decomposition (Chen et al. 2018), nats.',
+  'test/tc': 'Total correlation KL(q(z) || prod_j q(z_j)) of the aggregate posterior, nats.',
+  'test/dwkl': 'Dimension-wise KL sum_j KL(q(z_j) || p(z_j)); MI + TC + DWKL is the Monte Carlo test KL.',
+  'test/commitment': 'VQ-VAE: mean ||z_e - e_q||^2 per test image, summed over positions and code dimensions.',
+  'test/perplexity': 'VQ-VAE: exp of the entropy of code use on the test set, between 1 and the codebook size K.',
+  'test/codes_used': 'VQ-VAE: fraction of the K codes assigned at least once on the test set.',
+  'test/uniform_prior_kl': 'VQ-VAE: P log K, the KL of the one-hot posterior to a uniform prior (in test/elbo).',
+  'test/code_prior_kl':
+    'VQ-VAE: -E log p(z_q) under the fitted autoregressive code prior (1% uniform mixed in), nats per test image.',
+  'test/elbo_code_prior': 'VQ-VAE: log p(x|z_q) - test/code_prior_kl, the bound with the fitted code prior.',
 };
 
 /** The description of a metric by name (per-layer and per-dimension series by their family), or null. */
@@ -33,5 +43,8 @@ export function describeMetric(name: string): string | null {
   if (family.endsWith('/kl_dim')) return 'KL of one latent dimension, batch mean, nats.';
   if (family.endsWith('/kl_layer')) return 'KL of one stochastic layer (bottom first), nats per example.';
   if (family === 'test/active_units') return 'Active units of one stochastic layer.';
+  if (family === 'test/flow_logdet') return 'Flow posterior: mean log|det J_k| of flow step k on the test set.';
+  if (family === 'test/code_share')
+    return 'VQ-VAE: share of the test code assignments taken by the codes of one use-rank bin, most used first.';
   return null;
 }

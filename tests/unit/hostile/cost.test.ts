@@ -18,6 +18,10 @@ describe('run cost estimate', () => {
       'a learned-variance Gaussian VAE',
       { model: { likelihood: 'gaussian', gaussianVariance: 'learned', hidden: [64] } },
     ],
+    [
+      'a VQ-VAE with its codebook, EMA state and code priors',
+      { model: { kind: 'vq-vae', hidden: [64], codebookSize: 32, codeDim: 4, codePositions: 5 } },
+    ],
   ])('counts the parameters of %s exactly', async (_what, input) => {
     await ensureBackend('cpu');
     const config = parseRunConfig(input);
@@ -56,5 +60,12 @@ describe('run cost estimate', () => {
     expect((error as Error).message).toMatch(/about 11\d{4} MiB .*9,9\d\d,\d{3},\d{3} activation values per step/);
     // The same model with the ELBO objective and batch 128 fits.
     expect(() => parseRunConfig({ ...input, train: { batchSize: 128 } })).not.toThrow();
+  });
+
+  it('refuses a VQ-VAE whose codebook and code prior tables exceed the budget, naming the VQ fields', () => {
+    const input = { model: { kind: 'vq-vae', codebookSize: 65_536, codePositions: 1024 } };
+    expect(() => parseRunConfig(input)).toThrow(/model\.codebookSize, model\.codeDim or model\.codePositions/);
+    // The defaults (512 codes of 64 at 16 positions) cost little.
+    expect(estimateRunCost(parseRunConfig({ model: { kind: 'vq-vae' } })).bytes).toBeLessThan(100 * 1024 ** 2);
   });
 });

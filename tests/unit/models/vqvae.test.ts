@@ -6,7 +6,15 @@ import { parseRunConfig } from '../../../src-main/api/config';
 import { initBackend } from '../../../src-main/training/backend';
 import { createModel, type VqVae } from '../../../src-main/models';
 import { bernoulliLogLikelihood } from '../../../src-main/models/distributions';
-import { codeUsage, emaUpdate, straightThrough } from '../../../src-main/models/vqvae';
+import {
+  codeShares,
+  codeSwapCodes,
+  codesByUse,
+  codeUsage,
+  emaUpdate,
+  straightThrough,
+} from '../../../src-main/models/vqvae';
+import { codeShareBinWidth } from '../../../src-main/api/constants';
 
 function smallVq(model: object = {}): VqVae {
   const cfg = parseRunConfig({
@@ -107,6 +115,51 @@ describe('VQ-VAE', () => {
     expect(codeUsage([5, 5, 0, 0]).perplexity).toBeCloseTo(2, 12);
     expect(codeUsage([5, 5, 0, 0]).used).toBe(0.5);
     expect(codeUsage([1, 1, 1, 1]).perplexity).toBeCloseTo(4, 12);
+  });
+
+  it('bins the codes sorted by use into the codebook-usage histogram', () => {
+    const counts = [0, 6, 1, 3, 0, 10];
+    expect(Array.from(codesByUse(counts))).toEqual([5, 1, 3, 2, 0, 4]);
+    expect(codeShares(counts, 1)).toEqual([0.5, 0.3, 0.15, 0.05, 0, 0]);
+    // Width 4: ranks 0-3 (10 + 6 + 3 + 1 of 20), then ranks 4-5 (0 + 0).
+    expect(codeShares(counts, 4)).toEqual([1, 0]);
+    expect(codeShares([2, 2, 4, 0, 0], 2)).toEqual([0.75, 0.25, 0]);
+    expect([codeShareBinWidth(32), codeShareBinWidth(64), codeShareBinWidth(512), codeShareBinWidth(100)]).toEqual([
+      1, 1, 8, 2,
+    ]);
+  });
+
+  it('code-swap grid: column 0 the own codes, then one position swapped for the most used other codes', () => {
+    const own = Int32Array.from([2, 0, 1]);
+    const order = Int32Array.from([0, 2, 3, 1]); // by use on the test set
+    const grid = codeSwapCodes(own, 2, 4, order);
+    const cell = (r: number, c: number) => Array.from(grid.subarray((r * 4 + c) * 3, (r * 4 + c + 1) * 3));
+    expect(grid.length).toBe(2 * 4 * 3);
+    expect([cell(0, 0), cell(0, 1), cell(0, 2), cell(0, 3)]).toEqual([
+      [2, 0, 1],
+      [0, 0, 1],
+      [3, 0, 1],
+      [1, 0, 1],
+    ]);
+    expect([cell(1, 0), cell(1, 1), cell(1, 2), cell(1, 3)]).toEqual([
+      [2, 0, 1],
+      [2, 2, 1],
+      [2, 3, 1],
+      [2, 1, 1],
+    ]);
+    // Fewer other codes than columns: they repeat in order.
+    expect(Array.from(codeSwapCodes(Int32Array.from([1]), 1, 4, Int32Array.from([1, 0])))).toEqual([1, 0, 0, 0]);
+    const model = smallVq();
+    const x = tf.tidy(() => tf.randomUniform([2, 16], 0, 1, 'float32', 9) as tf.Tensor2D);
+    const codes = model.codesOf(x);
+    expect(codes.length).toBe(4);
+    // Decoding a vector's own codes is its reconstruction.
+    const diff = tf.tidy(
+      () => tf.max(tf.abs(tf.sub(model.decodeIndices(codes, 2), model.reconstruct(x)))).dataSync()[0],
+    );
+    expect(diff).toBe(0);
+    x.dispose();
+    model.dispose();
   });
 
   it('refuses VQ fields on other kinds and the Gaussian-only settings on a VQ-VAE, naming the field', () => {

@@ -26,14 +26,21 @@ async function trainRun(cfg: RunConfig) {
   const control = new Int32Array(new SharedArrayBuffer(4));
   Atomics.store(control, 0, CONTROL.run);
   const metrics = new Map<string, number>();
+  const images: { kind: string; width: number; height: number }[] = [];
   let finalCheckpoint: Uint8Array | null = null;
   let error: string | null = null;
   const status = await train({ runId: 'v', config: cfg, resumeFrom: null }, control, (event: TrainerEvent) => {
     if (event.type === 'metrics') for (const p of event.points) metrics.set(p.name, p.value);
+    if (event.type === 'image') images.push({ kind: event.kind, width: event.width, height: event.height });
     if (event.type === 'checkpoint' && event.kind === 'final') finalCheckpoint = event.bytes;
     if (event.type === 'finished' && event.error) error = event.error;
   });
-  return { status: error ? `${status}: ${error}` : status, metrics, checkpoint: finalCheckpoint as Uint8Array | null };
+  return {
+    status: error ? `${status}: ${error}` : status,
+    metrics,
+    images,
+    checkpoint: finalCheckpoint as Uint8Array | null,
+  };
 }
 
 /** The checkpoint rebuilt twice gives the same weights and the same reconstructions (max |diff| 0). */
@@ -119,9 +126,32 @@ describe('variant models in the trainer', () => {
       expect(m('codes_used')).toBeGreaterThan(1 / 32);
       expect(m('codes_used')).toBeLessThanOrEqual(1);
       expect(m('commitment')).toBeGreaterThan(0);
+      // The bound with the fitted autoregressive prior: its KL replaces P log K.
+      expect(m('code_prior_kl')).toBeGreaterThan(0);
+      expect(m('code_prior_kl')).toBeLessThan(4 * Math.log(32));
+      expect(m('elbo_code_prior')).toBeCloseTo(-(m('recon') + m('code_prior_kl')), 3);
+      expect(m('elbo_code_prior')).toBeGreaterThan(m('elbo'));
       expect([...run.metrics.keys()].some((k) => k.includes('kl_dim') || k.includes('active_units'))).toBe(false);
-      const names = decodeCheckpoint(run.checkpoint!).model.map((w) => w.name);
+      // The codebook-usage histogram: 32 codes, one per bin, most used first, shares summing to 1.
+      const shares = [...Array(32).keys()].map((b) => m(`code_share/${String(b).padStart(2, '0')}`));
+      expect(run.metrics.has('test/code_share/32')).toBe(false);
+      expect(shares.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
+      for (let b = 1; b < 32; b++) expect(shares[b]).toBeLessThanOrEqual(shares[b - 1]);
+      expect(shares.filter((v) => v > 0).length / 32).toBeCloseTo(m('codes_used'), 12);
+      const entropy = -shares.filter((v) => v > 0).reduce((a, v) => a + v * Math.log(v), 0);
+      expect(Math.exp(entropy)).toBeCloseTo(m('perplexity'), 4);
+      // Code swaps instead of traversals: 4 positions x 4 columns of 28 x 28 images, 1-pixel gaps.
+      expect(run.images.map((i) => i.kind)).toEqual(['samples', 'samples-drawn', 'reconstructions', 'code-swap']);
+      const swap = run.images.find((i) => i.kind === 'code-swap')!;
+      expect([swap.width, swap.height]).toEqual([4 * 28 + 3, 4 * 28 + 3]);
+      const weights = decodeCheckpoint(run.checkpoint!).model;
+      const names = weights.map((w) => w.name);
       expect(names).toContain('codebook/codebook_embedding/kernel');
+      // The autoregressive code prior is counted on all 256 training images at each of the 4 positions.
+      const marginal = weights.find((w) => w.name.startsWith('codePriorAr/') && w.name.includes('marginal'))!;
+      expect(marginal.values.reduce((a, b) => a + b, 0)).toBe(256 * 4);
+      for (let p = 0; p < 4; p++)
+        expect(marginal.values.subarray(p * 32, (p + 1) * 32).reduce((a, b) => a + b, 0)).toBe(256);
       await checkRoundTrip(cfg, run.checkpoint!);
     });
   }
