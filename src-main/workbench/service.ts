@@ -43,6 +43,14 @@ export interface WorkbenchOptions {
   heartbeatMs?: number;
 }
 
+export interface RemoteIngestPort {
+  store: RemoteStore;
+  ingest: TrainingIngest;
+  /** Tells the views about a run and resolves those waiting for its end (waitForRun). */
+  announce(run: RunSummary): void;
+  broadcast(event: WorkbenchEvent): void;
+}
+
 type Call<M extends MethodName> = (request?: RequestOf<M>, options?: CallOptions) => Promise<ResponseMap[M]>;
 
 export class Workbench {
@@ -153,6 +161,19 @@ export class Workbench {
     } catch (error) {
       throw toApiError(error);
     }
+  }
+
+  /**
+   * What a queue coordinator (src-main/queue, issue #18) needs to bring remote runs' events into
+   * this store through the same ingest as local runs, and to tell the views and waiters of their ends.
+   */
+  remoteIngest(): RemoteIngestPort {
+    return {
+      store: this.store,
+      ingest: this.ingest,
+      announce: (run) => this.queue.announce(run),
+      broadcast: (event) => this.views.broadcast(event),
+    };
   }
 
   /** Pauses the runs this process trains (each keeps a checkpoint), flushes, and closes the store. */
