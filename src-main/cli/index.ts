@@ -28,6 +28,7 @@ import { exitCodeOf, toApiError } from '../workbench/errors';
 import { Workbench } from '../workbench/service';
 import { parseCheckpointChoice, type CheckpointChoice } from '../workbench/exchange';
 import { runConfigFromFlags, type TrainFlags } from './options';
+import { registerQueueCommands } from './queue';
 import { registerSweepCommand } from './sweep';
 
 // `vae-workbench show RUN | head -3`: a reader that goes away ends the CLI quietly, not with EPIPE.
@@ -166,6 +167,7 @@ const train = program
   });
 void train;
 registerSweepCommand(program, train, globalDb); // `sweep` (issue #15): grid sweeps, in ./sweep.ts
+registerQueueCommands(program, globalDb); // `worker`, `coordinate` (issue #18): many machines, in ./queue.ts
 
 /** 0 completed, 130 paused by Ctrl-C (resumable), 1 failed, diverged or cancelled. */
 function exitCodeFor(run: RunSummary): number {
