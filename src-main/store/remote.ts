@@ -58,7 +58,7 @@ export class RemoteRuns {
    */
   claim(runId: string, input: { queue: string; jobId: string; owner: string }): RemoteRun {
     const queue = requireText(input.queue, 'Queue');
-    if (/:\/\/[^/@]*:[^/@]+@/.test(queue))
+    if (/:\/\/[^/@]*:(?!\*\*\*@)[^/@]+@/.test(queue))
       throw new InvalidInputError('The queue URL must be stored without its password.');
     return this.ctx.write(() => {
       this.runs.updateStatus(runId, 'running');
