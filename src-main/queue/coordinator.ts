@@ -181,6 +181,8 @@ export class QueueCoordinator {
 
   /** Continues a stopped remote run (paused, interrupted, ...) on the queue from its latest checkpoint. */
   async resume(runId: string): Promise<void> {
+    if (this.followed.has(runId))
+      throw new Error(`Run ${runId} is still stopping on its worker; resume it once it has paused (a second or two)`);
     await this.port.store.ops.resumeRun(runId, false);
     await this.submit([runId]);
   }
@@ -323,6 +325,8 @@ export class QueueCoordinator {
         step: position.step,
         epoch: position.epoch,
       });
+    } else if (current && current.owner === this.owner && (status === 'paused' || status === 'cancelled')) {
+      await store.remote.recordPosition(runId, position);
     }
     ingest.release(runId);
     this.followed.delete(runId);

@@ -154,6 +154,11 @@ export class RemoteWorker {
   /** Jobs taken by this worker (for its log and the tests). */
   taken = 0;
 
+  /** The runs training here now. */
+  get active(): string[] {
+    return [...this.running.keys()];
+  }
+
   constructor(
     private readonly address: QueueAddress,
     private readonly options: RemoteWorkerOptions,
