@@ -7,6 +7,7 @@ import type { RunSummary } from '../api/contract';
 import { parseQueueAddress } from '../queue/address';
 import { QueueCoordinator } from '../queue/coordinator';
 import { RemoteWorker } from '../queue/remoteWorker';
+import { resolveDataPaths } from '../workbench/paths';
 import { Workbench } from '../workbench/service';
 
 /** Queue timings for tests and small set-ups: VAE_WORKBENCH_QUEUE_LOCK_MS (BullMQ lock and stalled check). */
@@ -56,7 +57,9 @@ export function registerQueueCommands(program: Command, db: () => string | undef
     .action(async (flags: { queue: string; concurrency: string; backend?: RunConfig['train']['backend'] }) => {
       const address = parseQueueAddress(flags.queue);
       const concurrency = Math.max(1, Math.floor(Number(flags.concurrency)) || 1);
-      const worker = new RemoteWorker(address, { concurrency, backend: flags.backend, ...lockTimings() });
+      // Imported data sets ('dataset:<id>') load from this machine's data folder (--db), imported there too.
+      const { datasetsDir } = resolveDataPaths(db());
+      const worker = new RemoteWorker(address, { concurrency, backend: flags.backend, datasetsDir, ...lockTimings() });
       await worker.ready();
       console.log(`Worker ${process.pid} taking runs from ${address.redacted} (${concurrency} at a time)`);
       const stop = async () => {

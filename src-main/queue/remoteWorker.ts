@@ -28,6 +28,8 @@ import {
 export interface RemoteWorkerOptions {
   concurrency: number;
   backend?: BackendPreference;
+  /** This machine's data folder's datasets/: configs naming an imported data set ('dataset:<id>') load from it. */
+  datasetsDir?: string;
   /** How often a running job looks for pause/cancel (default 250 ms). */
   controlPollMs?: number;
   /** How often buffered metrics go out as one stream entry (default 200 ms). */
@@ -234,24 +236,27 @@ export class RemoteWorker {
       let refused: string | null = null;
       let finished = false;
       let last = { step: resumeFrom?.step ?? 0, epoch: 0 };
-      const running = startJob({ runId, config, resumeFrom, backend: this.options.backend }, (event) => {
-        if (event.type === 'started') {
-          totalSteps = event.totalSteps;
-          if (expectedHash && event.datasetHash !== expectedHash) {
-            refused = `Refused: this worker's ${config.data.dataset} has sha256 ${event.datasetHash}, the run's is ${expectedHash}`;
-            running.cancel();
-          } else void this.redis.set(this.keys.dataset(runId), event.datasetHash, 'NX').catch(() => undefined);
-        }
-        if (event.type === 'progress') last = { step: event.step, epoch: event.epoch };
-        if (event.type === 'finished') {
-          finished = true;
-          if (refused) {
-            stream.push({ ...event, status: 'failed', error: refused });
-            return;
+      const running = startJob(
+        { runId, config, resumeFrom, backend: this.options.backend, datasetsDir: this.options.datasetsDir },
+        (event) => {
+          if (event.type === 'started') {
+            totalSteps = event.totalSteps;
+            if (expectedHash && event.datasetHash !== expectedHash) {
+              refused = `Refused: this worker's ${config.data.dataset} has sha256 ${event.datasetHash}, the run's is ${expectedHash}`;
+              running.cancel();
+            } else void this.redis.set(this.keys.dataset(runId), event.datasetHash, 'NX').catch(() => undefined);
           }
-        }
-        stream.push(event);
-      });
+          if (event.type === 'progress') last = { step: event.step, epoch: event.epoch };
+          if (event.type === 'finished') {
+            finished = true;
+            if (refused) {
+              stream.push({ ...event, status: 'failed', error: refused });
+              return;
+            }
+          }
+          stream.push(event);
+        },
+      );
       this.running.set(runId, running);
       const poll = setInterval(() => {
         void this.redis
