@@ -1,5 +1,6 @@
 // The queue's address: `redis://[user][:password@]host[:port][/db][?queue=name]` or `rediss://...`
 // (TLS). The password is used to connect and never shown: what is logged or stored is `redacted`.
+import { readFileSync } from 'node:fs';
 import type { RedisOptions } from 'ioredis';
 
 export interface QueueAddress {
@@ -46,11 +47,22 @@ export function parseQueueAddress(text: string): QueueAddress {
       db,
       username,
       password,
-      // TLS verifies the server's certificate against Node's CAs (NODE_EXTRA_CA_CERTS adds one).
-      tls: tls ? { servername: host } : undefined,
+      // TLS verifies the server's certificate against Node's CAs, or the PEM file VAE_WORKBENCH_REDIS_CA names.
+      tls: tls ? { servername: host, ...certificateAuthority() } : undefined,
       // BullMQ's blocking calls must not give up while Redis restarts.
       maxRetriesPerRequest: null,
       connectionName: 'vae-workbench',
     },
   };
+}
+
+/** A private CA for rediss:// (a self-signed Redis): VAE_WORKBENCH_REDIS_CA names its PEM file. */
+function certificateAuthority(): { ca?: Buffer } {
+  const file = process.env.VAE_WORKBENCH_REDIS_CA;
+  if (!file) return {};
+  try {
+    return { ca: readFileSync(file) };
+  } catch (error) {
+    throw new Error(`VAE_WORKBENCH_REDIS_CA: cannot read ${file}: ${(error as Error).message}`, { cause: error });
+  }
 }

@@ -23,6 +23,7 @@ import {
   type JobData,
   type QueueKeys,
   type StreamEntry,
+  withTimeout,
 } from './protocol';
 
 export interface CoordinatorOptions {
@@ -33,6 +34,8 @@ export interface CoordinatorOptions {
   /** BullMQ attempts per job: re-takes after a worker died count (default 50). */
   attempts?: number;
   log?: (line: string) => void;
+  /** How long open waits for Redis before it gives up (default 15 s). */
+  connectTimeoutMs?: number;
 }
 
 interface Followed {
@@ -92,8 +95,10 @@ export class QueueCoordinator {
   ): Promise<QueueCoordinator> {
     const coordinator = new QueueCoordinator(workbench, address, options);
     try {
-      await coordinator.redis.ping();
-      await coordinator.queue.waitUntilReady();
+      await withTimeout(
+        Promise.all([coordinator.redis.ping(), coordinator.queue.waitUntilReady()]),
+        options.connectTimeoutMs ?? 15_000,
+      );
     } catch (error) {
       await coordinator.disconnect();
       throw new Error(`Cannot reach the queue at ${address.redacted}: ${(error as Error).message}`, { cause: error });

@@ -300,3 +300,16 @@ export async function latestCheckpoint(redis: Redis, keys: QueueKeys, runId: str
   const text = await redis.get(keys.checkpoint(runId));
   return text ? CheckpointMetaSchema.parse(JSON.parse(text)) : null;
 }
+
+/** Redis commands wait for a connection indefinitely (BullMQ needs that); opening must not. */
+export async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${Math.round(ms / 1000)} s`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -23,6 +23,7 @@ import {
   type QueueKeys,
   type Sender,
   type WireEvent,
+  withTimeout,
 } from './protocol';
 
 export interface RemoteWorkerOptions {
@@ -187,8 +188,15 @@ export class RemoteWorker {
   }
 
   /** Resolves once the worker is connected and waiting for jobs. */
-  async ready(): Promise<void> {
-    await this.worker.waitUntilReady();
+  async ready(timeoutMs = 15_000): Promise<void> {
+    try {
+      await withTimeout(Promise.all([this.redis.ping(), this.worker.waitUntilReady()]), timeoutMs);
+    } catch (error) {
+      await this.close();
+      throw new Error(`Cannot reach the queue at ${this.address.redacted}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
   }
 
   private async process(job: Job, _token?: string): Promise<FinishStatus> {
