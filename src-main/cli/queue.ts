@@ -63,7 +63,7 @@ export function registerQueueCommands(program: Command, db: () => string | undef
       await worker.ready();
       console.log(`Worker ${process.pid} taking runs from ${address.redacted} (${concurrency} at a time)`);
       const stop = async () => {
-        console.log('Stopping: running runs are paused with a checkpoint.');
+        console.log('Stopping: running runs go back to the queue from a checkpoint, for another worker.');
         await worker.close();
         process.exit(0);
       };

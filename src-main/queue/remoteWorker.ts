@@ -154,6 +154,8 @@ export class RemoteWorker {
   private readonly keys: QueueKeys;
   private readonly sender: Sender = { worker: `${hostname()}:${process.pid}`, host: hostname() };
   private readonly running = new Map<string, RunningJob>();
+  /** Runs paused because this worker stops: handed back to the queue, not ended. */
+  private readonly handingBack = new Set<string>();
   /** Jobs taken by this worker (for its log and the tests). */
   taken = 0;
 
@@ -257,6 +259,7 @@ export class RemoteWorker {
           if (event.type === 'progress') last = { step: event.step, epoch: event.epoch };
           if (event.type === 'finished') {
             finished = true;
+            if (event.status === 'paused' && this.handingBack.has(runId)) return; // not the run's end: see close()
             if (refused) {
               stream.push({ ...event, status: 'failed', error: refused });
               return;
@@ -282,6 +285,13 @@ export class RemoteWorker {
         clearInterval(poll);
         this.running.delete(runId);
       }
+      if (result.status === 'paused' && this.handingBack.delete(runId)) {
+        // This worker is stopping: the job fails this attempt and BullMQ hands it on at once; the
+        // next worker resumes from the pause checkpoint just sent.
+        await stream.close();
+        this.log(`Run ${runId}: handed back to the queue at step ${last.step}`);
+        throw new Error(`Worker ${this.sender.worker} stopped; the run continues on another worker`);
+      }
       if (!finished) stream.push({ type: 'finished', status: result.status, ...last, error: result.error });
       await stream.close();
       this.log(`Run ${runId}: ${refused ? 'failed' : result.status}`);
@@ -292,9 +302,15 @@ export class RemoteWorker {
     }
   }
 
-  /** Stops taking jobs; running ones are paused (each keeps a checkpoint) and their ends sent. */
+  /**
+   * Stops taking jobs. Running ones pause (each sends its checkpoint) and go back to the queue,
+   * where another worker continues them: stopping a worker never stops a run.
+   */
   async close(): Promise<void> {
-    for (const job of this.running.values()) job.pause();
+    for (const [runId, job] of this.running) {
+      this.handingBack.add(runId);
+      job.pause();
+    }
     await this.worker.close();
     this.workerConnection.disconnect();
     this.redis.disconnect();

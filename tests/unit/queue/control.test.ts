@@ -137,4 +137,21 @@ describe.runIf(redis.ok)('remote runs under the workbench', () => {
     expect(done.status).toBe('failed');
     expect(done.error).toMatch(/sha256 [0-9a-f]{64}, the run's is f{64}/);
   });
+
+  it('a worker that stops hands its run back: another worker continues it from the pause checkpoint', async () => {
+    const runId = await remoteRunAt(2);
+    const second = new RemoteWorker(address, { concurrency: 1, backend: 'wasm', log: () => undefined });
+    await second.ready();
+    const first = worker;
+    worker = second; // afterAll closes this one
+    await first.close();
+    const done = await workbench.waitForRun(runId);
+    expect(done.status).toBe('completed');
+    const points = await workbench.store.metrics.readSeriesRaw(runId, 'train/loss');
+    expect(points.map((p) => p.step)).toEqual(Array.from({ length: 48 }, (_, i) => i + 1));
+    const attempts = await workbench.store.remote.attempts(runId);
+    expect(attempts).toHaveLength(2);
+    expect(attempts[1].startStep).toBeGreaterThanOrEqual(2);
+    expect(second.taken).toBe(1);
+  });
 });
