@@ -28,7 +28,7 @@ import { exitCodeOf, toApiError } from '../workbench/errors';
 import { Workbench } from '../workbench/service';
 import { parseCheckpointChoice, type CheckpointChoice } from '../workbench/exchange';
 import { runConfigFromFlags, type TrainFlags } from './options';
-import { registerQueueCommands } from './queue';
+import { openCoordinator, registerQueueCommands } from './queue';
 import { registerSweepCommand } from './sweep';
 
 // `vae-workbench show RUN | head -3`: a reader that goes away ends the CLI quietly, not with EPIPE.
@@ -506,8 +506,13 @@ program
   )
   .option('--port <port>', 'port (0 = any free port)', '7860')
   .option('--token <token>', 'access token (default: a random one)')
-  .action(async (flags: { host: string; port: string; token?: string }) => {
+  .option(
+    '--queue <url>',
+    "also follow the runs in flight on this queue (issue #18): the views show the workers' events live",
+  )
+  .action(async (flags: { host: string; port: string; token?: string; queue?: string }) => {
     const workbench = await Workbench.open({ db: globalDb(), runQueue: true });
+    const coordinator = flags.queue ? await openCoordinator(workbench, flags.queue) : null;
     const staticDir = rendererDir();
     const server = await serve(workbench, {
       host: flags.host,
@@ -524,6 +529,7 @@ program
     console.log(`Open ${server.openUrl}`);
     const shutdown = async () => {
       await server.close();
+      await coordinator?.close();
       await workbench.close();
       process.exit(0);
     };

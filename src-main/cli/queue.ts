@@ -16,6 +16,14 @@ function lockTimings(): { lockDurationMs?: number; stalledIntervalMs?: number } 
   return Number.isFinite(ms) && ms > 0 ? { lockDurationMs: ms, stalledIntervalMs: Math.max(250, ms / 2) } : {};
 }
 
+/** `serve --queue URL`: the server's store follows the queue's runs in flight, and says so. */
+export async function openCoordinator(workbench: Workbench, url: string): Promise<QueueCoordinator> {
+  const address = parseQueueAddress(url);
+  const coordinator = await QueueCoordinator.open(workbench, address);
+  console.log(`Following ${coordinator.inFlight.length} run(s) in flight on ${address.redacted}`);
+  return coordinator;
+}
+
 /** Waits for the runs to end, printing each end; exit code 0 when every run completed. */
 export async function waitForRemoteRuns(
   workbench: Workbench,

@@ -118,7 +118,8 @@ async function sweepOnQueue(
 ): Promise<void> {
   const address = parseQueueAddress(flags.queue);
   const workbench = await Workbench.open({ db: dbPath, runQueue: false });
-  const coordinator = await QueueCoordinator.open(workbench, address, { log });
+  // --no-wait: hand the runs over only; `serve --queue` or `coordinate` follows them.
+  const coordinator = await QueueCoordinator.open(workbench, address, { log, follow: flags.wait });
   onStopSignal(async () => {
     await coordinator.close();
     await workbench.close();

@@ -7,6 +7,7 @@
 // doubled: each run's (attempt, seq) cursor skips what was stored already, and what an attempt's
 // crash left behind is checked against the store (IngestedState) before it is written again.
 import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { RunStatus } from '../api/contract';
@@ -34,6 +35,11 @@ export interface CoordinatorOptions {
   /** BullMQ attempts per job: re-takes after a worker died count (default 50). */
   attempts?: number;
   log?: (line: string) => void;
+  /**
+   * false: only hand runs to the queue (`sweep --no-wait`), while another coordinator (serve --queue,
+   * coordinate) follows them; it picks them up from their first event. Default true.
+   */
+  follow?: boolean;
   /** How long open waits for Redis before it gives up (default 15 s). */
   connectTimeoutMs?: number;
 }
@@ -47,6 +53,9 @@ interface Followed {
   /** The last checkpoint announced and stored; its chunks go once a newer one is stored. */
   lastCheckpoint: CheckpointMeta | null;
 }
+
+/** How long the coordinator's lock on a queue lasts without renewal. */
+const LOCK_TTL_MS = 5000;
 
 const FINISHED: readonly RunStatus[] = ['completed', 'failed', 'cancelled', 'diverged'];
 
@@ -68,6 +77,9 @@ export class QueueCoordinator {
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private beating = false;
   private readonly warned = new Set<string>();
+  /** Whether this coordinator reads the stream (false: it only submits runs). */
+  private following = false;
+  private readonly lockToken = `${hostname()}:${process.pid}`;
   /** The run owner recorded in the store: the queue, not this process, so a restart keeps the runs. */
   readonly owner: string;
 
@@ -103,12 +115,20 @@ export class QueueCoordinator {
       await coordinator.disconnect();
       throw new Error(`Cannot reach the queue at ${address.redacted}: ${(error as Error).message}`, { cause: error });
     }
+    if (options.follow === false) return coordinator; // submit only: another coordinator follows the runs
+    try {
+      await coordinator.takeLock();
+    } catch (error) {
+      await coordinator.disconnect();
+      throw error;
+    }
     const { store } = coordinator.port;
     coordinator.lastId = await store.remote.streamPosition(address.redacted);
     for (const remote of await store.remote.inFlight(address.redacted)) {
       const run = await store.runs.get(remote.runId);
       if (run) await coordinator.follow(run, remote.attempt, remote.seq);
     }
+    coordinator.following = true;
     coordinator.loop = coordinator.consume();
     coordinator.heartbeatTimer = setInterval(() => void coordinator.heartbeat(), options.heartbeatMs ?? 1000);
     return coordinator;
@@ -121,6 +141,34 @@ export class QueueCoordinator {
   /** The runs this coordinator follows (in flight on the queue). */
   get inFlight(): string[] {
     return [...this.followed.keys()];
+  }
+
+  /**
+   * One coordinator follows a queue at a time (two would each store the stream position, and each
+   * would skip the other's runs): a key with a short expiry, renewed by the heartbeat. A coordinator
+   * that died lets go when it expires; open waits that long before refusing.
+   */
+  private async takeLock(): Promise<void> {
+    const key = this.keys.coordinator;
+    const deadline = Date.now() + LOCK_TTL_MS + 1000;
+    for (;;) {
+      if ((await this.redis.set(key, this.lockToken, 'PX', LOCK_TTL_MS, 'NX')) === 'OK') return;
+      if (Date.now() > deadline) {
+        const holder = await this.redis.get(key);
+        throw new Error(
+          `Another coordinator (${holder ?? 'just gone'}) follows the queue ${this.address.redacted}; stop it, ` +
+            'or hand it runs with `sweep --queue URL --no-wait`, or use another ?queue=name',
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+
+  private async renewLock(): Promise<void> {
+    const held = await this.redis.get(this.keys.coordinator);
+    if (held === this.lockToken) await this.redis.set(this.keys.coordinator, this.lockToken, 'PX', LOCK_TTL_MS);
+    else if (held === null) await this.redis.set(this.keys.coordinator, this.lockToken, 'PX', LOCK_TTL_MS, 'NX');
+    else this.log(`Another coordinator (${held}) took the queue ${this.address.redacted}; this one should stop`);
   }
 
   private async follow(run: Run, attempt: number, seq: number): Promise<void> {
@@ -247,14 +295,8 @@ export class QueueCoordinator {
 
   private async handle(entry: StreamEntry): Promise<void> {
     const { runId, event } = entry;
-    const run = this.followed.get(runId);
-    if (!run) {
-      if (!this.warned.has(runId)) {
-        this.warned.add(runId);
-        this.log(`Events of run ${runId}, which this store does not follow on this queue, are skipped`);
-      }
-      return;
-    }
+    const run = this.followed.get(runId) ?? (await this.adopt(runId));
+    if (!run) return;
     if (entry.attempt < run.attempt || entry.seq <= run.seq) return; // an older attempt, or stored already
     const { ingest, store } = this.port;
     if (entry.attempt > run.attempt) {
@@ -314,6 +356,21 @@ export class QueueCoordinator {
     }
   }
 
+  /** A run handed to this queue by another process (`sweep --no-wait`) is followed from its first event. */
+  private async adopt(runId: string): Promise<Followed | null> {
+    if (this.warned.has(runId)) return null;
+    const { store } = this.port;
+    const remote = await store.remote.get(runId);
+    const run = remote?.queue === this.address.redacted ? await store.runs.get(runId) : null;
+    if (run?.status === 'running' && run.owner === this.owner) {
+      await this.follow(run, remote!.attempt, remote!.seq);
+      return this.followed.get(runId)!;
+    }
+    this.warned.add(runId);
+    this.log(`Events of run ${runId}, which this store does not follow on this queue, are skipped`);
+    return null;
+  }
+
   /** Records a run's end as its worker said, unless it was stopped here (paused, cancelled) first. */
   private async finish(
     runId: string,
@@ -355,6 +412,7 @@ export class QueueCoordinator {
     if (this.beating || this.closed) return;
     this.beating = true;
     try {
+      await this.renewLock().catch(() => undefined);
       const { store, ingest } = this.port;
       for (const runId of [...this.followed.keys()]) {
         try {
@@ -378,9 +436,13 @@ export class QueueCoordinator {
     this.closed = true;
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     await this.loop;
-    await this.commit().catch((error: unknown) =>
-      this.log(`Could not store the queue position: ${(error as Error).message}`),
-    );
+    if (this.following) {
+      await this.commit().catch((error: unknown) =>
+        this.log(`Could not store the queue position: ${(error as Error).message}`),
+      );
+      if ((await this.redis.get(this.keys.coordinator).catch(() => null)) === this.lockToken)
+        await this.redis.del(this.keys.coordinator).catch(() => undefined);
+    }
     for (const runId of this.followed.keys()) this.port.ingest.release(runId);
     await this.disconnect();
   }

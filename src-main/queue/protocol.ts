@@ -26,6 +26,8 @@ export function queueKeys(name: string) {
   const p = `vwb:${name}:`;
   return {
     events: `${p}events`,
+    /** "host:pid" of the coordinator that follows the queue (a short expiry, renewed). */
+    coordinator: `${p}coordinator`,
     control: (runId: string) => `${p}control:${runId}`,
     checkpoint: (runId: string) => `${p}checkpoint:${runId}`,
     chunk: (runId: string, tag: string, index: number) => `${p}chunk:${runId}:${tag}:${index}`,

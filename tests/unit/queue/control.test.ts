@@ -36,10 +36,11 @@ describe.runIf(redis.ok)('remote runs under the workbench', () => {
   let workbench: Workbench;
   let coordinator: QueueCoordinator;
   let worker: RemoteWorker;
+  const db = mkdtempSync(join(tmpdir(), 'vwb-control-'));
   beforeAll(async () => {
     server = await startRedis();
     address = parseQueueAddress(server.url('control'));
-    workbench = await Workbench.open({ db: mkdtempSync(join(tmpdir(), 'vwb-control-')), runQueue: false });
+    workbench = await Workbench.open({ db, runQueue: false });
     coordinator = await QueueCoordinator.open(workbench, address, { heartbeatMs: 200, log: () => undefined });
     worker = new RemoteWorker(address, {
       concurrency: 1,
@@ -136,6 +137,31 @@ describe.runIf(redis.ok)('remote runs under the workbench', () => {
     const done = await workbench.waitForRun(run.id);
     expect(done.status).toBe('failed');
     expect(done.error).toMatch(/sha256 [0-9a-f]{64}, the run's is f{64}/);
+  });
+
+  it('one coordinator follows a queue: a second is refused naming the first; a submit-only one hands runs over', async () => {
+    const other = await Workbench.open({ db, runQueue: false }); // another process on the same data folder
+    try {
+      const refused = await QueueCoordinator.open(other, address, { log: () => undefined }).then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
+      expect(refused?.message).toMatch(/Another coordinator \(.+:\d+\) follows the queue redis:\/\/:\*\*\*@/);
+      const submitter = await QueueCoordinator.open(other, address, { follow: false, log: () => undefined });
+      const run = await other.createRun({ config: tinyConfig({ epochs: 1 }) });
+      await submitter.submit([run.id]);
+      await submitter.close();
+      // The following coordinator (this test's) takes the run up from its first event.
+      const done = await until('the handed-over run to complete', async () => {
+        const summary = await workbench.getRun({ runId: run.id });
+        return summary.status === 'completed' ? summary : null;
+      });
+      expect(done.step).toBe(8);
+      const points = await workbench.store.metrics.readSeriesRaw(run.id, 'train/loss');
+      expect(points.map((p) => p.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    } finally {
+      await other.close();
+    }
   });
 
   it('a worker that stops hands its run back: another worker continues it from the pause checkpoint', async () => {
