@@ -1,6 +1,7 @@
 // The queue's address: `redis://[user][:password@]host[:port][/db][?queue=name]` or `rediss://...`
 // (TLS). The password is used to connect and never shown: what is logged or stored is `redacted`.
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import type { RedisOptions } from 'ioredis';
 
 export interface QueueAddress {
@@ -48,7 +49,8 @@ export function parseQueueAddress(text: string): QueueAddress {
       username,
       password,
       // TLS verifies the server's certificate against Node's CAs, or the PEM file VAE_WORKBENCH_REDIS_CA names.
-      tls: tls ? { servername: host, ...certificateAuthority() } : undefined,
+      // (SNI takes host names only: an IP address is checked against the certificate without it.)
+      tls: tls ? { ...(isIP(host) ? {} : { servername: host }), ...certificateAuthority() } : undefined,
       // BullMQ's blocking calls must not give up while Redis restarts.
       maxRetriesPerRequest: null,
       connectionName: 'vae-workbench',

@@ -23,6 +23,7 @@ describe('queue address', () => {
     expect(address.redis.tls).toEqual({ servername: 'redis.example.org' });
     expect(address.name).toBe('vae-workbench');
     expect(address.redacted).toBe('rediss://user:***@redis.example.org');
+    expect(parseQueueAddress('rediss://10.1.2.3:6380').redis.tls).toEqual({});
   });
 
   it('refuses what is not a Redis URL, without repeating the password', () => {
