@@ -118,20 +118,35 @@ export async function benchQueue(options: {
     });
     const repeats: QueueBench['repeats'] = [];
     for (let r = 0; r < options.repeats; r++) {
-      options.log(`  [${r + 1}/${options.repeats}] queue: one run in-process, then through one worker ...`);
-      let started = Date.now();
-      const local = await workbench.createRun({ config }, { startHere: true });
-      const localDone = await workbench.waitForRun(local.id);
-      if (localDone.status !== 'completed')
-        throw new Error(`the in-process run ${localDone.status}: ${localDone.error}`);
-      const inProcessSeconds = (Date.now() - started) / 1000;
-      started = Date.now();
-      const remote = await workbench.createRun({ config });
-      await coordinator.submit([remote.id]);
-      const remoteDone = await workbench.waitForRun(remote.id);
-      if (remoteDone.status !== 'completed')
-        throw new Error(`the queued run ${remoteDone.status}: ${remoteDone.error}`);
-      const queueSeconds = (Date.now() - started) / 1000;
+      // Which goes first alternates, so a drift in the machine's load favours neither.
+      const queueFirst = r % 2 === 1;
+      options.log(`  [${r + 1}/${options.repeats}] queue: one run in-process and one through one worker ...`);
+      const inProcessRun = async () => {
+        const started = Date.now();
+        const run = await workbench.createRun({ config }, { startHere: true });
+        const done = await workbench.waitForRun(run.id);
+        if (done.status !== 'completed') throw new Error(`the in-process run ${done.status}: ${done.error}`);
+        return { id: run.id, seconds: (Date.now() - started) / 1000 };
+      };
+      const queuedRun = async () => {
+        const started = Date.now();
+        const run = await workbench.createRun({ config });
+        await coordinator.submit([run.id]);
+        const done = await workbench.waitForRun(run.id);
+        if (done.status !== 'completed') throw new Error(`the queued run ${done.status}: ${done.error}`);
+        return { id: run.id, seconds: (Date.now() - started) / 1000 };
+      };
+      let local: { id: string; seconds: number };
+      let remote: { id: string; seconds: number };
+      if (queueFirst) {
+        remote = await queuedRun();
+        local = await inProcessRun();
+      } else {
+        local = await inProcessRun();
+        remote = await queuedRun();
+      }
+      const inProcessSeconds = local.seconds;
+      const queueSeconds = remote.seconds;
       const inProcess = await trainingSpeed(workbench, local.id, batchSize);
       const queue = await trainingSpeed(workbench, remote.id, batchSize);
       repeats.push({ inProcess, queue, ratio: queue / inProcess, inProcessSeconds, queueSeconds });
