@@ -257,8 +257,21 @@ program
   .action(async (runId: string, flags: { json?: boolean }) => {
     await withWorkbench(async (workbench) => {
       const run = await workbench.getRun({ runId });
-      if (flags.json) return console.log(JSON.stringify(run, null, 2));
+      // A run trained over a queue (issue #18): who trained each attempt, from which step.
+      const [remote, attempts] = await Promise.all([
+        workbench.store.remote.get(run.id),
+        workbench.store.remote.attempts(run.id),
+      ]);
+      const queue = remote ? { queue: remote.queue, attempts } : undefined;
+      if (flags.json) return console.log(JSON.stringify({ ...run, ...(queue ? { remote: queue } : {}) }, null, 2));
       console.log(`Run ${run.id} (${run.name}) — ${run.status}${run.error ? `: ${run.error}` : ''}`);
+      if (queue) {
+        console.log(`trained over the queue ${queue.queue}:`);
+        for (const a of attempts)
+          console.log(
+            `  attempt ${a.attempt} on ${a.host} (worker ${a.worker}, ${a.backend || '-'}) from step ${Math.max(0, a.startStep)}`,
+          );
+      }
       console.log(
         `experiment ${run.experiment ?? '-'}; backend ${run.backend ?? '-'}; app ${run.appVersion}; data set ${run.dataset} (sha256 ${run.datasetHash ?? '-'})`,
       );

@@ -4,7 +4,7 @@
 // must still complete in the coordinator's store with exactly its steps, images and final
 // checkpoint, and the interrupted run must equal an uninterrupted one.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -169,6 +169,14 @@ describe.runIf(redis.ok)('a sweep on the queue (BullMQ on a real redis-server)',
         for (const run of runs) expect(store.runs.get(run.id)!.owner).not.toContain(server.password);
         expect(store.remote.get(victim.runId)!.queue).toBe(`redis://:***@127.0.0.1:${server.port}/0?queue=sweep`);
         for (const child of [...workers, coordinator, restarted]) expect(child.output()).not.toContain(server.password);
+
+        // `show` names who trained each attempt.
+        const shown = spawnSync(process.execPath, [BIN, '--db', db, 'show', victim.runId, '--json'], {
+          encoding: 'utf8',
+        });
+        const remote = (JSON.parse(shown.stdout) as { remote: { attempts: { worker: string; startStep: number }[] } })
+          .remote;
+        expect(remote.attempts.map((a) => a.startStep)).toEqual([0, resumed[1].startStep]);
 
         // The interrupted run equals the same config trained in one go, in this process.
         const victimRun = store.runs.get(victim.runId)!;
