@@ -2,8 +2,8 @@
 //
 //   1. one run trained in this process (the workbench's worker thread) against the same run
 //      through the queue, on one `vae-workbench worker` process on this machine: training samples/s
-//      (from the trainer's own step times: (steps - 1) x batch over first-to-last step wall time) and
-//      the end-to-end time (created -> completed in the store). Alternated per repeat; the ratio is
+//      (the median over steps of the trainer's own batch / step time) and the end-to-end time
+//      (created -> completed in the store). Which goes first alternates per repeat; the ratio is
 //      taken within each repeat, then the median. Target: queue >= 0.95 x in-process.
 //   2. ingest: four producers at once (each one connection, as four workers are) stream metric
 //      batches of a run each through the protocol's entries; the coordinator stores them through the
@@ -75,11 +75,13 @@ async function startRedis(dir: string): Promise<{ port: number; child: ChildProc
   return { port, child };
 }
 
-/** Training samples/s of a stored run, from its train/loss wall times. */
-async function trainingSpeed(workbench: Workbench, runId: string, batchSize: number): Promise<number> {
-  const points = await workbench.store.metrics.readSeriesRaw(runId, 'train/loss');
-  const seconds = (points.at(-1)!.wallTime - points[0].wallTime) / 1000;
-  return ((points.length - 1) * batchSize) / seconds;
+/**
+ * Training samples/s of a stored run: the median over its steps of the trainer's own per-step
+ * figure (train/samples_per_sec = batch / step time), robust to bursts of load from other work.
+ */
+async function trainingSpeed(workbench: Workbench, runId: string): Promise<number> {
+  const points = await workbench.store.metrics.readSeriesRaw(runId, 'train/samples_per_sec');
+  return median(points.map((p) => p.value));
 }
 
 export async function benchQueue(options: {
@@ -147,8 +149,8 @@ export async function benchQueue(options: {
       }
       const inProcessSeconds = local.seconds;
       const queueSeconds = remote.seconds;
-      const inProcess = await trainingSpeed(workbench, local.id, batchSize);
-      const queue = await trainingSpeed(workbench, remote.id, batchSize);
+      const inProcess = await trainingSpeed(workbench, local.id);
+      const queue = await trainingSpeed(workbench, remote.id);
       repeats.push({ inProcess, queue, ratio: queue / inProcess, inProcessSeconds, queueSeconds });
     }
 
