@@ -16,10 +16,12 @@ function lockTimings(): { lockDurationMs?: number; stalledIntervalMs?: number } 
   return Number.isFinite(ms) && ms > 0 ? { lockDurationMs: ms, stalledIntervalMs: Math.max(250, ms / 2) } : {};
 }
 
-/** `serve --queue URL`: the server's store follows the queue's runs in flight, and says so. */
+/** `serve --queue URL`: the server's store follows the queue's runs in flight, and new runs may go to it. */
 export async function openCoordinator(workbench: Workbench, url: string): Promise<QueueCoordinator> {
   const address = parseQueueAddress(url);
   const coordinator = await QueueCoordinator.open(workbench, address);
+  // The form's "Run on: queue" (and the API's runOn) hand new runs to it.
+  workbench.attachRemote({ queue: address.redacted, submit: (ids) => coordinator.submit(ids) });
   console.log(`Following ${coordinator.inFlight.length} run(s) in flight on ${address.redacted}`);
   return coordinator;
 }

@@ -52,8 +52,8 @@ export class RemoteRuns {
   ) {}
 
   /**
-   * Hands a queued run (or a paused one being resumed, already queued again) to a queue: moves it
-   * to 'running' with `owner` (the queue, not this process, so a restarted coordinator keeps it)
+   * Hands a queued run (or a paused one being resumed, already queued again; or one this process
+   * has just created as 'running', not yet started) to a queue: moves it to 'running' with `owner` (the queue, not this process, so a restarted coordinator keeps it)
    * and records the job. The cursor of a run handed over before is kept: attempts only grow.
    */
   claim(runId: string, input: { queue: string; jobId: string; owner: string }): RemoteRun {
@@ -61,7 +61,10 @@ export class RemoteRuns {
     if (/:\/\/[^/@]*:(?!\*\*\*@)[^/@]+@/.test(queue))
       throw new InvalidInputError('The queue URL must be stored without its password.');
     return this.ctx.write(() => {
-      this.runs.updateStatus(runId, 'running');
+      // A run this process created already claimed (so its own run queue never took it) is handed over as it is.
+      const run = this.runs.require(runId);
+      if (!(run.status === 'running' && run.owner === this.ctx.processToken && run.step === 0))
+        this.runs.updateStatus(runId, 'running');
       const now = Date.now();
       this.ctx.sql('UPDATE runs SET owner = ? WHERE id = ?').run(requireText(input.owner, 'Owner'), runId);
       this.ctx

@@ -18,13 +18,13 @@ import { APP_VERSION } from '../api/version';
 import type { BackendPreference } from '../training/backend';
 import { CheckpointFiles } from './checkpointFiles';
 import { toApiError } from './errors';
-import { createHandlers, type CallOptions, type Handlers } from './handlers';
+import { createHandlers, type CallOptions, type Handlers, type RemoteRunner } from './handlers';
 import { TrainingIngest, ViewEvents } from './ingest';
 import { resolveDataPaths, type DataPaths } from './paths';
 import { RunQueue } from './queue';
 import { openStoreThread, type RemoteStore } from './storeThread';
 
-export type { CallOptions } from './handlers';
+export type { CallOptions, RemoteRunner } from './handlers';
 
 export interface WorkbenchOptions {
   /** `--db`: a data folder or a .sqlite file; default $VAE_WORKBENCH_HOME or the per-user folder. */
@@ -61,6 +61,8 @@ export class Workbench {
   private readonly handlers: Handlers;
   private readonly timers: NodeJS.Timeout[] = [];
   private closed = false;
+  /** The queue new runs may be handed to (`runOn: 'queue'`), once attached (issue #18). */
+  private remote: RemoteRunner | null = null;
 
   private constructor(
     /** The store, on its own worker thread: every call is a request to it. */
@@ -79,7 +81,15 @@ export class Workbench {
     this.ingest = new TrainingIngest(store, this.views, checkpoints, (runId, error) => queue.fail(runId, error));
     queue.ingest = this.ingest;
     this.queue = queue;
-    this.handlers = createHandlers({ store, paths, queue, views: this.views, checkpoints, backend: options.backend });
+    this.handlers = createHandlers({
+      store,
+      paths,
+      queue,
+      views: this.views,
+      checkpoints,
+      backend: options.backend,
+      remote: () => this.remote,
+    });
   }
 
   static async open(options: WorkbenchOptions): Promise<Workbench> {
@@ -174,6 +184,11 @@ export class Workbench {
       announce: (run) => this.queue.announce(run),
       broadcast: (event) => this.views.broadcast(event),
     };
+  }
+
+  /** Lets requests hand runs to a queue (`serve --queue`); null detaches it. */
+  attachRemote(runner: RemoteRunner | null): void {
+    this.remote = runner;
   }
 
   /** Pauses the runs this process trains (each keeps a checkpoint), flushes, and closes the store. */

@@ -164,6 +164,30 @@ describe.runIf(redis.ok)('remote runs under the workbench', () => {
     }
   });
 
+  it("the API's runOn: 'queue' hands a new run or sweep to the queue; without one attached it is refused", async () => {
+    await expect(workbench.createRun({ config: tinyConfig({ epochs: 1 }), runOn: 'queue' })).rejects.toMatchObject({
+      status: 409,
+    });
+    expect((await workbench.appInfo()).queue).toBeUndefined();
+    workbench.attachRemote({ queue: address.redacted, submit: (ids) => coordinator.submit(ids) });
+    try {
+      expect((await workbench.appInfo()).queue).toBe(address.redacted);
+      const run = await workbench.createRun({ config: tinyConfig({ epochs: 1 }), runOn: 'queue' });
+      const sweep = await workbench.createGridSweep({
+        config: tinyConfig({ epochs: 1 }),
+        experiment: 'on-queue',
+        grid: [{ param: 'train.seed', values: [5] }],
+        runOn: 'queue',
+      });
+      for (const id of [run.id, sweep[0].id]) {
+        expect((await workbench.waitForRun(id)).status).toBe('completed');
+        expect((await workbench.store.remote.attempts(id)).map((a) => a.worker)).toHaveLength(1);
+      }
+    } finally {
+      workbench.attachRemote(null);
+    }
+  });
+
   it('a worker that stops hands its run back: another worker continues it from the pause checkpoint', async () => {
     const runId = await remoteRunAt(2);
     const second = new RemoteWorker(address, { concurrency: 1, backend: 'wasm', log: () => undefined });
