@@ -536,6 +536,20 @@ async function main(): Promise<void> {
 
 await (flag('profile') ? profileMain() : main());
 
+// The queue's overhead (bench/queue.ts, issue #18): a run through one local `vae-workbench worker`
+// against the same run in-process, and ingest from four producers at once. Needs redis-server (the
+// line says why not otherwise); --no-queue skips it.
+if (!flag('profile') && !flag('no-queue')) {
+  const { benchQueue, formatQueueBench } = await import('./queue');
+  log('  queue: BullMQ on a local redis-server ...');
+  const queue = await benchQueue({ repeats: quick ? 1 : repeats, quick, log }).catch((error: unknown) => ({
+    error: (error as Error).message.split('\n')[0],
+  }));
+  if (json) process.stdout.write(`${JSON.stringify({ queue })}\n`);
+  else if ('error' in queue) process.stdout.write(`\nqueue: not measured (${queue.error})\n`);
+  else process.stdout.write(`\n${formatQueueBench(queue).join('\n')}\n`);
+}
+
 // --webgpu: the GPU row (bench/webgpu.ts), when a hardware adapter is present (or the software one is
 // allowed by VAE_WORKBENCH_WEBGPU_ADAPTER); the table says why not otherwise.
 if (flag('webgpu')) {

@@ -15,9 +15,11 @@ export const LAYERS = {
   training: ['api', 'models', 'data'],
   store: ['api'],
   workbench: ['api', 'data', 'training', 'store'],
+  // Remote workers over BullMQ/Redis (issue #18): jobs out, events back into the workbench's ingest.
+  queue: ['api', 'training', 'store', 'workbench'],
   // The shells read files through the data layer's bounded readers (size caps, regular files only).
   server: ['api', 'data', 'workbench'],
-  cli: ['api', 'data', 'workbench', 'server'],
+  cli: ['api', 'data', 'workbench', 'server', 'queue'],
   electron: ['api', 'workbench'],
 };
 

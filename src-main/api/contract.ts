@@ -121,7 +121,13 @@ export interface AppInfo {
   dataDir: string;
   transport: 'electron' | 'http';
   cores: number;
+  /** The queue this workbench hands runs to (`serve --queue`; its URL without the password), if any (issue #18). */
+  queue?: string;
 }
+
+/** Where a new run trains (issue #18): in this workbench's worker threads, or on a queue's workers. */
+export const RUN_ON = ['this-machine', 'queue'] as const;
+export type RunOn = (typeof RUN_ON)[number];
 
 /** Events pushed to every open view. */
 export type WorkbenchEvent =
@@ -295,6 +301,8 @@ export const requestSchemas = {
       experiment: z.string().trim().min(1).max(200).optional(),
       name: z.string().trim().min(1).max(200).optional(),
       tags: z.array(z.string().trim().min(1).max(64)).max(32).optional(),
+      /** Where it trains: here (default) or on the queue's workers (issue #18; AppInfo.queue says whether there is one). */
+      runOn: z.enum(RUN_ON).optional(),
     })
     .strict(),
   createSweep: z
@@ -380,6 +388,7 @@ export const requestSchemas = {
         .min(1)
         .max(6),
       tags: z.array(z.string().trim().min(1).max(64)).max(32).optional(),
+      runOn: z.enum(RUN_ON).optional(), // issue #18
     })
     .strict(),
   getWorkspace: z.object({ name: WorkspaceName.optional() }).strict(),

@@ -28,6 +28,7 @@ import { exitCodeOf, toApiError } from '../workbench/errors';
 import { Workbench } from '../workbench/service';
 import { parseCheckpointChoice, type CheckpointChoice } from '../workbench/exchange';
 import { runConfigFromFlags, type TrainFlags } from './options';
+import { openCoordinator, registerQueueCommands } from './queue';
 import { registerSweepCommand } from './sweep';
 
 // `vae-workbench show RUN | head -3`: a reader that goes away ends the CLI quietly, not with EPIPE.
@@ -166,6 +167,7 @@ const train = program
   });
 void train;
 registerSweepCommand(program, train, globalDb); // `sweep` (issue #15): grid sweeps, in ./sweep.ts
+registerQueueCommands(program, globalDb); // `worker`, `coordinate` (issue #18): many machines, in ./queue.ts
 
 /** 0 completed, 130 paused by Ctrl-C (resumable), 1 failed, diverged or cancelled. */
 function exitCodeFor(run: RunSummary): number {
@@ -255,8 +257,21 @@ program
   .action(async (runId: string, flags: { json?: boolean }) => {
     await withWorkbench(async (workbench) => {
       const run = await workbench.getRun({ runId });
-      if (flags.json) return console.log(JSON.stringify(run, null, 2));
+      // A run trained over a queue (issue #18): who trained each attempt, from which step.
+      const [remote, attempts] = await Promise.all([
+        workbench.store.remote.get(run.id),
+        workbench.store.remote.attempts(run.id),
+      ]);
+      const queue = remote ? { queue: remote.queue, attempts } : undefined;
+      if (flags.json) return console.log(JSON.stringify({ ...run, ...(queue ? { remote: queue } : {}) }, null, 2));
       console.log(`Run ${run.id} (${run.name}) — ${run.status}${run.error ? `: ${run.error}` : ''}`);
+      if (queue) {
+        console.log(`trained over the queue ${queue.queue}:`);
+        for (const a of attempts)
+          console.log(
+            `  attempt ${a.attempt} on ${a.host} (worker ${a.worker}, ${a.backend || '-'}) from step ${Math.max(0, a.startStep)}`,
+          );
+      }
       console.log(
         `experiment ${run.experiment ?? '-'}; backend ${run.backend ?? '-'}; app ${run.appVersion}; data set ${run.dataset} (sha256 ${run.datasetHash ?? '-'})`,
       );
@@ -505,8 +520,13 @@ program
   )
   .option('--port <port>', 'port (0 = any free port)', '7860')
   .option('--token <token>', 'access token (default: a random one)')
-  .action(async (flags: { host: string; port: string; token?: string }) => {
+  .option(
+    '--queue <url>',
+    "also follow the runs in flight on this queue (issue #18): the views show the workers' events live",
+  )
+  .action(async (flags: { host: string; port: string; token?: string; queue?: string }) => {
     const workbench = await Workbench.open({ db: globalDb(), runQueue: true });
+    const coordinator = flags.queue ? await openCoordinator(workbench, flags.queue) : null;
     const staticDir = rendererDir();
     const server = await serve(workbench, {
       host: flags.host,
@@ -523,6 +543,7 @@ program
     console.log(`Open ${server.openUrl}`);
     const shutdown = async () => {
       await server.close();
+      await coordinator?.close();
       await workbench.close();
       process.exit(0);
     };

@@ -7,7 +7,10 @@ import { parseRunConfig } from '../api/config';
 import { ApiError, MAX_GRID_RUNS, type RunSummary } from '../api/contract';
 import { Workbench } from '../workbench/service';
 import { gridSize, planGrid, type GridAxis, type GridValue } from '../workbench/sweep';
+import { parseQueueAddress } from '../queue/address';
+import { QueueCoordinator } from '../queue/coordinator';
 import { configFromFlags, type TrainFlags } from './options';
+import { onStopSignal, waitForRemoteRuns } from './queue';
 
 /** 'model.beta=1,4,16' -> { param: 'model.beta', values: [1, 4, 16] }; numbers, true/false, else strings. */
 export function parseGridFlag(text: string): GridAxis {
@@ -40,6 +43,7 @@ interface SweepFlags extends TrainFlags {
   wait: boolean;
   parallel?: string;
   json?: boolean;
+  queue?: string;
 }
 
 /**
@@ -63,6 +67,7 @@ export function registerSweepCommand(program: Command, train: Command, db: () =>
     .option('--no-wait', 'queue the runs and return (the desktop app or `serve` trains them)')
     .option('--parallel <n>', 'runs trained at once by this process (default 1)')
     .option('--json', 'print the finished runs as JSON')
+    .option('--queue <url>', 'hand the runs to `vae-workbench worker`s on this queue (redis://host:6379/0)')
     .action(async (flags: SweepFlags) => {
       const grid = flags.grid.map(parseGridFlag);
       const config = parseRunConfig(configFromFlags(flags));
@@ -73,6 +78,7 @@ export function registerSweepCommand(program: Command, train: Command, db: () =>
       log(`Sweep "${flags.experiment}": ${count} run${count === 1 ? '' : 's'} (${shape}; at most ${MAX_GRID_RUNS})`);
       for (const p of planned) log(`  ${p.name}`);
       if (flags.dryRun) return;
+      if (flags.queue) return sweepOnQueue({ ...flags, queue: flags.queue }, db(), config, grid, log);
       const parallel = Math.max(1, Number(flags.parallel ?? 1) || 1);
       const workbench = await Workbench.open({ db: db(), runQueue: flags.wait, concurrency: parallel });
       try {
@@ -100,4 +106,37 @@ export function registerSweepCommand(program: Command, train: Command, db: () =>
       }
     });
   return sweep;
+}
+
+/** `sweep --queue URL`: the runs go to the queue's workers; this process ingests their events. */
+async function sweepOnQueue(
+  flags: SweepFlags & { queue: string },
+  dbPath: string | undefined,
+  config: ReturnType<typeof parseRunConfig>,
+  grid: GridAxis[],
+  log: (line: string) => void,
+): Promise<void> {
+  const address = parseQueueAddress(flags.queue);
+  const workbench = await Workbench.open({ db: dbPath, runQueue: false });
+  // --no-wait: hand the runs over only; `serve --queue` or `coordinate` follows them.
+  const coordinator = await QueueCoordinator.open(workbench, address, { log, follow: flags.wait });
+  onStopSignal(async () => {
+    await coordinator.close();
+    await workbench.close();
+  });
+  try {
+    const runs = await workbench.createGridSweep({ config, experiment: flags.experiment, grid, tags: flags.tag });
+    await coordinator.submit(runs.map((r) => r.id));
+    log(`Queued ${runs.length} runs on ${address.redacted}: ${runs.map((r) => r.id).join(' ')}`);
+    if (!flags.wait) return;
+    const finished = await waitForRemoteRuns(
+      workbench,
+      runs.map((r) => r.id),
+      log,
+    );
+    if (flags.json) console.log(JSON.stringify(finished, null, 2));
+  } finally {
+    await coordinator.close();
+    await workbench.close();
+  }
 }

@@ -15,6 +15,7 @@ import { assertNotTooNew, loadMigrations, migrate, schemaVersion } from './migra
 import { Runs } from './runs';
 import { Latents } from './latents'; // latent-space scatter (issue #15, h-views)
 import { Workspaces } from './workspaces'; // saved workspaces (issue #15, h-views)
+import { RemoteRuns } from './remote'; // runs trained over a queue (issue #18, h-queue)
 
 export interface StoreOptions {
   /** Folder of NNNN_name.sql files; defaults to defaultMigrationsDir(). */
@@ -43,6 +44,7 @@ export class Store {
   readonly datasets: Datasets;
   readonly workspaces: Workspaces; // issue #15, h-views
   readonly latents: Latents; // issue #15, h-views
+  readonly remote: RemoteRuns; // issue #18, h-queue
 
   constructor(private readonly ctx: StoreContext) {
     this.experiments = new Experiments(ctx);
@@ -56,6 +58,7 @@ export class Store {
     this.datasets = new Datasets(ctx); // issue #13
     this.workspaces = new Workspaces(ctx); // issue #15, h-views
     this.latents = new Latents(ctx); // issue #15, h-views
+    this.remote = new RemoteRuns(ctx, this.runs, this.metricsWriter); // issue #18, h-queue
   }
 
   /** Absolute path of the database file. */

@@ -8,6 +8,7 @@ export type { Note } from './annotations';
 export type { ImageMeta, NewImage, StoredImage } from './images';
 export type { Checkpoint, CheckpointKind, NewCheckpoint } from './checkpoints';
 export type { SavedWorkspace } from './workspaces';
+export type { IngestedState, RemoteAttempt, RemoteRun } from './remote';
 export {
   MetricsReader,
   MetricsWriter,

@@ -7,6 +7,7 @@ import {
   WorkspaceStateSchema,
   type MethodName,
   type ResponseMap,
+  type RunOn,
   type ValidRequestOf,
 } from '../api/contract';
 import { APP_VERSION } from '../api/version';
@@ -26,7 +27,17 @@ export interface CallOptions {
   startHere?: boolean;
 }
 
+/** Hands runs to a queue's workers (issue #18: src-main/queue's coordinator, attached by `serve --queue`). */
+export interface RemoteRunner {
+  /** The queue's URL without its password. */
+  queue: string;
+  /** Takes runs this process created already claimed ('running' here) and hands them to the queue. */
+  submit(runIds: readonly string[]): Promise<void>;
+}
+
 export interface HandlerContext {
+  /** The queue runs may be handed to, when one is attached. */
+  remote: () => RemoteRunner | null;
   store: RemoteStore;
   paths: DataPaths;
   queue: RunQueue;
@@ -63,6 +74,7 @@ export function createHandlers(ctx: HandlerContext): Handlers {
     const config = parseRunConfig(request.config);
     // No run row before its data set loads and its config is costed on it (issue #13).
     await admitRunConfig(config, store, ctx.paths.datasetsDir);
+    const runner = onQueue(request.runOn);
     const startHere = options.startHere ?? false;
     const [run] = await store.ops.createRuns(
       [
@@ -74,13 +86,31 @@ export function createHandlers(ctx: HandlerContext): Handlers {
           replayOf: options.replayOf,
         },
       ],
-      startHere,
+      // A run for the queue is claimed as it is created, so this process's run queue never takes it.
+      startHere || runner !== null,
     );
+    if (runner) {
+      await runner.submit([run.id]);
+      return store.runs.summary(run.id);
+    }
     const summary = await store.runs.summary(run.id);
     views.broadcast({ type: 'run', run: summary });
     if (startHere) await queue.start(run);
     else void queue.schedule();
     return summary;
+  };
+
+  /** The queue a request's `runOn: 'queue'` names; a 409 when this workbench follows none. */
+  const onQueue = (runOn: RunOn | undefined): RemoteRunner | null => {
+    if (runOn !== 'queue') return null;
+    const runner = ctx.remote();
+    if (!runner)
+      throw new ApiError(
+        409,
+        'This workbench hands runs to no queue: start it with `vae-workbench serve --queue redis://host:6379/0` to run on other machines',
+        'runOn',
+      );
+    return runner;
   };
 
   /**
@@ -114,6 +144,7 @@ export function createHandlers(ctx: HandlerContext): Handlers {
       dataDir: ctx.paths.dataDir,
       transport: 'http',
       cores: availableParallelism(),
+      ...(ctx.remote() ? { queue: ctx.remote()!.queue } : {}),
     }),
     listRuns: () => store.runs.list(),
     getRun: async ({ runId: ref }) => {
@@ -248,18 +279,21 @@ export function createHandlers(ctx: HandlerContext): Handlers {
 
     // Views a researcher needs (issue #15): grid sweeps (the plan and its checks in ./sweep.ts),
     // saved workspaces (store/workspaces.ts), the latent scatter's means (store/latents.ts).
-    createGridSweep: async ({ config, experiment, grid, tags }) => {
+    createGridSweep: async ({ config, experiment, grid, tags, runOn }) => {
       const planned = planGrid(parseRunConfig(config), experiment, grid, (c) => parseRunConfig(c));
       await admitRunConfigs(
         planned.map((p) => p.config),
         store,
         ctx.paths.datasetsDir,
       );
+      const runner = onQueue(runOn);
       const runs = await store.ops.createRuns(
         planned.map((p) => ({ config: p.config, experimentName: experiment, name: p.name, tags })),
-        false,
+        runner !== null,
       );
+      if (runner) await runner.submit(runs.map((run) => run.id));
       const summaries = await Promise.all(runs.map((run) => store.runs.summary(run.id)));
+      if (runner) return summaries; // the queue announced them
       for (const run of summaries) views.broadcast({ type: 'run', run });
       void queue.schedule();
       return summaries;

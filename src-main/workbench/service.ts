@@ -18,13 +18,13 @@ import { APP_VERSION } from '../api/version';
 import type { BackendPreference } from '../training/backend';
 import { CheckpointFiles } from './checkpointFiles';
 import { toApiError } from './errors';
-import { createHandlers, type CallOptions, type Handlers } from './handlers';
+import { createHandlers, type CallOptions, type Handlers, type RemoteRunner } from './handlers';
 import { TrainingIngest, ViewEvents } from './ingest';
 import { resolveDataPaths, type DataPaths } from './paths';
 import { RunQueue } from './queue';
 import { openStoreThread, type RemoteStore } from './storeThread';
 
-export type { CallOptions } from './handlers';
+export type { CallOptions, RemoteRunner } from './handlers';
 
 export interface WorkbenchOptions {
   /** `--db`: a data folder or a .sqlite file; default $VAE_WORKBENCH_HOME or the per-user folder. */
@@ -43,6 +43,14 @@ export interface WorkbenchOptions {
   heartbeatMs?: number;
 }
 
+export interface RemoteIngestPort {
+  store: RemoteStore;
+  ingest: TrainingIngest;
+  /** Tells the views about a run and resolves those waiting for its end (waitForRun). */
+  announce(run: RunSummary): void;
+  broadcast(event: WorkbenchEvent): void;
+}
+
 type Call<M extends MethodName> = (request?: RequestOf<M>, options?: CallOptions) => Promise<ResponseMap[M]>;
 
 export class Workbench {
@@ -53,6 +61,8 @@ export class Workbench {
   private readonly handlers: Handlers;
   private readonly timers: NodeJS.Timeout[] = [];
   private closed = false;
+  /** The queue new runs may be handed to (`runOn: 'queue'`), once attached (issue #18). */
+  private remote: RemoteRunner | null = null;
 
   private constructor(
     /** The store, on its own worker thread: every call is a request to it. */
@@ -71,7 +81,15 @@ export class Workbench {
     this.ingest = new TrainingIngest(store, this.views, checkpoints, (runId, error) => queue.fail(runId, error));
     queue.ingest = this.ingest;
     this.queue = queue;
-    this.handlers = createHandlers({ store, paths, queue, views: this.views, checkpoints, backend: options.backend });
+    this.handlers = createHandlers({
+      store,
+      paths,
+      queue,
+      views: this.views,
+      checkpoints,
+      backend: options.backend,
+      remote: () => this.remote,
+    });
   }
 
   static async open(options: WorkbenchOptions): Promise<Workbench> {
@@ -154,6 +172,24 @@ export class Workbench {
     } catch (error) {
       throw toApiError(error);
     }
+  }
+
+  /**
+   * What a queue coordinator (src-main/queue, issue #18) needs to bring remote runs' events into
+   * this store through the same ingest as local runs, and to tell the views and waiters of their ends.
+   */
+  remoteIngest(): RemoteIngestPort {
+    return {
+      store: this.store,
+      ingest: this.ingest,
+      announce: (run) => this.queue.announce(run),
+      broadcast: (event) => this.views.broadcast(event),
+    };
+  }
+
+  /** Lets requests hand runs to a queue (`serve --queue`); null detaches it. */
+  attachRemote(runner: RemoteRunner | null): void {
+    this.remote = runner;
   }
 
   /** Pauses the runs this process trains (each keeps a checkpoint), flushes, and closes the store. */

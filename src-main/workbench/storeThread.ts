@@ -37,6 +37,17 @@ export const STORE_METHODS = {
   datasets: ['add', 'get', 'list', 'bySha256'],
   workspaces: ['get', 'set'],
   latents: ['put', 'steps', 'get'],
+  remote: [
+    'claim',
+    'get',
+    'inFlight',
+    'beginAttempt',
+    'attempts',
+    'streamPosition',
+    'saveProgress',
+    'ingested',
+    'recordPosition',
+  ],
 } as const;
 
 type Group = keyof typeof STORE_METHODS;

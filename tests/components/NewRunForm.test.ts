@@ -15,7 +15,7 @@ beforeAll(async () => {
   await import('../../src-renderer/src/lib/runFormValidate');
 });
 
-function setup() {
+function setup(props: { queue?: string } = {}) {
   const transport = new FakeTransport({
     listRuns: () => [],
     listDatasets: () => [],
@@ -29,7 +29,7 @@ function setup() {
     },
   });
   const store = new RunsStore(transport);
-  render(NewRunForm, { props: { runs: store } });
+  render(NewRunForm, { props: { runs: store, ...props } });
   const form = screen.getByTestId('new-run-form') as HTMLFormElement;
   const field = (name: string) => form.querySelector<HTMLInputElement | HTMLSelectElement>(`[name="${name}"]`)!;
   const errorOf = (name: string) =>
@@ -209,5 +209,25 @@ describe('NewRunForm', () => {
     await fireEvent.click(screen.getByTestId('start-run'));
     expect(errorOf('sweep.values')).toMatch(/^1000: /);
     expect(transport.callsOf('createGridSweep')).toHaveLength(0);
+  });
+
+  it('offers "Run on: this machine | queue" only when the workbench hands runs to a queue, and sends runOn', async () => {
+    const alone = setup();
+    expect(alone.form.querySelector('[data-testid="run-on"]')).toBeNull();
+    cleanup();
+    const { field, transport } = setup({ queue: 'redis://:***@10.0.0.5:6379/0' });
+    const runOn = field('runOn') as HTMLSelectElement;
+    expect([...runOn.options].map((o) => o.textContent)).toEqual([
+      'this machine',
+      'queue (redis://:***@10.0.0.5:6379/0)',
+    ]);
+    await fireEvent.click(screen.getByTestId('start-run'));
+    await settle();
+    await fireEvent.change(runOn, { target: { value: 'queue' } });
+    await fireEvent.click(screen.getByTestId('start-run'));
+    await settle();
+    const calls = transport.callsOf('createRun') as { runOn?: string }[];
+    expect(calls.map((c) => c.runOn)).toEqual([undefined, 'queue']);
+    expect(screen.getByTestId('form-success').textContent).toMatch(/on the queue/);
   });
 });
