@@ -387,6 +387,11 @@ export class QueueCoordinator {
         step: position.step,
         epoch: position.epoch,
       });
+    } else if (current && current.owner === this.owner && current.status === 'paused' && status === 'completed') {
+      // Paused here while the worker took its last step: the pause never took effect and every step
+      // is stored, so the run is complete, not paused at a stale step (paused -> running -> completed).
+      await store.runs.updateStatus(runId, 'running');
+      await store.runs.updateStatus(runId, 'completed', { step: position.step, epoch: position.epoch });
     } else if (current && current.owner === this.owner && (status === 'paused' || status === 'cancelled')) {
       await store.remote.recordPosition(runId, position);
     }
