@@ -17,20 +17,12 @@ import time
 
 import numpy as np
 import torch
-import torch.nn as nn
+import torch_vae  # bench/, the script's own folder, is first on sys.path
 import torch.nn.functional as F
 
 
-class Vae(nn.Module):
-    def __init__(self, d, h, z):
-        super().__init__()
-        self.enc1 = nn.Linear(d, h)
-        self.enc2 = nn.Linear(h, 2 * z)
-        self.dec1 = nn.Linear(z, h)
-        self.dec2 = nn.Linear(h, d)
-        for m in (self.enc1, self.enc2, self.dec1, self.dec2):
-            nn.init.xavier_uniform_(m.weight)
-            nn.init.zeros_(m.bias)
+class Vae(torch_vae.Vae):
+    """bench/torch_vae.py's MLP VAE (same layers, Glorot weights, zero biases) with the estimators this bench reports."""
 
     def encode(self, x):
         return self.enc2(F.relu(self.enc1(x))).chunk(2, dim=-1)
