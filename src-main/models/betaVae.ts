@@ -4,10 +4,8 @@
 // adds is the capacity objective: loss = recon + gamma |KL - C|, C given per step in LossOptions.capacity.
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../api/config';
-import { createLikelihood } from './likelihood';
-import { buildEncoderDecoder } from './networks';
 import type { LossOptions } from './types';
-import { Vae } from './vae';
+import { buildVae, Vae } from './vae';
 
 /** gamma |KL - C| on the batch-mean total KL (Burgess et al. 2018; disentanglement_lib vae.py). */
 export function capacityPenalty(kl: tf.Scalar, gamma: number, c: number): tf.Scalar {
@@ -28,12 +26,5 @@ export class BetaVae extends Vae {
 }
 
 export function buildBetaVae(config: ModelConfig, inputShape: [number, number, number], seed: number): BetaVae {
-  const { encoder, decoder } = buildEncoderDecoder(config, inputShape, config.latentDim, seed);
-  return new BetaVae(
-    config,
-    inputShape,
-    encoder,
-    decoder,
-    createLikelihood(config, inputShape[0] * inputShape[1] * inputShape[2]),
-  );
+  return buildVae(config, inputShape, seed, BetaVae);
 }

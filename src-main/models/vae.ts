@@ -71,10 +71,24 @@ export class Vae extends BaseVae<GaussianPosterior> {
   }
 }
 
-/** A VAE with the config's networks (architecture, hidden, activation) and likelihood. */
-export function buildVae(config: ModelConfig, inputShape: [number, number, number], seed: number): Vae {
+/** The constructor shape of Vae and of the variants that only change its loss (beta-VAE, beta-TCVAE). */
+export type VaeConstructor<T extends Vae> = new (
+  config: ModelConfig,
+  inputShape: [number, number, number],
+  encoder: tf.LayersModel,
+  decoder: tf.LayersModel,
+  likelihood: Likelihood,
+) => T;
+
+/** A VAE (or `Model`, one of its variants) with the config's networks (architecture, hidden, activation) and likelihood. */
+export function buildVae<T extends Vae = Vae>(
+  config: ModelConfig,
+  inputShape: [number, number, number],
+  seed: number,
+  Model: VaeConstructor<T> = Vae as unknown as VaeConstructor<T>,
+): T {
   const { encoder, decoder } = buildEncoderDecoder(config, inputShape, config.latentDim, seed);
-  return new Vae(
+  return new Model(
     config,
     inputShape,
     encoder,

@@ -9,11 +9,10 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../../api/config';
 import { klStandardNormalPerDim, logNormalDiag, logStandardNormal, sampleDiagGaussian } from '../distributions';
 import { klDecomposition } from '../klDecomposition';
-import { createLikelihood } from '../likelihood';
-import { buildEncoderDecoder, run } from '../networks';
+import { run } from '../networks';
 import { assembleLossTerms, type SampledTerms } from '../objective';
 import type { LossOptions, LossTerms } from '../types';
-import { layerNoiseSeed, Vae } from '../vae';
+import { buildVae, layerNoiseSeed, Vae } from '../vae';
 
 export class BetaTcVae extends Vae {
   override lossTerms(x: tf.Tensor2D, options: LossOptions): LossTerms {
@@ -40,12 +39,5 @@ export class BetaTcVae extends Vae {
 }
 
 export function buildBetaTcVae(config: ModelConfig, inputShape: [number, number, number], seed: number): BetaTcVae {
-  const { encoder, decoder } = buildEncoderDecoder(config, inputShape, config.latentDim, seed);
-  return new BetaTcVae(
-    config,
-    inputShape,
-    encoder,
-    decoder,
-    createLikelihood(config, inputShape[0] * inputShape[1] * inputShape[2]),
-  );
+  return buildVae(config, inputShape, seed, BetaTcVae);
 }
