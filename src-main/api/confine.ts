@@ -33,6 +33,9 @@ function refuseDataset(dataset: unknown, field: string): void {
   }
 }
 
+/** Methods whose payload carries a run config (and so a data set). */
+const RUN_CREATING_METHODS = new Set(['createRun', 'createSweep', 'createGridSweep']);
+
 /**
  * Refuses, before dispatch, a remote request that would make the server read or write a path of
  * its own choosing. `getRun` answers for runs named by a request (their stored config's data set).
@@ -44,9 +47,17 @@ export async function confineRequest(
 ): Promise<void> {
   const hint = PATH_METHODS[method];
   if (hint) throw new ApiError(403, `${method} takes a path on the machine and is not offered here: ${hint}`);
-  const body = (payload ?? {}) as { config?: { data?: { dataset?: unknown } }; runId?: unknown };
-  if (method === 'createRun' || method === 'createSweep') {
+  const body = (payload ?? {}) as {
+    config?: { data?: { dataset?: unknown } };
+    runId?: unknown;
+    grid?: { param?: unknown; values?: unknown }[];
+  };
+  if (RUN_CREATING_METHODS.has(method)) {
     refuseDataset(body.config?.data?.dataset, 'config.data.dataset');
+    // A grid sweep may vary the data set itself: each of its values is a data set too.
+    for (const [i, axis] of (Array.isArray(body.grid) ? body.grid : []).entries())
+      if (axis?.param === 'data.dataset' && Array.isArray(axis.values))
+        for (const value of axis.values) refuseDataset(value, `grid.${i}.values`);
   }
   if (RUN_DATA_METHODS.has(method) && typeof body.runId === 'string') {
     let run: Pick<RunSummary, 'config'>;

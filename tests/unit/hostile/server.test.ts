@@ -82,6 +82,20 @@ describe('hostile requests to browser mode', () => {
       values: [1],
     });
     expect(sweep.status).toBe(403);
+    const grid = await api(server, 'createGridSweep', {
+      config: { data: { dataset: '/etc/passwd' } },
+      experiment: 'e',
+      grid: [{ param: 'train.seed', values: [1] }],
+    });
+    expect(grid.status).toBe(403);
+    expect(grid.body.error.field).toBe('config.data.dataset');
+    const gridOverData = await api(server, 'createGridSweep', {
+      config: {},
+      experiment: 'e',
+      grid: [{ param: 'data.dataset', values: ['mnist', '/etc/passwd'] }],
+    });
+    expect(gridOverData.status).toBe(403);
+    expect(gridOverData.body.error.field).toBe('grid.0.values');
     expect(databaseHash(server.dbFile)).toBe(before);
   });
 
