@@ -2,7 +2,7 @@
 // tfjs half of an export, so the main thread (the window's IPC, the HTTP server) never waits on
 // zip, sha256 or tfjs work.
 import { serveRequests } from '../rpc';
-import { checkpointStep, hashFile, packBundle, unpackBundle } from './bundle';
+import { hashFile, packBundle, unpackBundle } from './bundle';
 import { exportNetworks } from './networks';
 import { checkStagedBundle } from './checkStaged';
 import { datasetHash, renderInterpolation, renderSamples, renderTestImage } from './render';
@@ -11,7 +11,6 @@ export const bundleMethods = {
   packBundle,
   unpackBundle,
   hashFile,
-  checkpointStep,
   exportNetworks,
   renderSamples,
   renderInterpolation,

@@ -215,47 +215,6 @@ export function checkBundleListing(manifest: ValidManifest, record: ValidRunReco
     throw new BundleError(`${label}: run.json: id: ${record.id} differs from the manifest's run.id ${manifest.run.id}`);
 }
 
-/**
- * The entry names of a zip's central directory, in order, duplicates kept (fflate's unzip returns
- * an object, so a second config.json would silently replace the first; unzip(1) shows the first).
- */
-export function zipEntryNames(bytes: Uint8Array): string[] {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let eocd = -1;
-  for (let at = bytes.length - 22; at >= Math.max(0, bytes.length - 22 - 65535); at--) {
-    if (view.getUint32(at, true) === 0x06054b50) {
-      eocd = at;
-      break;
-    }
-  }
-  if (eocd < 0) throw new BundleError('no zip end record found; the file is truncated or corrupt');
-  const entries = view.getUint16(eocd + 10, true);
-  const start = view.getUint32(eocd + 16, true);
-  const names: string[] = [];
-  let at = start;
-  for (let i = 0; i < entries; i++) {
-    if (at + 46 > bytes.length || view.getUint32(at, true) !== 0x02014b50)
-      throw new BundleError(`zip central directory entry ${i} lies outside the file`);
-    const nameLength = view.getUint16(at + 28, true);
-    const extraLength = view.getUint16(at + 30, true);
-    const commentLength = view.getUint16(at + 32, true);
-    if (at + 46 + nameLength > bytes.length)
-      throw new BundleError(`zip central directory entry ${i} lies outside the file`);
-    names.push(Buffer.from(bytes.subarray(at + 46, at + 46 + nameLength)).toString('utf8'));
-    at += 46 + nameLength + extraLength + commentLength;
-  }
-  return names;
-}
-
-/** Refuses a zip that holds the same entry name twice. */
-export function checkUniqueZipEntries(bytes: Uint8Array, label: string): void {
-  const seen = new Set<string>();
-  for (const name of zipEntryNames(bytes)) {
-    if (seen.has(name)) throw new BundleError(`${label}: the zip holds ${name} twice; a bundle lists each file once`);
-    seen.add(name);
-  }
-}
-
 // ---- checkpoints ------------------------------------------------------------------------------
 
 export interface TensorEntry {
