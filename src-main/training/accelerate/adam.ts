@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { loadSgemmAddon, type SgemmAddon } from './addon';
-import { activeMatMulKernels } from './kernels';
+import { activeMatMulKernels, heapOf } from './kernels';
 import { fusedKernelsEnabled } from './fused';
 
 type NamedGradients = Parameters<tf.AdamOptimizer['applyGradients']>[0];
@@ -123,7 +123,7 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
       for (const target of [value, m, v]) this.own(backend, target);
       const offset = (t: tf.Tensor) => backend.dataIdMap.get(t.dataId).memoryOffset;
       // The heap after any allocation above (growth replaces the ArrayBuffer).
-      const heap = (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer as ArrayBuffer;
+      const heap = heapOf(backend);
       const gradientSquares = this.addon.adam(
         heap,
         offset(value),

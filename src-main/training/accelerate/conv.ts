@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { SgemmAddon } from './addon';
-import { activeMatMulKernels } from './kernels';
+import { activeMatMulKernels, heapOf, offsetOf } from './kernels';
 
 type TensorInfo = tf.TensorInfo;
 type KernelArgs = {
@@ -28,7 +28,6 @@ const KERNEL = 'Conv2DBackpropFilter';
 const COLS_LIMIT = 8 * 1024 * 1024;
 
 const heapF32 = (backend: BackendWasm): Float32Array => (backend.wasm as unknown as { HEAPF32: Float32Array }).HEAPF32;
-const offsetOf = (backend: BackendWasm, t: TensorInfo): number => backend.dataIdMap.get(t.dataId).memoryOffset;
 const sizeOf = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 
 type ConvInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
@@ -266,7 +265,7 @@ function im2colNative(
   cols: TensorInfo,
   info: ConvInfo,
 ): void {
-  const heap = (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer as ArrayBuffer;
+  const heap = heapOf(backend);
   addon.conv!(
     heap,
     op,

@@ -18,7 +18,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { setFusedOps, type FusedOps } from '../../models/fusedOps';
 import type { SgemmAddon } from './addon';
-import { activeMatMulKernels } from './kernels';
+import { activeMatMulKernels, heapOf, offsetOf } from './kernels';
 
 type TensorInfo = tf.TensorInfo;
 type CustomGradientFunc = Parameters<typeof tf.customGrad>[0];
@@ -26,7 +26,8 @@ type KernelArgs = { inputs: Record<string, TensorInfo>; backend: BackendWasm; at
 
 const BACKEND = 'wasm';
 const FUSED_ENV = 'VAE_WORKBENCH_FUSED';
-const OP = {
+/** native/src/sgemm.cc, Fused: the op numbers of the chains. */
+export const FUSED_OP = {
   bernoulli: 0,
   bernoulliGrad: 1,
   kl: 2,
@@ -59,9 +60,6 @@ export function fusedKernelsEnabled(): boolean {
 }
 
 const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
-const offsetOf = (backend: BackendWasm, t: TensorInfo): number => backend.dataIdMap.get(t.dataId).memoryOffset;
-const heapOf = (backend: BackendWasm): ArrayBuffer =>
-  (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer as ArrayBuffer;
 
 function registerKernels(addon: SgemmAddon): void {
   const fused = addon.fused!.bind(addon);
@@ -75,7 +73,7 @@ function registerKernels(addon: SgemmAddon): void {
     const out = backend.makeOutput(rowsShape, 'float32');
     fused(
       heapOf(backend),
-      OP.bernoulli,
+      FUSED_OP.bernoulli,
       offsetOf(backend, x),
       offsetOf(backend, logits),
       sizeOf(rowsShape),
@@ -90,7 +88,7 @@ function registerKernels(addon: SgemmAddon): void {
     const dl = backend.makeOutput(x.shape, 'float32');
     fused(
       heapOf(backend),
-      OP.bernoulliGrad,
+      FUSED_OP.bernoulliGrad,
       offsetOf(backend, dy),
       offsetOf(backend, x),
       offsetOf(backend, logits),
@@ -105,7 +103,7 @@ function registerKernels(addon: SgemmAddon): void {
     const out = backend.makeOutput(mu.shape, 'float32');
     fused(
       heapOf(backend),
-      OP.kl,
+      FUSED_OP.kl,
       offsetOf(backend, mu),
       offsetOf(backend, logVar),
       sizeOf(mu.shape),
@@ -118,7 +116,7 @@ function registerKernels(addon: SgemmAddon): void {
     const dlv = backend.makeOutput(mu.shape, 'float32');
     fused(
       heapOf(backend),
-      OP.klGrad,
+      FUSED_OP.klGrad,
       offsetOf(backend, dy),
       offsetOf(backend, mu),
       offsetOf(backend, logVar),
@@ -132,7 +130,7 @@ function registerKernels(addon: SgemmAddon): void {
     const z = backend.makeOutput(mu.shape, 'float32');
     fused(
       heapOf(backend),
-      OP.reparam,
+      FUSED_OP.reparam,
       offsetOf(backend, mu),
       offsetOf(backend, logVar),
       offsetOf(backend, eps),
@@ -146,7 +144,7 @@ function registerKernels(addon: SgemmAddon): void {
     const deps = backend.makeOutput(dz.shape, 'float32');
     fused(
       heapOf(backend),
-      OP.reparamGrad,
+      FUSED_OP.reparamGrad,
       offsetOf(backend, dz),
       offsetOf(backend, logVar),
       offsetOf(backend, eps),
@@ -160,7 +158,7 @@ function registerKernels(addon: SgemmAddon): void {
   define(FUSED_KERNELS.logStdNormal, ({ inputs: { z }, backend }) => {
     const { rows, cols } = lastAxis(z);
     const out = backend.makeOutput(z.shape.slice(0, -1), 'float32');
-    fused(heapOf(backend), OP.logStdNormal, offsetOf(backend, z), rows, cols, offsetOf(backend, out));
+    fused(heapOf(backend), FUSED_OP.logStdNormal, offsetOf(backend, z), rows, cols, offsetOf(backend, out));
     return out;
   });
   define(FUSED_KERNELS.logStdNormalGrad, ({ inputs: { dy, z }, backend }) => {
@@ -168,7 +166,7 @@ function registerKernels(addon: SgemmAddon): void {
     const dz = backend.makeOutput(z.shape, 'float32');
     fused(
       heapOf(backend),
-      OP.logStdNormalGrad,
+      FUSED_OP.logStdNormalGrad,
       offsetOf(backend, dy),
       offsetOf(backend, z),
       rows,
@@ -182,7 +180,7 @@ function registerKernels(addon: SgemmAddon): void {
     const out = backend.makeOutput(z.shape.slice(0, -1), 'float32');
     fused(
       heapOf(backend),
-      OP.logNormalDiag,
+      FUSED_OP.logNormalDiag,
       offsetOf(backend, z),
       offsetOf(backend, mu),
       offsetOf(backend, logVar),
@@ -199,7 +197,7 @@ function registerKernels(addon: SgemmAddon): void {
     const dlv = backend.makeOutput(z.shape, 'float32');
     fused(
       heapOf(backend),
-      OP.logNormalDiagGrad,
+      FUSED_OP.logNormalDiagGrad,
       offsetOf(backend, dy),
       offsetOf(backend, z),
       offsetOf(backend, mu),
@@ -216,7 +214,7 @@ function registerKernels(addon: SgemmAddon): void {
     const dx = backend.makeOutput(x.shape, 'float32');
     fused(
       heapOf(backend),
-      OP.reluGrad,
+      FUSED_OP.reluGrad,
       offsetOf(backend, dy),
       offsetOf(backend, x),
       sizeOf(x.shape),

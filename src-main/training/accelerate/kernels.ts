@@ -102,8 +102,14 @@ export function planMatMul(aShape: number[], bShape: number[], transposeA: boole
   return { outShape: [...outer, m, n], batch, batchA, batchB, m, n, k };
 }
 
-function offsetOf(backend: BackendWasm, t: TensorInfo): number {
+/** Byte offset of a tensor's data in the wasm heap. */
+export function offsetOf(backend: BackendWasm, t: TensorInfo): number {
   return backend.dataIdMap.get(t.dataId).memoryOffset;
+}
+
+/** The wasm heap; read it after any allocation, which may grow (replace) the memory. */
+export function heapOf(backend: BackendWasm): ArrayBuffer {
+  return (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer as ArrayBuffer;
 }
 
 function nativeKernels(addon: SgemmAddon, original: Record<string, KernelConfig>): Record<string, KernelFn> {
@@ -122,7 +128,7 @@ function nativeKernels(addon: SgemmAddon, original: Record<string, KernelConfig>
   ): TensorInfo => {
     const out = backend.makeOutput(plan.outShape, 'float32');
     // Read the heap after makeOutput: the allocation may have grown (replaced) the wasm memory.
-    const heap = (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer as ArrayBuffer;
+    const heap = heapOf(backend);
     addon.gemm(
       heap,
       offsetOf(backend, a),
@@ -173,9 +179,6 @@ function nativeKernels(addon: SgemmAddon, original: Record<string, KernelConfig>
     },
   };
 }
-
-const heapOf = (backend: BackendWasm): ArrayBuffer =>
-  (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer as ArrayBuffer;
 
 /**
  * With the addon: the element-wise kernels that dominate a training step after the matmuls (Adam's

@@ -24,15 +24,13 @@ import type { StepArgs } from '../step';
 import { standardNormalValues, deriveSeed } from '../../models/noise';
 import { loadSgemmAddon, type SgemmAddon } from './addon';
 import { FusedAdamOptimizer } from './adam';
-import { fusedKernelsEnabled } from './fused';
-import { activeMatMulKernels } from './kernels';
+import { FUSED_OP, fusedKernelsEnabled } from './fused';
+import { activeMatMulKernels, heapOf, offsetOf } from './kernels';
 
 const STEP_ENV = 'VAE_WORKBENCH_FUSED_STEP';
 /** The wasm backend's FusableActivation code for ReLU (native/src/sgemm.cc, Activate). */
 const RELU = 1;
 const LINEAR = 0;
-/** native/src/sgemm.cc, Fused: the ops this step calls. */
-const OP = { bernoulli: 0, bernoulliGrad: 1, kl: 2, klGrad: 3, reparam: 4, reparamGrad: 5, reluGrad: 6 } as const;
 
 /** False when VAE_WORKBENCH_FUSED_STEP (or VAE_WORKBENCH_FUSED) is off/0/false/no. */
 export function fusedStepEnabled(): boolean {
@@ -209,8 +207,8 @@ export function fusedMlpStep(...[model, optimizer, variables, pixels, count, opt
     const dKlLogVar = alloc(B * d);
     const dLogVarReparam = alloc(B * d);
     const grads = layers.map((l) => ({ kernel: allocShaped(l.kernel.shape), bias: allocShaped(l.bias.shape) }));
-    const heap = (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer as ArrayBuffer;
-    const at = (t: tf.TensorInfo): number => backend.dataIdMap.get(t.dataId).memoryOffset;
+    const heap = heapOf(backend);
+    const at = (t: tf.TensorInfo): number => offsetOf(backend, t);
     const view = (t: tf.TensorInfo, floats: number) => new Float32Array(heap, at(t), floats);
     const fused = (op: number, ...args: number[]) => addon.fused!(heap, op, ...args);
     const gemm = (
@@ -249,13 +247,13 @@ export function fusedMlpStep(...[model, optimizer, variables, pixels, count, opt
       muV.set(head.subarray(b * 2 * d, b * 2 * d + d), b * d);
       lvV.set(head.subarray(b * 2 * d + d, (b + 1) * 2 * d), b * d);
     }
-    fused(OP.reparam, at(mu), at(logVar), at(eps), B * d, at(z));
+    fused(FUSED_OP.reparam, at(mu), at(logVar), at(eps), B * d, at(z));
     forward(nEnc, layers.length - 1, z);
     const logits = acts[layers.length - 1];
 
     // ---- the loss terms ----
-    fused(OP.bernoulli, at(x), at(logits), B, D, at(logLik));
-    fused(OP.kl, at(mu), at(logVar), B * d, at(klElem));
+    fused(FUSED_OP.bernoulli, at(x), at(logits), B, D, at(logLik));
+    fused(FUSED_OP.kl, at(mu), at(logVar), B * d, at(klElem));
     const logLikV = view(logLik, B);
     const klV = view(klElem, B * d);
     const f = Math.fround;
@@ -302,7 +300,7 @@ export function fusedMlpStep(...[model, optimizer, variables, pixels, count, opt
         addon.sum(heap, at(cur), B, l.units, at(grads[j].bias), 0); // db = column sums of dy
         if (j > first) {
           gemm(at(cur), at(l.kernel), at(spare), B, l.inputs, l.units, 0, 1); // d in = dy W^T
-          fused(OP.reluGrad, at(spare), at(acts[j - 1]), B * l.inputs, at(cur)); // through the ReLU
+          fused(FUSED_OP.reluGrad, at(spare), at(acts[j - 1]), B * l.inputs, at(cur)); // through the ReLU
         } else if (dInput !== null) {
           gemm(at(cur), at(l.kernel), at(dInput), B, l.inputs, l.units, 0, 1);
         }
@@ -310,14 +308,14 @@ export function fusedMlpStep(...[model, optimizer, variables, pixels, count, opt
     };
     // d loss / d log p(x_b|z_b) = -1/B; the Bernoulli chain's gradient gives d loss / d logits.
     view(rowGrad, B).fill(-1 / B);
-    fused(OP.bernoulliGrad, at(rowGrad), at(x), at(logits), B, D, -1, at(dyA));
+    fused(FUSED_OP.bernoulliGrad, at(rowGrad), at(x), at(logits), B, D, -1, at(dyA));
     backward(nEnc, layers.length - 1, z, dyA, dZ);
     // z = mu + exp(logVar/2) eps: d mu = dz; d logVar from the reparameterization chain.
-    fused(OP.reparamGrad, at(dZ), at(logVar), at(eps), B * d, at(dLogVarReparam), -1);
+    fused(FUSED_OP.reparamGrad, at(dZ), at(logVar), at(eps), B * d, at(dLogVarReparam), -1);
     // The KL: d loss / d KL_bj = dimWeight_j / B; its chain's gradient adds to d mu and d logVar.
     const dKlV = view(dKlElem, B * d);
     for (let b = 0; b < B; b++) for (let j = 0; j < d; j++) dKlV[b * d + j] = dimWeight[j] / B;
-    fused(OP.klGrad, at(dKlElem), at(mu), at(logVar), B * d, at(dKlMu), at(dKlLogVar));
+    fused(FUSED_OP.klGrad, at(dKlElem), at(mu), at(logVar), B * d, at(dKlMu), at(dKlLogVar));
     // d head = [d mu | d logVar] per row, into dyA (the encoder's head gradient).
     const dHead = view(dyA, B * 2 * d);
     const dZV = view(dZ, B * d);
