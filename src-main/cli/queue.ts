@@ -26,8 +26,8 @@ export async function openCoordinator(workbench: Workbench, url: string): Promis
   return coordinator;
 }
 
-/** Waits for the runs to end, printing each end; exit code 0 when every run completed. */
-export async function waitForRemoteRuns(
+/** Waits for the runs (local or remote) to end, printing each end; exit code 0 when every run completed. */
+export async function waitForRuns(
   workbench: Workbench,
   runIds: readonly string[],
   log: (line: string) => void,
@@ -101,7 +101,7 @@ export function registerQueueCommands(program: Command, db: () => string | undef
         }
         const runs = coordinator.inFlight;
         console.log(`Following ${runs.length} run${runs.length === 1 ? '' : 's'} on ${address.redacted}`);
-        await waitForRemoteRuns(workbench, runs, (line) => console.log(line));
+        await waitForRuns(workbench, runs, (line) => console.log(line));
       } finally {
         await coordinator.close();
         await workbench.close();

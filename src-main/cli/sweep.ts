@@ -4,13 +4,13 @@
 // sweep's, `--parallel` at a time) until the sweep's are done, unless `--no-wait`.
 import { type Command, type Option } from 'commander';
 import { parseRunConfig } from '../api/config';
-import { ApiError, MAX_GRID_RUNS, type RunSummary } from '../api/contract';
+import { ApiError, MAX_GRID_RUNS } from '../api/contract';
 import { Workbench } from '../workbench/service';
 import { gridSize, planGrid, type GridAxis, type GridValue } from '../workbench/sweep';
 import { parseQueueAddress } from '../queue/address';
 import { QueueCoordinator } from '../queue/coordinator';
 import { configFromFlags, type TrainFlags } from './options';
-import { onStopSignal, waitForRemoteRuns } from './queue';
+import { onStopSignal, waitForRuns } from './queue';
 
 /** 'model.beta=1,4,16' -> { param: 'model.beta', values: [1, 4, 16] }; numbers, true/false, else strings. */
 export function parseGridFlag(text: string): GridAxis {
@@ -90,17 +90,12 @@ export function registerSweepCommand(program: Command, train: Command, db: () =>
         });
         log(`Queued ${runs.length} runs: ${runs.map((r) => r.id).join(' ')}`);
         if (!flags.wait) return;
-        const finished: RunSummary[] = await Promise.all(
-          runs.map((r) =>
-            workbench.waitForRun(r.id).then((done) => {
-              const elbo = done.final['test/elbo'];
-              log(`${done.id} ${done.status.padEnd(9)} ${done.name}  test ELBO ${elbo?.toFixed(2) ?? '-'}`);
-              return done;
-            }),
-          ),
+        const finished = await waitForRuns(
+          workbench,
+          runs.map((r) => r.id),
+          log,
         );
         if (flags.json) console.log(JSON.stringify(finished, null, 2));
-        process.exitCode = finished.every((r) => r.status === 'completed') ? 0 : 1;
       } finally {
         await workbench.close();
       }
@@ -129,7 +124,7 @@ async function sweepOnQueue(
     await coordinator.submit(runs.map((r) => r.id));
     log(`Queued ${runs.length} runs on ${address.redacted}: ${runs.map((r) => r.id).join(' ')}`);
     if (!flags.wait) return;
-    const finished = await waitForRemoteRuns(
+    const finished = await waitForRuns(
       workbench,
       runs.map((r) => r.id),
       log,
