@@ -49,7 +49,11 @@ function appendMetrics(store: Store, points: RunMetricPoint[]): { runId: string;
     return [];
   } catch {
     const byRun = new Map<string, RunMetricPoint[]>();
-    for (const point of points) byRun.set(point.runId, [...(byRun.get(point.runId) ?? []), point]);
+    for (const point of points) {
+      const batch = byRun.get(point.runId);
+      if (batch) batch.push(point);
+      else byRun.set(point.runId, [point]);
+    }
     const failed: { runId: string; message: string }[] = [];
     for (const [runId, batch] of byRun) {
       try {
