@@ -10,9 +10,8 @@
 //      training ingest. Points per second from the first entry sent to the last run's end recorded.
 //
 //   node --import tsx bench/queue.ts [--json] [--repeats 3] [--quick]
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { hostname, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -22,6 +21,7 @@ import { parseQueueAddress } from '../src-main/queue/address';
 import { QueueCoordinator } from '../src-main/queue/coordinator';
 import { encodeEntry, queueKeys, SEQ_PER_ATTEMPT } from '../src-main/queue/protocol';
 import { Workbench } from '../src-main/workbench/service';
+import { startRedis } from '../tests/helpers/redis';
 
 const ROOT = join(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'vae-workbench.js');
@@ -44,37 +44,6 @@ const median = (values: number[]) => {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function startRedis(dir: string): Promise<{ port: number; child: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('Ready to accept connections')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}`)));
-  });
-  return { port, child };
-}
-
 /**
  * Training samples/s of a stored run: the median over its steps of the trainer's own per-step
  * figure (train/samples_per_sec = batch / step time), robust to bursts of load from other work.
@@ -92,8 +61,8 @@ export async function benchQueue(options: {
   const found = spawnSync('redis-server', ['--version']);
   if (found.status !== 0) throw new Error('no redis-server (apt-get install redis-server)');
   const dir = mkdtempSync(join(tmpdir(), 'vwb-bench-queue-'));
-  const redis = await startRedis(dir);
-  const url = `redis://127.0.0.1:${redis.port}/0?queue=bench`;
+  const redis = await startRedis();
+  const url = redis.url('bench');
   const address = parseQueueAddress(url);
   const batchSize = 128;
   const config: RunConfigInput = {
@@ -174,8 +143,7 @@ export async function benchQueue(options: {
     if (worker.exitCode === null) worker.kill('SIGTERM');
     await coordinator.close();
     await workbench.close();
-    redis.child.kill('SIGTERM');
-    await new Promise((resolve) => redis.child.once('exit', resolve));
+    await redis.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
