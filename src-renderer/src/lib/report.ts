@@ -78,10 +78,13 @@ export function buildReportHtml(input: ReportInput): string {
       return body ? `<figure><figcaption>${e(f.title)}</figcaption>${body}</figure>` : '';
     })
     .join('\n');
+  // The gap on the same images: test/gap where the run logs it (IWAE and ELBO on the IWAE subset),
+  // else, for older runs, the difference of the two test figures.
   const gap = (r: RunSummary) =>
-    r.final['test/iwae'] !== undefined && r.final['test/elbo'] !== undefined
+    r.final['test/gap'] ??
+    (r.final['test/iwae'] !== undefined && r.final['test/elbo'] !== undefined
       ? r.final['test/iwae'] - r.final['test/elbo']
-      : undefined;
+      : undefined);
   return `<!doctype html>
 <html lang="en">
 <head>
