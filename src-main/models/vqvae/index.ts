@@ -264,9 +264,12 @@ export class VqVae implements VaeModel {
       }
     }
     this.state.write('unusedSteps', tf.tensor1d(Float32Array.from(unused)));
-    this.state.write('emaCount', tf.tensor1d(Float32Array.from(ema.count)));
-    this.state.write('emaSum', tf.tensor1d(Float32Array.from(ema.sum)));
-    if (codebook) this.codebook.write('embedding', tf.tensor1d(Float32Array.from(codebook)));
+    // The EMA statistics change only with the codebook (an EMA update or a restart); else they stay.
+    if (codebook) {
+      this.state.write('emaCount', tf.tensor1d(Float32Array.from(ema.count)));
+      this.state.write('emaSum', tf.tensor1d(Float32Array.from(ema.sum)));
+      this.codebook.write('embedding', tf.tensor1d(Float32Array.from(codebook)));
+    }
   }
 
   /** The quantized latent z_q [batch, P * D] (the "posterior mean" of a one-hot posterior). */
