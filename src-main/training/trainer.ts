@@ -72,17 +72,13 @@ export async function train(job: TrainJob, control: Int32Array, emit: Emit): Pro
   let run: Run | null = null;
   try {
     let backend = await chooseBackend(job);
-    run = await prepare(job);
+    const data = await loadRunData(job);
     if (backend.calibrate) {
       // 'auto' found a hardware GPU: time this run's step there and on the CPU chain, then build the
-      // run's model afresh on the faster one (calibrate.ts).
-      const shape: [number, number, number] = [run.data.height, run.data.width, run.data.channels];
-      run.model.dispose();
-      run.optimizer.dispose();
-      run = null;
-      backend = await calibrate(backend, job.config, shape);
-      run = await prepare(job);
+      // run's model on the faster one (calibrate.ts).
+      backend = await calibrate(backend, job.config, [data.height, data.width, data.channels]);
     }
+    run = prepare(job, data);
     const resumed = job.resumeFrom ? await restore(run, job.resumeFrom.path) : 0;
     step = resumed;
     epoch = Math.floor(step / run.stepsPerEpoch);
@@ -153,7 +149,8 @@ function divergedMessage(step: number, epoch: number): string {
   return `Loss became NaN or infinite at step ${step} (epoch ${epoch + 1}); lower the learning rate or check the data.`;
 }
 
-async function prepare(job: TrainJob): Promise<Run> {
+/** The run's data set, checked against what its config asks of it. */
+async function loadRunData(job: TrainJob): Promise<Dataset> {
   const { config } = job;
   const data = await loadRunDataset(config, job.datasetsDir);
   if (config.data.dequantize && !data.eightBit) {
@@ -161,6 +158,12 @@ async function prepare(job: TrainJob): Promise<Run> {
       `data.dequantize: data set '${config.data.dataset}' is not 8-bit grey levels (float pixels); set data.dequantize to false for a plain Gaussian density`,
     );
   }
+  return data;
+}
+
+/** The run's model and optimizer on the backend now active, over its loaded data. */
+function prepare(job: TrainJob, data: Dataset): Run {
+  const { config } = job;
   const inputShape: [number, number, number] = [data.height, data.width, data.channels];
   const model = createModel(config.model, inputShape, deriveSeed(config.train.seed, SEED_PURPOSE.init));
   // tf.train.adam(lr), with a fused native update on wasm + native sgemm (same slots and state, so
