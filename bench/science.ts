@@ -43,6 +43,7 @@ import {
   type VariantFigures,
   type VariantModel,
 } from './variants';
+import { latentSizesOf } from '../src-main/api/modelReads';
 
 interface Options {
   epochs: number;
@@ -236,7 +237,7 @@ function torchRun(
     '--hidden',
     String(config.model.hidden[0]),
     '--latent',
-    String(config.model.latentDim),
+    String(latentSizesOf(config.model)[0]),
     '--iwae-k',
     String(config.eval.iwaeK),
     '--iwae-examples',

@@ -2,6 +2,7 @@
 // the plain VAE's data, networks and budget, and the figures read from its last evaluation. Pure
 // functions (no training here), so the table's layout and its reading of the metrics are tested.
 import type { RunConfig, RunConfigInput } from '../src-main/api/config';
+import { modelOfKind } from '../src-main/api/modelReads';
 
 /** The rows of the variants table, by --models name. */
 export const VARIANT_MODELS = ['vae', 'iaf', 'planar', 'vq-vae', 'beta-tcvae'] as const;
@@ -112,7 +113,7 @@ export function variantFigures(model: VariantModel, label: string, config: RunCo
     perplexity: vq ? get('test/perplexity') : null,
     testLossCodePrior: vq ? -get('test/elbo_code_prior') : null,
     codesUsed: vq ? get('test/codes_used') : null,
-    codebookSize: vq ? config.model.codebookSize : null,
+    codebookSize: vq ? modelOfKind(config.model, 'vq-vae').codebookSize : null,
     trainSeconds: run.trainSeconds,
     wallSeconds: run.wallSeconds,
     backend: run.backend,

@@ -9,17 +9,21 @@ const ROOT = join(import.meta.dirname, '..');
 
 /** What each layer of src-main may import from its sibling layers. Lower layers never import higher ones. */
 export const LAYERS = {
-  api: [],
-  models: ['api'],
+  // The run config's model part is one schema per model kind, kept in the model's folder
+  // (models/<kind>/config.ts, models/config*.ts: MODEL_CONFIG_FILE below); those files are their own
+  // layer, plain zod like api, which api/config.ts assembles into the run config.
+  api: ['modelConfig'],
+  modelConfig: ['api'],
+  models: ['api', 'modelConfig'],
   data: ['api'],
-  training: ['api', 'models', 'data'],
+  training: ['api', 'modelConfig', 'models', 'data'],
   store: ['api'],
-  workbench: ['api', 'data', 'training', 'store'],
+  workbench: ['api', 'modelConfig', 'data', 'training', 'store'],
   // Remote workers over BullMQ/Redis (issue #18): jobs out, events back into the workbench's ingest.
   queue: ['api', 'training', 'store', 'workbench'],
   // The shells read files through the data layer's bounded readers (size caps, regular files only).
   server: ['api', 'data', 'workbench'],
-  cli: ['api', 'data', 'workbench', 'server', 'queue'],
+  cli: ['api', 'modelConfig', 'data', 'workbench', 'server', 'queue'],
   electron: ['api', 'workbench'],
 };
 
@@ -61,12 +65,18 @@ function packageName(spec) {
   return spec.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
 }
 
+/** The models' config schemas: models/config*.ts and models/<kind>/config.ts. */
+const MODEL_CONFIG_FILE = /^models\/(config\w*\.ts|[\w-]+\/config\.ts)$/;
+
 /** Where a file sits: { area: 'src-main' | 'src-renderer' | other, layer, path inside src-main }. */
 function place(file) {
   const rel = relative(ROOT, file).split(sep).join('/');
   if (rel.startsWith('src-main/')) {
-    const inner = rel.slice('src-main/'.length);
-    return { area: 'src-main', layer: inner.split('/')[0], inner };
+    let inner = rel.slice('src-main/'.length);
+    // A specifier without its extension ('../models/configs') names the .ts file.
+    if (!inner.endsWith('.ts') && MODEL_CONFIG_FILE.test(`${inner}.ts`)) inner = `${inner}.ts`;
+    const layer = MODEL_CONFIG_FILE.test(inner) ? 'modelConfig' : inner.split('/')[0];
+    return { area: 'src-main', layer, inner };
   }
   if (rel.startsWith('src-renderer/')) return { area: 'src-renderer', inner: rel };
   return { area: 'other', inner: rel };
@@ -89,7 +99,10 @@ function check(context, node, spec, { typeOnly = false } = {}) {
       : resolve(dirname(file), spec);
     const there = place(target);
     if (here.area === 'src-renderer' && there.area === 'src-main' && there.layer !== 'api') {
-      report(`src-renderer may import only src-main/api from src-main, not ${there.inner}`);
+      if (!(there.layer === 'modelConfig' && typeOnly))
+        report(
+          `src-renderer may import only src-main/api from src-main (and models' config types), not ${there.inner}`,
+        );
     }
     if (here.area === 'src-main' && there.area === 'src-renderer') report('src-main never imports src-renderer');
     if (here.area === 'src-main' && there.area === 'src-main' && there.layer !== here.layer) {
@@ -120,8 +133,8 @@ function check(context, node, spec, { typeOnly = false } = {}) {
   if (here.area === 'src-renderer' && (pkg.startsWith('node:') || pkg === 'better-sqlite3' || pkg === 'electron')) {
     report(`the renderer runs in a browser sandbox and cannot import ${pkg}`);
   }
-  if (here.area === 'src-main' && here.layer === 'api' && pkg !== 'zod') {
-    report(`src-main/api is plain TypeScript plus zod (the renderer loads it), not ${pkg}`);
+  if (here.area === 'src-main' && (here.layer === 'api' || here.layer === 'modelConfig') && pkg !== 'zod') {
+    report(`src-main/${here.inner} is plain TypeScript plus zod (the renderer loads it), not ${pkg}`);
   }
 }
 

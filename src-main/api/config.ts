@@ -3,19 +3,23 @@
 import { z } from 'zod';
 import {
   MODEL_KINDS,
-  ARCHITECTURES,
-  ACTIVATIONS,
-  LIKELIHOODS,
   BINARIZATIONS,
   KL_SCHEDULES,
   OBJECTIVES,
   BACKEND_PREFERENCES,
   FREE_BITS_GROUPS,
   GAUSSIAN_SIGMA_FLOOR,
-  POSTERIORS,
-  CODEBOOK_UPDATES,
 } from './constants';
 import { costProblem } from './cost';
+import {
+  defaultModelConfig,
+  foreignKeyMessage,
+  inapplicableFields,
+  MODEL_CONFIGS,
+  ModelConfigSchema,
+  upgradeFlatModel,
+  type ModelKind,
+} from '../models/configs';
 
 export {
   POSTERIORS,
@@ -37,59 +41,17 @@ export {
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 const num = (min: number, max: number) => z.number().min(min).max(max);
 
-export const ModelConfigSchema = z
-  .object({
-    kind: z.enum(MODEL_KINDS).default('vae'),
-    architecture: z.enum(ARCHITECTURES).default('mlp'),
-    /** Latent size of a single-layer model; for a ladder, the size of each stochastic layer, bottom first. */
-    latentDim: int(1, 512).default(20),
-    ladderLatentDims: z.array(int(1, 512)).min(2).max(5).default([32, 16]),
-    /** Hidden layer widths of the encoder; the decoder mirrors them. */
-    hidden: z.array(int(1, 4096)).min(1).max(6).default([400]),
-    activation: z.enum(ACTIVATIONS).default('relu'),
-    likelihood: z.enum(LIKELIHOODS).default('bernoulli'),
-    /**
-     * Gaussian likelihood only: a fixed sigma, or a learned per-pixel log-variance. A learned sigma is
-     * floored at GAUSSIAN_SIGMA_FLOOR (1/256, one grey step after dequantization), so the density of a
-     * dequantized pixel stays below 256 and the discrete bound below 0.
-     */
-    gaussianVariance: z.enum(['fixed', 'learned']).default('fixed'),
-    gaussianSigma: num(1e-3, 10).default(0.1),
-    /** Weight on the KL term (1 for a plain VAE). */
-    beta: num(0, 1000).default(1),
-    /** Controlled capacity (Burgess et al. 2018): loss = recon + gamma * |KL - C|, C linear to cMax over steps. */
-    capacity: z
-      .object({
-        gamma: num(0, 1e5),
-        cMax: num(0, 1e4),
-        steps: int(1, 1e9),
-      })
-      .nullable()
-      .default(null),
-    /** q(z|x) of a 'vae' or 'beta-vae': diagonal Gaussian, or a planar / IAF flow on it (models/flows/). */
-    posterior: z.enum(POSTERIORS).default('gaussian'),
-    /** Flow steps K of a planar or IAF posterior. */
-    flowLength: int(1, 64).default(4),
-    /** beta-TCVAE (Chen et al. 2018): weight on the index-code mutual information (beta weighs the TC). */
-    alpha: num(0, 1000).default(1),
-    /** beta-TCVAE: weight on the dimension-wise KL. */
-    gamma: num(0, 1000).default(1),
-    /** VQ-VAE (van den Oord et al. 2017): codebook entries K. */
-    codebookSize: int(2, 65_536).default(512),
-    /** VQ-VAE: size D of each code. */
-    codeDim: int(1, 512).default(64),
-    /** VQ-VAE: latent positions; the encoder emits codePositions vectors of codeDim values, each quantized. */
-    codePositions: int(1, 1024).default(16),
-    /** VQ-VAE: commitment loss weight beta_c on ||z_e - sg(e)||^2. */
-    commitment: num(0, 100).default(0.25),
-    /** VQ-VAE: codebook learned by its loss term ||sg(z_e) - e||^2, or by EMA (decay 0.99, Laplace eps 1e-5). */
-    codebookUpdate: z.enum(CODEBOOK_UPDATES).default('ema'),
-    /** VQ-VAE with EMA: decay of the moving averages. */
-    emaDecay: num(0, 0.99999).default(0.99),
-    /** VQ-VAE: after each step, codes unused for this many steps move to a random encoder output of the batch; 0 = off. */
-    deadCodeSteps: int(0, 1e9).default(0),
-  })
-  .strict();
+// `model` is one schema per model kind (models/<kind>/config.ts), a discriminated union on `kind`.
+export { ModelConfigSchema };
+export type {
+  ModelConfigOf,
+  ModelKind,
+  VaeConfig,
+  BetaVaeConfig,
+  LadderConfig,
+  BetaTcvaeConfig,
+  VqVaeConfig,
+} from '../models/configs';
 
 export const DataConfigSchema = z
   .object({
@@ -169,7 +131,7 @@ export const EvalConfigSchema = z
 
 export const RunConfigSchema = z
   .object({
-    model: ModelConfigSchema.default(ModelConfigSchema.parse({})),
+    model: ModelConfigSchema.default(() => defaultModelConfig('vae')),
     data: DataConfigSchema.default(DataConfigSchema.parse({})),
     train: TrainConfigSchema.default(TrainConfigSchema.parse({})),
     eval: EvalConfigSchema.default(EvalConfigSchema.parse({})),
@@ -195,11 +157,41 @@ export class ConfigError extends Error {
 }
 
 /** Formats zod issues as "model.latentDim: Too big: expected number to be <=512". */
-export function describeIssues(error: z.ZodError): { path: string; message: string }[] {
-  return error.issues.map((issue) => ({
-    path: issue.path.map(String).join('.') || '(root)',
-    message: issue.message,
-  }));
+export function describeIssues(error: z.ZodError, input?: unknown): { path: string; message: string }[] {
+  const kind = modelKindOf(input);
+  return error.issues.flatMap((issue) => {
+    const path = issue.path.map(String).join('.') || '(root)';
+    // A field of another model kind: name the kinds that have it (the union's members are strict).
+    if (issue.code === 'unrecognized_keys' && path === 'model' && kind)
+      return issue.keys.map((key) => ({ path: `model.${key}`, message: foreignKeyMessage(kind, key) }));
+    if (issue.code === 'invalid_union' && path === 'model.kind')
+      return [
+        {
+          path,
+          message: `expected one of ${MODEL_KINDS.map((k) => `'${k}'`).join(', ')} (got ${JSON.stringify(
+            (input as { model?: { kind?: unknown } }).model?.kind,
+          )})`,
+        },
+      ];
+    return [{ path, message: issue.message }];
+  });
+}
+
+/** The model kind an input names (left out: 'vae'), or undefined when it names none we know. */
+function modelKindOf(input: unknown): ModelKind | undefined {
+  if (input === null || typeof input !== 'object') return undefined;
+  const model = (input as { model?: unknown }).model;
+  if (model === undefined) return 'vae';
+  if (model === null || typeof model !== 'object') return undefined;
+  const kind = (model as { kind?: unknown }).kind ?? 'vae';
+  return typeof kind === 'string' && kind in MODEL_CONFIGS ? (kind as ModelKind) : undefined;
+}
+
+/** The input with the flat-era model fields (models/configs.ts FLAT_MODEL_DEFAULTS) its kind lacks dropped. */
+function upgradeInput(input: unknown): unknown {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) return input;
+  const config = input as Record<string, unknown>;
+  return 'model' in config ? { ...config, model: upgradeFlatModel(config.model) } : config;
 }
 
 /** Up to this many test examples, the IWAE estimate (and the gap) use the whole test set by default. */
@@ -217,86 +209,28 @@ function given(input: unknown, section: string, field: string): boolean {
   return part !== null && typeof part === 'object' && (part as Record<string, unknown>)[field] !== undefined;
 }
 
-/** Fields that differ from their default although the chosen model or schedule never reads them. */
+/** Fields that differ from their default although the chosen likelihood, posterior or schedule never reads them. */
 function unusedSettings(config: RunConfig): { path: string; message: string }[] {
-  const defaults = RunConfigSchema.parse({});
-  const out: { path: string; message: string }[] = [];
-  const differs = (a: unknown, b: unknown) => JSON.stringify(a) !== JSON.stringify(b);
+  const defaults = TrainConfigSchema.parse({});
   const { model, train } = config;
-  if (model.kind === 'ladder' && model.latentDim !== defaults.model.latentDim)
-    out.push({
-      path: 'model.latentDim',
-      message: "a ladder's latent sizes are model.ladderLatentDims; leave latentDim out",
-    });
-  if (model.kind !== 'ladder' && differs(model.ladderLatentDims, defaults.model.ladderLatentDims))
-    out.push({
-      path: 'model.ladderLatentDims',
-      message: `applies only to model.kind 'ladder' (this is '${model.kind}')`,
-    });
-  if (model.likelihood !== 'gaussian') {
-    if (model.gaussianVariance !== defaults.model.gaussianVariance)
-      out.push({ path: 'model.gaussianVariance', message: "applies only to model.likelihood 'gaussian'" });
-    if (model.gaussianSigma !== defaults.model.gaussianSigma)
-      out.push({ path: 'model.gaussianSigma', message: "applies only to model.likelihood 'gaussian'" });
-  } else if (model.gaussianVariance === 'learned' && model.gaussianSigma < GAUSSIAN_SIGMA_FLOOR) {
+  const out = inapplicableFields(model);
+  if (
+    model.likelihood === 'gaussian' &&
+    model.gaussianVariance === 'learned' &&
+    model.gaussianSigma < GAUSSIAN_SIGMA_FLOOR
+  )
     out.push({
       path: 'model.gaussianSigma',
       message: `a learned sigma starts at gaussianSigma and is floored at 1/256 (${GAUSSIAN_SIGMA_FLOOR}); start at or above it`,
     });
-  }
-  const flowKinds = ['vae', 'beta-vae'];
-  if (model.posterior !== 'gaussian' && !flowKinds.includes(model.kind))
-    out.push({
-      path: 'model.posterior',
-      message: `a flow posterior is for model.kind 'vae' or 'beta-vae' (this is '${model.kind}')`,
-    });
-  if (model.posterior !== 'gaussian' && model.capacity)
-    out.push({
-      path: 'model.capacity',
-      message: "controlled capacity is for a Gaussian posterior (model.posterior 'gaussian')",
-    });
-  if (model.posterior === 'gaussian' && model.flowLength !== defaults.model.flowLength)
-    out.push({ path: 'model.flowLength', message: "applies only to model.posterior 'planar' or 'iaf'" });
-  if (model.kind !== 'beta-tcvae') {
-    for (const field of ['alpha', 'gamma'] as const)
-      if (model[field] !== defaults.model[field])
-        out.push({
-          path: `model.${field}`,
-          message: `applies only to model.kind 'beta-tcvae' (this is '${model.kind}')`,
-        });
-  }
-  if (model.kind !== 'vq-vae') {
-    const vqFields = [
-      'codebookSize',
-      'codeDim',
-      'codePositions',
-      'commitment',
-      'codebookUpdate',
-      'emaDecay',
-      'deadCodeSteps',
-    ] as const;
-    for (const field of vqFields)
-      if (model[field] !== defaults.model[field])
-        out.push({ path: `model.${field}`, message: `applies only to model.kind 'vq-vae' (this is '${model.kind}')` });
-  } else {
-    if (model.codebookUpdate !== 'ema' && model.emaDecay !== defaults.model.emaDecay)
-      out.push({ path: 'model.emaDecay', message: "applies only to model.codebookUpdate 'ema'" });
-    if (model.beta !== defaults.model.beta)
-      out.push({ path: 'model.beta', message: 'a VQ-VAE has no KL term; its commitment weight is model.commitment' });
-    if (model.latentDim !== defaults.model.latentDim)
-      out.push({
-        path: 'model.latentDim',
-        message: "a VQ-VAE's latent is model.codePositions x model.codeDim; leave latentDim out",
-      });
-  }
-  if (train.objective !== 'iwae' && train.objectiveSamples !== defaults.train.objectiveSamples)
+  if (train.objective !== 'iwae' && train.objectiveSamples !== defaults.objectiveSamples)
     out.push({ path: 'train.objectiveSamples', message: "applies only to train.objective 'iwae'" });
-  if (train.klSchedule !== 'linear' && train.warmupSteps !== defaults.train.warmupSteps)
+  if (train.klSchedule !== 'linear' && train.warmupSteps !== defaults.warmupSteps)
     out.push({ path: 'train.warmupSteps', message: "applies only to train.klSchedule 'linear'" });
   if (train.klSchedule !== 'cyclical') {
-    if (train.cycles !== defaults.train.cycles)
+    if (train.cycles !== defaults.cycles)
       out.push({ path: 'train.cycles', message: "applies only to train.klSchedule 'cyclical'" });
-    if (train.cycleRatio !== defaults.train.cycleRatio)
+    if (train.cycleRatio !== defaults.cycleRatio)
       out.push({ path: 'train.cycleRatio', message: "applies only to train.klSchedule 'cyclical'" });
   }
   return out;
@@ -308,9 +242,10 @@ function unusedSettings(config: RunConfig): { path: string; message: string }[] 
  * the run could not honour.
  */
 export function parseRunConfig(input: unknown): RunConfig {
-  const result = RunConfigSchema.safeParse(input ?? {});
+  const upgraded = upgradeInput(input ?? {});
+  const result = RunConfigSchema.safeParse(upgraded);
   if (!result.success) {
-    const issues = describeIssues(result.error);
+    const issues = describeIssues(result.error, upgraded);
     throw new ConfigError(`Invalid run config: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
   }
   const config = result.data;
@@ -319,56 +254,12 @@ export function parseRunConfig(input: unknown): RunConfig {
     config.data.binarization = config.model.likelihood === 'bernoulli' ? 'dynamic' : 'none';
   if (!given(input, 'data', 'dequantize'))
     config.data.dequantize = config.model.likelihood === 'gaussian' && config.data.binarization === 'none';
-  // Cross-field rules that a per-field schema cannot express.
-  const extra: { path: string; message: string }[] = [];
-  if (config.model.kind === 'ladder' && config.model.ladderLatentDims.length > config.model.hidden.length + 4) {
-    extra.push({ path: 'model.ladderLatentDims', message: 'at most hidden.length + 4 stochastic layers' });
-  }
-  if (config.model.kind === 'ladder' && config.model.architecture === 'conv') {
-    extra.push({ path: 'model.architecture', message: "the ladder VAE supports only 'mlp'" });
-  }
-  if (config.model.capacity && config.model.kind !== 'beta-vae') {
-    extra.push({ path: 'model.capacity', message: "controlled capacity needs model.kind 'beta-vae'" });
-  }
-  if (config.model.kind === 'vae' && config.model.beta !== 1) {
-    extra.push({ path: 'model.beta', message: "a plain 'vae' has beta = 1; use kind 'beta-vae' for another value" });
-  }
-  if (config.model.kind === 'vq-vae') {
-    // VQ-VAE: discrete codes with no Gaussian KL.
-    if (config.model.architecture !== 'mlp')
-      extra.push({
-        path: 'model.architecture',
-        message: "the VQ-VAE supports only 'mlp' (a vector of code positions)",
-      });
-    if (config.train.objective !== 'elbo')
-      extra.push({ path: 'train.objective', message: "a VQ-VAE trains on its own loss: train.objective 'elbo'" });
-    if (config.train.freeBits > 0)
-      extra.push({ path: 'train.freeBits', message: 'a VQ-VAE has no KL term to put free bits on' });
-    if (config.train.klSchedule !== 'constant')
-      extra.push({ path: 'train.klSchedule', message: 'a VQ-VAE has no KL term to schedule' });
-  }
-  if (config.model.kind === 'beta-tcvae' && config.train.objective !== 'elbo')
-    extra.push({ path: 'train.objective', message: "beta-TCVAE's decomposed penalty needs train.objective 'elbo'" });
-  if (config.model.kind === 'beta-tcvae' && config.train.freeBits > 0)
-    extra.push({
-      path: 'train.freeBits',
-      message: 'beta-TCVAE weighs MI, TC and dimension-wise KL instead of free bits',
-    });
-  if (
-    config.model.posterior !== 'gaussian' &&
-    config.train.freeBits > 0 &&
-    (config.train.freeBitsPer ?? 'dimension') === 'dimension'
-  )
-    extra.push({
-      path: 'train.freeBitsPer',
-      message: "a flow posterior's KL does not factor over dimensions: use train.freeBitsPer 'layer'",
-    });
-  if (config.train.objective === 'iwae') {
-    // The IWAE objective is -IWAE_k on the true log-weights; neither a capacity target nor free bits has a place in it.
-    if (config.model.capacity)
-      extra.push({ path: 'model.capacity', message: "controlled capacity applies to train.objective 'elbo' only" });
-    if (config.train.freeBits > 0)
-      extra.push({ path: 'train.freeBits', message: "free bits apply to train.objective 'elbo' only" });
+  // Cross-field rules that a per-field schema cannot express: the model's own (models/<kind>/config.ts), then these.
+  const rules = MODEL_CONFIGS[config.model.kind].rules as (c: RunConfig) => { path: string; message: string }[];
+  const extra: { path: string; message: string }[] = rules(config);
+  if (config.train.objective === 'iwae' && config.train.freeBits > 0) {
+    // The IWAE objective is -IWAE_k on the true log-weights; free bits have no place in it.
+    extra.push({ path: 'train.freeBits', message: "free bits apply to train.objective 'elbo' only" });
   }
   if (config.data.dequantize && config.model.likelihood !== 'gaussian') {
     extra.push({ path: 'data.dequantize', message: "dequantization is for model.likelihood 'gaussian'" });
@@ -384,13 +275,6 @@ export function parseRunConfig(input: unknown): RunConfig {
     });
   }
   extra.push(...unusedSettings(config));
-  // These models read tensors back synchronously while they train (the VQ-VAE's codebook update,
-  // the flows' log-determinant metrics); tfjs's webgpu backend can read only asynchronously in Node.
-  if (config.train.backend === 'webgpu' && (config.model.kind === 'vq-vae' || config.model.posterior !== 'gaussian'))
-    extra.push({
-      path: 'train.backend',
-      message: `webgpu does not train ${config.model.kind === 'vq-vae' ? "model.kind 'vq-vae'" : `model.posterior '${config.model.posterior}'`} yet (it reads tensors synchronously during training); use auto, wasm or cpu`,
-    });
   // The whole config's memory estimate against the run budget (api/cost.ts).
   const cost = costProblem(config);
   if (cost) extra.push({ path: 'train.batchSize', message: cost });

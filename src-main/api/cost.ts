@@ -4,6 +4,7 @@
 // the boundary, against a documented budget. Pure: no tfjs, no I/O.
 import type { RunConfig } from './config';
 import { CODE_PRIOR_SUCCESSORS } from './constants';
+import { latentSizesOf } from './modelReads';
 
 /**
  * The memory budget of one run: 2 GiB. A config whose estimate is larger is refused with the
@@ -57,7 +58,7 @@ function networkSize(config: RunConfig, inputShape: [number, number, number]) {
   const { model } = config;
   const [h, w, c] = inputShape;
   const d = h * w * c;
-  const latents = model.kind === 'ladder' ? model.ladderLatentDims : [model.latentDim];
+  const latents = latentSizesOf(model);
   const latent = latents.reduce((a, b) => a + b, 0);
   const hidden = model.hidden;
   let parameters: number;

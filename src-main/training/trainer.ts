@@ -13,6 +13,7 @@ import { codesByUse, codeSwapCodes } from '../models/vqvae';
 import { activeUnits } from '../models/activeUnits';
 import { capacityAt, klWeightAt } from '../models/schedules';
 import type { LossOptions, VaeModel } from '../models/types';
+import { capacityOf, klBetaOf, posteriorOf } from '../api/modelReads';
 import { createAdam } from './accelerate';
 import { initBackend, type BackendInfo, type BackendPreference } from './backend';
 import { calibrate } from './calibrate';
@@ -123,11 +124,11 @@ async function chooseBackend(job: TrainJob): Promise<BackendInfo> {
   const preference = (job.backend ?? job.config.train.backend) as BackendPreference;
   const { model } = job.config;
   // As the config refuses them on webgpu (api/config.ts), 'auto' leaves webgpu out for these.
-  if (preference === 'auto' && (model.kind === 'vq-vae' || (model.posterior ?? 'gaussian') !== 'gaussian')) {
+  if (preference === 'auto' && (model.kind === 'vq-vae' || posteriorOf(model) !== 'gaussian')) {
     const info = await initBackend('auto', { skipWebgpu: true });
     return {
       ...info,
-      skipped: [`webgpu skipped: ${model.kind} / ${model.posterior} trains on the CPU chain`, ...info.skipped],
+      skipped: [`webgpu skipped: ${model.kind} / ${posteriorOf(model)} trains on the CPU chain`, ...info.skipped],
     };
   }
   return initBackend(preference);
@@ -351,15 +352,14 @@ async function loop(
       }
       // Schedules take the 0-based index of this update (frange_cycle_linear's L[step]); metrics the count after it.
       // beta-TCVAE applies its own alpha, beta, gamma to the decomposed KL: the schedule alone here.
-      const klWeight = (config.model.kind === 'beta-tcvae' ? 1 : config.model.beta) * klWeightAt(step, t, totalSteps);
-      const capacity = config.model.capacity
-        ? { gamma: config.model.capacity.gamma, c: capacityAt(step, config.model.capacity) }
-        : null;
+      const klWeight = klBetaOf(config.model) * klWeightAt(step, t, totalSteps);
+      const modelCapacity = capacityOf(config.model);
+      const capacity = modelCapacity ? { gamma: modelCapacity.gamma, c: capacityAt(step, modelCapacity) } : null;
       step += 1;
       const options: LossOptions = {
         klWeight,
         freeBits: t.freeBits,
-        freeBitsPer: t.freeBitsPer ?? 'layer', // a run recorded before the field grouped per layer
+        freeBitsPer: t.freeBitsPer, // migrations/0007 gave runs recorded before the field 'layer', as they trained
         capacity,
         objective: t.objective,
         samples: t.objectiveSamples,

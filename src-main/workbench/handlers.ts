@@ -1,7 +1,7 @@
 // What each API method does, given a request already validated by the facade (service.ts). Errors
 // are thrown as they come (store, exchange, config errors); the facade maps them once.
 import { availableParallelism } from 'node:os';
-import { parseRunConfig, type RunConfig } from '../api/config';
+import { parseRunConfig } from '../api/config';
 import {
   ApiError,
   WorkspaceStateSchema,
@@ -187,18 +187,15 @@ export function createHandlers(ctx: HandlerContext): Handlers {
 
     createRun: (request, options) => createRun(request, { startHere: options.startHere }),
     createSweep: async ({ config, experiment, param, values }) => {
-      const base = parseRunConfig(config);
-      // Validate every member before creating any, so a bad value leaves nothing behind.
-      const configs = values.map((value) => {
-        const copy = structuredClone(base) as RunConfig & Record<string, Record<string, unknown>>;
-        const [group, key] = param.split('.') as [keyof RunConfig, string];
-        (copy[group] as Record<string, unknown>)[key] = value;
-        if (param === 'model.beta' && copy.model.kind === 'vae' && value !== 1) copy.model.kind = 'beta-vae';
-        return parseRunConfig(copy);
-      });
-      await admitRunConfigs(configs, store, ctx.paths.datasetsDir);
+      // One axis of a grid sweep: every member validated before any is created (./sweep.ts).
+      const planned = planGrid(parseRunConfig(config), experiment, [{ param, values }], (c) => parseRunConfig(c));
+      await admitRunConfigs(
+        planned.map((p) => p.config),
+        store,
+        ctx.paths.datasetsDir,
+      );
       const runs = await store.ops.createRuns(
-        configs.map((c, i) => ({ config: c, experimentName: experiment, name: `${experiment} ${param}=${values[i]}` })),
+        planned.map((p) => ({ config: p.config, experimentName: experiment, name: p.name })),
         false,
       );
       const summaries = await Promise.all(runs.map((run) => store.runs.summary(run.id)));

@@ -3,6 +3,7 @@
 // validated, before any run is created, so a bad value leaves nothing behind.
 import { flattenConfig, type RunConfig } from '../api/config';
 import { ApiError, MAX_GRID_RUNS } from '../api/contract';
+import { kindsWithKey } from '../models/configs';
 
 export type GridValue = number | string | boolean;
 export interface GridAxis {
@@ -49,7 +50,10 @@ export function planGrid(
     if (seen.has(axis.param)) throw new ApiError(400, `Grid sweep: ${axis.param} is listed twice`, 'grid');
     seen.add(axis.param);
     const current = flat[axis.param];
-    if (!(axis.param in flat) || (current !== null && typeof current === 'object'))
+    // A model field of another kind counts (a beta sweep over a 'vae' makes its members beta-VAEs).
+    const [section, key] = axis.param.split('.');
+    const known = axis.param in flat || (section === 'model' && key !== undefined && kindsWithKey(key).length > 0);
+    if (!known || (current !== null && typeof current === 'object'))
       throw new ApiError(
         400,
         `Grid sweep: ${axis.param} is not a scalar config key (e.g. model.beta, model.latentDim, train.lr, train.seed)`,

@@ -13,6 +13,7 @@ import { Workbench } from '../../src-main/workbench/service';
 import { tinyConfig } from '../helpers/configs';
 import { launchChromium } from '../helpers/browser';
 import { ROOT, startBrowserMode, type BrowserModeServer } from '../helpers/server';
+import { modelOfKind } from '../../src-main/api/modelReads';
 
 const ARTIFACTS = join(ROOT, 'test-results');
 const LATENT = 4;
@@ -248,7 +249,7 @@ describe('across runs', () => {
     for (const d of drawn) {
       expect(d.rate).toBe(points(d.runId, 'test/kl').at(-1)!.last);
       expect(d.distortion).toBe(points(d.runId, 'test/recon').at(-1)!.last);
-      const beta = runs.find((r) => r.id === d.runId)!.config.model.beta;
+      const beta = modelOfKind(runs.find((r) => r.id === d.runId)!.config.model, 'beta-vae').beta;
       expect(d.label).toContain(`model.beta=${beta}`);
     }
     const pc = page.locator('[data-testid="parallel-coords"]');

@@ -33,7 +33,7 @@ describe('architecture layers (lint rule layers/allowed-imports)', () => {
       'a side-effect import of a higher layer',
       'src-main/models/x.ts',
       "import '../store/db';\n",
-      /src-main\/models may import api, not src-main\/store/,
+      /src-main\/models may import api, modelConfig, not src-main\/store/,
     ],
     [
       'a dynamic import of a higher layer',
@@ -75,7 +75,25 @@ describe('architecture layers (lint rule layers/allowed-imports)', () => {
       'a package in api',
       'src-main/api/x.ts',
       "import { encode } from 'fast-png';\nexport const e = encode;\n",
-      /src-main\/api is plain TypeScript plus zod/,
+      /src-main\/api\/x.ts is plain TypeScript plus zod/,
+    ],
+    [
+      'a package in a model config schema',
+      'src-main/models/vqvae/config.ts',
+      "import { encode } from 'fast-png';\nexport const e = encode;\n",
+      /src-main\/models\/vqvae\/config.ts is plain TypeScript plus zod/,
+    ],
+    [
+      'a model config schema reaching model code',
+      'src-main/models/configs.ts',
+      "export { klWeightAt } from './schedules';\n",
+      /src-main\/modelConfig may import api, not src-main\/models/,
+    ],
+    [
+      'a value import of a model schema in the renderer',
+      'src-renderer/src/lib/x.ts',
+      "import { MODEL_CONFIGS } from '../../../src-main/models/configs';\nexport const m = MODEL_CONFIGS;\n",
+      /src-renderer may import only src-main\/api/,
     ],
     [
       'a lower layer reaching the shells',
@@ -111,6 +129,19 @@ describe('architecture layers (lint rule layers/allowed-imports)', () => {
     ).toEqual([]);
     expect(
       await layerErrors('src-main/training/x.ts', "import * as tf from '@tensorflow/tfjs';\nexport const t = tf;\n"),
+    ).toEqual([]);
+    // The model schemas: api assembles them; the renderer takes their types.
+    expect(
+      await layerErrors(
+        'src-main/api/x.ts',
+        "import { ModelConfigSchema } from '../models/configs';\nexport const m = ModelConfigSchema;\n",
+      ),
+    ).toEqual([]);
+    expect(
+      await layerErrors(
+        'src-renderer/src/lib/x.ts',
+        "import type { FieldSpec } from '../../../src-main/models/configFields';\nexport type F = FieldSpec;\n",
+      ),
     ).toEqual([]);
   });
 

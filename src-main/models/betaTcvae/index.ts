@@ -6,7 +6,7 @@
 // training set's size N (LossOptions.datasetSize). alpha = gamma = 1 with beta = 1 is the plain
 // VAE's loss in expectation. The reported ELBO, recon and KL are the plain ones (analytic KL).
 import * as tf from '@tensorflow/tfjs';
-import type { ModelConfig } from '../../api/config';
+import type { BetaTcvaeConfig } from '../configs';
 import { klStandardNormalPerDim, logNormalDiag, logStandardNormal, sampleDiagGaussian } from '../distributions';
 import { klDecomposition } from '../klDecomposition';
 import { run } from '../networks';
@@ -29,7 +29,7 @@ export class BetaTcVae extends Vae {
       };
       const batch = x.shape[0];
       const { mi, tc, dwkl } = klDecomposition(z, q.mu, q.logVar, Math.max(options.datasetSize ?? batch, batch));
-      const { alpha, beta, gamma } = this.config;
+      const { alpha, beta, gamma } = this.config as BetaTcvaeConfig;
       const decomposed = tf.addN([tf.mul(alpha, mi), tf.mul(beta, tc), tf.mul(gamma, dwkl)]);
       return {
         ...assembleLossTerms(terms, options, (_layers, _kl, opts) => tf.mul(opts.klWeight, decomposed) as tf.Scalar),
@@ -38,6 +38,6 @@ export class BetaTcVae extends Vae {
   }
 }
 
-export function buildBetaTcVae(config: ModelConfig, inputShape: [number, number, number], seed: number): BetaTcVae {
+export function buildBetaTcVae(config: BetaTcvaeConfig, inputShape: [number, number, number], seed: number): BetaTcVae {
   return buildVae(config, inputShape, seed, BetaTcVae);
 }

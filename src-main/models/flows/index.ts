@@ -5,6 +5,7 @@
 // are log p(x | z_K) + log p(z_K) - log q_K(z_K | x).
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../../api/config';
+import type { BetaVaeConfig, VaeConfig } from '../configs';
 import { logStandardNormal, sampleDiagGaussian } from '../distributions';
 import { createLikelihood, type Likelihood } from '../likelihood';
 import { buildEncoderDecoder, run } from '../networks';
@@ -22,7 +23,7 @@ export { PlanarFlow, planarUHat } from './planar';
 export { IafFlow, madeMasks } from './iaf';
 
 /** The flow a config names, on d latent dimensions. */
-export function createFlow(config: ModelConfig, dim: number, seed: number): Flow {
+export function createFlow(config: VaeConfig | BetaVaeConfig, dim: number, seed: number): Flow {
   const flowSeed = deriveSeed(seed, 0xf10);
   if (config.posterior === 'planar') return new PlanarFlow(dim, config.flowLength, flowSeed);
   if (config.posterior === 'iaf') return new IafFlow(dim, config.flowLength, flowSeed);
@@ -107,7 +108,11 @@ export class FlowVae extends Vae {
   }
 }
 
-export function buildFlowVae(config: ModelConfig, inputShape: [number, number, number], seed: number): FlowVae {
+export function buildFlowVae(
+  config: VaeConfig | BetaVaeConfig,
+  inputShape: [number, number, number],
+  seed: number,
+): FlowVae {
   const { encoder, decoder } = buildEncoderDecoder(config, inputShape, config.latentDim, seed);
   return new FlowVae(
     config,

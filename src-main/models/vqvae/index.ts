@@ -13,7 +13,7 @@
 // first evaluation (or for a checkpoint from before it existed), an independent categorical per
 // position, the moving average (decay 0.99) of the codes assigned to the training batches.
 import * as tf from '@tensorflow/tfjs';
-import type { ModelConfig } from '../../api/config';
+import type { VqVaeConfig } from '../configs';
 import { createLikelihood, type Likelihood } from '../likelihood';
 import { buildMlp, run } from '../networks';
 import { deriveSeed, uniform } from '../noise';
@@ -61,7 +61,7 @@ export class VqVae implements VaeModel {
   private readonly arPrior: ParameterNet;
 
   constructor(
-    readonly config: ModelConfig,
+    readonly config: VqVaeConfig,
     readonly inputShape: [number, number, number],
     private readonly encoder: tf.LayersModel,
     private readonly decoder: tf.LayersModel,
@@ -387,7 +387,7 @@ export class VqVae implements VaeModel {
 }
 
 /** A VQ-VAE with MLP networks (config.hidden, config.activation) and the config's likelihood. */
-export function buildVqVae(config: ModelConfig, inputShape: [number, number, number], seed: number): VqVae {
+export function buildVqVae(config: VqVaeConfig, inputShape: [number, number, number], seed: number): VqVae {
   const dim = inputShape[0] * inputShape[1] * inputShape[2];
   const latent = config.codePositions * config.codeDim;
   const encoder = buildMlp({

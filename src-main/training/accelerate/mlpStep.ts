@@ -20,6 +20,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { LossOptions, VaeModel } from '../../models/types';
+import { capacityOf } from '../../api/modelReads';
 import type { StepArgs } from '../step';
 import { standardNormalValues, deriveSeed } from '../../models/noise';
 import { loadSgemmAddon, type SgemmAddon } from './addon';
@@ -100,7 +101,7 @@ function planFor(model: VaeModel): Plan | null {
     c.activation === 'relu' &&
     c.likelihood === 'bernoulli' &&
     c.posterior === 'gaussian' &&
-    c.capacity === null &&
+    capacityOf(c) === null &&
     model.latentDims.length === 1;
   if (applies) {
     const nets = model.networks();

@@ -2,7 +2,7 @@
 // ones), the rate-distortion points (final test KL against final test reconstruction, one per
 // run), and the axes of parallel coordinates (differing hyperparameters, then final metrics).
 import type { RunSummary } from '@api/contract';
-import { flattenConfig } from './apiConstants';
+import { configDiff, flatRunConfig } from './configDiff';
 import { formatConfigValue, formatValue } from './format';
 
 /** Keys that differ between almost any two runs without saying what was compared. */
@@ -11,16 +11,10 @@ const NOISE_KEYS = new Set(['train.backend']);
 /** Config keys (sorted) whose values are not the same in every run. */
 export function differingKeys(runs: readonly Pick<RunSummary, 'config'>[]): string[] {
   if (runs.length < 2) return [];
-  const flat = runs.map((r) => flattenConfig(r.config));
-  const keys = new Set<string>();
-  for (const f of flat) for (const k of Object.keys(f)) keys.add(k);
-  const differing = [...keys]
-    .filter((k) => !NOISE_KEYS.has(k))
-    .filter((k) => {
-      const first = JSON.stringify(flat[0][k]);
-      return flat.some((f) => JSON.stringify(f[k]) !== first);
-    })
-    .sort();
+  const differing = configDiff(runs.map((r) => r.config))
+    .rows.map((row) => row.key)
+    .filter((k) => !NOISE_KEYS.has(k));
+  const flat = runs.map((r) => flatRunConfig(r.config));
   // A plain VAE is a beta-VAE with beta = 1 (a beta sweep makes the others 'beta-vae'): the kind
   // says nothing the beta does not.
   const impliedKind =
@@ -30,7 +24,7 @@ export function differingKeys(runs: readonly Pick<RunSummary, 'config'>[]): stri
 
 /** 'model.beta=16 train.seed=2': the run's values of the distinguishing keys, in full. */
 export function distinguishingLabel(run: Pick<RunSummary, 'config'>, keys: readonly string[]): string {
-  const flat = flattenConfig(run.config);
+  const flat = flatRunConfig(run.config);
   return keys.map((k) => `${k}=${formatConfigValue(flat[k])}`).join(' ');
 }
 
@@ -40,7 +34,7 @@ export function distinguishingLabel(run: Pick<RunSummary, 'config'>, keys: reado
  * 'vae seed 1 · model.beta=4'.
  */
 export function displayName(run: Pick<RunSummary, 'name' | 'config'>, keys: readonly string[]): string {
-  const flat = flattenConfig(run.config);
+  const flat = flatRunConfig(run.config);
   const missing = keys.filter((k) => !run.name.includes(`${k}=${formatConfigValue(flat[k])}`));
   return missing.length === 0 ? run.name : `${run.name} · ${distinguishingLabel(run, missing)}`;
 }
@@ -81,7 +75,7 @@ export interface ParallelAxis {
 
 export function parallelAxes(runs: readonly RunSummary[], keys: readonly string[]): ParallelAxis[] {
   const axes: ParallelAxis[] = [];
-  const flat = runs.map((r) => flattenConfig(r.config));
+  const flat = runs.map((r) => flatRunConfig(r.config));
   const columns: { key: string; values: unknown[] }[] = [
     ...keys.map((k) => ({ key: k, values: flat.map((f) => f[k]) })),
     ...PARALLEL_METRICS.filter((m) => runs.some((r) => Number.isFinite(r.final[m]))).map((m) => ({

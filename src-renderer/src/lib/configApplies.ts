@@ -1,24 +1,23 @@
-// Which config keys matter for a run: a plain VAE has no beta, an MLP-free ladder no latentDim,
-// a Bernoulli decoder no sigma, a constant KL schedule no warm-up. The run details list only
-// these, so a reader is not left wondering what 'cycles: 4' did to a run that never cycled.
+// Which config keys matter for a run: a Bernoulli decoder has no sigma, a Gaussian posterior no flow
+// steps, a constant KL schedule no warm-up. The run details list only these, so a reader is not
+// left wondering what 'cycles: 4' did to a run that never cycled. The model's keys come from its
+// schema (MODEL_FIELDS, generated from models/<kind>/config.ts): its own fields, each with the
+// field it depends on (meta.appliesWhen); the train section's rules are written out here.
 import type { RunConfig } from '@api/config';
+import { MODEL_FIELDS } from './modelFields.generated';
 
 /** Whether `section.key` has any effect on a run with this config. */
 export function configKeyApplies(config: RunConfig, section: string, key: string): boolean {
   const { model, train } = config;
-  const path = `${section}.${key}`;
-  switch (path) {
-    case 'model.latentDim':
-      return model.kind !== 'ladder';
-    case 'model.ladderLatentDims':
-      return model.kind === 'ladder';
-    case 'model.beta':
-    case 'model.capacity':
-      return model.kind === 'beta-vae';
-    case 'model.gaussianVariance':
-      return model.likelihood === 'gaussian';
-    case 'model.gaussianSigma':
-      return model.likelihood === 'gaussian' && model.gaussianVariance === 'fixed';
+  if (section === 'model') {
+    if (key === 'kind') return true;
+    const spec = MODEL_FIELDS[model.kind]?.fields.find((f) => f.key === key);
+    if (!spec) return false; // not a field of this kind
+    if (!spec.appliesWhen) return true;
+    const depends = (model as Record<string, unknown>)[spec.appliesWhen.key];
+    return spec.appliesWhen.values.some((v) => v === depends);
+  }
+  switch (`${section}.${key}`) {
     case 'train.objectiveSamples':
       return train.objective === 'iwae';
     case 'train.warmupSteps':

@@ -5,7 +5,9 @@
 // paints without it.
 import type { RunConfig, RunConfigInput } from '@api/config';
 import type { RequestOf } from '@api/contract';
+import type { FieldSpec } from '../../../src-main/models/configFields';
 import { type BUILTIN_DATASETS, DEFAULT_CONFIG, type SWEEP_PARAMS } from './apiConstants';
+import { MODEL_FIELDS } from './modelFields.generated';
 
 export { DEFAULT_CONFIG };
 
@@ -38,23 +40,14 @@ export interface RunFormValues {
   epochs: string;
   batchSize: string;
   lr: string;
-  latentDim: string;
-  ladderLatentDims: string;
+  /** The networks every model has (the form places these itself). */
   hidden: string;
   likelihood: RunConfig['model']['likelihood'];
-  beta: string;
-  /** vae / beta-vae: q(z|x) diagonal Gaussian or a flow on it, with flowLength steps. */
-  posterior: RunConfig['model']['posterior'];
-  flowLength: string;
-  /** beta-tcvae: weights on MI and dimension-wise KL (beta weighs the TC). */
-  alpha: string;
-  gamma: string;
-  /** vq-vae: codebook entries, code size, latent positions, commitment weight, codebook update. */
-  codebookSize: string;
-  codeDim: string;
-  codePositions: string;
-  commitment: string;
-  codebookUpdate: RunConfig['model']['codebookUpdate'];
+  /**
+   * The model kinds' own fields (models/<kind>/config.ts, drawn from MODEL_FIELDS), as typed, by
+   * key; an object field's inner fields as 'capacity.gamma', and its switch as 'capacity' ('on' or '').
+   */
+  model: Record<string, string>;
   klSchedule: RunConfig['train']['klSchedule'];
   warmupSteps: string;
   cycles: string;
@@ -87,20 +80,9 @@ export function defaultFormValues(): RunFormValues {
     epochs: String(d.train.epochs),
     batchSize: String(d.train.batchSize),
     lr: String(d.train.lr),
-    latentDim: String(d.model.latentDim),
-    ladderLatentDims: d.model.ladderLatentDims.join(', '),
     hidden: d.model.hidden.join(', '),
     likelihood: d.model.likelihood,
-    beta: '4',
-    posterior: d.model.posterior,
-    flowLength: String(d.model.flowLength),
-    alpha: String(d.model.alpha),
-    gamma: String(d.model.gamma),
-    codebookSize: String(d.model.codebookSize),
-    codeDim: String(d.model.codeDim),
-    codePositions: String(d.model.codePositions),
-    commitment: String(d.model.commitment),
-    codebookUpdate: d.model.codebookUpdate,
+    model: ownFieldDefaults(d.model.kind, {}),
     klSchedule: d.train.klSchedule,
     warmupSteps: String(d.train.warmupSteps),
     cycles: String(d.train.cycles),
@@ -122,25 +104,71 @@ export function defaultFormValues(): RunFormValues {
   };
 }
 
+/** A field's default as the form shows it. */
+function fieldText(spec: FieldSpec, value: unknown = spec.default): string {
+  if (spec.type === 'object') return value ? 'on' : '';
+  if (Array.isArray(value)) return value.join(', ');
+  return value === null || value === undefined ? '' : String(value);
+}
+
+/** A kind's own (non-network) fields. */
+export function ownFields(kind: ModelKind): FieldSpec[] {
+  return MODEL_FIELDS[kind].fields.filter((f) => !f.network);
+}
+
+/**
+ * `current` with the kind's own fields filled where missing: each at its default (an object field's
+ * inner fields at theirs, under 'key.inner').
+ */
+function ownFieldDefaults(kind: ModelKind, current: Record<string, string>): Record<string, string> {
+  const out = { ...current };
+  for (const spec of ownFields(kind)) {
+    out[spec.key] ??= fieldText(spec);
+    for (const inner of spec.fields ?? []) out[`${spec.key}.${inner.key}`] ??= fieldText(inner);
+  }
+  return out;
+}
+
+/**
+ * The form after picking another model kind: a field both kinds have keeps what was typed, unless
+ * it still shows the old kind's default (then it takes the new kind's: beta 4 for a beta-VAE, 1 for
+ * a ladder).
+ */
+export function withKind(v: RunFormValues, kind: ModelKind): RunFormValues {
+  const model = { ...v.model };
+  const previous = new Map(ownFields(v.kind).map((f) => [f.key, f]));
+  for (const spec of ownFields(kind)) {
+    const old = previous.get(spec.key);
+    if (old && model[spec.key] === fieldText(old)) model[spec.key] = fieldText(spec);
+  }
+  return { ...v, kind, model: ownFieldDefaults(kind, model) };
+}
+
+/** A field's `appliesWhen` against the form: e.g. flow steps only for a planar or IAF posterior. */
+function applies(spec: FieldSpec, v: RunFormValues): boolean {
+  if (!spec.appliesWhen) return true;
+  const { key, values } = spec.appliesWhen;
+  const value = key === 'likelihood' ? v.likelihood : v.model[key];
+  return values.map(String).includes(String(value));
+}
+
+/** The chosen kind's own fields the form shows now, in schema order. */
+export function shownModelFields(v: RunFormValues): FieldSpec[] {
+  return ownFields(v.kind).filter((spec) => applies(spec, v));
+}
+
+/** Every model field of every kind, as form fields ('model.beta', 'model.capacity.cMax'). */
+const MODEL_FORM_FIELDS = [
+  ...new Set(
+    Object.values(MODEL_FIELDS).flatMap((kind) =>
+      kind.fields.flatMap((f) => [`model.${f.key}`, ...(f.fields ?? []).map((g) => `model.${f.key}.${g.key}`)]),
+    ),
+  ),
+] as `model.${string}`[];
+
 /** Field keys the form shows messages beside: config dot paths, plus the request-level fields. */
-export const FORM_FIELDS = [
+const STATIC_FORM_FIELDS = [
   'model.kind',
-  'model.architecture',
-  'model.activation',
-  'model.latentDim',
-  'model.ladderLatentDims',
-  'model.hidden',
-  'model.likelihood',
-  'model.beta',
-  'model.posterior',
-  'model.flowLength',
-  'model.alpha',
-  'model.gamma',
-  'model.codebookSize',
-  'model.codeDim',
-  'model.codePositions',
-  'model.commitment',
-  'model.codebookUpdate',
   'data.dataset',
   'data.trainSize',
   'data.testSize',
@@ -164,7 +192,8 @@ export const FORM_FIELDS = [
   'sweep.values2',
   'sweep.seeds',
 ] as const;
-export type FormField = (typeof FORM_FIELDS)[number];
+export type FormField = (typeof STATIC_FORM_FIELDS)[number] | `model.${string}`;
+export const FORM_FIELDS: readonly FormField[] = [...STATIC_FORM_FIELDS, ...MODEL_FORM_FIELDS];
 export type FieldErrors = Partial<Record<FormField | 'form', string>>;
 
 /**
@@ -212,30 +241,28 @@ function parseList(text: string, field: FormField, errors: FieldErrors): number[
 /** Builds the config input from the form; fields hidden for the chosen options are left out. */
 export function toConfigInput(v: RunFormValues, errors: FieldErrors): RunConfigInput {
   const dataset = v.datasetChoice;
-  const model: NonNullable<RunConfigInput['model']> = {
+  const model: Record<string, unknown> = {
     kind: v.kind,
     architecture: v.architecture,
     activation: v.activation,
     likelihood: v.likelihood,
     hidden: parseList(v.hidden, 'model.hidden', errors),
   };
-  if (v.kind === 'ladder') model.ladderLatentDims = parseList(v.ladderLatentDims, 'model.ladderLatentDims', errors);
-  else if (v.kind !== 'vq-vae') model.latentDim = parseNumber(v.latentDim, 'model.latentDim', errors);
-  if (v.kind === 'beta-vae' || v.kind === 'beta-tcvae') model.beta = parseNumber(v.beta, 'model.beta', errors);
-  if (v.kind === 'vae' || v.kind === 'beta-vae') {
-    model.posterior = v.posterior;
-    if (v.posterior !== 'gaussian') model.flowLength = parseNumber(v.flowLength, 'model.flowLength', errors);
-  }
-  if (v.kind === 'beta-tcvae') {
-    model.alpha = parseNumber(v.alpha, 'model.alpha', errors);
-    model.gamma = parseNumber(v.gamma, 'model.gamma', errors);
-  }
-  if (v.kind === 'vq-vae') {
-    model.codebookSize = parseNumber(v.codebookSize, 'model.codebookSize', errors);
-    model.codeDim = parseNumber(v.codeDim, 'model.codeDim', errors);
-    model.codePositions = parseNumber(v.codePositions, 'model.codePositions', errors);
-    model.commitment = parseNumber(v.commitment, 'model.commitment', errors);
-    model.codebookUpdate = v.codebookUpdate;
+  // The kind's own fields, from its schema: each parsed as its type.
+  const parse = (spec: FieldSpec, key: string): unknown => {
+    const text = v.model[key] ?? '';
+    const field: FormField = `model.${key}`;
+    if (spec.type === 'integer' || spec.type === 'number') return parseNumber(text, field, errors);
+    if (spec.type === 'integer-list') return parseList(text, field, errors);
+    if (spec.type === 'boolean') return text === 'true';
+    return text || undefined;
+  };
+  for (const spec of shownModelFields(v)) {
+    if (spec.type !== 'object') model[spec.key] = parse(spec, spec.key);
+    else if (v.model[spec.key] === 'on')
+      model[spec.key] = dropUndefined(
+        Object.fromEntries((spec.fields ?? []).map((inner) => [inner.key, parse(inner, `${spec.key}.${inner.key}`)])),
+      );
   }
   const train: NonNullable<RunConfigInput['train']> = {
     epochs: parseNumber(v.epochs, 'train.epochs', errors),
@@ -252,7 +279,7 @@ export function toConfigInput(v: RunFormValues, errors: FieldErrors): RunConfigI
     train.cycleRatio = parseNumber(v.cycleRatio, 'train.cycleRatio', errors);
   }
   return {
-    model: dropUndefined(model),
+    model: dropUndefined(model) as RunConfigInput['model'],
     data: dropUndefined({
       dataset: dataset || undefined,
       trainSize: parseNumber(v.trainSize, 'data.trainSize', errors),

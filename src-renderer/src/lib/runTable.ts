@@ -2,6 +2,7 @@
 import type { RunStatus, RunSummary } from '@api/contract';
 import { flattenConfig } from './apiConstants';
 import { progressFraction } from './chartData';
+import { betaOf, latentSizesOf, latentText } from '@api/modelReads';
 
 export const SORT_KEYS = [
   'name',
@@ -45,9 +46,9 @@ export function isFiltering(f: RunFilters): boolean {
   );
 }
 
-/** Latent size shown in the table: the ladder's per-layer sizes, else latentDim. */
+/** Latent size shown in the table: the ladder's per-layer sizes, a VQ-VAE's positions x code size, else latentDim. */
 export function latentLabel(run: RunSummary): string {
-  return run.modelKind === 'ladder' ? run.config.model.ladderLatentDims.join(',') : String(run.config.model.latentDim);
+  return latentText(run.config.model);
 }
 
 export function filterRuns(runs: readonly RunSummary[], f: RunFilters): RunSummary[] {
@@ -75,8 +76,8 @@ const sortValue: Record<SortKey, (r: RunSummary) => string | number | null> = {
   status: (r) => r.status,
   model: (r) => r.modelKind,
   dataset: (r) => r.dataset.toLowerCase(),
-  beta: (r) => r.config.model.beta,
-  latentDim: (r) => (r.modelKind === 'ladder' ? r.config.model.ladderLatentDims[0] : r.config.model.latentDim),
+  beta: (r) => betaOf(r.config.model),
+  latentDim: (r) => latentSizesOf(r.config.model)[0],
   lr: (r) => r.config.train.lr,
   seed: (r) => r.seed,
   testElbo: (r) => finite(r.final['test/elbo']),

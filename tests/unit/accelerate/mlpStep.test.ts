@@ -13,6 +13,7 @@ import { createAdam, fusedMlpStepApplies, loadSgemmAddon } from '../../../src-ma
 import { trainStep } from '../../../src-main/training/step';
 import { requirement } from '../../helpers/requirements';
 import { relativeError } from '../../helpers/numeric';
+import { latentSizesOf } from '../../../src-main/api/modelReads';
 
 const addon = loadSgemmAddon().addon;
 const available = requirement(
@@ -91,7 +92,7 @@ describe.skipIf(!available)('the whole-step native path matches the tfjs step', 
       const options = { ...baseOptions, ...c.options };
       const fused = await train(true, config, options, 6);
       const plain = await train(false, config, options, 6);
-      const d = (config.latentDim as number) + 6;
+      const d = latentSizesOf(config)[0] + 6;
       for (let step = 0; step < 6; step++) {
         expect(fused.values[step]).toHaveLength(d);
         expect(plain.values[step]).toHaveLength(d);

@@ -2,6 +2,7 @@
 // defaults that follow the likelihood.
 import { describe, expect, it } from 'vitest';
 import { ConfigError, iwaeSubsetSize, parseRunConfig } from '../../../src-main/api/config';
+import { modelOfKind } from '../../../src-main/api/modelReads';
 
 function refusal(input: unknown): { path: string; message: string }[] {
   try {
@@ -81,9 +82,10 @@ describe('run config', () => {
         JSON.stringify(input),
       ).toEqual([path]);
     // The same fields are fine where they apply.
-    expect(parseRunConfig({ model: { kind: 'ladder', ladderLatentDims: [8, 4] } }).model.ladderLatentDims).toEqual([
-      8, 4,
-    ]);
+    expect(
+      modelOfKind(parseRunConfig({ model: { kind: 'ladder', ladderLatentDims: [8, 4] } }).model, 'ladder')
+        .ladderLatentDims,
+    ).toEqual([8, 4]);
     expect(parseRunConfig({ train: { klSchedule: 'cyclical', cycles: 2, cycleRatio: 0.3 } }).train.cycles).toBe(2);
     expect(parseRunConfig({ model: { likelihood: 'gaussian', gaussianSigma: 0.2 } }).model.gaussianSigma).toBe(0.2);
   });

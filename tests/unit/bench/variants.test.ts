@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseRunConfig, type RunConfigInput } from '../../../src-main/api/config';
 import { VARIANT_MODELS, variantConfig, variantFigures, variantTable, type Trained } from '../../../bench/variants';
+import { modelOfKind } from '../../../src-main/api/modelReads';
 
 const base: RunConfigInput = {
   model: { kind: 'vae', hidden: [400], latentDim: 20, likelihood: 'bernoulli' },
@@ -28,13 +29,16 @@ describe('bench variants', () => {
     }
     // Same JSON: the bench trains it once and reuses it for both tables.
     expect(JSON.stringify(parseRunConfig(variantConfig('vae', base, options).input))).toBe(JSON.stringify(plain));
-    const iaf = parseRunConfig(variantConfig('iaf', base, options).input).model;
+    const iaf = modelOfKind(parseRunConfig(variantConfig('iaf', base, options).input).model, 'vae');
     expect([iaf.kind, iaf.posterior, iaf.flowLength, iaf.latentDim]).toEqual(['vae', 'iaf', 4, 20]);
-    const planar = parseRunConfig(variantConfig('planar', base, { flowLength: 8, tcBeta: 6 }).input).model;
+    const planar = modelOfKind(
+      parseRunConfig(variantConfig('planar', base, { flowLength: 8, tcBeta: 6 }).input).model,
+      'vae',
+    );
     expect([planar.posterior, planar.flowLength]).toEqual(['planar', 8]);
-    const vq = parseRunConfig(variantConfig('vq-vae', base, options).input).model;
+    const vq = modelOfKind(parseRunConfig(variantConfig('vq-vae', base, options).input).model, 'vq-vae');
     expect([vq.kind, vq.codebookSize, vq.codeDim, vq.codePositions]).toEqual(['vq-vae', 512, 64, 16]);
-    const tc = parseRunConfig(variantConfig('beta-tcvae', base, options).input).model;
+    const tc = modelOfKind(parseRunConfig(variantConfig('beta-tcvae', base, options).input).model, 'beta-tcvae');
     expect([tc.kind, tc.alpha, tc.beta, tc.gamma]).toEqual(['beta-tcvae', 1, 6, 1]);
   });
 

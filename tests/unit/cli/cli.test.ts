@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { RunDetail, RunSummary } from '../../../src-main/api/contract';
 import { Workbench } from '../../../src-main/workbench/service';
+import { modelOfKind } from '../../../src-main/api/modelReads';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const BIN = join(ROOT, 'bin', 'vae-workbench.js');
@@ -65,7 +66,7 @@ describe('vae-workbench CLI', () => {
     expect(trained.code, trained.stderr).toBe(0);
     const run = JSON.parse(trained.stdout) as RunSummary;
     expect(run.status).toBe('completed');
-    expect(run.config.model.beta).toBe(4);
+    expect(modelOfKind(run.config.model, 'beta-vae').beta).toBe(4);
 
     const listed = cli(db, ['runs', '--json']);
     const runs = JSON.parse(listed.stdout) as RunSummary[];

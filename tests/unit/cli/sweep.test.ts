@@ -10,6 +10,7 @@ import type { RunSummary } from '../../../src-main/api/contract';
 import { parseGridFlag } from '../../../src-main/cli/sweep';
 import { Workbench } from '../../../src-main/workbench/service';
 import { gridCombinations, gridSize, planGrid } from '../../../src-main/workbench/sweep';
+import { klBetaOf } from '../../../src-main/api/modelReads';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const BIN = join(ROOT, 'bin', 'vae-workbench.js');
@@ -157,7 +158,7 @@ describe('vae-workbench sweep', () => {
     const runs = list();
     expect(runs).toHaveLength(4);
     expect(runs.every((r) => r.status === 'completed' && r.experiment === 'g' && r.tags.join() === 'cli')).toBe(true);
-    expect(new Set(runs.map((r) => `${r.config.model.beta}/${r.config.train.seed}`))).toEqual(
+    expect(new Set(runs.map((r) => `${klBetaOf(r.config.model)}/${r.config.train.seed}`))).toEqual(
       new Set(['1/0', '1/1', '4/0', '4/1']),
     );
 

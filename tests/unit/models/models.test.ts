@@ -11,8 +11,13 @@ const SHAPE: [number, number, number] = [8, 8, 1];
 const D = 64;
 const BATCH = 6;
 
-const cfg = (overrides: Partial<ModelConfig> = {}): ModelConfig =>
-  ModelConfigSchema.parse({ hidden: [16], latentDim: 4, ladderLatentDims: [4, 2], ...overrides });
+/** A small model of the kind in `overrides` (default 'vae'): 4 latent dimensions, or a ladder of 4 and 2. */
+const cfg = (overrides: Record<string, unknown> = {}): ModelConfig =>
+  ModelConfigSchema.parse({
+    hidden: [16],
+    ...(overrides.kind === 'ladder' ? { ladderLatentDims: [4, 2] } : { latentDim: 4 }),
+    ...overrides,
+  });
 
 const elboOptions = (overrides: Partial<LossOptions> = {}): LossOptions => ({
   klWeight: 1,
@@ -65,9 +70,9 @@ afterAll(() => {
 describe('reproducibility and checkpoints', () => {
   for (const kind of ['vae', 'beta-vae', 'ladder'] as const) {
     it(`${kind}: same seed gives identical weights and loss terms, another seed differs`, () => {
-      const a = make(cfg({ kind, beta: kind === 'beta-vae' ? 4 : 1 }), 5);
-      const b = make(cfg({ kind, beta: kind === 'beta-vae' ? 4 : 1 }), 5);
-      const c = make(cfg({ kind, beta: kind === 'beta-vae' ? 4 : 1 }), 6);
+      const a = make(cfg({ kind, ...(kind === 'beta-vae' ? { beta: 4 } : {}) }), 5);
+      const b = make(cfg({ kind, ...(kind === 'beta-vae' ? { beta: 4 } : {}) }), 5);
+      const c = make(cfg({ kind, ...(kind === 'beta-vae' ? { beta: 4 } : {}) }), 6);
       const [wa, wb, wc] = [a, b, c].map(getNamedWeights);
       expect(wa.map((w) => w.name)).toEqual(wb.map((w) => w.name));
       expect(wa.map((w) => w.name)).toEqual(wc.map((w) => w.name));

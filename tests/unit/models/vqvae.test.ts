@@ -15,6 +15,7 @@ import {
   straightThrough,
 } from '../../../src-main/models/vqvae';
 import { codeShareBinWidth } from '../../../src-main/api/constants';
+import { modelOfKind } from '../../../src-main/api/modelReads';
 
 function smallVq(model: object = {}): VqVae {
   const cfg = parseRunConfig({
@@ -175,7 +176,7 @@ describe('VQ-VAE', () => {
     expect(() => parseRunConfig({ model: { kind: 'vq-vae', codebookUpdate: 'loss', emaDecay: 0.9 } })).toThrow(
       /model\.emaDecay/,
     );
-    const ok = parseRunConfig({ model: { kind: 'vq-vae' } }).model;
+    const ok = modelOfKind(parseRunConfig({ model: { kind: 'vq-vae' } }).model, 'vq-vae');
     expect([ok.codebookSize, ok.codeDim, ok.commitment, ok.codebookUpdate, ok.emaDecay]).toEqual([
       512,
       64,

@@ -119,7 +119,7 @@ describe('migrations', () => {
     const file = path.join(tempDir(), 'newer.sqlite');
     const db = new Database(file);
     db.exec("CREATE TABLE future (x); INSERT INTO future VALUES ('from the future');");
-    db.pragma('user_version = 7');
+    db.pragma(`user_version = ${REPO_VERSION + 1}`);
     db.close();
     const before = fs.readFileSync(file);
 
@@ -131,9 +131,13 @@ describe('migrations', () => {
     }
     expect(error).toBeInstanceOf(DatabaseTooNewError);
     const tooNew = error as DatabaseTooNewError;
-    expect([tooNew.file, tooNew.fileVersion, tooNew.appVersion]).toEqual([file, 7, loadMigrations().length]);
+    expect([tooNew.file, tooNew.fileVersion, tooNew.appVersion]).toEqual([
+      file,
+      REPO_VERSION + 1,
+      loadMigrations().length,
+    ]);
     expect(tooNew.message).toContain(file);
-    expect(tooNew.message).toMatch(new RegExp(`version 7.*up to ${REPO_VERSION}`));
+    expect(tooNew.message).toMatch(new RegExp(`version ${REPO_VERSION + 1}.*up to ${REPO_VERSION}`));
     expect(fs.readFileSync(file).equals(before)).toBe(true);
     expect(fs.existsSync(`${file}-wal`)).toBe(false);
   });

@@ -3,9 +3,9 @@
 // the caller: beta x schedules.klWeightAt), so the weighted form is the base class's. What this variant
 // adds is the capacity objective: loss = recon + gamma |KL - C|, C given per step in LossOptions.capacity.
 import * as tf from '@tensorflow/tfjs';
-import type { ModelConfig } from '../api/config';
-import type { LossOptions } from './types';
-import { buildVae, Vae } from './vae';
+import type { BetaVaeConfig } from '../configs';
+import type { LossOptions } from '../types';
+import { buildVae, Vae } from '../vae';
 
 /** gamma |KL - C| on the batch-mean total KL (Burgess et al. 2018; disentanglement_lib vae.py). */
 export function capacityPenalty(kl: tf.Scalar, gamma: number, c: number): tf.Scalar {
@@ -25,6 +25,6 @@ export class BetaVae extends Vae {
   }
 }
 
-export function buildBetaVae(config: ModelConfig, inputShape: [number, number, number], seed: number): BetaVae {
+export function buildBetaVae(config: BetaVaeConfig, inputShape: [number, number, number], seed: number): BetaVae {
   return buildVae(config, inputShape, seed, BetaVae);
 }

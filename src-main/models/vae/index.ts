@@ -1,13 +1,14 @@
 // The VAE (Kingma & Welling 2013): q(z|x) = N(mu(x), diag sigma(x)^2), p(z) = N(0, I), p(x|z) from
 // the decoder; trained on the negative ELBO (or the IWAE bound, see objective.ts).
 import * as tf from '@tensorflow/tfjs';
-import type { ModelConfig } from '../api/config';
-import { BaseVae } from './baseModel';
-import { klStandardNormalPerDim, logNormalDiag, logStandardNormal, sampleDiagGaussian } from './distributions';
-import { createLikelihood, type Likelihood } from './likelihood';
-import { buildEncoderDecoder, run, splitHead } from './networks';
-import { deriveSeed } from './noise';
-import type { SampledTerms } from './objective';
+import type { ModelConfig } from '../../api/config';
+import type { BetaTcvaeConfig, BetaVaeConfig, VaeConfig } from '../configs';
+import { BaseVae } from '../baseModel';
+import { klStandardNormalPerDim, logNormalDiag, logStandardNormal, sampleDiagGaussian } from '../distributions';
+import { createLikelihood, type Likelihood } from '../likelihood';
+import { buildEncoderDecoder, run, splitHead } from '../networks';
+import { deriveSeed } from '../noise';
+import type { SampledTerms } from '../objective';
 
 /** The parameters of a diagonal Gaussian q(z|x) for a batch (a type literal, so tf.tidy can return it). */
 export type GaussianPosterior = { mu: tf.Tensor2D; logVar: tf.Tensor2D };
@@ -16,6 +17,9 @@ export type GaussianPosterior = { mu: tf.Tensor2D; logVar: tf.Tensor2D };
 export function layerNoiseSeed(seed: number, layer: number): number {
   return deriveSeed(seed, layer);
 }
+
+/** The configs of the models with one Gaussian latent layer of latentDim dimensions. */
+export type SingleLayerConfig = VaeConfig | BetaVaeConfig | BetaTcvaeConfig;
 
 export class Vae extends BaseVae<GaussianPosterior> {
   /**
@@ -82,7 +86,7 @@ export type VaeConstructor<T extends Vae> = new (
 
 /** A VAE (or `Model`, one of its variants) with the config's networks (architecture, hidden, activation) and likelihood. */
 export function buildVae<T extends Vae = Vae>(
-  config: ModelConfig,
+  config: SingleLayerConfig,
   inputShape: [number, number, number],
   seed: number,
   Model: VaeConstructor<T> = Vae as unknown as VaeConstructor<T>,

@@ -7,8 +7,9 @@
 // layer of width hidden[min(i, hidden.length - 1)]; the decoder p(x|z_1) mirrors the bottom block.
 // No batch norm.
 import * as tf from '@tensorflow/tfjs';
-import type { ModelConfig } from '../api/config';
-import { BaseVae } from './baseModel';
+import type { ModelConfig } from '../../api/config';
+import type { LadderConfig } from '../configs';
+import { BaseVae } from '../baseModel';
 import {
   klGaussiansPerDim,
   klStandardNormalPerDim,
@@ -16,11 +17,11 @@ import {
   logStandardNormal,
   precisionWeightedMerge,
   sampleDiagGaussian,
-} from './distributions';
-import { createLikelihood, type Likelihood } from './likelihood';
-import { buildMlp, buildMlpDecoder, run, splitHead } from './networks';
-import type { SampledTerms } from './objective';
-import { layerNoiseSeed, type GaussianPosterior } from './vae';
+} from '../distributions';
+import { createLikelihood, type Likelihood } from '../likelihood';
+import { buildMlp, buildMlpDecoder, run, splitHead } from '../networks';
+import type { SampledTerms } from '../objective';
+import { layerNoiseSeed, type GaussianPosterior } from '../vae';
 
 /** The bottom-up pass: (mu_hat_i, log sigma_hat_i^2) of every layer, bottom first. */
 type BottomUp = GaussianPosterior[];
@@ -151,7 +152,7 @@ export class LadderVae extends BaseVae<BottomUp> {
   }
 }
 
-export function buildLadderVae(config: ModelConfig, inputShape: [number, number, number], seed: number): LadderVae {
+export function buildLadderVae(config: LadderConfig, inputShape: [number, number, number], seed: number): LadderVae {
   if (config.architecture !== 'mlp') throw new Error("the ladder VAE supports only the 'mlp' architecture");
   const dims = config.ladderLatentDims;
   const dim = inputShape[0] * inputShape[1] * inputShape[2];
