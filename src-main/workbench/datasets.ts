@@ -164,7 +164,9 @@ async function admittedInputShape(
         );
       inputShape = [stored.height, stored.width, stored.channels];
     } else {
-      const data = await loadDataset({ ...config.data, seed: config.train.seed, datasetsDir });
+      // Seeded as the trainer loads it (training/runData.ts splitSeedOf), so the loader's cache serves the run.
+      const seed = (config.data as Partial<RunConfig['data']>).splitSeed ?? config.train.seed;
+      const data = await loadDataset({ ...config.data, seed, datasetsDir });
       inputShape = [data.height, data.width, data.channels];
     }
   } catch (error) {
