@@ -5,6 +5,7 @@ import NewRunForm from '../../src-renderer/src/components/NewRunForm.svelte';
 import { RunsStore } from '../../src-renderer/src/lib/stores/runs.svelte';
 import { RemoteError } from '../../src-renderer/src/lib/transport';
 import { FakeTransport, makeRun, settle } from './fakeTransport';
+import { MODEL_FIELDS } from '../../src-renderer/src/lib/modelFields.generated';
 
 afterEach(() => cleanup());
 
@@ -108,6 +109,50 @@ describe('NewRunForm', () => {
     );
     expect(store.selectedIds.has('created-1')).toBe(true);
     expect(screen.getByTestId('form-success').textContent).toContain('created');
+  });
+
+  it("draws each kind's own fields from its schema, takes the new kind's defaults, and sends capacity when switched on", async () => {
+    const { field, form, transport } = setup();
+    for (const kind of ['vae', 'beta-vae', 'ladder', 'beta-tcvae', 'vq-vae'] as const) {
+      await fireEvent.change(field('model.kind'), { target: { value: kind } });
+      // Every field of the kind's schema that applies with its defaults, and no other model field.
+      const own = MODEL_FIELDS[kind].fields.filter((f) => !f.network && !f.appliesWhen?.key.startsWith('posterior'));
+      const expected = own.filter((f) => f.key !== 'emaDecay' || kind === 'vq-vae').map((f) => `model.${f.key}`);
+      const shown = [...form.querySelectorAll<HTMLInputElement>('[name^="model."]')]
+        .map((e) => e.name)
+        .filter(
+          (n) =>
+            !['model.kind', 'model.hidden', 'model.likelihood', 'model.architecture', 'model.activation'].includes(n),
+        );
+      expect([kind, shown.sort()]).toEqual([kind, expected.sort()]);
+      for (const spec of own.filter((f) => f.type !== 'object'))
+        expect([spec.key, field(`model.${spec.key}`).value]).toEqual([
+          spec.key,
+          Array.isArray(spec.default) ? spec.default.join(', ') : String(spec.default),
+        ]);
+    }
+    // beta: 4 for a beta-VAE, 1 for beta-TCVAE; a value typed by hand stays across kinds.
+    await fireEvent.change(field('model.kind'), { target: { value: 'beta-vae' } });
+    expect(field('model.beta').value).toBe('4');
+    await fireEvent.change(field('model.kind'), { target: { value: 'beta-tcvae' } });
+    expect(field('model.beta').value).toBe('1');
+    await fireEvent.input(field('model.beta'), { target: { value: '8' } });
+    await fireEvent.change(field('model.kind'), { target: { value: 'beta-vae' } });
+    expect(field('model.beta').value).toBe('8');
+    // Controlled capacity: off by default; on, its three fields show with the schema's defaults.
+    expect(field('model.capacity.cMax')).toBeNull();
+    await fireEvent.click(field('model.capacity'));
+    await fireEvent.input(field('model.capacity.cMax'), { target: { value: '12' } });
+    await fireEvent.click(screen.getByTestId('start-run'));
+    await settle();
+    const sent = transport.calls.filter((c) => c.method === 'createRun').at(-1)!.request as {
+      config: { model: Record<string, unknown> };
+    };
+    expect(sent.config.model).toMatchObject({
+      kind: 'beta-vae',
+      beta: 8,
+      capacity: { gamma: 1000, cMax: 12, steps: 100_000 },
+    });
   });
 
   it('shows beta only for beta-vae', async () => {

@@ -131,15 +131,16 @@ function ownFieldDefaults(kind: ModelKind, current: Record<string, string>): Rec
 
 /**
  * The form after picking another model kind: a field both kinds have keeps what was typed, unless
- * it still shows the old kind's default (then it takes the new kind's: beta 4 for a beta-VAE, 1 for
- * a ladder).
+ * it still shows a kind's default for it (then it takes the new kind's: beta 4 for a beta-VAE, 1
+ * for a ladder).
  */
 export function withKind(v: RunFormValues, kind: ModelKind): RunFormValues {
   const model = { ...v.model };
-  const previous = new Map(ownFields(v.kind).map((f) => [f.key, f]));
   for (const spec of ownFields(kind)) {
-    const old = previous.get(spec.key);
-    if (old && model[spec.key] === fieldText(old)) model[spec.key] = fieldText(spec);
+    const defaults = Object.values(MODEL_FIELDS).flatMap((k) =>
+      k.fields.filter((f) => f.key === spec.key).map((f) => fieldText(f)),
+    );
+    if (model[spec.key] !== undefined && defaults.includes(model[spec.key])) model[spec.key] = fieldText(spec);
   }
   return { ...v, kind, model: ownFieldDefaults(kind, model) };
 }
