@@ -82,8 +82,11 @@ export function isSafeBundlePath(path: string): boolean {
   return path.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
 }
 
-/** One file to pack: bytes in memory (small files), or a file on disk, streamed in chunks. */
-export type PackEntry = { path: string; bytes: Uint8Array } | { path: string; file: string };
+/**
+ * One file to pack: bytes in memory (small files, or a checkpoint already read and hashed, whose
+ * sha256 comes along so it is not hashed again), or a file on disk, streamed in chunks.
+ */
+export type PackEntry = { path: string; bytes: Uint8Array; sha256?: string } | { path: string; file: string };
 
 export interface PackedBundle {
   path: string;
@@ -138,6 +141,37 @@ function hashBytes(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
+/** A checkpoint as the store records it: where its file is, and the sha256 it had when written. */
+export interface CheckpointRef {
+  runId: string;
+  step: number;
+  path: string;
+  sha256: string;
+}
+
+/**
+ * Reads a checkpoint file once and checks it against the sha256 recorded when it was written.
+ * Export and generation decode (and export packs) these bytes: the file is neither read nor hashed again.
+ */
+export function readVerifiedCheckpoint(checkpoint: CheckpointRef): Uint8Array {
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(checkpoint.path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    throw new ExchangeError(
+      409,
+      `The checkpoint file of run ${checkpoint.runId} at step ${checkpoint.step} is missing: ${checkpoint.path}`,
+    );
+  }
+  if (hashBytes(bytes) !== checkpoint.sha256)
+    throw new ExchangeError(
+      409,
+      `The checkpoint file ${checkpoint.path} does not match the sha256 recorded for it; it was changed or damaged on disk.`,
+    );
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 // ---- packing ------------------------------------------------------------------------------------
 
 /**
@@ -162,7 +196,7 @@ export function packBundle(
     .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const files: BundleFileEntry[] = sorted.map((entry) =>
     'bytes' in entry
-      ? { path: entry.path, size: entry.bytes.length, sha256: hashBytes(entry.bytes) }
+      ? { path: entry.path, size: entry.bytes.length, sha256: entry.sha256 ?? hashBytes(entry.bytes) }
       : { path: entry.path, ...hashFile(entry.file) },
   );
   const manifestBytes = Buffer.from(`${JSON.stringify({ ...manifest, files }, null, 2)}\n`, 'utf8');
