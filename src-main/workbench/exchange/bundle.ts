@@ -12,6 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { Inflate, Zip, ZipDeflate, ZipPassThrough } from 'fflate';
+import { parseSafetensorsHeader, safetensorsHeaderLength } from '../../data/safetensors';
 
 export const BUNDLE_FORMAT = 'vae-workbench-bundle';
 export const BUNDLE_FORMAT_VERSION = 1;
@@ -586,40 +587,21 @@ export function verifyListing(listing: Listing, staging: string, label: string):
 
 /**
  * The step a safetensors checkpoint was taken at, read from its header alone (the tensors stay on
- * disk): the header's tensors must be F32 and lie inside the file.
+ * disk), checked as every safetensors header is (data/safetensors.ts).
  */
 export function checkpointStep(file: string, label: string): number {
   return withFile(file, 'r', (fd) => {
     const size = fs.fstatSync(fd).size;
-    const fail = (what: string) => new BundleError(`${label}: ${what}`);
-    if (size < 8) throw fail(`file is ${size} bytes, too short for a safetensors header`);
-    const lengthBytes = Buffer.alloc(8);
-    fs.readSync(fd, lengthBytes, 0, 8, 0);
-    const headerLength = Number(lengthBytes.readBigUInt64LE(0));
-    if (headerLength <= 0 || headerLength > MAX_MANIFEST_BYTES || 8 + headerLength > size)
-      throw fail(`header length ${headerLength} does not fit in a ${size}-byte file (truncated or not safetensors)`);
-    const headerBytes = Buffer.alloc(headerLength);
-    fs.readSync(fd, headerBytes, 0, headerLength, 8);
-    let header: Record<string, unknown>;
-    try {
-      header = JSON.parse(headerBytes.toString('utf8')) as Record<string, unknown>;
-    } catch {
-      throw fail('header is not valid JSON (not a safetensors file)');
-    }
-    const dataSize = size - 8 - headerLength;
-    for (const [key, value] of Object.entries(header)) {
-      if (key === '__metadata__') continue;
-      const tensor = value as { dtype?: string; shape?: number[]; data_offsets?: [number, number] };
-      if (tensor?.dtype !== 'F32')
-        throw fail(`tensor ${key} has dtype ${String(tensor?.dtype)}; only F32 is supported`);
-      const [begin, end] = tensor.data_offsets ?? [NaN, NaN];
-      const count = (tensor.shape ?? []).reduce((a, b) => a * b, 1);
-      if (!(end - begin === count * 4 && begin >= 0 && end <= dataSize))
-        throw fail(
-          `tensor ${key} (shape ${(tensor.shape ?? []).join('x')}) lies outside the file or has the wrong byte size`,
-        );
-    }
-    const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
-    return Number(metadata.step);
+    const refuse = (what: string) => new BundleError(`${label}: ${what}`);
+    const first = Buffer.alloc(8);
+    fs.readSync(fd, first, 0, 8, 0);
+    const head = Buffer.alloc(8 + safetensorsHeaderLength(first, size, refuse));
+    first.copy(head);
+    let at = 8;
+    readChunks(fd, 8, head.length, (chunk) => {
+      head.set(chunk, at);
+      at += chunk.length;
+    });
+    return Number(parseSafetensorsHeader(head, size, refuse).metadata.step);
   });
 }
