@@ -17,6 +17,7 @@ import type { QueueAddress } from './address';
 import {
   decodeEntry,
   deleteCheckpointChunks,
+  deleteRunKeys,
   getCheckpointBytes,
   putCheckpointChunks,
   queueKeys,
@@ -404,10 +405,7 @@ export class QueueCoordinator {
 
   /** Deletes what Redis holds for a run that will not continue: its keys and checkpoint chunks. */
   private async forget(runId: string): Promise<void> {
-    const chunks: string[] = [];
-    const stream = this.redis.scanStream({ match: this.keys.chunk(runId, '*', 0).replace(/:0$/, ':*'), count: 200 });
-    for await (const keys of stream) chunks.push(...(keys as string[]));
-    await this.redis.del(...this.keys.ofRun(runId), ...chunks).catch(() => undefined);
+    await deleteRunKeys(this.redis, this.keys, runId).catch(() => undefined);
   }
 
   /** Heartbeats for followed runs; one paused or cancelled in the store (any process) is signalled to its worker. */

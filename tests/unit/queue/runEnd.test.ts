@@ -6,10 +6,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseRunConfig } from '../../../src-main/api/config';
 import { parseQueueAddress } from '../../../src-main/queue/address';
 import { QueueCoordinator } from '../../../src-main/queue/coordinator';
+import { putCheckpointChunks, queueKeys } from '../../../src-main/queue/protocol';
 import { openStore, type Store } from '../../../src-main/store/db';
 import { CheckpointFiles } from '../../../src-main/workbench/checkpointFiles';
 import { ViewEvents, type TrainingIngest } from '../../../src-main/workbench/ingest';
@@ -120,7 +122,8 @@ describe.runIf(redis.ok)('a remote run end (QueueCoordinator)', () => {
     const dir = tempDb();
     const workbench = await Workbench.open({ db: dir, runQueue: false });
     cleanups.push(() => workbench.close());
-    const coordinator = await QueueCoordinator.open(workbench, parseQueueAddress(server.url('run-end')), {
+    const address = parseQueueAddress(server.url('run-end'));
+    const coordinator = await QueueCoordinator.open(workbench, address, {
       follow: false,
       log: () => undefined,
     });
@@ -133,6 +136,18 @@ describe.runIf(redis.ok)('a remote run end (QueueCoordinator)', () => {
       other.db.prepare('UPDATE runs SET owner = ? WHERE id = ?').run(coordinator.owner, runId);
       other.runs.updateStatus(runId, 'paused', { step: 12, epoch: 1 });
     });
+
+    // The worker's last checkpoint, still in Redis when the run ends.
+    const redisClient = new Redis(address.redis);
+    cleanups.push(() => redisClient.disconnect());
+    const keys = queueKeys(address.name);
+    await putCheckpointChunks(redisClient, keys, runId, 'c0-16', {
+      step: 16,
+      epoch: 2,
+      kind: 'final',
+      bytes: new Uint8Array(3e6),
+    });
+    expect(await redisClient.scard(keys.chunks(runId))).toBe(3);
 
     const hook = interposeAfterFirstCall(workbench.store.runs as unknown as Record<string, unknown>, () =>
       other.runs.resume(runId),
@@ -147,6 +162,9 @@ describe.runIf(redis.ok)('a remote run end (QueueCoordinator)', () => {
 
     const endFirst = { status: 'completed', owner: coordinator.owner, resumedCount: 0, step: 16 };
     const resumedFirst = { status: 'queued', owner: null, resumedCount: 1, step: 12 };
-    expect([endFirst, resumedFirst]).toContainEqual(row(other, runId));
+    const ended = row(other, runId);
+    expect([endFirst, resumedFirst]).toContainEqual(ended);
+    // A finished run's keys, its checkpoint chunks included, are gone from Redis (forget).
+    if (ended.status === 'completed') expect(await redisClient.keys(`vwb:run-end:*${runId}*`)).toEqual([]);
   });
 });
