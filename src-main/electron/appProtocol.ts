@@ -4,7 +4,8 @@
 // scheme and hands each request to `serveAppRequest`, and the tests drive the same function
 // under Node with real files, links and hostile URLs.
 import { readFile, realpath, stat } from 'node:fs/promises';
-import { extname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { mimeTypeOf } from '../api/mimeTypes';
 import { APP_CSP } from './windowOptions';
 
 export const APP_SCHEME = 'app';
@@ -22,32 +23,6 @@ export const APP_SCHEME_PRIVILEGES = {
   supportFetchAPI: true,
   codeCache: true,
 } as const;
-
-const MIME_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.gif': 'image/gif',
-  '.webp': 'image/webp',
-  '.ico': 'image/x-icon',
-  '.woff': 'font/woff',
-  '.woff2': 'font/woff2',
-  '.ttf': 'font/ttf',
-  '.wasm': 'application/wasm',
-  '.txt': 'text/plain; charset=utf-8',
-};
-
-/** The Content-Type of a served file, by its extension; unknown ones are opaque bytes. */
-export function mimeTypeOf(path: string): string {
-  return MIME_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream';
-}
 
 /**
  * The file an app:// URL names, as a path relative to the renderer folder ('assets/index.js'),

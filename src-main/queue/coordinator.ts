@@ -17,6 +17,7 @@ import type { QueueAddress } from './address';
 import {
   decodeEntry,
   deleteCheckpointChunks,
+  deleteRunKeys,
   getCheckpointBytes,
   putCheckpointChunks,
   queueKeys,
@@ -380,21 +381,19 @@ export class QueueCoordinator {
   ): Promise<void> {
     const { ingest, store } = this.port;
     await ingest.settle();
-    const current = await store.runs.get(runId);
-    if (current && current.status === 'running' && current.owner === this.owner) {
-      await store.runs.updateStatus(runId, status, {
-        error: error ?? undefined,
-        step: position.step,
-        epoch: position.epoch,
-      });
-    } else if (current && current.owner === this.owner && current.status === 'paused' && status === 'completed') {
-      // Paused here while the worker took its last step: the pause never took effect and every step
-      // is stored, so the run is complete, not paused at a stale step (paused -> running -> completed).
-      await store.runs.updateStatus(runId, 'running');
-      await store.runs.updateStatus(runId, 'completed', { step: position.step, epoch: position.epoch });
-    } else if (current && current.owner === this.owner && (status === 'paused' || status === 'cancelled')) {
-      await store.remote.recordPosition(runId, position);
-    }
+    // One transaction, from the state this queue holds the run in (a resume or cancel from any
+    // process in between wins): 'running' -> the worker's status; paused here while the worker
+    // took its last step -> completed (the pause never took effect and every step is stored, so
+    // the run is complete, not paused at a stale step); stopped here -> the position it reached.
+    await store.runs.recordEnd(runId, {
+      owner: this.owner,
+      status,
+      error: error ?? undefined,
+      step: position.step,
+      epoch: position.epoch,
+      completeIfPaused: true,
+      keepPosition: true,
+    });
     ingest.release(runId);
     this.followed.delete(runId);
     await this.redis.del(this.keys.control(runId), this.keys.progress(runId)).catch(() => undefined);
@@ -406,10 +405,7 @@ export class QueueCoordinator {
 
   /** Deletes what Redis holds for a run that will not continue: its keys and checkpoint chunks. */
   private async forget(runId: string): Promise<void> {
-    const chunks: string[] = [];
-    const stream = this.redis.scanStream({ match: this.keys.chunk(runId, '*', 0).replace(/:0$/, ':*'), count: 200 });
-    for await (const keys of stream) chunks.push(...(keys as string[]));
-    await this.redis.del(...this.keys.ofRun(runId), ...chunks).catch(() => undefined);
+    await deleteRunKeys(this.redis, this.keys, runId).catch(() => undefined);
   }
 
   /** Heartbeats for followed runs; one paused or cancelled in the store (any process) is signalled to its worker. */

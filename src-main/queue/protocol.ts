@@ -5,6 +5,8 @@
 //                              by the coordinator from the entry id it last stored
 //   vwb:<name>:control:<run>   'pause' | 'cancel', set by the coordinator, polled by the worker
 //   vwb:<name>:checkpoint:<run> the run's latest checkpoint (JSON meta); its bytes in chunks with sha256
+//   vwb:<name>:chunk:<run>:<tag>:<i>  one chunk of a checkpoint's bytes
+//   vwb:<name>:chunks:<run>    the set of the run's chunk keys, so a finished run's keys go without a SCAN
 //   vwb:<name>:dataset:<run>   sha256 of the data the run's first attempt trained on
 //   vwb:<name>:progress:<run>  "step/totalSteps worker" as the worker last said (for people watching)
 //
@@ -21,6 +23,10 @@ export const SEQ_PER_ATTEMPT = 1_000_000_000;
 export const ATTEMPTS_PER_RESUME = 1000;
 /** Checkpoint bytes travel in chunks of this size (a Redis value stays small; a big model streams). */
 export const CHECKPOINT_CHUNK = 1 << 20;
+/** Chunks fetched per MGET (16 MiB a reply). */
+const CHUNKS_PER_READ = 16;
+/** Keys per DEL when a run's keys go. */
+const KEYS_PER_DEL = 1000;
 
 export function queueKeys(name: string) {
   const p = `vwb:${name}:`;
@@ -31,12 +37,15 @@ export function queueKeys(name: string) {
     control: (runId: string) => `${p}control:${runId}`,
     checkpoint: (runId: string) => `${p}checkpoint:${runId}`,
     chunk: (runId: string, tag: string, index: number) => `${p}chunk:${runId}:${tag}:${index}`,
+    /** The set of the run's chunk keys (putCheckpointChunks adds, deleteCheckpointChunks removes). */
+    chunks: (runId: string) => `${p}chunks:${runId}`,
     dataset: (runId: string) => `${p}dataset:${runId}`,
     progress: (runId: string) => `${p}progress:${runId}`,
-    /** Every key of a run but its chunks (those the checkpoint meta lists are deleted by name). */
+    /** Every key of a run but its chunks (those are the members of `chunks`). */
     ofRun: (runId: string) => [
       `${p}control:${runId}`,
       `${p}checkpoint:${runId}`,
+      `${p}chunks:${runId}`,
       `${p}dataset:${runId}`,
       `${p}progress:${runId}`,
     ],
@@ -248,8 +257,11 @@ export async function putCheckpointChunks(
   const { bytes } = checkpoint;
   const chunks = Math.ceil(bytes.byteLength / CHECKPOINT_CHUNK);
   const pipeline = redis.pipeline();
-  for (let i = 0; i < chunks; i++)
-    pipeline.set(keys.chunk(runId, tag, i), asBuffer(bytes.subarray(i * CHECKPOINT_CHUNK, (i + 1) * CHECKPOINT_CHUNK)));
+  for (let i = 0; i < chunks; i++) {
+    const key = keys.chunk(runId, tag, i);
+    pipeline.sadd(keys.chunks(runId), key); // first: a chunk is never stored without being listed
+    pipeline.set(key, asBuffer(bytes.subarray(i * CHECKPOINT_CHUNK, (i + 1) * CHECKPOINT_CHUNK)));
+  }
   const results = await pipeline.exec();
   for (const [error] of results ?? []) if (error) throw error;
   return {
@@ -272,13 +284,18 @@ export async function getCheckpointBytes(
 ): Promise<Uint8Array> {
   const out = new Uint8Array(meta.size);
   let offset = 0;
-  for (let i = 0; i < meta.chunks; i++) {
-    const chunk = await redis.getBuffer(keys.chunk(runId, meta.tag, i));
-    if (!chunk) throw new Error(`Checkpoint ${meta.tag} of run ${runId}: chunk ${i} of ${meta.chunks} is missing`);
-    if (offset + chunk.length > meta.size)
-      throw new Error(`Checkpoint ${meta.tag} of run ${runId} is larger than its meta says`);
-    out.set(chunk, offset);
-    offset += chunk.length;
+  // One round trip per CHUNKS_PER_READ chunks (MGET), not one per chunk.
+  for (let first = 0; first < meta.chunks; first += CHUNKS_PER_READ) {
+    const indices = Array.from({ length: Math.min(CHUNKS_PER_READ, meta.chunks - first) }, (_, i) => first + i);
+    const replies = await redis.mgetBuffer(...indices.map((i) => keys.chunk(runId, meta.tag, i)));
+    for (const [n, chunk] of replies.entries()) {
+      if (!chunk)
+        throw new Error(`Checkpoint ${meta.tag} of run ${runId}: chunk ${indices[n]} of ${meta.chunks} is missing`);
+      if (offset + chunk.length > meta.size)
+        throw new Error(`Checkpoint ${meta.tag} of run ${runId} is larger than its meta says`);
+      out.set(chunk, offset);
+      offset += chunk.length;
+    }
   }
   if (offset !== meta.size) throw new Error(`Checkpoint ${meta.tag} of run ${runId}: ${offset} of ${meta.size} bytes`);
   const sha256 = sha256Hex(out);
@@ -294,7 +311,23 @@ export async function deleteCheckpointChunks(
   meta: CheckpointMeta,
 ): Promise<void> {
   if (meta.chunks === 0) return;
-  await redis.del(...Array.from({ length: meta.chunks }, (_, i) => keys.chunk(runId, meta.tag, i)));
+  const names = Array.from({ length: meta.chunks }, (_, i) => keys.chunk(runId, meta.tag, i));
+  const results = await redis
+    .multi()
+    .del(...names)
+    .srem(keys.chunks(runId), ...names)
+    .exec();
+  for (const [error] of results ?? []) if (error) throw error;
+}
+
+/**
+ * Deletes every key Redis holds for a run, its checkpoint chunks included: O(the run's keys), read
+ * from its `chunks` set (no SCAN over the whole database).
+ */
+export async function deleteRunKeys(redis: Redis, keys: QueueKeys, runId: string): Promise<void> {
+  const chunks = await redis.smembers(keys.chunks(runId));
+  for (let at = 0; at < chunks.length; at += KEYS_PER_DEL) await redis.del(...chunks.slice(at, at + KEYS_PER_DEL));
+  await redis.del(...keys.ofRun(runId));
 }
 
 /** The run's latest checkpoint meta, or null. */

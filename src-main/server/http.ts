@@ -7,11 +7,12 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { extname, join, normalize, sep } from 'node:path';
+import { join, normalize, sep } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { confineRequest } from '../api/confine';
 import { ApiError, type ExportResult, type RunSummary, type WorkbenchEvent } from '../api/contract';
+import { mimeTypeOf } from '../api/mimeTypes';
 import { MAX_DATA_FILE_BYTES } from '../data/files';
 import { toApiError } from '../workbench/errors';
 import type { Workbench } from '../workbench/service';
@@ -36,15 +37,6 @@ export interface RunningServer {
 
 const COOKIE = 'vaewb_token';
 const MAX_BODY = 1_000_000;
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.json': 'application/json',
-};
 const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
@@ -367,7 +359,7 @@ export async function serve(workbench: Workbench, options: ServeOptions): Promis
       return sendError(res, 404, `Not found: ${url.pathname}`);
     }
     res.writeHead(200, {
-      'content-type': MIME[extname(file)] ?? 'application/octet-stream',
+      'content-type': mimeTypeOf(file),
       'content-security-policy': CSP,
       'x-content-type-options': 'nosniff',
       'referrer-policy': 'no-referrer',

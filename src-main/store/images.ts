@@ -1,5 +1,6 @@
 // Image grids (samples, reconstructions, latent traversals) as PNG blobs. Listings never read the
 // blobs; only get() does.
+import { hasPngSignature } from 'fast-png';
 import type { ImageKind, ImageMeta } from '../api/contract';
 import type { StoreContext } from './context';
 import { requireRun, requireStep, requireText } from './context';
@@ -21,7 +22,6 @@ export interface NewImage {
   height: number;
 }
 
-const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 // length() of a blob reads the record header only, not the blob's pages.
 const META = 'id, run_id AS runId, step, epoch, kind, width, height, length(png) AS bytes, created_at AS createdAt';
 
@@ -32,7 +32,7 @@ export class Images {
     const { runId, step, epoch, png, width, height } = image;
     const kind = requireText(image.kind, 'Image kind');
     requireStep(step);
-    if (!PNG_SIGNATURE.every((byte, i) => png[i] === byte)) {
+    if (!hasPngSignature(png)) {
       throw new InvalidInputError(
         `The ${kind} image of run ${runId} at step ${step} is not a PNG (encode the grid before storing it).`,
       );

@@ -125,18 +125,6 @@ export class RemoteRuns {
     });
   }
 
-  /**
-   * Where a run stopped from the workbench (paused, cancelled) got to on its worker: the store
-   * said 'paused' before the worker reached its checkpoint, so the position comes after.
-   */
-  recordPosition(runId: string, position: { step: number; epoch: number }): void {
-    this.ctx.write(() => {
-      this.ctx
-        .sql("UPDATE runs SET step = ?, epoch = ?, updated_at = ? WHERE id = ? AND status IN ('paused', 'cancelled')")
-        .run(position.step, position.epoch, Date.now(), runId);
-    });
-  }
-
   attempts(runId: string): RemoteAttempt[] {
     return this.ctx
       .sql(`SELECT ${ATTEMPT} FROM remote_attempts WHERE run_id = ? ORDER BY attempt`)

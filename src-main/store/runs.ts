@@ -382,6 +382,62 @@ export class Runs {
   }
 
   /**
+   * Records the end a run's trainer reported, in one transaction and only from the state the
+   * caller holds it in (compare and set): the run must still be `owner`'s. From 'running' it moves
+   * to `status`. With `completeIfPaused`, a run paused while its trainer took the last step (the
+   * pause never took effect, every step is stored) becomes 'completed' straight away, its owner
+   * kept. With `keepPosition`, a run stopped here ('paused' | 'cancelled') whose trainer stopped
+   * too records the position it reached. A run resumed, claimed or deleted meanwhile by anyone is
+   * left as it is ('skipped'), so no read-then-write window lets a pause or cancel in between.
+   */
+  recordEnd(
+    runId: string,
+    end: {
+      owner: string;
+      status: RunStatus;
+      error?: string;
+      step?: number;
+      epoch?: number;
+      completeIfPaused?: boolean;
+      keepPosition?: boolean;
+    },
+  ): 'ended' | 'positioned' | 'skipped' {
+    if (end.status === 'running' || end.status === 'queued' || !RUN_STATUSES.includes(end.status))
+      throw new InvalidInputError(`A run cannot end as '${String(end.status)}'.`);
+    if (end.step !== undefined) requireStep(end.step);
+    return this.ctx.write(() => {
+      const run = this.get(runId);
+      if (!run || run.owner !== end.owner) return 'skipped';
+      if (run.status === 'running') {
+        this.updateStatus(runId, end.status, { error: end.error, step: end.step, epoch: end.epoch });
+        return 'ended';
+      }
+      const now = Date.now();
+      if (run.status === 'paused' && end.status === 'completed' && end.completeIfPaused) {
+        this.ctx
+          .sql(
+            `UPDATE runs SET status = 'completed', finished_at = @now, updated_at = @now,
+               step = coalesce(@step, step), epoch = coalesce(@epoch, epoch)
+             WHERE id = @runId AND status = 'paused' AND owner = @owner`,
+          )
+          .run({ now, runId, owner: end.owner, step: end.step ?? null, epoch: end.epoch ?? null });
+        return 'ended';
+      }
+      const stopped = (status: RunStatus) => status === 'paused' || status === 'cancelled';
+      if (end.keepPosition && stopped(run.status) && stopped(end.status)) {
+        this.ctx
+          .sql(
+            `UPDATE runs SET step = coalesce(@step, step), epoch = coalesce(@epoch, epoch), updated_at = @now
+             WHERE id = @runId AND status IN ('paused', 'cancelled') AND owner = @owner`,
+          )
+          .run({ now, runId, owner: end.owner, step: end.step ?? null, epoch: end.epoch ?? null });
+        return 'positioned';
+      }
+      return 'skipped';
+    });
+  }
+
+  /**
    * For start-up: every 'running' run whose process is gone becomes 'interrupted'. Gone means no
    * owner recorded; or an owner on this host whose pid is dead (or is this process's pid while this
    * process never claimed the run: a previous process with a recycled pid); or no heartbeat for

@@ -2,6 +2,7 @@
 // length, a JSON header of name -> {dtype, shape, data_offsets}, then the raw little-endian
 // tensor bytes), so PyTorch, JAX and numpy users can read our weights with their own tools.
 // Model weights are stored as "model/<name>", Adam's state as "optimizer/<index>".
+import { parseSafetensorsHeader } from '../data/safetensors';
 
 export interface NamedArray {
   name: string;
@@ -50,48 +51,24 @@ export function encodeCheckpoint(content: CheckpointContent): Uint8Array {
   return out;
 }
 
+/** Reads a checkpoint; the header is checked by data/safetensors.ts (the bounds every reader uses). */
 export function decodeCheckpoint(bytes: Uint8Array, label = 'checkpoint'): CheckpointContent {
-  if (bytes.length < 8)
-    throw new CheckpointError(`${label}: file is ${bytes.length} bytes, too short for a safetensors header`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = Number(view.getBigUint64(0, true));
-  if (headerLength <= 0 || 8 + headerLength > bytes.length) {
-    throw new CheckpointError(
-      `${label}: header length ${headerLength} does not fit in a ${bytes.length}-byte file (truncated or not safetensors)`,
-    );
-  }
-  let header: Record<
-    string,
-    { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>
-  >;
-  try {
-    header = JSON.parse(Buffer.from(bytes.subarray(8, 8 + headerLength)).toString('utf8'));
-  } catch {
-    throw new CheckpointError(`${label}: header is not valid JSON (not a safetensors file)`);
-  }
-  const dataStart = 8 + headerLength;
+  const { tensors, metadata, dataStart } = parseSafetensorsHeader(
+    bytes,
+    bytes.length,
+    (message) => new CheckpointError(`${label}: ${message}`),
+  );
   const model: NamedArray[] = [];
   const optimizerSlots: [string, NamedArray][] = [];
-  for (const [key, entry] of Object.entries(header)) {
-    if (key === '__metadata__') continue;
-    const tensor = entry as { dtype: string; shape: number[]; data_offsets: [number, number] };
-    if (tensor.dtype !== 'F32')
-      throw new CheckpointError(`${label}: tensor ${key} has dtype ${tensor.dtype}; only F32 is supported`);
-    const [begin, end] = tensor.data_offsets;
-    const count = tensor.shape.reduce((a, b) => a * b, 1);
-    if (end - begin !== count * 4 || dataStart + end > bytes.length) {
-      throw new CheckpointError(
-        `${label}: tensor ${key} (shape ${tensor.shape.join('x')}) lies outside the file or has the wrong byte size`,
-      );
-    }
+  for (const { name: key, shape, begin, end } of tensors) {
     // Copy so the result does not alias (and keep alive) the whole file buffer.
     const values = new Float32Array(bytes.slice(dataStart + begin, dataStart + end).buffer);
-    if (key.startsWith('model/')) model.push({ name: key.slice('model/'.length), shape: tensor.shape, values });
+    if (key.startsWith('model/')) model.push({ name: key.slice('model/'.length), shape, values });
     else if (key.startsWith('optimizer/'))
-      optimizerSlots.push([key, { name: key.split('/').slice(2).join('/'), shape: tensor.shape, values }]);
+      optimizerSlots.push([key, { name: key.split('/').slice(2).join('/'), shape, values }]);
   }
   // Optimizer slots are positional (Adam matches them to variables by index): restore index order.
   optimizerSlots.sort(([a], [b]) => (a < b ? -1 : 1));
   const optimizer = optimizerSlots.map(([, slot]) => slot);
-  return { model, optimizer, metadata: (header.__metadata__ as Record<string, string>) ?? {} };
+  return { model, optimizer, metadata };
 }

@@ -123,14 +123,15 @@ export class RunQueue {
     const position = this.ingest.release(runId);
     const storeFailure = active?.failure ?? null;
     try {
-      const current = await this.store.runs.get(runId);
-      // Only the process that owns the run records its end: a run paused here and already resumed
-      // by another process belongs to that process now.
-      if (current && current.status === 'running' && current.owner === this.processToken) {
-        const to = storeFailure ? 'failed' : (status as RunStatus);
-        const message = storeFailure ? `Could not save the run's results: ${storeFailure}` : (error ?? undefined);
-        await this.store.runs.updateStatus(runId, to, { error: message, step: position?.step, epoch: position?.epoch });
-      }
+      // Only the process that owns the run records its end, and only while it is still 'running'
+      // (one transaction): a run paused here and already resumed by another process is theirs now.
+      await this.store.runs.recordEnd(runId, {
+        owner: this.processToken,
+        status: storeFailure ? 'failed' : (status as RunStatus),
+        error: storeFailure ? `Could not save the run's results: ${storeFailure}` : (error ?? undefined),
+        step: position?.step,
+        epoch: position?.epoch,
+      });
       if (await this.store.runs.get(runId)) this.announce(await this.store.runs.summary(runId));
     } catch (failure) {
       console.error(`Could not record the end of run ${runId}: ${(failure as Error).message}`);

@@ -28,6 +28,7 @@ export const STORE_METHODS = {
     'markInterrupted',
     'setInfo',
     'delete',
+    'recordEnd',
   ],
   metrics: ['readSeries', 'readSeriesRaw', 'listMetricNames', 'finalMetrics', 'summary'],
   images: ['add', 'list', 'get', 'atOrBefore'],
@@ -37,17 +38,7 @@ export const STORE_METHODS = {
   datasets: ['add', 'get', 'list', 'bySha256'],
   workspaces: ['get', 'set'],
   latents: ['put', 'steps', 'get'],
-  remote: [
-    'claim',
-    'get',
-    'inFlight',
-    'beginAttempt',
-    'attempts',
-    'streamPosition',
-    'saveProgress',
-    'ingested',
-    'recordPosition',
-  ],
+  remote: ['claim', 'get', 'inFlight', 'beginAttempt', 'attempts', 'streamPosition', 'saveProgress', 'ingested'],
 } as const;
 
 type Group = keyof typeof STORE_METHODS;

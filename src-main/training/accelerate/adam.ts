@@ -12,6 +12,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { loadSgemmAddon, type SgemmAddon } from './addon';
 import { activeMatMulKernels, heapOf } from './kernels';
 import { fusedKernelsEnabled } from './fused';
+import { switchedOff } from '../../api/envSwitch';
 
 type NamedGradients = Parameters<tf.AdamOptimizer['applyGradients']>[0];
 type NamedTensor = { name: string; tensor: tf.Tensor };
@@ -35,7 +36,7 @@ const FUSED_ENV = 'VAE_WORKBENCH_FUSED_ADAM';
 
 /** False when VAE_WORKBENCH_FUSED_ADAM is off/0/false/no (benchmarks: the unfused update for comparison). */
 export function fusedAdamEnabled(): boolean {
-  return !/^(off|0|false|no)$/i.test(process.env[FUSED_ENV] ?? '');
+  return !switchedOff(process.env[FUSED_ENV]);
 }
 
 export class FusedAdamOptimizer extends tf.AdamOptimizer {

@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { prepareBlasCore, type BlasCoreChoice } from './blasCore';
+import { switchedOff } from '../../api/envSwitch';
 
 export interface SgemmAddon {
   /** See native/src/sgemm.cc: C[bi] = act(op(A[bi % batchA]) op(B[bi % batchB]) + bias), in place on `heap`. */
@@ -157,7 +158,7 @@ function addonCandidates(): string[] {
  * training pool calls it in the main thread before it starts workers. Null without the addon.
  */
 export function prepareSgemmBlas(): BlasCoreChoice | null {
-  if (/^(off|0|false|no)$/i.test(process.env.VAE_WORKBENCH_SGEMM ?? '')) return null;
+  if (switchedOff(process.env.VAE_WORKBENCH_SGEMM)) return null;
   const require = createRequire(import.meta.url);
   for (const id of addonCandidates()) {
     try {
@@ -173,7 +174,7 @@ export function prepareSgemmBlas(): BlasCoreChoice | null {
 /** The addon, or null with the reason. Set VAE_WORKBENCH_SGEMM=off to act as if it were absent. */
 export function loadSgemmAddon(): AddonLoad {
   if (cached) return cached;
-  if (/^(off|0|false|no)$/i.test(process.env.VAE_WORKBENCH_SGEMM ?? '')) {
+  if (switchedOff(process.env.VAE_WORKBENCH_SGEMM)) {
     cached = { addon: null, reason: 'native sgemm disabled by VAE_WORKBENCH_SGEMM' };
     return cached;
   }

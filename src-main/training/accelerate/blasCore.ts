@@ -18,6 +18,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
+import { switchedOff } from '../../api/envSwitch';
 
 /** OpenBLAS cores older than AVX2: what it falls back to for processors it does not know. */
 export const FALLBACK_CORES = ['Prescott', 'Core2', 'Penryn', 'Dunnington', 'Nehalem', 'Atom', 'Banias', 'Northwood'];
@@ -132,8 +133,7 @@ export function prepareBlasCore(addonIndex: string): BlasCoreChoice {
   };
   if (process.env.OPENBLAS_CORETYPE)
     return record({ chosen: null, reason: `OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE} set by the user` });
-  if (/^(off|0|false|no)$/i.test(process.env[SWITCH_ENV] ?? ''))
-    return record({ chosen: null, reason: `core choice off (${SWITCH_ENV})` });
+  if (switchedOff(process.env[SWITCH_ENV])) return record({ chosen: null, reason: `core choice off (${SWITCH_ENV})` });
   if (!isMainThread) return { chosen: null, reason: 'core left to OpenBLAS (first loaded in a worker thread)' };
   if (process.platform !== 'linux' || process.arch !== 'x64')
     return record({ chosen: null, reason: 'core left to the BLAS' });

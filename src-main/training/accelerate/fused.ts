@@ -19,6 +19,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { setFusedOps, type FusedOps } from '../../models/fusedOps';
 import type { SgemmAddon } from './addon';
 import { activeMatMulKernels, heapOf, offsetOf } from './kernels';
+import { switchedOff } from '../../api/envSwitch';
 
 type TensorInfo = tf.TensorInfo;
 type CustomGradientFunc = Parameters<typeof tf.customGrad>[0];
@@ -56,7 +57,7 @@ export const FUSED_KERNELS = {
 
 /** False when VAE_WORKBENCH_FUSED is off/0/false/no: the chains run as tfjs ops. */
 export function fusedKernelsEnabled(): boolean {
-  return !/^(off|0|false|no)$/i.test(process.env[FUSED_ENV] ?? '');
+  return !switchedOff(process.env[FUSED_ENV]);
 }
 
 const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);

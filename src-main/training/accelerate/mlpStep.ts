@@ -27,6 +27,7 @@ import { loadSgemmAddon, type SgemmAddon } from './addon';
 import { FusedAdamOptimizer } from './adam';
 import { FUSED_OP, fusedKernelsEnabled } from './fused';
 import { activeMatMulKernels, heapOf, offsetOf } from './kernels';
+import { switchedOff } from '../../api/envSwitch';
 
 const STEP_ENV = 'VAE_WORKBENCH_FUSED_STEP';
 /** The wasm backend's FusableActivation code for ReLU (native/src/sgemm.cc, Activate). */
@@ -35,7 +36,7 @@ const LINEAR = 0;
 
 /** False when VAE_WORKBENCH_FUSED_STEP (or VAE_WORKBENCH_FUSED) is off/0/false/no. */
 export function fusedStepEnabled(): boolean {
-  return fusedKernelsEnabled() && !/^(off|0|false|no)$/i.test(process.env[STEP_ENV] ?? '');
+  return fusedKernelsEnabled() && !switchedOff(process.env[STEP_ENV]);
 }
 
 interface DenseLayer {

@@ -12,6 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { Inflate, Zip, ZipDeflate, ZipPassThrough } from 'fflate';
+import { parseSafetensorsHeader, safetensorsHeaderLength } from '../../data/safetensors';
 
 export const BUNDLE_FORMAT = 'vae-workbench-bundle';
 export const BUNDLE_FORMAT_VERSION = 1;
@@ -82,8 +83,11 @@ export function isSafeBundlePath(path: string): boolean {
   return path.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
 }
 
-/** One file to pack: bytes in memory (small files), or a file on disk, streamed in chunks. */
-export type PackEntry = { path: string; bytes: Uint8Array } | { path: string; file: string };
+/**
+ * One file to pack: bytes in memory (small files, or a checkpoint already read and hashed, whose
+ * sha256 comes along so it is not hashed again), or a file on disk, streamed in chunks.
+ */
+export type PackEntry = { path: string; bytes: Uint8Array; sha256?: string } | { path: string; file: string };
 
 export interface PackedBundle {
   path: string;
@@ -138,6 +142,37 @@ function hashBytes(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
+/** A checkpoint as the store records it: where its file is, and the sha256 it had when written. */
+export interface CheckpointRef {
+  runId: string;
+  step: number;
+  path: string;
+  sha256: string;
+}
+
+/**
+ * Reads a checkpoint file once and checks it against the sha256 recorded when it was written.
+ * Export and generation decode (and export packs) these bytes: the file is neither read nor hashed again.
+ */
+export function readVerifiedCheckpoint(checkpoint: CheckpointRef): Uint8Array {
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(checkpoint.path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    throw new ExchangeError(
+      409,
+      `The checkpoint file of run ${checkpoint.runId} at step ${checkpoint.step} is missing: ${checkpoint.path}`,
+    );
+  }
+  if (hashBytes(bytes) !== checkpoint.sha256)
+    throw new ExchangeError(
+      409,
+      `The checkpoint file ${checkpoint.path} does not match the sha256 recorded for it; it was changed or damaged on disk.`,
+    );
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 // ---- packing ------------------------------------------------------------------------------------
 
 /**
@@ -162,7 +197,7 @@ export function packBundle(
     .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const files: BundleFileEntry[] = sorted.map((entry) =>
     'bytes' in entry
-      ? { path: entry.path, size: entry.bytes.length, sha256: hashBytes(entry.bytes) }
+      ? { path: entry.path, size: entry.bytes.length, sha256: entry.sha256 ?? hashBytes(entry.bytes) }
       : { path: entry.path, ...hashFile(entry.file) },
   );
   const manifestBytes = Buffer.from(`${JSON.stringify({ ...manifest, files }, null, 2)}\n`, 'utf8');
@@ -552,40 +587,21 @@ export function verifyListing(listing: Listing, staging: string, label: string):
 
 /**
  * The step a safetensors checkpoint was taken at, read from its header alone (the tensors stay on
- * disk): the header's tensors must be F32 and lie inside the file.
+ * disk), checked as every safetensors header is (data/safetensors.ts).
  */
 export function checkpointStep(file: string, label: string): number {
   return withFile(file, 'r', (fd) => {
     const size = fs.fstatSync(fd).size;
-    const fail = (what: string) => new BundleError(`${label}: ${what}`);
-    if (size < 8) throw fail(`file is ${size} bytes, too short for a safetensors header`);
-    const lengthBytes = Buffer.alloc(8);
-    fs.readSync(fd, lengthBytes, 0, 8, 0);
-    const headerLength = Number(lengthBytes.readBigUInt64LE(0));
-    if (headerLength <= 0 || headerLength > MAX_MANIFEST_BYTES || 8 + headerLength > size)
-      throw fail(`header length ${headerLength} does not fit in a ${size}-byte file (truncated or not safetensors)`);
-    const headerBytes = Buffer.alloc(headerLength);
-    fs.readSync(fd, headerBytes, 0, headerLength, 8);
-    let header: Record<string, unknown>;
-    try {
-      header = JSON.parse(headerBytes.toString('utf8')) as Record<string, unknown>;
-    } catch {
-      throw fail('header is not valid JSON (not a safetensors file)');
-    }
-    const dataSize = size - 8 - headerLength;
-    for (const [key, value] of Object.entries(header)) {
-      if (key === '__metadata__') continue;
-      const tensor = value as { dtype?: string; shape?: number[]; data_offsets?: [number, number] };
-      if (tensor?.dtype !== 'F32')
-        throw fail(`tensor ${key} has dtype ${String(tensor?.dtype)}; only F32 is supported`);
-      const [begin, end] = tensor.data_offsets ?? [NaN, NaN];
-      const count = (tensor.shape ?? []).reduce((a, b) => a * b, 1);
-      if (!(end - begin === count * 4 && begin >= 0 && end <= dataSize))
-        throw fail(
-          `tensor ${key} (shape ${(tensor.shape ?? []).join('x')}) lies outside the file or has the wrong byte size`,
-        );
-    }
-    const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
-    return Number(metadata.step);
+    const refuse = (what: string) => new BundleError(`${label}: ${what}`);
+    const first = Buffer.alloc(8);
+    fs.readSync(fd, first, 0, 8, 0);
+    const head = Buffer.alloc(8 + safetensorsHeaderLength(first, size, refuse));
+    first.copy(head);
+    let at = 8;
+    readChunks(fd, 8, head.length, (chunk) => {
+      head.set(chunk, at);
+      at += chunk.length;
+    });
+    return Number(parseSafetensorsHeader(head, size, refuse).metadata.step);
   });
 }

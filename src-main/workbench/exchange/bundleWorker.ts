@@ -3,7 +3,7 @@
 // zip, sha256 or tfjs work.
 import { serveRequests } from '../rpc';
 import { hashFile, packBundle, unpackBundle } from './bundle';
-import { exportNetworks } from './networks';
+import { packRunBundle } from './networks';
 import { checkStagedBundle } from './checkStaged';
 import { datasetHash, renderInterpolation, renderSamples, renderTestImage } from './render';
 
@@ -11,7 +11,7 @@ export const bundleMethods = {
   packBundle,
   unpackBundle,
   hashFile,
-  exportNetworks,
+  packRunBundle,
   renderSamples,
   renderInterpolation,
   datasetHash,

@@ -1,12 +1,10 @@
-// Shared by export, import, replay and generation: the context they run in, and choosing and
-// verifying a checkpoint.
-import { existsSync } from 'node:fs';
+// Shared by export, import, replay and generation: the context they run in, and choosing a
+// checkpoint (the bundle worker verifies its file as it reads it: bundle.ts readVerifiedCheckpoint).
 import type { CheckpointChoice } from '../../api/contract';
 import type { Checkpoint, Run } from '../../store';
 import type { RemoteStore } from '../storeThread';
 import type { BackendPreference } from '../../training/backend';
 import { ExchangeError } from './bundle';
-import { bundleThread } from './bundleThread';
 
 export interface ExchangeContext {
   store: RemoteStore;
@@ -59,19 +57,4 @@ export async function selectCheckpoint(
       return scored.reduce((a, b) => ((elbo.get(b.step) as number) > (elbo.get(a.step) as number) ? b : a));
   }
   return all.reduce((a, b) => (b.step > a.step || (b.step === a.step && b.id > a.id) ? b : a));
-}
-
-/** Checks the checkpoint file against the sha256 recorded when it was written (hashed in the bundle worker). */
-export async function verifyCheckpointFile(checkpoint: Checkpoint): Promise<void> {
-  if (!existsSync(checkpoint.path))
-    throw new ExchangeError(
-      409,
-      `The checkpoint file of run ${checkpoint.runId} at step ${checkpoint.step} is missing: ${checkpoint.path}`,
-    );
-  if ((await bundleThread.call('hashFile', checkpoint.path)).sha256 !== checkpoint.sha256) {
-    throw new ExchangeError(
-      409,
-      `The checkpoint file ${checkpoint.path} does not match the sha256 recorded for it; it was changed or damaged on disk.`,
-    );
-  }
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { APP_VERSION } from '../../api/version';
 import { BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, type PackEntry } from './bundle';
 import { bundleThread } from './bundleThread';
-import { selectCheckpoint, verifyCheckpointFile, type CheckpointChoice, type ExchangeContext } from './common';
+import { selectCheckpoint, type CheckpointChoice, type ExchangeContext } from './common';
 
 export interface ExportOptions {
   checkpoint?: CheckpointChoice;
@@ -60,23 +60,15 @@ export async function exportRun(ctx: ExchangeContext, runId: string, options: Ex
   const { store } = ctx;
   const run = await store.runs.require(await store.runs.resolveId(runId));
   const checkpoint = await selectCheckpoint(store, run, options.checkpoint ?? 'latest');
-  await verifyCheckpointFile(checkpoint);
   const config = run.config;
 
-  // Small files travel to the bundle worker as bytes; the checkpoint as its path, streamed from disk.
+  // Small files travel to the bundle worker as bytes. The checkpoint goes as its path: the worker
+  // reads it once, checks its sha256, rebuilds the networks in the TF.js Layers format from those
+  // bytes (tfjs never loads on the main thread for an export) and packs the same bytes.
   const files: PackEntry[] = [];
   const add = (path: string, bytes: Uint8Array) => files.push({ path, bytes });
   const text = (path: string, value: string) => add(path, Buffer.from(value, 'utf8'));
   const json = (path: string, value: unknown) => text(path, `${JSON.stringify(value, null, 2)}\n`);
-
-  // The networks in the TF.js Layers format, rebuilt from the checkpoint's weights in the bundle
-  // worker, so tfjs never loads on the main thread for an export.
-  const {
-    inputShape,
-    networks,
-    files: networkFiles,
-  } = await bundleThread.call('exportNetworks', config, checkpoint.path, ctx.backend ?? 'auto');
-  files.push(...networkFiles);
 
   // Metrics and image grids, written to files by the store worker and streamed from there by the
   // bundle worker: a run's points and PNGs never pass through the main thread.
@@ -90,13 +82,15 @@ export async function exportRun(ctx: ExchangeContext, runId: string, options: Ex
     const { config: _config, final: _final, ...summary } = await store.runs.summary(run.id);
     const record: BundleRunRecord = { ...summary, notes, images, latents };
     json('run.json', record);
-    files.push({ path: 'checkpoint.safetensors', file: checkpoint.path });
     text('README.txt', README);
 
-    const packed = await bundleThread.call(
-      'packBundle',
-      files,
-      {
+    const packed = await bundleThread.call('packRunBundle', {
+      config,
+      checkpoint,
+      backend: ctx.backend ?? 'auto',
+      entries: files,
+      checkpointEntry: 'checkpoint.safetensors',
+      manifest: {
         format: BUNDLE_FORMAT,
         formatVersion: BUNDLE_FORMAT_VERSION,
         appVersion: APP_VERSION,
@@ -104,7 +98,6 @@ export async function exportRun(ctx: ExchangeContext, runId: string, options: Ex
         run: { id: run.id, name: run.name, status: run.status },
         dataset: { name: run.dataset, hash: run.datasetHash },
         backend: run.backend,
-        inputShape,
         checkpoint: {
           step: checkpoint.step,
           epoch: checkpoint.epoch,
@@ -112,10 +105,9 @@ export async function exportRun(ctx: ExchangeContext, runId: string, options: Ex
           sha256: checkpoint.sha256,
           path: 'checkpoint.safetensors',
         },
-        networks,
       },
-      options.out,
-    );
+      out: options.out,
+    });
     return { ...packed, runId: run.id, checkpointStep: checkpoint.step };
   } finally {
     await rm(scratch, { recursive: true, force: true });

@@ -1,16 +1,10 @@
 // Generation from any checkpoint of a run: prior samples as a PNG grid, and a latent interpolation
-// between two test images as a PNG strip. The checkpoint is chosen and verified here; the model is
-// rebuilt and run in the bundle worker (render.ts), so tfjs never loads on the main thread.
+// between two test images as a PNG strip. The checkpoint is chosen here; it is read and verified
+// once, and the model rebuilt and run, in the bundle worker (render.ts): tfjs never loads on the main thread.
 import { PRIOR_GRID_SEED } from '../../training/seeds';
 import type { GridImage } from '../../training/imageGrid';
 import { bundleThread } from './bundleThread';
-import {
-  selectCheckpoint,
-  verifyCheckpointFile,
-  ExchangeError,
-  type CheckpointChoice,
-  type ExchangeContext,
-} from './common';
+import { selectCheckpoint, ExchangeError, type CheckpointChoice, type ExchangeContext } from './common';
 
 export interface GeneratedImage extends GridImage {
   runId: string;
@@ -40,16 +34,15 @@ export interface InterpolateOptions {
   steps?: number;
 }
 
-/** The run and its chosen checkpoint, verified, as the bundle worker's renderer takes them. */
+/** The run and its chosen checkpoint, as the bundle worker's renderer takes them (it verifies the file). */
 async function source(ctx: ExchangeContext, runId: string, choice: CheckpointChoice | undefined) {
   const { store } = ctx;
   const run = await store.runs.require(await store.runs.resolveId(runId));
   const checkpoint = await selectCheckpoint(store, run, choice ?? 'latest');
-  await verifyCheckpointFile(checkpoint);
   return {
     run,
     checkpoint,
-    model: { config: run.config, checkpointPath: checkpoint.path, backend: ctx.backend ?? 'auto' } as const,
+    model: { config: run.config, checkpoint, backend: ctx.backend ?? 'auto' } as const,
   };
 }
 

@@ -1,18 +1,51 @@
-// The tfjs half of an export: the run's networks rebuilt from a checkpoint file and written in the
-// TF.js Layers format. Runs in the bundle worker (tfjs is loaded there on the first export).
+// The tfjs half of an export, run in the bundle worker (tfjs is loaded there on the first export):
+// the checkpoint is read and verified once, the run's networks are rebuilt from those bytes and
+// written in the TF.js Layers format, and the same bytes go into the bundle.
 import type { RunConfig } from '../../api/config';
 import type { BackendPreference } from '../../training/backend';
 import { decodeCheckpoint } from '../../training/checkpoint';
 import { inputShapeFor } from '../../training/runData';
-import type { BundleManifest, PackEntry } from './bundle';
-import { readFileSync } from 'node:fs';
+import {
+  packBundle,
+  readVerifiedCheckpoint,
+  type BundleManifest,
+  type CheckpointRef,
+  type PackedBundle,
+  type PackEntry,
+} from './bundle';
 
-export async function exportNetworks(
+export interface RunBundleRequest {
+  config: RunConfig;
+  checkpoint: CheckpointRef;
+  backend: BackendPreference;
+  /** The bundle's other files (config, run record, metrics, images, ...). */
+  entries: PackEntry[];
+  /** The manifest, less what this fills in: the networks, the input shape and the file list. */
+  manifest: Omit<BundleManifest, 'files' | 'inputShape' | 'networks'>;
+  /** Where the checkpoint goes in the bundle. */
+  checkpointEntry: string;
+  out: string;
+}
+
+/** Packs a run's bundle with its networks, reading the checkpoint file once (see readVerifiedCheckpoint). */
+export async function packRunBundle(request: RunBundleRequest): Promise<PackedBundle> {
+  const { config, checkpoint } = request;
+  const bytes = readVerifiedCheckpoint(checkpoint);
+  const { inputShape, networks, files } = await exportNetworks(config, bytes, checkpoint.path, request.backend);
+  return packBundle(
+    [...request.entries, ...files, { path: request.checkpointEntry, bytes, sha256: checkpoint.sha256 }],
+    { ...request.manifest, inputShape, networks },
+    request.out,
+  );
+}
+
+async function exportNetworks(
   config: RunConfig,
-  checkpointPath: string,
+  checkpoint: Uint8Array,
+  label: string,
   backend: BackendPreference,
 ): Promise<{ inputShape: [number, number, number]; networks: BundleManifest['networks']; files: PackEntry[] }> {
-  const content = decodeCheckpoint(new Uint8Array(readFileSync(checkpointPath)), checkpointPath);
+  const content = decodeCheckpoint(checkpoint, label);
   const inputShape = await inputShapeFor(config, content.model);
   const neural = await import('../../training/checkpointModel');
   await neural.ensureBackend(backend);

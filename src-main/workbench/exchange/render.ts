@@ -1,5 +1,5 @@
-// Generation's tfjs half, run in the bundle worker: a model rebuilt from a verified checkpoint
-// file draws prior samples or decodes a latent interpolation, returned as a PNG grid. tfjs loads
+// Generation's tfjs half, run in the bundle worker: a model rebuilt from a checkpoint file (read
+// and verified once, here) draws prior samples or decodes a latent interpolation, returned as a PNG grid. tfjs loads
 // there on first use, never on the main thread.
 import type { RunConfig } from '../../api/config';
 import type { BackendPreference } from '../../training/backend';
@@ -8,26 +8,26 @@ import { encodeGrid, type GridImage } from '../../training/imageGrid';
 import { evalTestPixels, inputShapeFor, loadRunDataset, splitSeedOf } from '../../training/runData';
 import type { Dataset } from '../../data';
 import { encode as encodePng } from 'fast-png';
-import { readFileSync } from 'node:fs';
-import { ExchangeError } from './bundle';
+import { ExchangeError, readVerifiedCheckpoint, type CheckpointRef } from './bundle';
 
 export interface RenderModel {
   config: RunConfig;
-  checkpointPath: string;
+  /** Read and checked against its recorded sha256 here, once (readVerifiedCheckpoint). */
+  checkpoint: CheckpointRef;
   backend: BackendPreference;
 }
 
 type Neural = typeof import('../../training/checkpointModel');
 
 async function withModel<T>(
-  { config, checkpointPath, backend }: RenderModel,
+  { config, checkpoint, backend }: RenderModel,
   fn: (
     neural: Neural,
     model: import('../../training/checkpointModel').CheckpointVaeModel,
     shape: [number, number, number],
   ) => T,
 ): Promise<T & { backend: string }> {
-  const content = decodeCheckpoint(new Uint8Array(readFileSync(checkpointPath)), checkpointPath);
+  const content = decodeCheckpoint(readVerifiedCheckpoint(checkpoint), checkpoint.path);
   const shape = await inputShapeFor(config, content.model);
   const neural = await import('../../training/checkpointModel');
   const info = await neural.ensureBackend(backend);

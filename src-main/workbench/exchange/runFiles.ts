@@ -4,6 +4,7 @@
 // so neither a run's points nor its images ever cross the main thread.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { hasPngSignature } from 'fast-png';
 import { parseRunConfig, type RunConfig } from '../../api/config';
 import { parseDatasetRef } from '../../api/datasetRef';
 import { IMAGE_KINDS, RUN_STATUSES, type RunStatus } from '../../api/contract';
@@ -14,8 +15,6 @@ import { BundleError, checkpointStep as readCheckpointStep, type BundleManifest,
 import { csvToMetrics, metricsToCsv } from './csv';
 import type { BundleLatents, BundleRunRecord } from './exportRun';
 import { checkBundleListing, parseManifest, parseRunRecord } from './validate';
-
-const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 /** Writes the run's metrics.csv (every point, raw) and every image grid into `dir`; returns them as pack entries. */
 export function writeRunFiles(
@@ -124,8 +123,7 @@ export function importStagedRun(
     if (!(IMAGE_KINDS as readonly string[]).includes(image.kind))
       throw new BundleError(`${path}: run.json names an unknown image kind '${String(image.kind)}'.`);
     const png = new Uint8Array(readFileSync(fileOf(image.path)));
-    if (!PNG_SIGNATURE.every((byte, i) => png[i] === byte))
-      throw new BundleError(`${path}: ${image.path} is not a PNG.`);
+    if (!hasPngSignature(png)) throw new BundleError(`${path}: ${image.path} is not a PNG.`);
     images.push({ ...image, png });
   }
   if (!manifest.checkpoint || !Number.isSafeInteger(manifest.checkpoint.step)) {

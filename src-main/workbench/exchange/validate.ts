@@ -5,6 +5,7 @@
 // Everything here is pure (no fs, no store, no tfjs) and every failure names the first field that failed.
 import { z } from 'zod';
 import { IMAGE_KINDS, RUN_STATUSES } from '../../api/constants';
+import { parseSafetensorsHeader, type SafetensorsHeader, type TensorEntry } from '../../data/safetensors';
 import { BundleError, isSafeBundlePath } from './bundle';
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 (64 lowercase hex digits)');
@@ -217,78 +218,13 @@ export function checkBundleListing(manifest: ValidManifest, record: ValidRunReco
 
 // ---- checkpoints ------------------------------------------------------------------------------
 
-export interface TensorEntry {
-  name: string;
-  dtype: string;
-  shape: number[];
-  begin: number;
-  end: number;
-}
-
-/** Largest safetensors header read (the JSON part); ours are a few kB. */
-const MAX_CHECKPOINT_HEADER = 16 * 1024 ** 2;
-
-/**
- * The tensors a safetensors file declares, every one checked: dtype F32, a shape of positive
- * safe integers, offsets inside the data section, its byte size count x 4, no two overlapping.
- * Only the header is parsed; no tensor is copied.
- */
-export function checkpointTensors(
-  bytes: Uint8Array,
-  label: string,
-): { tensors: TensorEntry[]; metadata: Record<string, string> } {
-  const fail = (message: string) => new BundleError(`${label}: checkpoint.safetensors: ${message}`);
-  if (bytes.length < 8) throw fail(`${bytes.length} bytes, too short for a safetensors header`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = view.getBigUint64(0, true);
-  if (headerLength < 2n || headerLength > BigInt(Math.min(MAX_CHECKPOINT_HEADER, bytes.length - 8)))
-    throw fail(
-      `header length ${headerLength} does not fit the ${bytes.length}-byte file (at most ${MAX_CHECKPOINT_HEADER})`,
-    );
-  const dataLength = bytes.length - 8 - Number(headerLength);
-  let header: unknown;
-  try {
-    header = JSON.parse(Buffer.from(bytes.subarray(8, 8 + Number(headerLength))).toString('utf8'));
-  } catch {
-    throw fail('the header is not valid JSON');
-  }
-  if (typeof header !== 'object' || header === null || Array.isArray(header))
-    throw fail('the header is not a JSON object');
-  const metadata: Record<string, string> = {};
-  const tensors: TensorEntry[] = [];
-  for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
-    if (name === '__metadata__') {
-      if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
-        throw fail('__metadata__ is not an object');
-      for (const [key, value] of Object.entries(entry)) {
-        if (typeof value !== 'string') throw fail(`__metadata__.${key}: expected a string`);
-        metadata[key] = value;
-      }
-      continue;
-    }
-    const tensor = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (typeof tensor !== 'object' || tensor === null) throw fail(`${name}: not a tensor entry`);
-    if (tensor.dtype !== 'F32') throw fail(`${name}.dtype: ${JSON.stringify(tensor.dtype)}; only F32 is read`);
-    const shape = tensor.shape;
-    if (!Array.isArray(shape) || shape.length > 8 || !shape.every((d) => Number.isSafeInteger(d) && d >= 1))
-      throw fail(`${name}.shape: ${JSON.stringify(shape)} is not a list of at most 8 positive integers`);
-    const offsets = tensor.data_offsets;
-    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o)))
-      throw fail(`${name}.data_offsets: ${JSON.stringify(offsets)} is not [begin, end]`);
-    const [begin, end] = offsets as [number, number];
-    if (begin < 0 || end < begin || end > dataLength)
-      throw fail(`${name}.data_offsets: [${begin}, ${end}] lies outside the ${dataLength}-byte data section`);
-    const values = (shape as number[]).reduce((a, b) => a * b, 1);
-    if (end - begin !== values * 4)
-      throw fail(`${name}.data_offsets: ${end - begin} bytes for shape [${shape.join(', ')}] (expected ${values * 4})`);
-    tensors.push({ name, dtype: 'F32', shape: shape as number[], begin, end });
-  }
-  const sorted = [...tensors].sort((a, b) => a.begin - b.begin);
-  for (let i = 1; i < sorted.length; i++) {
-    if (sorted[i].begin < sorted[i - 1].end)
-      throw fail(`${sorted[i].name}.data_offsets: overlaps ${sorted[i - 1].name}`);
-  }
-  return { tensors, metadata };
+/** The tensors a bundle's checkpoint declares, every one checked (data/safetensors.ts); no tensor is copied. */
+export function checkpointTensors(bytes: Uint8Array, label: string): SafetensorsHeader {
+  return parseSafetensorsHeader(
+    bytes,
+    bytes.length,
+    (message) => new BundleError(`${label}: checkpoint.safetensors: ${message}`),
+  );
 }
 
 /**

@@ -10,11 +10,11 @@ import {
   APP_ROOT_URL,
   APP_SCHEME_PRIVILEGES,
   appUrlToRelativePath,
-  mimeTypeOf,
   resolveAppFile,
   serveAppRequest,
 } from '../../../src-main/electron/appProtocol';
 import { APP_CSP, isAppUrl } from '../../../src-main/electron/windowOptions';
+import { mimeTypeOf } from '../../../src-main/api/mimeTypes';
 
 let base: string;
 let root: string;
@@ -167,6 +167,12 @@ describe('serveAppRequest: the protocol handler', () => {
     expect(mimeTypeOf('a/x.png')).toBe('image/png');
     expect(mimeTypeOf('a/x.unknown')).toBe('application/octet-stream');
     expect(mimeTypeOf('a/Makefile')).toBe('application/octet-stream');
+    // As path.extname: a leading dot is no extension, a dotted folder lends none, nor does Object's prototype.
+    expect(mimeTypeOf('a/.png')).toBe('application/octet-stream');
+    expect(mimeTypeOf('a.png/readme')).toBe('application/octet-stream');
+    expect(mimeTypeOf('a\\b.Html')).toBe('text/html; charset=utf-8');
+    expect(mimeTypeOf('a/x.constructor')).toBe('application/octet-stream');
+    expect(mimeTypeOf('a/x.')).toBe('application/octet-stream');
   });
 
   it("the scheme is standard and secure, so the CSP's 'self' is app://workbench", () => {

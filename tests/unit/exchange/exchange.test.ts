@@ -404,6 +404,35 @@ describe('generation', () => {
   });
 });
 
+describe('a checkpoint file changed or gone on disk', () => {
+  it('is refused by export and generation, each reading it once to check its sha256', async () => {
+    const checkpoint = (await source.store.checkpoints.latest(original.id))!;
+    const good = readFileSync(checkpoint.path);
+    const out = join(temp, 'damaged-export.zip');
+    try {
+      const damaged = Buffer.from(good);
+      damaged[damaged.length - 1] ^= 0xff; // one weight bit: the header still parses
+      writeFileSync(checkpoint.path, damaged);
+      const changed = /does not match the sha256 recorded for it; it was changed or damaged on disk/;
+      await expect(source.exportRun({ runId: original.id, out })).rejects.toThrow(changed);
+      await expect(source.generateSamples({ runId: original.id, count: 4 })).rejects.toThrow(changed);
+      expect(existsSync(out)).toBe(false);
+      rmSync(checkpoint.path);
+      const missing = new RegExp(`checkpoint file of run ${original.id} at step ${checkpoint.step} is missing`);
+      await expect(source.exportRun({ runId: original.id, out })).rejects.toThrow(missing);
+      await expect(source.interpolateLatent({ runId: original.id, from: 0, to: 1 })).rejects.toThrow(missing);
+    } finally {
+      writeFileSync(checkpoint.path, good);
+    }
+    const exported = await source.exportRun({ runId: original.id, out });
+    expect(exported.files.find((f) => f.path === 'checkpoint.safetensors')).toEqual({
+      path: 'checkpoint.safetensors',
+      size: good.length,
+      sha256: checkpoint.sha256,
+    });
+  });
+});
+
 describe('replay', () => {
   it('re-runs a run on the same backend to the last bit, linked by replay_of', async () => {
     const plan = await source.planReplay({ runId: original.id });

@@ -146,6 +146,16 @@ describe('hostile bundles', () => {
     await refused(file, /checkpoint\.safetensors: model\/\S+\.data_offsets: \[-8, \d+\] lies outside/);
   }, 60_000);
 
+  it('an image that is not a PNG is refused, naming it', async () => {
+    const image = [...files.keys()].find((path) => path.startsWith('images/') && path.endsWith('.png'))!;
+    const file = variant((f) => {
+      const png = Uint8Array.from(f.get(image)!);
+      png[1] = 0x51; // "\x89QNG": one signature byte off
+      f.set(image, png);
+    });
+    await refused(file, new RegExp(`${image.replace(/[.]/g, '\\.')} is not a PNG`));
+  }, 60_000);
+
   it('a zip holding config.json twice is refused (it used to be read as the last one)', async () => {
     const hostile = json(files, 'config.json');
     hostile.train.epochs = 9999;

@@ -7,6 +7,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WorkbenchEvent } from '../../../src-main/api/contract';
+import { mimeTypeOf } from '../../../src-main/api/mimeTypes';
 import { handleIpcCall } from '../../../src-main/electron/ipcHandler';
 import { serve, type RunningServer } from '../../../src-main/server/http';
 import { Workbench } from '../../../src-main/workbench/service';
@@ -143,6 +144,28 @@ describe('browser mode security', () => {
     expect(page.headers['content-security-policy']).toContain("script-src 'self'");
     expect(page.headers['access-control-allow-origin']).toBeUndefined();
     expect((await raw('/../../etc/passwd', { headers: { cookie: cookie.split(';')[0] } })).status).not.toBe(200);
+  });
+
+  it('serves each file with the Content-Type the desktop window gives it (one table, api/mimeTypes.ts)', async () => {
+    const assets = join(dir, 'renderer', 'assets');
+    mkdirSync(assets, { recursive: true });
+    const names = ['index-1.js', 'worker.mjs', 'tfjs-backend-wasm.wasm', 'Inter.WOFF2', 'data.json', 'notes'];
+    for (const name of names) writeFileSync(join(assets, name), 'x');
+    const types = [];
+    for (const name of names) {
+      const reply = await raw(`/assets/${name}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(reply.status).toBe(200);
+      types.push(reply.headers['content-type']);
+    }
+    expect(types).toEqual([
+      'text/javascript; charset=utf-8',
+      'text/javascript; charset=utf-8',
+      'application/wasm',
+      'font/woff2',
+      'application/json; charset=utf-8',
+      'application/octet-stream',
+    ]);
+    expect(names.map((name) => mimeTypeOf(`assets/${name}`))).toEqual(types);
   });
 
   it('answers 400 to a malformed path instead of failing', async () => {

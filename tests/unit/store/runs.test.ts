@@ -409,3 +409,76 @@ describe('images and checkpoints', () => {
     expect(() => add(1, 'final' as 'epoch')).toThrow(InvalidInputError);
   });
 });
+
+describe('recordEnd: a run end as one compare-and-set', () => {
+  const ME = `${os.hostname()}:${process.pid}`;
+  const state = (store: Store, runId: string) => {
+    const { status, owner, step, epoch, error, finishedAt } = store.runs.require(runId);
+    return { status, owner, step, epoch, error, finished: finishedAt !== null };
+  };
+
+  it('moves a running run its owner holds to the reported status, with its position and error', () => {
+    const store = openTempStore();
+    const run = store.runs.create({ config: config() });
+    store.runs.updateStatus(run.id, 'running');
+    expect(store.runs.recordEnd(run.id, { owner: ME, status: 'failed', error: 'boom', step: 7, epoch: 1 })).toBe(
+      'ended',
+    );
+    expect(state(store, run.id)).toEqual({
+      status: 'failed',
+      owner: ME,
+      step: 7,
+      epoch: 1,
+      error: 'boom',
+      finished: true,
+    });
+  });
+
+  it('leaves a run alone that another owner holds, or that is queued, finished or gone', () => {
+    const store = openTempStore();
+    const theirs = store.runs.create({ config: config() });
+    forceStatus(store, theirs.id, 'running', 'elsewhere:1');
+    const queued = store.runs.create({ config: config() });
+    const done = store.runs.create({ config: config() });
+    forceStatus(store, done.id, 'cancelled', ME);
+    for (const runId of [theirs.id, queued.id, done.id, 'deadbeef'])
+      expect(store.runs.recordEnd(runId, { owner: ME, status: 'completed', step: 9, completeIfPaused: true })).toBe(
+        'skipped',
+      );
+    expect(state(store, theirs.id)).toMatchObject({ status: 'running', owner: 'elsewhere:1', step: 0 });
+    expect(state(store, queued.id)).toMatchObject({ status: 'queued', step: 0 });
+    expect(state(store, done.id)).toMatchObject({ status: 'cancelled', step: 0 });
+  });
+
+  it('completes a paused run straight from paused only when asked, keeping its owner', () => {
+    const store = openTempStore();
+    const run = store.runs.create({ config: config() });
+    forceStatus(store, run.id, 'paused', 'queue redis://q');
+    expect(store.runs.recordEnd(run.id, { owner: 'queue redis://q', status: 'completed', step: 16, epoch: 2 })).toBe(
+      'skipped',
+    );
+    expect(state(store, run.id)).toMatchObject({ status: 'paused', step: 0 });
+    const end = { owner: 'queue redis://q', status: 'completed' as const, step: 16, epoch: 2, completeIfPaused: true };
+    expect(store.runs.recordEnd(run.id, end)).toBe('ended');
+    expect(state(store, run.id)).toEqual({
+      status: 'completed',
+      owner: 'queue redis://q',
+      step: 16,
+      epoch: 2,
+      error: null,
+      finished: true,
+    });
+  });
+
+  it('records where a stopped run got to when its trainer stopped too, without changing its status', () => {
+    const store = openTempStore();
+    const run = store.runs.create({ config: config() });
+    forceStatus(store, run.id, 'cancelled', 'queue redis://q');
+    const end = { owner: 'queue redis://q', status: 'paused' as const, step: 5, epoch: 0, keepPosition: true };
+    expect(store.runs.recordEnd(run.id, end)).toBe('positioned');
+    expect(state(store, run.id)).toMatchObject({ status: 'cancelled', step: 5, epoch: 0 });
+    expect(store.runs.recordEnd(run.id, { ...end, step: 6, keepPosition: false })).toBe('skipped');
+    expect(state(store, run.id)).toMatchObject({ step: 5 });
+    expect(() => store.runs.recordEnd(run.id, { owner: ME, status: 'running' })).toThrow(InvalidInputError);
+  });
+});
