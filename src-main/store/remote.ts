@@ -6,7 +6,7 @@ import type { StoreContext } from './context';
 import { requireRun, requireText } from './context';
 import { InvalidInputError } from './errors';
 import type { MetricsWriter } from './metrics';
-import type { Runs } from './runs';
+import { dropLoggedAfter, type Runs } from './runs';
 
 export interface RemoteRun {
   runId: string;
@@ -106,11 +106,7 @@ export class RemoteRuns {
       if (!current) throw new InvalidInputError(`Run ${runId} was not handed to a queue.`);
       if (attempt.attempt <= current.attempt) return false;
       // An attempt that never started training (its worker could not load the data, say) drops nothing.
-      if (attempt.startStep !== null) {
-        this.metricsWriter.truncateAfter(runId, attempt.startStep);
-        this.ctx.sql('DELETE FROM images WHERE run_id = ? AND step > ?').run(runId, attempt.startStep);
-        this.ctx.sql('DELETE FROM latents WHERE run_id = ? AND step > ?').run(runId, attempt.startStep);
-      }
+      if (attempt.startStep !== null) dropLoggedAfter(this.ctx, this.metricsWriter, runId, attempt.startStep);
       const now = Date.now();
       this.ctx
         .sql('UPDATE remote_runs SET attempt = ?, seq = ?, updated_at = ? WHERE run_id = ?')

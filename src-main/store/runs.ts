@@ -145,6 +145,17 @@ export function processAlive(pid: number): boolean {
   }
 }
 
+/**
+ * Drops what a run logged after `step` (metrics, images, latent means): a resume from the checkpoint
+ * at `step`, here or on a remote worker (store/remote.ts), logs those steps again. Inside the
+ * caller's transaction.
+ */
+export function dropLoggedAfter(ctx: StoreContext, metricsWriter: MetricsWriter, runId: string, step: number): void {
+  metricsWriter.truncateAfter(runId, step);
+  ctx.sql('DELETE FROM images WHERE run_id = ? AND step > ?').run(runId, step);
+  ctx.sql('DELETE FROM latents WHERE run_id = ? AND step > ?').run(runId, step);
+}
+
 export class Runs {
   constructor(
     private readonly ctx: StoreContext,
@@ -324,8 +335,8 @@ export class Runs {
 
   /**
    * Continues a stopped run: paused | interrupted | failed | cancelled -> 'queued', resumed_count
-   * + 1, error and finish time cleared. With fromStep (the checkpoint's step) the metrics and images
-   * logged after it are dropped, since the trainer will log those steps again.
+   * + 1, error and finish time cleared. With fromStep (the checkpoint's step) the metrics, images
+   * and latents logged after it are dropped, since the trainer will log those steps again.
    */
   resume(runId: string, options: { fromStep?: number } = {}): Run {
     if (options.fromStep !== undefined) requireStep(options.fromStep, 'fromStep');
@@ -338,10 +349,7 @@ export class Runs {
             : `Only ${RESUMABLE_STATUSES.join(', ')} runs can be resumed.`;
         throw new InvalidTransitionError(runId, from, 'queued', hint);
       }
-      if (options.fromStep !== undefined) {
-        this.metricsWriter.truncateAfter(runId, options.fromStep);
-        this.ctx.sql('DELETE FROM images WHERE run_id = ? AND step > ?').run(runId, options.fromStep);
-      }
+      if (options.fromStep !== undefined) dropLoggedAfter(this.ctx, this.metricsWriter, runId, options.fromStep);
       this.ctx
         .sql(
           `UPDATE runs SET status = 'queued', resumed_count = resumed_count + 1, error = NULL, finished_at = NULL,

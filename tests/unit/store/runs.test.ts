@@ -202,12 +202,24 @@ describe('runs', () => {
     store.metricsWriter.append(seriesPoints(run.id, 'train/loss', range(0, 500), (s) => s));
     store.images.add({ runId: run.id, step: 200, epoch: 1, kind: 'samples', png: PNG, width: 2, height: 2 });
     store.images.add({ runId: run.id, step: 400, epoch: 2, kind: 'samples', png: PNG, width: 2, height: 2 });
+    for (const step of [200, 400])
+      store.latents.put({
+        runId: run.id,
+        step,
+        epoch: step / 200,
+        count: 1,
+        dims: 2,
+        means: new Float32Array(2),
+        labels: null,
+      });
     forceStatus(store, run.id, 'interrupted');
     store.db.prepare("UPDATE runs SET error = 'killed', finished_at = 1 WHERE id = ?").run(run.id);
     const resumed = store.runs.resume(run.id, { fromStep: 299 });
     expect(resumed).toMatchObject({ status: 'queued', resumedCount: 5, error: null, finishedAt: null, step: 299 });
     expect(store.metrics.summary(run.id, 'train/loss')).toMatchObject({ count: 300, maxStep: 299 });
     expect(store.images.list(run.id).map((i) => i.step)).toEqual([200]);
+    // The latent scatter's evaluation after the checkpoint goes too (it was kept before).
+    expect(store.latents.steps(run.id).map((l) => l.step)).toEqual([200]);
   });
 
   it('claimNext hands each queued run to one claimer only, oldest first', () => {
