@@ -171,7 +171,11 @@ export async function benchCompareView(
       page.waitForFunction(
         (n) => {
           const chart = document.querySelector('[data-testid="metric-chart"]');
-          return chart?.getAttribute('data-series') === String(n) && chart.getAttribute('data-loading') !== 'true';
+          return (
+            chart?.getAttribute('data-series') === String(n) &&
+            chart.getAttribute('data-loading') !== 'true' &&
+            chart.getAttribute('data-drawn') === 'true'
+          );
         },
         series,
         { timeout: 120_000 },

@@ -80,6 +80,10 @@ describe('runs table columns', () => {
     await runs.load();
     render(RunsTable, { props: { runs } });
     await settle();
+    // The chooser draws its options only while open.
+    expect(document.querySelectorAll('[data-testid="column-option"]')).toHaveLength(0);
+    await fireEvent.click(document.querySelector('[data-testid="column-chooser"] summary')!);
+    await settle();
     await fireEvent.click(document.querySelector('[data-testid="column-option"][data-key="final:test/kl"]')!);
     await fireEvent.click(document.querySelector('[data-testid="column-option"][data-key="progress"]')!);
     expect(runs.columns).toContain('final:test/kl');

@@ -11,6 +11,7 @@ import {
   LogarithmicScale,
   PointElement,
   Tooltip,
+  type ChartConfiguration,
   type ChartDataset,
   type InteractionItem,
   type InteractionModeFunction,
@@ -152,6 +153,12 @@ export interface ChartView {
 
 type LineDataset = ChartDataset<'line', ChartPoint[]> & { lineId: string };
 
+/** The parts of the two scales' options that a view sets. */
+interface ScalesOptions {
+  x: { title: { text: string }; ticks: { precision?: number } };
+  y: { type: 'linear' | 'logarithmic'; title: { text: string } };
+}
+
 /** A line chart kept for the life of its canvas; `show` updates it in place. */
 export class MetricChart {
   readonly chart: Chart<'line', ChartPoint[]>;
@@ -159,10 +166,31 @@ export class MetricChart {
   #datasets = new Map<string, LineDataset>();
   #view: ChartView | null = null;
 
-  constructor(canvas: HTMLCanvasElement) {
+  /**
+   * `initial`: the first view, drawn by chart.js's own first layout, so a chart created once its
+   * lines are known costs one layout pass rather than an empty one and then a full one.
+   */
+  constructor(canvas: HTMLCanvasElement, initial?: ChartView) {
+    const data: ChartConfiguration<'line', ChartPoint[]>['data'] = { datasets: [] };
+    const scales = {
+      x: {
+        type: 'linear' as const,
+        title: { display: true, text: 'step' },
+        ticks: {
+          maxRotation: 0,
+          callback: (v: string | number) => formatX(Number(v), this.#view?.xAxis ?? 'step'),
+        } as { maxRotation: number; precision?: number; callback: (v: string | number) => string },
+      },
+      y: {
+        type: 'linear' as 'linear' | 'logarithmic',
+        title: { display: true, text: '' },
+        ticks: { callback: (v: string | number) => formatY(Number(v), this.#view?.logY ?? false) },
+      },
+    };
+    if (initial) this.#apply(initial, data, scales);
     this.chart = new Chart<'line', ChartPoint[]>(canvas, {
       type: 'line',
-      data: { datasets: [] },
+      data,
       options: {
         animation: false,
         responsive: true,
@@ -175,18 +203,7 @@ export class MetricChart {
           point: { radius: 0, hoverRadius: 3, hitRadius: 0 },
           line: { borderWidth: 1.6, tension: 0 },
         },
-        scales: {
-          x: {
-            type: 'linear',
-            title: { display: true, text: 'step' },
-            ticks: { maxRotation: 0, callback: (v) => formatX(Number(v), this.#view?.xAxis ?? 'step') },
-          },
-          y: {
-            type: 'linear',
-            title: { display: true, text: '' },
-            ticks: { callback: (v) => formatY(Number(v), this.#view?.logY ?? false) },
-          },
-        },
+        scales,
         plugins: {
           legend: { display: false },
           tooltip: {
@@ -212,6 +229,12 @@ export class MetricChart {
 
   /** Shows these lines, reusing the dataset object of every line already drawn. */
   show(view: ChartView): void {
+    this.#apply(view, this.chart.data, this.chart.options.scales as unknown as ScalesOptions);
+    this.chart.update('none');
+  }
+
+  /** Puts the view's lines, bands and axis settings into chart data and scale options. */
+  #apply(view: ChartView, data: { datasets: ChartDataset<'line', ChartPoint[]>[] }, scales: ScalesOptions) {
     this.#view = view;
     const next = new Map<string, LineDataset>();
     const datasets: LineDataset[] = [];
@@ -230,15 +253,12 @@ export class MetricChart {
     }
     this.#datasets = next;
     this.#bands = bands;
-    const chart = this.chart;
-    chart.data.datasets = datasets;
-    const scales = chart.options.scales!;
-    scales.y!.type = view.logY ? 'logarithmic' : 'linear';
-    (scales.y!.title as { text: string }).text = view.metric;
-    (scales.x!.title as { text: string }).text = X_TITLES[view.xAxis];
+    data.datasets = datasets;
+    scales.y.type = view.logY ? 'logarithmic' : 'linear';
+    scales.y.title.text = view.metric;
+    scales.x.title.text = X_TITLES[view.xAxis];
     // Steps are whole numbers: no 1.5 ticks on a short run.
-    (scales.x!.ticks as { precision?: number }).precision = view.xAxis === 'step' ? 0 : undefined;
-    chart.update('none');
+    scales.x.ticks.precision = view.xAxis === 'step' ? 0 : undefined;
   }
 
   toPng(): string {
