@@ -2,6 +2,7 @@
 import type { RunStatus, RunSummary } from '@api/contract';
 import { flattenConfig } from './apiConstants';
 import { progressFraction } from './chartData';
+import { formatConfigValue, formatValue } from './format';
 import { betaOf, latentSizesOf, latentText } from '@api/modelReads';
 
 export const SORT_KEYS = [
@@ -253,16 +254,7 @@ export function columnChoices(runs: readonly RunSummary[]): { finals: SortKey[];
 export function dynamicCell(run: RunSummary, key: SortKey): string {
   if (key.startsWith('final:')) {
     const v = run.final[key.slice('final:'.length)];
-    return v === undefined ? '–' : formatCellNumber(v);
+    return formatValue(v);
   }
-  const v = flattenConfig(run.config)[key.slice('config:'.length)];
-  if (v === null || v === undefined) return '–';
-  if (Array.isArray(v)) return v.join(', ');
-  return typeof v === 'object' ? JSON.stringify(v) : String(v);
-}
-
-function formatCellNumber(v: number): string {
-  if (!Number.isFinite(v)) return '–';
-  const abs = Math.abs(v);
-  return abs !== 0 && (abs < 1e-3 || abs >= 1e6) ? v.toExponential(2) : String(Number(v.toPrecision(5)));
+  return formatConfigValue(flattenConfig(run.config)[key.slice('config:'.length)]);
 }
