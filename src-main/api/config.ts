@@ -283,3 +283,21 @@ export function parseRunConfig(input: unknown): RunConfig {
   }
   return config;
 }
+
+/**
+ * A config a run recorded (a bundle's config.json; the store's rows are migrated instead), which
+ * always holds every field its version had: a field added later is missing there, and the run
+ * trained as before that field existed. Those are filled in as they were, then it is validated:
+ * data.splitSeed = train.seed (the split followed the training seed), data.dequantize false,
+ * train.freeBitsPer 'layer' (free bits were per layer), as migrations/0007 does for stored runs.
+ */
+export function parseRecordedRunConfig(input: unknown): RunConfig {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) return parseRunConfig(input);
+  const config = input as Record<string, Record<string, unknown> | undefined>;
+  const data = { ...config.data };
+  const train = { ...config.train };
+  if (data.splitSeed === undefined && typeof train.seed === 'number') data.splitSeed = train.seed;
+  data.dequantize ??= false;
+  train.freeBitsPer ??= 'layer';
+  return parseRunConfig({ ...config, data, train });
+}

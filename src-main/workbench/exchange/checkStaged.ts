@@ -3,7 +3,7 @@
 // file. Runs in the bundle worker, after the hashes and before the store worker writes anything.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseRunConfig, type RunConfig } from '../../api/config';
+import { parseRecordedRunConfig, type RunConfig } from '../../api/config';
 import type { BackendPreference } from '../../training/backend';
 import { BundleError, type BundleManifest } from './bundle';
 import { checkpointTensors, matchCheckpointToModel, parseManifest } from './validate';
@@ -18,7 +18,7 @@ export async function checkStagedBundle(input: {
   const manifest = parseManifest(input.manifest, path) as BundleManifest;
   let config: RunConfig;
   try {
-    config = parseRunConfig(JSON.parse(readFileSync(join(staging, 'config.json'), 'utf8')));
+    config = parseRecordedRunConfig(JSON.parse(readFileSync(join(staging, 'config.json'), 'utf8')));
   } catch (error) {
     throw new BundleError(`${path}: config.json is not a valid run config: ${(error as Error).message}`);
   }

@@ -5,7 +5,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hasPngSignature } from 'fast-png';
-import { parseRunConfig, type RunConfig } from '../../api/config';
+import { parseRecordedRunConfig, type RunConfig } from '../../api/config';
 import { parseDatasetRef } from '../../api/datasetRef';
 import { IMAGE_KINDS, RUN_STATUSES, type RunStatus } from '../../api/contract';
 import { APP_VERSION } from '../../api/version';
@@ -108,7 +108,7 @@ export function importStagedRun(
       throw new BundleError(`${path}: ${file} is not a valid ${what}: ${(error as Error).message}`);
     }
   };
-  const config: RunConfig = parse('config.json', 'run config', (t) => parseRunConfig(JSON.parse(t)));
+  const config: RunConfig = parse('config.json', 'run config', (t) => parseRecordedRunConfig(JSON.parse(t)));
   // Types, ranges and enums of run.json and manifest.json, and their file lists agreeing
   // (validate.ts, issue #13): the first field that fails is named.
   const valid = parseRunRecord(

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseRunConfig } from '../../../src-main/api/config';
+import { parseRecordedRunConfig, parseRunConfig } from '../../../src-main/api/config';
 import { REPO_ROOT, cleanup, openTempStore, tempDir } from './helpers';
 
 afterEach(cleanup);
@@ -70,6 +70,8 @@ describe('per-kind model configs (migration 0007)', () => {
     delete older.model.posterior;
     delete older.model.flowLength;
     delete older.train.freeBitsPer;
+    delete older.data.splitSeed;
+    delete older.data.dequantize;
     insert.run('older', 'older', JSON.stringify(older), 'vae');
     v6.close();
 
@@ -118,6 +120,8 @@ describe('per-kind model configs (migration 0007)', () => {
     expect(['latentDim', 'beta', 'posterior'].some((k) => k in model('vq'))).toBe(false);
     expect(model('older')).toMatchObject({ latentDim: 5, posterior: 'gaussian', flowLength: 4 });
     expect(v7.runs.get('older')!.config.train).toMatchObject({ freeBits: 0.5, freeBitsPer: 'layer' });
+    // Its split followed train.seed (0 here, as flatConfig's) and it was not dequantized.
+    expect(v7.runs.get('older')!.config.data).toMatchObject({ splitSeed: 0, dequantize: false });
     // Every migrated config is already what today's schema makes of it: parsing changes nothing.
     for (const id of [...Object.keys(stored), 'older']) {
       const config = v7.runs.get(id)!.config;
@@ -125,6 +129,21 @@ describe('per-kind model configs (migration 0007)', () => {
     }
     // The rest of the record is untouched.
     expect(v7.runs.get('vae')!.config.data).toEqual(stored.vae.data);
+  });
+
+  it('a bundle’s config.json from before later fields gets what its run trained with', () => {
+    const recorded = flatConfig({ latentDim: 5 }, { seed: 7, freeBits: 0.5 }) as Record<
+      string,
+      Record<string, unknown>
+    >;
+    delete recorded.train.freeBitsPer;
+    delete recorded.data.splitSeed;
+    delete recorded.data.dequantize;
+    const config = parseRecordedRunConfig(recorded);
+    expect([config.data.splitSeed, config.data.dequantize, config.train.freeBitsPer]).toEqual([7, false, 'layer']);
+    // A config typed today (CLI, form) takes today's defaults instead.
+    const typed = parseRunConfig({ train: { seed: 7, freeBits: 0.5 } });
+    expect([typed.data.splitSeed, typed.train.freeBitsPer]).toEqual([0, 'dimension']);
   });
 
   it('a flat config given to parseRunConfig (an old bundle or config file) loads as its kind’s config', () => {
