@@ -11,7 +11,8 @@ const ROOT = join(import.meta.dirname, '..');
 export const LAYERS = {
   // The run config's model part is one schema per model kind, kept in the model's folder
   // (models/<kind>/config.ts, models/config*.ts: MODEL_CONFIG_FILE below); those files are their own
-  // layer, plain zod like api, which api/config.ts assembles into the run config.
+  // layer, plain zod like api, which api/config.ts assembles into the run config. They take only
+  // api/constants.ts at run time (types from anywhere in api), so the two never form a cycle.
   api: ['modelConfig'],
   modelConfig: ['api'],
   models: ['api', 'modelConfig'],
@@ -112,6 +113,13 @@ function check(context, node, spec, { typeOnly = false } = {}) {
           `src-main/${here.layer} may import ${allowed.join(', ') || 'no other layer'}, not src-main/${there.layer}`,
         );
       }
+      if (
+        here.layer === 'modelConfig' &&
+        there.layer === 'api' &&
+        !typeOnly &&
+        !/^api\/constants(\.ts)?$/.test(there.inner)
+      )
+        report(`src-main/${here.inner} may import only api/constants at run time (types from api), not ${there.inner}`);
       const targetFile = !typeOnly && node.type !== 'ImportExpression' && isMainThread(here) && resolveFile(target);
       if (targetFile && loadsTfjs(targetFile)) {
         report(

@@ -5,7 +5,22 @@ import type { BetaVaeConfig, ModelConfig, ModelConfigOf, ModelKind } from '../mo
 
 /** The weight on the KL term the trainer applies (times the schedule): beta where the model has it as that, else 1. */
 export function klBetaOf(model: ModelConfig): number {
-  return model.kind === 'beta-vae' || model.kind === 'ladder' ? model.beta : 1; // beta-TCVAE weighs its own terms
+  switch (model.kind) {
+    case 'beta-vae':
+    case 'ladder':
+      return model.beta;
+    case 'vae':
+    case 'vq-vae':
+    case 'beta-tcvae': // weighs its own MI, TC and dimension-wise terms (models/betaTcvae)
+      return 1;
+    default:
+      return unknownKind(model);
+  }
+}
+
+/** A new model kind must be placed in each read above (TypeScript fails here until it is). */
+function unknownKind(model: never): never {
+  throw new Error(`model.kind '${(model as { kind: string }).kind}' is not handled`);
 }
 
 /** The controlled-capacity setting (beta-VAE only), or null. */
@@ -15,7 +30,17 @@ export function capacityOf(model: ModelConfig): BetaVaeConfig['capacity'] {
 
 /** q(z|x): a flow for a VAE or beta-VAE that asks for one, else the diagonal Gaussian. */
 export function posteriorOf(model: ModelConfig): 'gaussian' | 'planar' | 'iaf' {
-  return model.kind === 'vae' || model.kind === 'beta-vae' ? model.posterior : 'gaussian';
+  switch (model.kind) {
+    case 'vae':
+    case 'beta-vae':
+      return model.posterior;
+    case 'ladder':
+    case 'beta-tcvae':
+    case 'vq-vae':
+      return 'gaussian';
+    default:
+      return unknownKind(model);
+  }
 }
 
 /** The size of each stochastic layer (a VQ-VAE: its codePositions x codeDim continuous encoder output). */
@@ -25,8 +50,12 @@ export function latentSizesOf(model: ModelConfig): number[] {
       return model.ladderLatentDims;
     case 'vq-vae':
       return [model.codePositions * model.codeDim];
-    default:
+    case 'vae':
+    case 'beta-vae':
+    case 'beta-tcvae':
       return [model.latentDim];
+    default:
+      return unknownKind(model);
   }
 }
 

@@ -56,11 +56,22 @@ export interface TrainFlags {
  * it close the help: '--flow-length <integer>  planar / iaf posterior: flow steps K (1-64; vae, beta-vae)'.
  */
 export function modelOptions(): Option[] {
-  return modelFlags().map(({ spec, kinds }) => {
+  return modelFlags().map(({ spec, kinds, readers }) => {
     const argument = spec.type === 'integer-list' ? 'list' : spec.type === 'enum' ? 'choice' : spec.type;
     const range = spec.minimum !== undefined && spec.maximum !== undefined ? `${spec.minimum}-${spec.maximum}; ` : '';
-    const readers = kinds.length === MODEL_KINDS.length ? 'every model' : kinds.join(', ');
-    const option = new Option(`--${spec.flag} <${argument}>`, `${spec.description} (${range}${readers})`);
+    const text = (value: unknown) => (Array.isArray(value) ? value.join(',') : String(value));
+    const same = (pick: (r: (typeof readers)[number]) => string) => readers.every((r) => pick(r) === pick(readers[0]));
+    // One description where every kind reads the field alike, else each kind's own ('beta-tcvae: ... TC').
+    const help = same((r) => r.description)
+      ? `${spec.description} (${range}${kinds.length === MODEL_KINDS.length ? 'every model' : kinds.join(', ')}${
+          readers[0].default !== null ? `; default ${text(readers[0].default)}` : ''
+        })`
+      : `${readers.map((r) => `${r.kind}: ${r.description}`).join('; ')} (${range}default ${
+          same((r) => text(r.default))
+            ? text(readers[0].default)
+            : readers.map((r) => `${text(r.default)} for ${r.kind}`).join(', ')
+        })`;
+    const option = new Option(`--${spec.flag} <${argument}>`, help);
     return spec.options ? option.choices(spec.options.map(String)) : option;
   });
 }

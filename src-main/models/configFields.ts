@@ -27,6 +27,8 @@ export interface FieldSpec {
   minItems?: number;
   maxItems?: number;
   appliesWhen?: AppliesWhen;
+  /** Where the form starts the field, when not at its default. */
+  formStart?: unknown;
   /** An object field's own fields (controlled capacity). */
   fields?: FieldSpec[];
 }
@@ -50,6 +52,7 @@ interface JsonSchema {
   label?: string;
   flag?: string;
   appliesWhen?: AppliesWhen;
+  formStart?: unknown;
   minimum?: number;
   maximum?: number;
   minItems?: number;
@@ -94,6 +97,7 @@ function fieldSpec(key: string, schema: JsonSchema, flagPrefix = ''): FieldSpec 
   if (value.minItems !== undefined) spec.minItems = value.minItems;
   if (value.maxItems !== undefined) spec.maxItems = value.maxItems;
   if (schema.appliesWhen) spec.appliesWhen = schema.appliesWhen;
+  if (schema.formStart !== undefined) spec.formStart = schema.formStart;
   if (type === 'object')
     spec.fields = Object.entries(value.properties ?? {}).map(([k, s]) => fieldSpec(k, s, `${flag}-`));
   return spec;
@@ -121,10 +125,16 @@ export function modelFieldSpecs(): Record<ModelKind, KindSpec> {
 
 /**
  * The CLI's model flags: one per field key across all kinds (a key several kinds share is one
- * flag), object fields as one flag per inner field. `kinds` lists who reads it.
+ * flag), object fields as one flag per inner field. `kinds` lists who reads it, and `readers` each
+ * one's description and default (a shared key may mean another thing per kind: beta).
  */
-export function modelFlags(): { spec: FieldSpec; path: string[]; kinds: ModelKind[] }[] {
-  const byFlag = new Map<string, { spec: FieldSpec; path: string[]; kinds: ModelKind[] }>();
+export function modelFlags(): {
+  spec: FieldSpec;
+  path: string[];
+  kinds: ModelKind[];
+  readers: { kind: ModelKind; description: string; default: unknown }[];
+}[] {
+  const byFlag = new Map<string, ReturnType<typeof modelFlags>[number]>();
   for (const kind of Object.values(modelFieldSpecs())) {
     for (const field of kind.fields) {
       const leaves =
@@ -132,9 +142,12 @@ export function modelFlags(): { spec: FieldSpec; path: string[]; kinds: ModelKin
           ? field.fields!.map((f) => ({ spec: f, path: [field.key, f.key] }))
           : [{ spec: field as FieldSpec, path: [field.key] }];
       for (const leaf of leaves) {
+        const reader = { kind: kind.kind, description: leaf.spec.description, default: leaf.spec.default };
         const seen = byFlag.get(leaf.spec.flag);
-        if (seen) seen.kinds.push(kind.kind);
-        else byFlag.set(leaf.spec.flag, { ...leaf, kinds: [kind.kind] });
+        if (seen) {
+          seen.kinds.push(kind.kind);
+          seen.readers.push(reader);
+        } else byFlag.set(leaf.spec.flag, { ...leaf, kinds: [kind.kind], readers: [reader] });
       }
     }
   }

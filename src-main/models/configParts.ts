@@ -23,6 +23,8 @@ declare module 'zod' {
     label?: string;
     flag?: string;
     appliesWhen?: AppliesWhen;
+    /** Where the new-run form starts the field when it is not the default (a beta-VAE's beta: 4). */
+    formStart?: unknown;
     /** On a model schema: values the kind has by definition, with no field (a plain VAE's beta = 1). */
     fixed?: Record<string, unknown>;
   }
@@ -91,8 +93,10 @@ export const posteriorFields = {
 } as const;
 
 /** The weight on the KL term (beta-VAE, ladder) or on the total correlation (beta-TCVAE). */
-export const betaField = (defaultBeta: number, description: string) => ({
-  beta: num(0, 1000).default(defaultBeta).meta({ label: 'Beta', description }),
+export const betaField = (description: string, meta: { label?: string; formStart?: number } = {}) => ({
+  beta: num(0, 1000)
+    .default(1)
+    .meta({ label: 'Beta', description, ...meta }),
 });
 
 /** The rules of a model with posteriorFields: a flow's KL does not factor over dimensions, and webgpu cannot train one yet. */

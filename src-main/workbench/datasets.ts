@@ -16,6 +16,7 @@ import { importedDatasetFile, loadImportedPool } from '../data/index';
 import { MAX_DATA_FILE_BYTES, MAX_IMAGE_PIXELS, readBoundedFile } from '../data/files';
 import type { DatasetFormat, StoredDataset } from '../store';
 import type { RemoteStore } from './storeThread';
+import { splitSeedOf } from '../training/runData';
 
 /** An imported data set as the API shows it; `ref` is what a run config's data.dataset takes. */
 export interface DatasetInfo extends StoredDataset {
@@ -164,9 +165,8 @@ async function admittedInputShape(
         );
       inputShape = [stored.height, stored.width, stored.channels];
     } else {
-      // Seeded as the trainer loads it (training/runData.ts splitSeedOf), so the loader's cache serves the run.
-      const seed = (config.data as Partial<RunConfig['data']>).splitSeed ?? config.train.seed;
-      const data = await loadDataset({ ...config.data, seed, datasetsDir });
+      // Seeded as the trainer loads it, so the loader's cache serves the run.
+      const data = await loadDataset({ ...config.data, seed: splitSeedOf(config), datasetsDir });
       inputShape = [data.height, data.width, data.channels];
     }
   } catch (error) {

@@ -3,7 +3,7 @@
 // validated, before any run is created, so a bad value leaves nothing behind.
 import { flattenConfig, type RunConfig } from '../api/config';
 import { ApiError, MAX_GRID_RUNS } from '../api/contract';
-import { kindsWithKey } from '../models/configs';
+import { foreignKeyMessage, kindsWithKey } from '../models/configs';
 
 export type GridValue = number | string | boolean;
 export interface GridAxis {
@@ -50,10 +50,15 @@ export function planGrid(
     if (seen.has(axis.param)) throw new ApiError(400, `Grid sweep: ${axis.param} is listed twice`, 'grid');
     seen.add(axis.param);
     const current = flat[axis.param];
-    // A model field of another kind counts (a beta sweep over a 'vae' makes its members beta-VAEs).
+    // A model field must be one of the base's kind (models/<kind>/config.ts); the one exception is a
+    // beta sweep over a 'vae', which makes its members beta-VAEs.
     const [section, key] = axis.param.split('.');
-    const known = axis.param in flat || (section === 'model' && key !== undefined && kindsWithKey(key).length > 0);
-    if (!known || (current !== null && typeof current === 'object'))
+    if (section === 'model' && key !== undefined && !(axis.param in flat) && kindsWithKey(key).length > 0) {
+      if (!(key === 'beta' && base.model.kind === 'vae'))
+        throw new ApiError(400, `Grid sweep: ${axis.param}: ${foreignKeyMessage(base.model.kind, key)}`, 'grid');
+      continue;
+    }
+    if (!(axis.param in flat) || (current !== null && typeof current === 'object'))
       throw new ApiError(
         400,
         `Grid sweep: ${axis.param} is not a scalar config key (e.g. model.beta, model.latentDim, train.lr, train.seed)`,

@@ -128,17 +128,22 @@ describe('NewRunForm', () => {
       for (const spec of own.filter((f) => f.type !== 'object'))
         expect([spec.key, field(`model.${spec.key}`).value]).toEqual([
           spec.key,
-          Array.isArray(spec.default) ? spec.default.join(', ') : String(spec.default),
+          Array.isArray(spec.default) ? spec.default.join(', ') : String(spec.formStart ?? spec.default),
         ]);
     }
-    // beta: 4 for a beta-VAE, 1 for beta-TCVAE; a value typed by hand stays across kinds.
+    // beta: the form starts a beta-VAE at 4 (meta.formStart; the schema default is 1), a beta-TCVAE
+    // at 1; a value typed by hand stays across kinds, even one that is another kind's default.
     await fireEvent.change(field('model.kind'), { target: { value: 'beta-vae' } });
     expect(field('model.beta').value).toBe('4');
     await fireEvent.change(field('model.kind'), { target: { value: 'beta-tcvae' } });
     expect(field('model.beta').value).toBe('1');
-    await fireEvent.input(field('model.beta'), { target: { value: '8' } });
     await fireEvent.change(field('model.kind'), { target: { value: 'beta-vae' } });
-    expect(field('model.beta').value).toBe('8');
+    expect(field('model.beta').value).toBe('4');
+    await fireEvent.input(field('model.beta'), { target: { value: '1' } });
+    await fireEvent.change(field('model.kind'), { target: { value: 'vae' } });
+    await fireEvent.change(field('model.kind'), { target: { value: 'beta-vae' } });
+    expect(field('model.beta').value).toBe('1');
+    await fireEvent.input(field('model.beta'), { target: { value: '8' } });
     // Controlled capacity: off by default; on, its three fields show with the schema's defaults.
     expect(field('model.capacity.cMax')).toBeNull();
     await fireEvent.click(field('model.capacity'));

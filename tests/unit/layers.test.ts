@@ -90,6 +90,12 @@ describe('architecture layers (lint rule layers/allowed-imports)', () => {
       /src-main\/modelConfig may import api, not src-main\/models/,
     ],
     [
+      'a model config schema importing api/config at run time (a cycle)',
+      'src-main/models/vae/config.ts',
+      "import { parseRunConfig } from '../../api/config';\nexport const p = parseRunConfig;\n",
+      /may import only api\/constants at run time/,
+    ],
+    [
       'a value import of a model schema in the renderer',
       'src-renderer/src/lib/x.ts',
       "import { MODEL_CONFIGS } from '../../../src-main/models/configs';\nexport const m = MODEL_CONFIGS;\n",

@@ -13,7 +13,7 @@ export const BetaTcvaeConfigSchema = z
     alpha: num(0, 1000)
       .default(1)
       .meta({ label: 'Alpha (MI)', description: 'weight on the index-code mutual information' }),
-    ...betaField(1, 'weight on the total correlation'),
+    ...betaField('weight on the total correlation', { label: 'Beta (TC)' }),
     /** Weight on the dimension-wise KL. */
     gamma: num(0, 1000)
       .default(1)

@@ -8,14 +8,17 @@ export const BetaVaeConfigSchema = z
     kind: z.literal('beta-vae'),
     ...networkFields,
     ...latentField,
-    // Higgins et al. use beta = 4 on dSprites; beta = 1 is the plain VAE (kind 'vae').
-    ...betaField(4, 'weight on the KL term'),
+    // Default 1, as it always was; the form starts at Higgins et al.'s beta = 4 (dSprites), since
+    // beta = 1 is the plain VAE (kind 'vae').
+    ...betaField('weight on the KL term', { formStart: 4 }),
     /** Controlled capacity (Burgess et al. 2018): loss = recon + gamma * |KL - C|, C linear to cMax over steps. */
     capacity: z
       .object({
-        gamma: num(0, 1e5).default(1000).meta({ description: 'weight gamma on |KL - C|' }),
-        cMax: num(0, 1e4).default(25).meta({ description: 'C_max in nats', flag: 'capacity-max' }),
-        steps: int(1, 1e9).default(100_000).meta({ description: 'steps for C to reach C_max' }),
+        gamma: num(0, 1e5).default(1000).meta({ label: 'Gamma', description: 'weight gamma on |KL - C|' }),
+        cMax: num(0, 1e4)
+          .default(25)
+          .meta({ label: 'C max (nats)', description: 'C_max in nats', flag: 'capacity-max' }),
+        steps: int(1, 1e9).default(100_000).meta({ label: 'Steps', description: 'steps for C to reach C_max' }),
       })
       .strict()
       .nullable()

@@ -14,7 +14,7 @@ export const LadderConfigSchema = z
       .max(5)
       .default([32, 16])
       .meta({ label: 'Latent sizes', description: 'latent size per stochastic layer, bottom first, e.g. 32,16' }),
-    ...betaField(1, 'weight on the KL term of every layer'),
+    ...betaField('weight on the KL term of every layer'),
   })
   .strict()
   .meta({

@@ -238,10 +238,11 @@ export const MODEL_FIELDS: Record<ModelKind, KindSpec> = {
         label: 'Beta',
         description: 'weight on the KL term',
         flag: 'beta',
-        default: 4,
+        default: 1,
         nullable: false,
         minimum: 0,
         maximum: 1000,
+        formStart: 4,
         network: false,
       },
       {
@@ -256,7 +257,7 @@ export const MODEL_FIELDS: Record<ModelKind, KindSpec> = {
           {
             key: 'gamma',
             type: 'number',
-            label: 'gamma',
+            label: 'Gamma',
             description: 'weight gamma on |KL - C|',
             flag: 'capacity-gamma',
             default: 1000,
@@ -267,7 +268,7 @@ export const MODEL_FIELDS: Record<ModelKind, KindSpec> = {
           {
             key: 'cMax',
             type: 'number',
-            label: 'cMax',
+            label: 'C max (nats)',
             description: 'C_max in nats',
             flag: 'capacity-max',
             default: 25,
@@ -278,7 +279,7 @@ export const MODEL_FIELDS: Record<ModelKind, KindSpec> = {
           {
             key: 'steps',
             type: 'integer',
-            label: 'steps',
+            label: 'Steps',
             description: 'steps for C to reach C_max',
             flag: 'capacity-steps',
             default: 100000,
@@ -544,7 +545,7 @@ export const MODEL_FIELDS: Record<ModelKind, KindSpec> = {
       {
         key: 'beta',
         type: 'number',
-        label: 'Beta',
+        label: 'Beta (TC)',
         description: 'weight on the total correlation',
         flag: 'beta',
         default: 1,

@@ -6,7 +6,7 @@
 import type { RunConfig, RunConfigInput } from '@api/config';
 import type { RequestOf } from '@api/contract';
 import type { FieldSpec } from '../../../src-main/models/configFields';
-import { type BUILTIN_DATASETS, DEFAULT_CONFIG, type SWEEP_PARAMS } from './apiConstants';
+import { type BUILTIN_DATASETS, DEFAULT_CONFIG, SWEEP_PARAMS as SWEEP_PARAM_LIST } from './apiConstants';
 import { MODEL_FIELDS } from './modelFields.generated';
 
 export { DEFAULT_CONFIG };
@@ -17,7 +17,7 @@ export type ConfigCheck = (
 ) => { ok: true; config: RunConfig } | { ok: false; issues: { path: string; message: string }[] };
 
 export type ModelKind = RunConfig['model']['kind'];
-export type SweepParam = (typeof SWEEP_PARAMS)[number];
+export type SweepParam = (typeof SWEEP_PARAM_LIST)[number];
 /**
  * A built-in data set, or one imported into the data folder ('dataset:<id>'). No paths: browser
  * mode and the app's window take none (the CLI still does).
@@ -48,6 +48,8 @@ export interface RunFormValues {
    * key; an object field's inner fields as 'capacity.gamma', and its switch as 'capacity' ('on' or '').
    */
   model: Record<string, string>;
+  /** The model fields typed in by hand (by key): a change of kind keeps these and resets the others. */
+  modelEdited: Record<string, true>;
   klSchedule: RunConfig['train']['klSchedule'];
   warmupSteps: string;
   cycles: string;
@@ -83,6 +85,7 @@ export function defaultFormValues(): RunFormValues {
     hidden: d.model.hidden.join(', '),
     likelihood: d.model.likelihood,
     model: ownFieldDefaults(d.model.kind, {}),
+    modelEdited: {},
     klSchedule: d.train.klSchedule,
     warmupSteps: String(d.train.warmupSteps),
     cycles: String(d.train.cycles),
@@ -104,8 +107,8 @@ export function defaultFormValues(): RunFormValues {
   };
 }
 
-/** A field's default as the form shows it. */
-function fieldText(spec: FieldSpec, value: unknown = spec.default): string {
+/** A field's start value (its schema default, or its meta.formStart) as the form shows it. */
+function fieldText(spec: FieldSpec, value: unknown = spec.formStart ?? spec.default): string {
   if (spec.type === 'object') return value ? 'on' : '';
   if (Array.isArray(value)) return value.join(', ');
   return value === null || value === undefined ? '' : String(value);
@@ -130,19 +133,20 @@ function ownFieldDefaults(kind: ModelKind, current: Record<string, string>): Rec
 }
 
 /**
- * The form after picking another model kind: a field both kinds have keeps what was typed, unless
- * it still shows a kind's default for it (then it takes the new kind's: beta 4 for a beta-VAE, 1
- * for a ladder).
+ * The form after picking another model kind: a field both kinds have keeps what was typed into it;
+ * every other field takes the new kind's start value (beta 4 for a beta-VAE, 1 for a ladder).
  */
 export function withKind(v: RunFormValues, kind: ModelKind): RunFormValues {
   const model = { ...v.model };
   for (const spec of ownFields(kind)) {
-    const defaults = Object.values(MODEL_FIELDS).flatMap((k) =>
-      k.fields.filter((f) => f.key === spec.key).map((f) => fieldText(f)),
-    );
-    if (model[spec.key] !== undefined && defaults.includes(model[spec.key])) model[spec.key] = fieldText(spec);
+    if (v.modelEdited[spec.key]) continue;
+    model[spec.key] = fieldText(spec);
+    for (const inner of spec.fields ?? [])
+      if (!v.modelEdited[`${spec.key}.${inner.key}`]) model[`${spec.key}.${inner.key}`] = fieldText(inner);
   }
-  return { ...v, kind, model: ownFieldDefaults(kind, model) };
+  const sweepable = sweepParamsFor(kind);
+  const keep = (p: SweepParam | '') => (p === '' || sweepable.includes(p) ? p : '');
+  return { ...v, kind, model, sweepParam: keep(v.sweepParam), sweepParam2: keep(v.sweepParam2) };
 }
 
 /** A field's `appliesWhen` against the form: e.g. flow steps only for a planar or IAF posterior. */
@@ -156,6 +160,12 @@ function applies(spec: FieldSpec, v: RunFormValues): boolean {
 /** The chosen kind's own fields the form shows now, in schema order. */
 export function shownModelFields(v: RunFormValues): FieldSpec[] {
   return ownFields(v.kind).filter((spec) => applies(spec, v));
+}
+
+/** The sweep parameters a kind can vary: its own model fields among SWEEP_PARAMS, and the train ones. */
+export function sweepParamsFor(kind: ModelKind): SweepParam[] {
+  const own = new Set(ownFields(kind).map((f) => `model.${f.key}`));
+  return SWEEP_PARAM_LIST.filter((p) => !p.startsWith('model.') || own.has(p));
 }
 
 /** Every model field of every kind, as form fields ('model.beta', 'model.capacity.cMax'). */

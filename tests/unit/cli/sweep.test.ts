@@ -49,6 +49,14 @@ describe('grid plan', () => {
       /not a scalar config key/,
     );
     expect(() => planGrid(base, 'g', [{ param: 'model.hidden', values: [1] }], parseRunConfig)).toThrow(/not a scalar/);
+    // A field another kind has: refused by name even at the old flat default (it used to run without it).
+    const ladder = parseRunConfig({ model: { kind: 'ladder' } });
+    expect(() => planGrid(ladder, 'g', [{ param: 'model.latentDim', values: [20] }], parseRunConfig)).toThrow(
+      /model.latentDim: a ladder's latent sizes are model.ladderLatentDims/,
+    );
+    expect(() => planGrid(base, 'g', [{ param: 'model.codebookSize', values: [512] }], parseRunConfig)).toThrow(
+      /model.codebookSize: applies only to model.kind 'vq-vae' \(this is 'vae'\)/,
+    );
     expect(() =>
       planGrid(
         base,

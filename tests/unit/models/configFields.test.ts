@@ -3,7 +3,13 @@
 import { describe, expect, it } from 'vitest';
 import { MODEL_KINDS, parseRunConfig } from '../../../src-main/api/config';
 import { modelFieldSpecs, modelFlags } from '../../../src-main/models/configFields';
-import { defaultModelConfig, kindsWithKey, MODEL_CONFIGS, modelKeys } from '../../../src-main/models/configs';
+import {
+  defaultModelConfig,
+  kindsWithKey,
+  MODEL_CONFIGS,
+  ModelConfigSchema,
+  modelKeys,
+} from '../../../src-main/models/configs';
 import { modelOptions } from '../../../src-main/cli/options';
 import { MODEL_FIELDS } from '../../../src-renderer/src/lib/modelFields.generated';
 
@@ -58,7 +64,11 @@ describe('model field specs', () => {
     expect(kindsWithKey('latentDim')).toEqual(['vae', 'beta-vae', 'beta-tcvae']);
     const help = modelOptions().find((o) => o.long === '--codebook-update')!;
     expect(help.argChoices).toEqual(['loss', 'ema']);
-    expect(help.description).toMatch(/\(vq-vae\)$/);
+    expect(help.description).toMatch(/\(vq-vae; default ema\)$/);
+    // A key several kinds read differently says what it is for each, with each default.
+    expect(modelOptions().find((o) => o.long === '--beta')!.description).toMatch(
+      /beta-vae: weight on the KL term; .*beta-tcvae: weight on the total correlation \(0-1000; default 1\)/,
+    );
   });
 
   it("a field's appliesWhen refuses it set away from its default when the field it depends on says otherwise", () => {
@@ -72,5 +82,11 @@ describe('model field specs', () => {
       codebookUpdate: 'loss',
       emaDecay: 0.99,
     });
+  });
+});
+
+describe('the model registry', () => {
+  it('the discriminated union has exactly the registry’s schemas, in MODEL_KINDS order', () => {
+    expect(ModelConfigSchema.options).toEqual(MODEL_KINDS.map((kind) => MODEL_CONFIGS[kind].schema));
   });
 });
