@@ -18,6 +18,7 @@ import { fusedOps } from '../../../src-main/models/fusedOps';
 import { initBackend } from '../../../src-main/training/backend';
 import { createAdam, FUSED_KERNELS, loadSgemmAddon } from '../../../src-main/training/accelerate';
 import { trainStep } from '../../../src-main/training/step';
+import { relativeError as arrayRelativeError } from '../../helpers/numeric';
 import { requirement } from '../../helpers/requirements';
 
 const addon = loadSgemmAddon().addon;
@@ -36,17 +37,10 @@ afterEach(() => {
   else process.env.VAE_WORKBENCH_FUSED_STEP = savedStep;
 });
 
+/** tests/helpers/numeric.ts's relativeError, on tensors of the same shape. */
 function relativeError(actual: tf.Tensor, expected: tf.Tensor): number {
   expect(actual.shape).toEqual(expected.shape);
-  const a = actual.dataSync();
-  const e = expected.dataSync();
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < e.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - e[i]));
-    scale = Math.max(scale, Math.abs(e[i]));
-  }
-  return diff / Math.max(scale, 1e-30);
+  return arrayRelativeError(actual.dataSync(), expected.dataSync());
 }
 
 let seed = 11;
