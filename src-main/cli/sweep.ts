@@ -89,18 +89,28 @@ export function registerSweepCommand(program: Command, train: Command, db: () =>
           tags: flags.tag,
         });
         log(`Queued ${runs.length} runs: ${runs.map((r) => r.id).join(' ')}`);
-        if (!flags.wait) return;
-        const finished = await waitForRuns(
-          workbench,
-          runs.map((r) => r.id),
-          log,
-        );
-        if (flags.json) console.log(JSON.stringify(finished, null, 2));
+        await waitAndReport(workbench, runs, flags, log);
       } finally {
         await workbench.close();
       }
     });
   return sweep;
+}
+
+/** Unless --no-wait: waits for the sweep's runs to end, then prints them with --json. */
+async function waitAndReport(
+  workbench: Workbench,
+  runs: { id: string }[],
+  flags: Pick<SweepFlags, 'wait' | 'json'>,
+  log: (line: string) => void,
+): Promise<void> {
+  if (!flags.wait) return;
+  const finished = await waitForRuns(
+    workbench,
+    runs.map((r) => r.id),
+    log,
+  );
+  if (flags.json) console.log(JSON.stringify(finished, null, 2));
 }
 
 /** `sweep --queue URL`: the runs go to the queue's workers; this process ingests their events. */
@@ -123,13 +133,7 @@ async function sweepOnQueue(
     const runs = await workbench.createGridSweep({ config, experiment: flags.experiment, grid, tags: flags.tag });
     await coordinator.submit(runs.map((r) => r.id));
     log(`Queued ${runs.length} runs on ${address.redacted}: ${runs.map((r) => r.id).join(' ')}`);
-    if (!flags.wait) return;
-    const finished = await waitForRuns(
-      workbench,
-      runs.map((r) => r.id),
-      log,
-    );
-    if (flags.json) console.log(JSON.stringify(finished, null, 2));
+    await waitAndReport(workbench, runs, flags, log);
   } finally {
     await coordinator.close();
     await workbench.close();
