@@ -17,7 +17,7 @@ export {
 export { planMatMul } from './kernels';
 export { createAdam, FusedAdamOptimizer, fusedAdamEnabled, fusedGradientSquares } from './adam';
 export { fusedKernelsEnabled, installFusedOps, FUSED_KERNELS } from './fused';
-export { fusedMlpStep, fusedMlpStepApplies, fusedStepEnabled, fusedStepProducts } from './mlpStep';
+export { fusedMlpStep, fusedMlpStepApplies, fusedStepProducts } from './mlpStep';
 
 export interface AcceleratorChoice {
   accelerator: Accelerator;

@@ -34,7 +34,14 @@ const KERNELS = [...MATMUL_KERNELS, ...MOVEMENT_KERNELS, ...ELEMENTWISE_KERNELS]
 /** Below this many elements the built-in element-wise kernels are as fast; leave them be. */
 const ELEMENTWISE_MIN = 256;
 /** The wasm backend's FusableActivation codes (kernels/types.js); prelu (3) is left to the built-in kernel. */
-const ACTIVATION_CODES: Record<string, number> = { linear: 0, relu: 1, relu6: 2, leakyrelu: 4, sigmoid: 5, elu: 6 };
+export const ACTIVATION_CODES: Record<string, number> = {
+  linear: 0,
+  relu: 1,
+  relu6: 2,
+  leakyrelu: 4,
+  sigmoid: 5,
+  elu: 6,
+};
 
 let originals: Record<string, KernelConfig> | null = null;
 let active: Accelerator = 'none';

@@ -9,7 +9,7 @@
 // Bernoulli, KL and reparameterization chains and their gradients, column sums), called directly
 // on buffers allocated once per step, so only the products and a few element-wise passes remain.
 //
-// The gradients are those tfjs's autodiff computes for the same graph (models/vae.ts,
+// The gradients are those tfjs's autodiff computes for the same graph (models/vae/index.ts,
 // objective.ts): loss = mean_b -log p(x_b|z_b) + klWeight * sum_j max(freeBits, mean_b KL_bj)
 // (free bits per dimension, or per layer, or off), with z = mu + exp(logVar/2) * eps and eps the
 // model's own noise stream, so a run's figures agree with the tfjs path to float32 rounding
@@ -22,20 +22,20 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { LossOptions, VaeModel } from '../../models/types';
 import { capacityOf } from '../../api/modelReads';
 import type { StepArgs } from '../step';
-import { standardNormalValues, deriveSeed } from '../../models/noise';
+import { standardNormalValues } from '../../models/noise';
+import { layerNoiseSeed } from '../../models/vae';
 import { loadSgemmAddon, type SgemmAddon } from './addon';
-import { FusedAdamOptimizer } from './adam';
+import { FusedAdamOptimizer, fusedGradientSquares } from './adam';
 import { FUSED_OP, fusedKernelsEnabled } from './fused';
-import { activeMatMulKernels, heapOf, offsetOf } from './kernels';
+import { ACTIVATION_CODES, activeMatMulKernels, heapOf, offsetOf } from './kernels';
 import { switchedOff } from '../../api/envSwitch';
 
 const STEP_ENV = 'VAE_WORKBENCH_FUSED_STEP';
-/** The wasm backend's FusableActivation code for ReLU (native/src/sgemm.cc, Activate). */
-const RELU = 1;
-const LINEAR = 0;
+/** The wasm backend's FusableActivation codes (native/src/sgemm.cc, Activate). */
+const { relu: RELU, linear: LINEAR } = ACTIVATION_CODES;
 
 /** False when VAE_WORKBENCH_FUSED_STEP (or VAE_WORKBENCH_FUSED) is off/0/false/no. */
-export function fusedStepEnabled(): boolean {
+function fusedStepEnabled(): boolean {
   return fusedKernelsEnabled() && !switchedOff(process.env[STEP_ENV]);
 }
 
@@ -52,6 +52,8 @@ interface Plan {
   decoder: DenseLayer[];
   latent: number;
   inputDim: number;
+  /** The variables the step updates (every layer's kernel and bias), by name. */
+  variableNames: Set<string>;
 }
 
 const plans = new WeakMap<VaeModel, Plan | null>();
@@ -120,7 +122,13 @@ function planFor(model: VaeModel): Plan | null {
       decoder[0].inputs === latent &&
       decoder[decoder.length - 1].units === inputDim
     )
-      plan = { encoder, decoder, latent, inputDim };
+      plan = {
+        encoder,
+        decoder,
+        latent,
+        inputDim,
+        variableNames: new Set([...encoder, ...decoder].flatMap((l) => [l.kernel.name, l.bias.name])),
+      };
   }
   plans.set(model, plan);
   return plan;
@@ -132,16 +140,22 @@ function addonForStep(): SgemmAddon | null {
   return addon && typeof addon.fused === 'function' ? addon : null;
 }
 
+/** The plan and addon of a fused step for this model, options and backend; null when it does not apply. */
+function stepSetup(
+  model: VaeModel,
+  optimizer: tf.Optimizer,
+  options: LossOptions,
+): { plan: Plan; addon: SgemmAddon } | null {
+  if (!fusedStepEnabled() || options.objective !== 'elbo' || options.capacity !== null) return null;
+  if (!(optimizer instanceof FusedAdamOptimizer)) return null;
+  const addon = addonForStep();
+  const plan = addon && planFor(model);
+  return addon && plan ? { plan, addon } : null;
+}
+
 /** True when fusedMlpStep computes this model's step with these options on this thread's backend. */
 export function fusedMlpStepApplies(model: VaeModel, optimizer: tf.Optimizer, options: LossOptions): boolean {
-  return (
-    fusedStepEnabled() &&
-    options.objective === 'elbo' &&
-    options.capacity === null &&
-    optimizer instanceof FusedAdamOptimizer &&
-    addonForStep() !== null &&
-    planFor(model) !== null
-  );
+  return stepSetup(model, optimizer, options) !== null;
 }
 
 /**
@@ -169,12 +183,12 @@ export function fusedStepProducts(
  * ...klPerDim] after Adam updated the variables, or null (having changed nothing) when it does not apply.
  */
 export function fusedMlpStep(...[model, optimizer, variables, pixels, count, options]: StepArgs): number[] | null {
-  if (!fusedMlpStepApplies(model, optimizer, options)) return null;
-  const plan = planFor(model)!;
-  const addon = addonForStep()!;
+  const setup = stepSetup(model, optimizer, options);
+  if (!setup) return null;
+  const { plan, addon } = setup;
   const layers = [...plan.encoder, ...plan.decoder];
   // The optimizer must update exactly the model's variables, each once.
-  const own = new Set(layers.flatMap((l) => [l.kernel.name, l.bias.name]));
+  const own = plan.variableNames;
   if (variables.length !== own.size || variables.some((v) => !own.has(v.name))) return null;
 
   const backend = tf.backend() as unknown as BackendWasm;
@@ -228,8 +242,8 @@ export function fusedMlpStep(...[model, optimizer, variables, pixels, count, opt
     ) => addon.gemm(heap, a, b, c, 1, 1, 1, m, n, k, ta, tb, bias, biasSize, activation, 0);
 
     view(x, B * D).set(pixels);
-    // eps: the VAE's noise stream of layer 0 at sample offset 0 (models/vae.ts, layerNoiseSeed).
-    view(eps, B * d).set(standardNormalValues(B * d, deriveSeed(options.seed, 0), 0));
+    // eps: the VAE's noise stream of layer 0 at sample offset 0.
+    view(eps, B * d).set(standardNormalValues(B * d, layerNoiseSeed(options.seed, 0), 0));
 
     // ---- forward: encoder, split head, reparameterize, decoder ----
     const forward = (first: number, last: number, input: tf.TensorInfo) => {
@@ -349,8 +363,7 @@ export function fusedMlpStep(...[model, optimizer, variables, pixels, count, opt
     } finally {
       tf.dispose(Object.values(named));
     }
-    const squares = (optimizer as FusedAdamOptimizer).lastGradientSquares;
-    const gradNorm = Math.sqrt(squares ?? NaN);
+    const gradNorm = Math.sqrt(fusedGradientSquares(optimizer) ?? NaN);
     const elbo = -(recon + kl); // elbo = E_q[log p(x|z)] - KL
     return [loss, elbo, recon, kl, gradNorm, kl, ...klPerDim].map(f);
   } finally {
