@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parseRunConfig } from '../src-main/api/config';
 import { APP_VERSION } from '../src-main/api/version';
 import { openStore, type RunMetricPoint as MetricPoint } from '../src-main/store';
-import type { Browser } from 'playwright-core';
+import type { Browser, CDPSession } from 'playwright-core';
 import { launchChromium } from '../tests/helpers/browser';
 import { startBrowserMode } from '../tests/helpers/server';
 
@@ -48,6 +48,12 @@ export interface FirstLoadBench {
   scriptKb: number;
 }
 
+/** Chromium's Performance domain counters of the page (seconds for the *Duration ones), by name. */
+async function performanceMetrics(cdp: CDPSession): Promise<Record<string, number>> {
+  const { metrics } = (await cdp.send('Performance.getMetrics')) as { metrics: { name: string; value: number }[] };
+  return Object.fromEntries(metrics.map((m) => [m.name, m.value]));
+}
+
 /**
  * Script time of the page's first load: a fresh context (cold cache) navigates to the tokened URL
  * and waits until the runs table lists every run and the new-run form is drawn, then one frame.
@@ -72,12 +78,7 @@ export async function benchFirstLoad(
       const page = await context.newPage();
       const cdp = await context.newCDPSession(page);
       await cdp.send('Performance.enable');
-      const script = async () => {
-        const { metrics } = (await cdp.send('Performance.getMetrics')) as {
-          metrics: { name: string; value: number }[];
-        };
-        return metrics.find((m) => m.name === 'ScriptDuration')?.value ?? 0;
-      };
+      const script = async () => (await performanceMetrics(cdp)).ScriptDuration ?? 0;
       const before = await script();
       await page.goto(openUrl);
       await page.locator('[data-testid="new-run-form"]').waitFor();
@@ -155,10 +156,9 @@ export async function benchCompareView(
     await cdp.send('Performance.enable');
     let styleLayout = 0;
     const scriptSeconds = async () => {
-      const { metrics } = (await cdp.send('Performance.getMetrics')) as { metrics: { name: string; value: number }[] };
-      const value = (name: string) => metrics.find((m) => m.name === name)?.value ?? 0;
-      styleLayout = (value('RecalcStyleDuration') + value('LayoutDuration')) * 1000;
-      return value('ScriptDuration');
+      const metrics = await performanceMetrics(cdp);
+      styleLayout = ((metrics.RecalcStyleDuration ?? 0) + (metrics.LayoutDuration ?? 0)) * 1000;
+      return metrics.ScriptDuration ?? 0;
     };
     /** Style + layout ms since the previous reading of `mark`. */
     let layoutMark = 0;

@@ -40,6 +40,14 @@ type KernelFn = (args: {
 }) => unknown;
 
 /** Wraps every wasm kernel with an exclusive timer; returns the tallies and an uninstall. */
+/** Counts `count` more products of this shape in `shapes` (keyed by batch, m, n, k and the transposes). */
+function tallyShape(shapes: Map<string, GemmShape>, shape: Omit<GemmShape, 'count'>, count: number): void {
+  const key = `${shape.batch}:${shape.m}:${shape.n}:${shape.k}:${shape.transposeA}:${shape.transposeB}`;
+  const seen = shapes.get(key) ?? { ...shape, count: 0 };
+  seen.count += count;
+  shapes.set(key, seen);
+}
+
 function instrumentKernels(shapes: Map<string, GemmShape>) {
   const exclusive = new Map<string, { calls: number; ms: number }>();
   const stack: number[] = [];
@@ -54,12 +62,7 @@ function instrumentKernels(shapes: Map<string, GemmShape>) {
         const transposeA = Boolean(args.attrs.transposeA);
         const transposeB = Boolean(args.attrs.transposeB);
         const plan = a && b ? planMatMul(a.shape, b.shape, transposeA, transposeB) : null;
-        if (plan) {
-          const key = `${plan.batch}:${plan.m}:${plan.n}:${plan.k}:${transposeA}:${transposeB}`;
-          const shape = shapes.get(key) ?? { ...plan, transposeA, transposeB, count: 0 };
-          shape.count++;
-          shapes.set(key, shape);
-        }
+        if (plan) tallyShape(shapes, { ...plan, transposeA, transposeB }, 1);
       }
       const started = now();
       stack.push(0);
@@ -221,12 +224,7 @@ export async function profileStep(options: TrainBenchOptions): Promise<StepProfi
     .map(([name, t]) => ({ name, calls: round(t.calls / steps, 1), ms: per(t.ms) }))
     .sort((a, b) => b.ms - a.ms);
   if (fusedStep)
-    for (const p of fusedStepProducts(model, batchSize) ?? []) {
-      const key = `1:${p.m}:${p.n}:${p.k}:${p.transposeA}:${p.transposeB}`;
-      const shape = shapes.get(key) ?? { batch: 1, ...p, count: 0 };
-      shape.count += steps;
-      shapes.set(key, shape);
-    }
+    for (const p of fusedStepProducts(model, batchSize) ?? []) tallyShape(shapes, { batch: 1, ...p }, steps);
   const sgemmMs = stats.gemmNs / 1e6 / steps;
   const nativeElementwiseMs = stats.elementwiseNs / 1e6 / steps;
   const matmulMs = list
