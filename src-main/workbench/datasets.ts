@@ -10,13 +10,13 @@ import { type RunConfig } from '../api/config';
 import { ApiError } from '../api/contract';
 import { BUILTIN_INPUT_SHAPES, costProblem } from '../api/cost';
 import { importedDatasetRef, parseDatasetRef } from '../api/datasetRef';
-import { DatasetError, loadDataset } from '../data';
+import { DatasetError } from '../data';
 import { fashionMnistFolder, isIdxFolder, idxDeclaredSize } from '../data/idx';
 import { importedDatasetFile, loadImportedPool } from '../data/index';
 import { MAX_DATA_FILE_BYTES, MAX_IMAGE_PIXELS, readBoundedFile } from '../data/files';
 import type { DatasetFormat, StoredDataset } from '../store';
 import type { RemoteStore } from './storeThread';
-import { splitSeedOf } from '../training/runData';
+import { loadRunDataset } from '../training/runData';
 
 /** An imported data set as the API shows it; `ref` is what a run config's data.dataset takes. */
 export interface DatasetInfo extends StoredDataset {
@@ -165,8 +165,8 @@ async function admittedInputShape(
         );
       inputShape = [stored.height, stored.width, stored.channels];
     } else {
-      // Seeded as the trainer loads it, so the loader's cache serves the run.
-      const data = await loadDataset({ ...config.data, seed: splitSeedOf(config), datasetsDir });
+      // Loaded exactly as the trainer loads it (training/runData.ts).
+      const data = await loadRunDataset(config, datasetsDir);
       inputShape = [data.height, data.width, data.channels];
     }
   } catch (error) {
