@@ -13,6 +13,7 @@ import { Redis } from 'ioredis';
 import type { RunStatus } from '../api/contract';
 import type { IngestedState, Run } from '../store';
 import type { RemoteIngestPort, Workbench } from '../workbench/service';
+import { storedCheckpointKind } from '../workbench/checkpointFiles';
 import type { QueueAddress } from './address';
 import {
   decodeEntry,
@@ -331,7 +332,7 @@ export class QueueCoordinator {
         ingest.handle(runId, event);
         break;
       case 'checkpoint': {
-        const held = `${event.step}:${event.kind === 'epoch' ? 'epoch' : 'latest'}`;
+        const held = `${event.step}:${storedCheckpointKind(event.kind)}`;
         if (run.held.checkpoints.includes(held)) break;
         let bytes: Uint8Array;
         try {

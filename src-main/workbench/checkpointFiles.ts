@@ -14,6 +14,11 @@ export const KEEP_EPOCH_CHECKPOINTS = 3;
 
 export type CheckpointEvent = Extract<TrainerEvent, { type: 'checkpoint' }>;
 
+/** The kind a trainer's checkpoint is stored as: an epoch's own, else the run's latest. */
+export function storedCheckpointKind(kind: string): 'epoch' | 'latest' {
+  return kind === 'epoch' ? 'epoch' : 'latest';
+}
+
 export class CheckpointFiles {
   constructor(
     private readonly store: RemoteStore,
@@ -45,7 +50,7 @@ export class CheckpointFiles {
         runId,
         step: event.step,
         epoch: event.epoch,
-        kind: event.kind === 'epoch' ? 'epoch' : 'latest',
+        kind: storedCheckpointKind(event.kind),
         path: file,
         size: event.bytes.length,
         sha256,
