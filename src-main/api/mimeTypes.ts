@@ -1,7 +1,7 @@
 // The Content-Type of each file the app serves: one table for the desktop window's app:// protocol
 // (electron/appProtocol.ts) and browser mode's HTTP server (server/http.ts). Plain TypeScript.
 
-export const MIME_TYPES: Readonly<Record<string, string>> = {
+const MIME_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.mjs': 'text/javascript; charset=utf-8',

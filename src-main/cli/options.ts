@@ -77,7 +77,7 @@ export function modelOptions(): Option[] {
 }
 
 /** commander's attribute name of a flag: --codebook-size -> codebookSize. */
-export const flagAttribute = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+const flagAttribute = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
 /** A model flag's value as its field's type; undefined when the flag is not given. */
 function flagValue(flags: TrainFlags, spec: FieldSpec): unknown {

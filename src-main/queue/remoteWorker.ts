@@ -74,7 +74,7 @@ class EventStream {
     }
     this.flushMetrics();
     if (event.type === 'checkpoint') {
-      const { bytes, ...rest } = event;
+      const { bytes: _bytes, ...rest } = event; // the bytes travel as chunks, the rest in the entry
       const tag = `${this.attempt}-${event.step}-${event.kind}`;
       this.then(async () => {
         const meta = await putCheckpointChunks(this.redis, this.keys, this.runId, tag, event);
@@ -87,7 +87,6 @@ class EventStream {
           .xadd(this.keys.events, '*', ...fields)
           .exec();
         for (const [error] of result ?? []) if (error) throw error;
-        void bytes;
       });
       return;
     }

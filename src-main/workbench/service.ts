@@ -48,7 +48,6 @@ export interface RemoteIngestPort {
   ingest: TrainingIngest;
   /** Tells the views about a run and resolves those waiting for its end (waitForRun). */
   announce(run: RunSummary): void;
-  broadcast(event: WorkbenchEvent): void;
 }
 
 type Call<M extends MethodName> = (request?: RequestOf<M>, options?: CallOptions) => Promise<ResponseMap[M]>;
@@ -183,7 +182,6 @@ export class Workbench {
       store: this.store,
       ingest: this.ingest,
       announce: (run) => this.queue.announce(run),
-      broadcast: (event) => this.views.broadcast(event),
     };
   }
 

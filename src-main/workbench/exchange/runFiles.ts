@@ -46,8 +46,9 @@ export function writeRunFiles(
   }
   // The latent scatter's means at every evaluation, so the imported run's scatter is the original's.
   const latents: BundleLatents[] = [];
-  if (store.latents.steps(runId).length > 0) mkdirSync(join(dir, 'latents'), { recursive: true });
-  for (const { step } of store.latents.steps(runId)) {
+  const latentSteps = store.latents.steps(runId);
+  if (latentSteps.length > 0) mkdirSync(join(dir, 'latents'), { recursive: true });
+  for (const { step } of latentSteps) {
     const stored = store.latents.get(runId, step);
     if (!stored) continue;
     const base = `latents/step${String(step).padStart(8, '0')}`;
