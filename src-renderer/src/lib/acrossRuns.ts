@@ -14,11 +14,11 @@ export function differingKeys(runs: readonly Pick<RunSummary, 'config'>[]): stri
   const differing = configDiff(runs.map((r) => r.config))
     .rows.map((row) => row.key)
     .filter((k) => !NOISE_KEYS.has(k));
-  const flat = runs.map((r) => flatRunConfig(r.config));
   // A plain VAE is a beta-VAE with beta = 1 (a beta sweep makes the others 'beta-vae'): the kind
   // says nothing the beta does not.
   const impliedKind =
-    differing.includes('model.beta') && flat.every((f) => f['model.kind'] === 'vae' || f['model.kind'] === 'beta-vae');
+    differing.includes('model.beta') &&
+    runs.every((r) => r.config.model.kind === 'vae' || r.config.model.kind === 'beta-vae');
   return impliedKind ? differing.filter((k) => k !== 'model.kind') : differing;
 }
 

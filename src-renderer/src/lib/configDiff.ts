@@ -12,8 +12,24 @@ export interface DiffRow {
   values: unknown[];
 }
 
-/** A config as the diff and the run labels read it: dot paths of the keys that apply, with the kind's fixed values. */
-export function flatRunConfig(config: unknown): Record<string, unknown> {
+/** Each config's flattening: a run's config object never changes, and run labels read it on every live update. */
+const flattened = new WeakMap<object, Readonly<Record<string, unknown>>>();
+
+/**
+ * A config as the diff and the run labels read it: dot paths of the keys that apply, with the
+ * kind's fixed values. Computed once per config object; the result must not be changed.
+ */
+export function flatRunConfig(config: unknown): Readonly<Record<string, unknown>> {
+  if (config === null || typeof config !== 'object') return flattenConfig(config);
+  let flat = flattened.get(config);
+  if (!flat) {
+    flat = flattenApplicable(config);
+    flattened.set(config, flat);
+  }
+  return flat;
+}
+
+function flattenApplicable(config: object): Record<string, unknown> {
   const flat = flattenConfig(config);
   const run = config as RunConfig | null;
   const kind = MODEL_FIELDS[run?.model?.kind as RunConfig['model']['kind']];
