@@ -37,6 +37,12 @@ export interface UsageHistogram {
   codesInUsedBins: number;
 }
 
+/** The last bucket of a series logged at `step` (searched from the end, where evaluations land), or undefined. */
+export function bucketAtStep<B extends { step: number }>(buckets: readonly B[], step: number): B | undefined {
+  for (let i = buckets.length - 1; i >= 0; i--) if (buckets[i].step === step) return buckets[i];
+  return undefined;
+}
+
 /** The histogram at the last evaluation, from each bin's series (rows[i] is the series of bins[i]). */
 export function usageHistogram(
   codebookSize: number,
@@ -49,7 +55,7 @@ export function usageHistogram(
   const out: UsageBin[] = [];
   if (step !== null)
     bins.forEach((bin, i) => {
-      const at = [...rows[i]].reverse().find((b) => b.step === step);
+      const at = bucketAtStep(rows[i], step);
       if (!at) return;
       out.push({
         bin,
