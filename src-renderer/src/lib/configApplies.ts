@@ -4,7 +4,15 @@
 // schema (MODEL_FIELDS, generated from models/<kind>/config.ts): its own fields, each with the
 // field it depends on (meta.appliesWhen); the train section's rules are written out here.
 import type { RunConfig } from '@api/config';
+import type { AppliesWhen } from '../../../src-main/models/configParts';
 import { MODEL_FIELDS } from './modelFields.generated';
+
+/** Whether a field's meta.appliesWhen holds, reading the other field through `read` (true without one). */
+export function appliesWhenHolds(when: AppliesWhen | undefined, read: (key: string) => unknown): boolean {
+  if (!when) return true;
+  const value = String(read(when.key));
+  return when.values.some((v) => String(v) === value);
+}
 
 /** Whether `section.key` has any effect on a run with this config. */
 export function configKeyApplies(config: RunConfig, section: string, key: string): boolean {
@@ -13,9 +21,7 @@ export function configKeyApplies(config: RunConfig, section: string, key: string
     if (key === 'kind') return true;
     const spec = MODEL_FIELDS[model.kind]?.fields.find((f) => f.key === key);
     if (!spec) return false; // not a field of this kind
-    if (!spec.appliesWhen) return true;
-    const depends = (model as Record<string, unknown>)[spec.appliesWhen.key];
-    return spec.appliesWhen.values.some((v) => v === depends);
+    return appliesWhenHolds(spec.appliesWhen, (k) => (model as Record<string, unknown>)[k]);
   }
   switch (`${section}.${key}`) {
     case 'train.objectiveSamples':

@@ -7,6 +7,7 @@ import type { RunConfig, RunConfigInput } from '@api/config';
 import type { RequestOf } from '@api/contract';
 import type { FieldSpec } from '../../../src-main/models/configFields';
 import { type BUILTIN_DATASETS, DEFAULT_CONFIG, SWEEP_PARAMS as SWEEP_PARAM_LIST } from './apiConstants';
+import { appliesWhenHolds } from './configApplies';
 import { MODEL_FIELDS } from './modelFields.generated';
 
 export { DEFAULT_CONFIG };
@@ -151,10 +152,7 @@ export function withKind(v: RunFormValues, kind: ModelKind): RunFormValues {
 
 /** A field's `appliesWhen` against the form: e.g. flow steps only for a planar or IAF posterior. */
 function applies(spec: FieldSpec, v: RunFormValues): boolean {
-  if (!spec.appliesWhen) return true;
-  const { key, values } = spec.appliesWhen;
-  const value = key === 'likelihood' ? v.likelihood : v.model[key];
-  return values.map(String).includes(String(value));
+  return appliesWhenHolds(spec.appliesWhen, (key) => (key === 'likelihood' ? v.likelihood : v.model[key]));
 }
 
 /** The chosen kind's own fields the form shows now, in schema order. */
