@@ -2,7 +2,7 @@
 // Svelte: the download URL and the upload of a bundle in browser mode (the Electron preload has
 // only call/subscribe, so there the File menu does both), checkpoint choices, replay pairs.
 import type { DatasetInfo, ImportResult, RunDetail, RunSummary } from '@api/contract';
-import { RemoteError } from './transport';
+import { readReply, RemoteError } from './transport';
 
 export type CheckpointChoice = 'latest' | 'best' | number;
 
@@ -21,28 +21,31 @@ export async function uploadBundle(
   file: Blob & { name?: string },
   options: { base?: string; fetch?: typeof fetch } = {},
 ): Promise<ImportResult> {
+  const headers = { 'content-type': 'application/zip', ...(file.name ? { 'x-file-name': asciiName(file.name) } : {}) };
+  return postUpload<ImportResult>('/upload/import', file, headers, 'Import', options);
+}
+
+/** POSTs a file to one of browser mode's upload routes and reads its reply (transport.ts readReply). */
+async function postUpload<T>(
+  path: string,
+  file: Blob,
+  headers: Record<string, string>,
+  what: string,
+  options: { base?: string; fetch?: typeof fetch },
+): Promise<T> {
   const doFetch = options.fetch ?? fetch;
   let response: Response;
   try {
-    response = await doFetch(`${options.base ?? ''}/upload/import`, {
+    response = await doFetch(`${options.base ?? ''}${path}`, {
       method: 'POST',
       credentials: 'same-origin',
-      headers: { 'content-type': 'application/zip', ...(file.name ? { 'x-file-name': asciiName(file.name) } : {}) },
+      headers,
       body: file,
     });
   } catch (error) {
     throw new RemoteError(`The upload did not reach the workbench: ${(error as Error).message}`);
   }
-  const body = (await response.json().catch(() => null)) as
-    { ok: true; result: ImportResult } | { ok: false; error: { message: string; field?: string } } | null;
-  if (!body)
-    throw new RemoteError(
-      `Import: the server answered ${response.status} without a JSON body`,
-      undefined,
-      response.status,
-    );
-  if (!body.ok) throw new RemoteError(body.error.message, body.error.field, response.status);
-  return body.result;
+  return readReply<T>(response, what);
 }
 
 /** Header values must be ASCII; the server cleans the name further. */
@@ -118,28 +121,8 @@ export async function uploadDataset(
   file: Blob & { name?: string },
   options: { name?: string; base?: string; fetch?: typeof fetch } = {},
 ): Promise<DatasetInfo> {
-  const doFetch = options.fetch ?? fetch;
   const name = (options.name ?? file.name ?? '').trim();
   const query = name ? `?name=${encodeURIComponent(name.slice(0, 200))}` : '';
-  let response: Response;
-  try {
-    response = await doFetch(`${options.base ?? ''}/upload/dataset${query}`, {
-      method: 'POST',
-      credentials: 'same-origin',
-      headers: { 'content-type': 'application/octet-stream' },
-      body: file,
-    });
-  } catch (error) {
-    throw new RemoteError(`The upload did not reach the workbench: ${(error as Error).message}`);
-  }
-  const body = (await response.json().catch(() => null)) as
-    { ok: true; result: DatasetInfo } | { ok: false; error: { message: string; field?: string } } | null;
-  if (!body)
-    throw new RemoteError(
-      `Import data set: the server answered ${response.status} without a JSON body`,
-      undefined,
-      response.status,
-    );
-  if (!body.ok) throw new RemoteError(body.error.message, body.error.field, response.status);
-  return body.result;
+  const headers = { 'content-type': 'application/octet-stream' };
+  return postUpload<DatasetInfo>(`/upload/dataset${query}`, file, headers, 'Import data set', options);
 }

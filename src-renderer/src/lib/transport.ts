@@ -34,6 +34,23 @@ declare global {
   }
 }
 
+/**
+ * The result of a browser-mode reply `{ok: true, result}`; `{ok: false, error}` and a body that is
+ * not JSON throw a RemoteError with the server's message and status (`what` names the request).
+ */
+export async function readReply<T>(response: Response, what: string): Promise<T> {
+  const body = (await response.json().catch(() => null)) as
+    { ok: true; result: T } | { ok: false; error: { message: string; field?: string } } | null;
+  if (!body)
+    throw new RemoteError(
+      `${what}: the server answered ${response.status} without a JSON body`,
+      undefined,
+      response.status,
+    );
+  if (!body.ok) throw new RemoteError(body.error.message, body.error.field, response.status);
+  return body.result;
+}
+
 /** An error answered by the workbench; `field` names the bad input when there is one. */
 export class RemoteError extends Error {
   constructor(
@@ -77,16 +94,7 @@ export function httpTransport(base = ''): Transport {
         credentials: 'same-origin',
         body: JSON.stringify(request ?? {}),
       });
-      const body = (await response.json().catch(() => null)) as
-        { ok: true; result: unknown } | { ok: false; error: { message: string; field?: string } } | null;
-      if (!body)
-        throw new RemoteError(
-          `${method}: the server answered ${response.status} without a JSON body`,
-          undefined,
-          response.status,
-        );
-      if (!body.ok) throw new RemoteError(body.error.message, body.error.field, response.status);
-      return body.result as never;
+      return readReply<never>(response, method);
     },
     subscribe(listener) {
       listeners.add(listener);
