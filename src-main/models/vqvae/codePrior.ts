@@ -119,6 +119,17 @@ export function inverseCdf(probabilities: ArrayLike<number>, u: number): number 
   return probabilities.length - 1;
 }
 
+/** The conditionals p_pos(. | previous), each computed once and shared by every code vector that asks for it. */
+function cachedRows(tables: CodePriorTables): (pos: number, previous: number) => Float64Array {
+  const cache = new Map<number, Float64Array>();
+  return (pos, previous) => {
+    const key = pos * tables.codebookSize + previous;
+    let row = cache.get(key);
+    if (!row) cache.set(key, (row = conditionalProbabilities(tables, pos, previous)));
+    return row;
+  };
+}
+
 /**
  * Ancestral sampling: codes [n * P] for the uniforms u [n * P] (one per position), position 1 from
  * p_1, each later one from its conditional given the code drawn before it.
@@ -127,17 +138,10 @@ export function sampleFromPrior(tables: CodePriorTables, u: ArrayLike<number>, n
   const p = tables.positions;
   const codes = new Int32Array(n * p);
   const first = firstPositionProbabilities(tables);
-  // Rows are shared by many draws: computed once per (position, previous code).
-  const cache = new Map<number, Float64Array>();
+  const row = cachedRows(tables);
   for (let i = 0; i < n; i++) {
     codes[i * p] = inverseCdf(first, u[i * p]);
-    for (let pos = 1; pos < p; pos++) {
-      const previous = codes[i * p + pos - 1];
-      const key = pos * tables.codebookSize + previous;
-      let row = cache.get(key);
-      if (!row) cache.set(key, (row = conditionalProbabilities(tables, pos, previous)));
-      codes[i * p + pos] = inverseCdf(row, u[i * p + pos]);
-    }
+    for (let pos = 1; pos < p; pos++) codes[i * p + pos] = inverseCdf(row(pos, codes[i * p + pos - 1]), u[i * p + pos]);
   }
   return codes;
 }
@@ -162,16 +166,11 @@ export function codeLogProb(
   const [p, k] = [tables.positions, tables.codebookSize];
   const out = new Float64Array(n);
   const first = firstPositionProbabilities(tables);
-  const cache = new Map<number, Float64Array>();
+  const row = cachedRows(tables);
   const mixed = (q: number) => Math.log((1 - weight) * q + weight / k);
   for (let i = 0; i < n; i++) {
     let sum = mixed(first[codes[i * p]]);
-    for (let pos = 1; pos < p; pos++) {
-      const key = pos * k + codes[i * p + pos - 1];
-      let row = cache.get(key);
-      if (!row) cache.set(key, (row = conditionalProbabilities(tables, pos, codes[i * p + pos - 1])));
-      sum += mixed(row[codes[i * p + pos]]);
-    }
+    for (let pos = 1; pos < p; pos++) sum += mixed(row(pos, codes[i * p + pos - 1])[codes[i * p + pos]]);
     out[i] = sum;
   }
   return out;
