@@ -102,8 +102,12 @@ export class DatasetsStore {
   }
 }
 
+/** An image's shape as the picker writes it: '28x28', or '32x32x3' with colour channels. */
+export function datasetShape(d: Pick<DatasetInfo, 'height' | 'width' | 'channels'>): string {
+  return `${d.height}x${d.width}${d.channels > 1 ? `x${d.channels}` : ''}`;
+}
+
 /** "digits (ds-0123456789ab): 12,000 images, 28x28, sha256 3f2a9c1e…" for the picker. */
 export function datasetLabel(d: DatasetInfo): string {
-  const shape = `${d.height}x${d.width}${d.channels > 1 ? `x${d.channels}` : ''}`;
-  return `${d.name} (${d.id}): ${d.count.toLocaleString('en-US')} images, ${shape}, sha256 ${d.sha256.slice(0, 8)}…`;
+  return `${d.name} (${d.id}): ${d.count.toLocaleString('en-US')} images, ${datasetShape(d)}, sha256 ${d.sha256.slice(0, 8)}…`;
 }
