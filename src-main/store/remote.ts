@@ -41,7 +41,9 @@ export interface IngestedState {
   checkpoints: string[];
 }
 
-const REMOTE = 'run_id AS runId, queue, job_id AS jobId, attempt, seq, updated_at AS updatedAt';
+/** remote_runs' columns as RemoteRun fields, each qualified by `table` where a join needs it. */
+const remoteColumns = (table = '') =>
+  `${table}run_id AS runId, ${table}queue, ${table}job_id AS jobId, ${table}attempt, ${table}seq, ${table}updated_at AS updatedAt`;
 const ATTEMPT = 'run_id AS runId, attempt, worker, host, backend, start_step AS startStep, started_at AS startedAt';
 
 export class RemoteRuns {
@@ -78,14 +80,16 @@ export class RemoteRuns {
   }
 
   get(runId: string): RemoteRun | null {
-    return (this.ctx.sql(`SELECT ${REMOTE} FROM remote_runs WHERE run_id = ?`).get(runId) as RemoteRun) ?? null;
+    return (
+      (this.ctx.sql(`SELECT ${remoteColumns()} FROM remote_runs WHERE run_id = ?`).get(runId) as RemoteRun) ?? null
+    );
   }
 
   /** The queue's runs still 'running' in the store: those a (restarted) coordinator follows. */
   inFlight(queue: string): RemoteRun[] {
     return this.ctx
       .sql(
-        `SELECT ${REMOTE.replace(/\b(run_id|queue|job_id|attempt|seq|updated_at)\b/g, 'rr.$1')} FROM remote_runs rr
+        `SELECT ${remoteColumns('rr.')} FROM remote_runs rr
          JOIN runs r ON r.id = rr.run_id WHERE rr.queue = ? AND r.status = 'running' ORDER BY r.created_at, r.id`,
       )
       .all(queue) as RemoteRun[];
