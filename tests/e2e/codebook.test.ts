@@ -56,6 +56,8 @@ describe('VQ-VAE views', () => {
   it('draws the codebook usage of the last evaluation, bar for bar as stored', async () => {
     const shares = [...Array(CODES).keys()].map((b) => stored.get(`test/code_share/${String(b).padStart(2, '0')}`)!);
     expect(shares.every((s) => s.length === 2)).toBe(true); // one point per evaluation
+    // The card asks for its series once it is near view (as the other views do).
+    await page.locator('[data-testid="codebook-usage"]').scrollIntoViewIfNeeded();
     const histogram = page.locator('[data-testid="codebook-histogram"]');
     await histogram.waitFor({ timeout: 60_000 });
     await histogram.scrollIntoViewIfNeeded();
